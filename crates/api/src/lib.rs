@@ -1,0 +1,1 @@
+//! `oxvirt`: the public API.

@@ -1,0 +1,155 @@
+//! The error value shared by every layer: libvirt's code, domain and message.
+
+use crate::errnum::{ErrorCode, ErrorDomain, ErrorLevel};
+use std::fmt;
+
+/// An error as libvirt reports it: a numeric code, the subsystem (domain) that raised
+/// it, and a message that already carries libvirt's per-code prefix
+/// (e.g. `Domain not found: no domain with matching name 'foo'`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirError {
+    /// `virErrorNumber`.
+    pub code: ErrorCode,
+    /// `virErrorDomain`.
+    pub domain: ErrorDomain,
+    /// `virErrorLevel`; always `Error` for failures.
+    pub level: ErrorLevel,
+    /// Full human-readable message.
+    pub message: String,
+}
+
+impl VirError {
+    /// Build an error whose message is libvirt's prefix for `code` followed by `detail`.
+    pub fn new(code: ErrorCode, domain: ErrorDomain, detail: impl AsRef<str>) -> Self {
+        let detail = detail.as_ref();
+        let message = if detail.is_empty() {
+            prefix(code, false).to_string()
+        } else {
+            let p = prefix(code, true);
+            if p.contains("%s") {
+                p.replacen("%s", detail, 1)
+            } else {
+                format!("{p}: {detail}")
+            }
+        };
+        VirError { code, domain, level: ErrorLevel::Error, message }
+    }
+
+    /// Build an error with a message used verbatim (no prefix added).
+    pub fn raw(code: ErrorCode, domain: ErrorDomain, message: impl Into<String>) -> Self {
+        VirError { code, domain, level: ErrorLevel::Error, message: message.into() }
+    }
+
+    /// `VIR_ERR_INTERNAL_ERROR`.
+    pub fn internal(domain: ErrorDomain, detail: impl AsRef<str>) -> Self {
+        Self::new(ErrorCode::InternalError, domain, detail)
+    }
+
+    /// `VIR_ERR_INVALID_ARG`.
+    pub fn invalid_arg(domain: ErrorDomain, detail: impl AsRef<str>) -> Self {
+        Self::new(ErrorCode::InvalidArg, domain, detail)
+    }
+
+    /// `VIR_ERR_OPERATION_INVALID`.
+    pub fn operation_invalid(domain: ErrorDomain, detail: impl AsRef<str>) -> Self {
+        Self::new(ErrorCode::OperationInvalid, domain, detail)
+    }
+
+    /// `VIR_ERR_NO_SUPPORT` for an API the driver does not implement.
+    pub fn no_support(domain: ErrorDomain, api: &str) -> Self {
+        Self::new(ErrorCode::NoSupport, domain, api)
+    }
+
+    /// Unsupported flag bits, worded as libvirt's `virCheckFlags`.
+    pub fn unsupported_flags(domain: ErrorDomain, func: &str, bits: u64) -> Self {
+        Self::new(ErrorCode::InvalidArg, domain, format!("{func}: unsupported flags (0x{bits:x})"))
+    }
+}
+
+impl fmt::Display for VirError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for VirError {}
+
+/// libvirt's message prefix for an error code (`virErrorMsg`). `with_info` selects the
+/// variant used when a detail string follows.
+pub fn prefix(code: ErrorCode, with_info: bool) -> &'static str {
+    use ErrorCode as C;
+    let (bare, info): (&str, &str) = match code {
+        C::Ok => ("", ""),
+        C::InternalError => ("internal error", "internal error: %s"),
+        C::NoMemory => ("out of memory", "out of memory: %s"),
+        C::NoSupport => ("this function is not supported by the connection driver", "this function is not supported by the connection driver: %s"),
+        C::NoConnect => ("no connection driver available", "no connection driver available for %s"),
+        C::InvalidConn => ("invalid connection pointer in", "invalid connection pointer in %s"),
+        C::InvalidDomain => ("invalid domain pointer in", "invalid domain pointer in %s"),
+        C::InvalidArg => ("invalid argument", "invalid argument: %s"),
+        C::OperationFailed => ("operation failed", "operation failed: %s"),
+        C::GetFailed => ("GET operation failed", "GET operation failed: %s"),
+        C::PostFailed => ("POST operation failed", "POST operation failed: %s"),
+        C::HttpError => ("got unknown HTTP error code", "got unknown HTTP error code %s"),
+        C::UnknownHost => ("unknown host", "unknown host %s"),
+        C::XmlError => ("XML description is invalid or not well formed", "XML error: %s"),
+        C::DomExist => ("this domain exists already", "domain %s exists already"),
+        C::OperationDenied => ("operation forbidden for read only access", "operation forbidden: %s"),
+        C::OpenFailed => ("failed to open configuration file", "failed to open configuration file %s"),
+        C::ReadFailed => ("failed to read configuration file", "failed to read configuration file %s"),
+        C::ParseFailed => ("failed to parse configuration file", "failed to parse configuration file %s"),
+        C::ConfSyntax => ("configuration file syntax error", "configuration file syntax error: %s"),
+        C::WriteFailed => ("failed to write configuration file", "failed to write configuration file: %s"),
+        C::XmlDetail => ("parser error", "%s"),
+        C::InvalidNetwork => ("invalid network pointer in", "invalid network pointer in %s"),
+        C::NetworkExist => ("this network exists already", "network %s exists already"),
+        C::SystemError => ("system call error", "%s"),
+        C::Rpc => ("RPC error", "RPC error %s"),
+        C::GnutlsError => ("GNUTLS call error", "%s"),
+        C::NoDomain => ("Domain not found", "Domain not found: %s"),
+        C::NoNetwork => ("Network not found", "Network not found: %s"),
+        C::InvalidMac => ("invalid MAC address", "invalid MAC address: %s"),
+        C::AuthFailed => ("authentication failed", "authentication failed: %s"),
+        C::InvalidStoragePool => ("invalid storage pool pointer in", "invalid storage pool pointer in %s"),
+        C::InvalidStorageVol => ("invalid storage volume pointer in", "invalid storage volume pointer in %s"),
+        C::NoStoragePool => ("Storage pool not found", "Storage pool not found: %s"),
+        C::NoStorageVol => ("Storage volume not found", "Storage volume not found: %s"),
+        C::InvalidNodeDevice => ("invalid node device pointer", "invalid node device pointer in %s"),
+        C::NoNodeDevice => ("Node device not found", "Node device not found: %s"),
+        C::NoSecurityModel => ("Security model not found", "Security model not found: %s"),
+        C::OperationInvalid => ("Requested operation is not valid", "Requested operation is not valid: %s"),
+        C::NoInterface => ("Interface not found", "Interface not found: %s"),
+        C::MultipleInterfaces => ("multiple matching interfaces found", "multiple matching interfaces found: %s"),
+        C::InvalidSecret => ("Invalid secret", "Invalid secret: %s"),
+        C::NoSecret => ("Secret not found", "Secret not found: %s"),
+        C::ConfigUnsupported => ("unsupported configuration", "unsupported configuration: %s"),
+        C::OperationTimeout => ("Timed out during operation", "Timed out during operation: %s"),
+        C::NoDomainSnapshot => ("Domain snapshot not found", "Domain snapshot not found: %s"),
+        C::InvalidDomainSnapshot => ("Invalid snapshot", "Invalid snapshot: %s"),
+        C::NoNwfilter => ("Network filter not found", "Network filter not found: %s"),
+        C::BuildFirewall => ("Error while building firewall", "Error while building firewall: %s"),
+        C::OperationAborted => ("operation aborted", "operation aborted: %s"),
+        C::ArgumentUnsupported => ("argument unsupported", "argument unsupported: %s"),
+        C::OperationUnsupported => ("Operation not supported", "Operation not supported: %s"),
+        C::StorageProbeFailed => ("Storage pool probe failed", "Storage pool probe failed: %s"),
+        C::StoragePoolBuilt => ("Storage pool already built", "Storage pool already built: %s"),
+        C::SnapshotRevertRisky => ("revert requires force", "revert requires force: %s"),
+        C::NoDomainMetadata => ("metadata not found", "metadata not found: %s"),
+        C::NoNetworkPort => ("network port not found", "network port not found: %s"),
+        C::NetworkPortExist => ("this network port exists already", "network port %s exists already"),
+        C::NoNwfilterBinding => ("Network filter binding not found", "Network filter binding not found: %s"),
+        C::NoDomainCheckpoint => ("Domain checkpoint not found", "Domain checkpoint not found: %s"),
+        C::NoClient => ("Client not found", "Client not found: %s"),
+        C::NoServer => ("Server not found", "Server not found: %s"),
+        C::XmlInvalidSchema => ("XML document failed to validate against schema", "XML document failed to validate against schema: %s"),
+        C::AgentUnresponsive => ("guest agent is not responding", "guest agent is not responding: %s"),
+        C::ResourceBusy => ("resource busy", "resource busy: %s"),
+        C::AccessDenied => ("access denied", "access denied: %s"),
+        C::DbusService => ("error from service", "error from service: %s"),
+        C::StorageVolExist => ("this storage volume exists already", "storage volume %s exists already"),
+        C::CpuIncompatible => ("the CPU is incompatible with host CPU", "the CPU is incompatible with host CPU: %s"),
+        C::InvalidNwfilter => ("Invalid network filter", "Invalid network filter: %s"),
+        _ => ("unknown error", "%s"),
+    };
+    if with_info { info } else { bare }
+}

@@ -1,0 +1,13 @@
+//! `oxvirt-util`: the bottom layer of oxvirt, usable from every other crate.
+//!
+//! Holds libvirt's error numbering and the error value that crosses every layer
+//! ([`VirError`]), atomic file writes, and UUID helpers. It depends on nothing of
+//! oxvirt's own and must stay that way.
+
+pub mod errnum;
+pub mod error;
+pub mod fs;
+pub mod uuid;
+
+pub use errnum::{ErrorCode, ErrorDomain, ErrorLevel};
+pub use error::VirError;

@@ -1,0 +1,1 @@
+//! `oxvirt-driver-test`: the `test:///` driver.
