@@ -348,11 +348,17 @@ impl ErrorCode {
         (ErrorCode::MultipleDomains, "VIR_ERR_MULTIPLE_DOMAINS"),
     ];
     /// The wire number.
-    pub fn as_i32(self) -> i32 { self as i32 }
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
     /// Look up a wire number.
-    pub fn from_i32(v: i32) -> Option<Self> { Self::ALL.iter().find(|(c, _)| *c as i32 == v).map(|(c, _)| *c) }
+    pub fn from_i32(v: i32) -> Option<Self> {
+        Self::ALL.iter().find(|(c, _)| *c as i32 == v).map(|(c, _)| *c)
+    }
     /// The C constant name.
-    pub fn c_name(self) -> &'static str { Self::ALL.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?") }
+    pub fn c_name(self) -> &'static str {
+        Self::ALL.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?")
+    }
 }
 
 /// libvirt `virErrorDomain`.
@@ -584,11 +590,17 @@ impl ErrorDomain {
         (ErrorDomain::Ch, "VIR_FROM_CH"),
     ];
     /// The wire number.
-    pub fn as_i32(self) -> i32 { self as i32 }
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
     /// Look up a wire number.
-    pub fn from_i32(v: i32) -> Option<Self> { Self::ALL.iter().find(|(c, _)| *c as i32 == v).map(|(c, _)| *c) }
+    pub fn from_i32(v: i32) -> Option<Self> {
+        Self::ALL.iter().find(|(c, _)| *c as i32 == v).map(|(c, _)| *c)
+    }
     /// The C constant name.
-    pub fn c_name(self) -> &'static str { Self::ALL.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?") }
+    pub fn c_name(self) -> &'static str {
+        Self::ALL.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?")
+    }
 }
 
 /// libvirt `virErrorLevel`.
@@ -604,17 +616,20 @@ pub enum ErrorLevel {
 }
 impl ErrorLevel {
     /// Every variant with its C name, in table order.
-    pub const ALL: &'static [(ErrorLevel, &'static str)] = &[
-        (ErrorLevel::None, "VIR_ERR_NONE"),
-        (ErrorLevel::Warning, "VIR_ERR_WARNING"),
-        (ErrorLevel::Error, "VIR_ERR_ERROR"),
-    ];
+    pub const ALL: &'static [(ErrorLevel, &'static str)] =
+        &[(ErrorLevel::None, "VIR_ERR_NONE"), (ErrorLevel::Warning, "VIR_ERR_WARNING"), (ErrorLevel::Error, "VIR_ERR_ERROR")];
     /// The wire number.
-    pub fn as_i32(self) -> i32 { self as i32 }
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
     /// Look up a wire number.
-    pub fn from_i32(v: i32) -> Option<Self> { Self::ALL.iter().find(|(c, _)| *c as i32 == v).map(|(c, _)| *c) }
+    pub fn from_i32(v: i32) -> Option<Self> {
+        Self::ALL.iter().find(|(c, _)| *c as i32 == v).map(|(c, _)| *c)
+    }
     /// The C constant name.
-    pub fn c_name(self) -> &'static str { Self::ALL.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?") }
+    pub fn c_name(self) -> &'static str {
+        Self::ALL.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?")
+    }
 }
 
 #[cfg(test)]

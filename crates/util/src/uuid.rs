@@ -45,10 +45,7 @@ pub fn generate() -> Uuid {
     let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut u)).is_ok();
     if !ok {
         // Fall back to a time/pid mix; uniqueness within one host is what matters here.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let mix = t ^ ((std::process::id() as u128) << 64);
         u.copy_from_slice(&mix.to_le_bytes());
     }

@@ -1,0 +1,1186 @@
+//! [`Connect`] and the object handles (`Domain`, `Network`, ...). Handles are cheap
+//! values naming an object; every call goes to the driver serving the connection.
+
+use crate::driver::{self, ConnectDrivers, Probe};
+use crate::event::{Event, EventClass};
+use crate::flags::*;
+use crate::types::*;
+use crate::uri::{self, Uri};
+use crate::{Error, Result};
+use oxvirt_util::uuid::{self as uuidfmt, Uuid};
+use oxvirt_util::{ErrorCode, ErrorDomain};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+struct ConnInner {
+    uri: Uri,
+    read_only: bool,
+    drivers: ConnectDrivers,
+    callbacks: Mutex<Vec<i32>>,
+}
+
+impl Drop for ConnInner {
+    fn drop(&mut self) {
+        let ids = std::mem::take(&mut *self.callbacks.lock().unwrap_or_else(|p| p.into_inner()));
+        for id in ids {
+            let _ = self.drivers.hypervisor.event_deregister(id);
+        }
+        self.drivers.hypervisor.close();
+    }
+}
+
+/// An open connection (`virConnectPtr`). Clones share the connection; it closes when
+/// the last clone and the last handle made from it are dropped.
+#[derive(Clone)]
+pub struct Connect {
+    inner: Arc<ConnInner>,
+}
+
+impl std::fmt::Debug for Connect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connect").field("uri", &self.inner.uri.to_string()).field("read_only", &self.inner.read_only).finish()
+    }
+}
+
+fn missing(kind: &str) -> Error {
+    driver::no_support(kind)
+}
+
+impl Connect {
+    /// `virConnectOpen`: open `uri` read-write. `None` uses `LIBVIRT_DEFAULT_URI`, the
+    /// client config's `uri_default`, then the first driver that accepts an empty URI.
+    pub fn open(uri: Option<&str>) -> Result<Connect> {
+        Self::open_flags(uri, OpenFlags::empty())
+    }
+
+    /// `virConnectOpenReadOnly`.
+    pub fn open_read_only(uri: Option<&str>) -> Result<Connect> {
+        Self::open_flags(uri, OpenFlags::READ_ONLY)
+    }
+
+    /// `virConnectOpenAuth` without credentials: open with `flags`.
+    pub fn open_flags(uri: Option<&str>, flags: OpenFlags) -> Result<Connect> {
+        let given = match uri {
+            Some(u) if !u.is_empty() => Some(u.to_string()),
+            _ => uri::default_uri(),
+        };
+        let Some(mut text) = given else {
+            return Err(Error::new(ErrorCode::NoConnect, ErrorDomain::None, "no default URI; pass one with -c or set LIBVIRT_DEFAULT_URI"));
+        };
+        if !flags.contains(OpenFlags::NO_ALIASES) && std::env::var_os("LIBVIRT_AUTOCONFIG").is_none() {
+            let (aliases, _) = uri::client_config();
+            if let Some(resolved) = uri::resolve_alias(&text, &aliases) {
+                text = resolved;
+            }
+        }
+        let parsed = Uri::parse(&text)?;
+        for d in driver::registered() {
+            if d.probe(&parsed) == Probe::Accept {
+                let drivers = d.open(&parsed, flags.bits())?;
+                return Ok(Connect {
+                    inner: Arc::new(ConnInner {
+                        uri: parsed,
+                        read_only: flags.contains(OpenFlags::READ_ONLY),
+                        drivers,
+                        callbacks: Mutex::new(Vec::new()),
+                    }),
+                });
+            }
+        }
+        Err(Error::new(ErrorCode::NoConnect, ErrorDomain::None, text))
+    }
+
+    /// Build a connection directly from driver objects (used by drivers' own tests and
+    /// by the daemon, which resolves URIs itself).
+    pub fn from_drivers(uri: Uri, read_only: bool, drivers: ConnectDrivers) -> Connect {
+        Connect { inner: Arc::new(ConnInner { uri, read_only, drivers, callbacks: Mutex::new(Vec::new()) }) }
+    }
+
+    /// The drivers behind this connection.
+    pub fn drivers(&self) -> &ConnectDrivers {
+        &self.inner.drivers
+    }
+
+    fn hv(&self) -> &dyn driver::HypervisorDriver {
+        self.inner.drivers.hypervisor.as_ref()
+    }
+    fn net(&self) -> Result<&dyn driver::NetworkDriver> {
+        self.inner.drivers.network.as_deref().ok_or_else(|| missing("network driver"))
+    }
+    fn stor(&self) -> Result<&dyn driver::StorageDriver> {
+        self.inner.drivers.storage.as_deref().ok_or_else(|| missing("storage driver"))
+    }
+    fn sec(&self) -> Result<&dyn driver::SecretDriver> {
+        self.inner.drivers.secret.as_deref().ok_or_else(|| missing("secret driver"))
+    }
+    fn nwf(&self) -> Result<&dyn driver::NWFilterDriver> {
+        self.inner.drivers.nwfilter.as_deref().ok_or_else(|| missing("nwfilter driver"))
+    }
+    fn iface(&self) -> Result<&dyn driver::InterfaceDriver> {
+        self.inner.drivers.interface.as_deref().ok_or_else(|| missing("interface driver"))
+    }
+    fn nodedev(&self) -> Result<&dyn driver::NodeDeviceDriver> {
+        self.inner.drivers.nodedev.as_deref().ok_or_else(|| missing("node device driver"))
+    }
+
+    /// Fail with `VIR_ERR_OPERATION_DENIED` on a read-only connection.
+    pub fn check_rw(&self, api: &str) -> Result<()> {
+        if self.inner.read_only {
+            return Err(Error::new(ErrorCode::OperationDenied, ErrorDomain::None, format!("read only access prevents {api}")));
+        }
+        Ok(())
+    }
+
+    /// True when opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// `virConnectGetURI`.
+    pub fn uri(&self) -> String {
+        self.inner.uri.to_string()
+    }
+
+    /// The parsed URI.
+    pub fn parsed_uri(&self) -> &Uri {
+        &self.inner.uri
+    }
+
+    /// `virConnectGetType`.
+    pub fn get_type(&self) -> Result<String> {
+        self.hv().get_type()
+    }
+    /// `virConnectGetVersion`.
+    pub fn version(&self) -> Result<u64> {
+        self.hv().get_version()
+    }
+    /// `virConnectGetLibVersion`.
+    pub fn lib_version(&self) -> u64 {
+        LIB_VERSION
+    }
+    /// `virConnectGetHostname`.
+    pub fn hostname(&self) -> Result<String> {
+        self.hv().get_hostname()
+    }
+    /// `virConnectGetCapabilities`.
+    pub fn capabilities(&self) -> Result<String> {
+        self.hv().get_capabilities()
+    }
+    /// `virConnectGetMaxVcpus`.
+    pub fn max_vcpus(&self, typ: Option<&str>) -> Result<i32> {
+        self.hv().get_max_vcpus(typ)
+    }
+    /// `virNodeGetInfo`.
+    pub fn node_info(&self) -> Result<NodeInfo> {
+        self.hv().node_get_info()
+    }
+    /// `virNodeGetFreeMemory`.
+    pub fn node_free_memory(&self) -> Result<u64> {
+        self.hv().node_get_free_memory()
+    }
+    /// `virNodeGetCellsFreeMemory`.
+    pub fn node_cells_free_memory(&self, start: i32, max: i32) -> Result<Vec<u64>> {
+        self.hv().node_get_cells_free_memory(start, max)
+    }
+    /// `virConnectIsAlive`.
+    pub fn is_alive(&self) -> bool {
+        self.hv().is_alive()
+    }
+    /// `virConnectGetSysinfo`.
+    pub fn sysinfo(&self, flags: u32) -> Result<String> {
+        self.hv().get_sysinfo(flags)
+    }
+
+    // ---- domains ----
+
+    fn dom(&self, r: DomainRef) -> Domain {
+        Domain { conn: self.clone(), id: Arc::new(AtomicI32::new(r.id)), name: r.name, uuid: r.uuid }
+    }
+
+    /// `virConnectListAllDomains`.
+    pub fn list_all_domains(&self, flags: ListDomainsFlags) -> Result<Vec<Domain>> {
+        Ok(self.hv().list_all_domains(flags.bits())?.into_iter().map(|r| self.dom(r)).collect())
+    }
+    /// `virConnectNumOfDomains`.
+    pub fn num_of_domains(&self) -> Result<i32> {
+        self.hv().num_of_domains()
+    }
+    /// `virConnectNumOfDefinedDomains`.
+    pub fn num_of_defined_domains(&self) -> Result<i32> {
+        self.hv().num_of_defined_domains()
+    }
+    /// `virDomainLookupByID`.
+    pub fn domain_lookup_by_id(&self, id: i32) -> Result<Domain> {
+        Ok(self.dom(self.hv().domain_lookup_by_id(id)?))
+    }
+    /// `virDomainLookupByName`.
+    pub fn domain_lookup_by_name(&self, name: &str) -> Result<Domain> {
+        Ok(self.dom(self.hv().domain_lookup_by_name(name)?))
+    }
+    /// `virDomainLookupByUUID`.
+    pub fn domain_lookup_by_uuid(&self, uuid: &Uuid) -> Result<Domain> {
+        Ok(self.dom(self.hv().domain_lookup_by_uuid(uuid)?))
+    }
+    /// `virDomainLookupByUUIDString`.
+    pub fn domain_lookup_by_uuid_string(&self, s: &str) -> Result<Domain> {
+        let u = uuidfmt::parse(s)
+            .ok_or_else(|| Error::invalid_arg(ErrorDomain::None, "uuidstr in virDomainLookupByUUIDString must be a valid UUID"))?;
+        self.domain_lookup_by_uuid(&u)
+    }
+    /// `virDomainDefineXMLFlags`.
+    pub fn domain_define_xml(&self, xml: &str, flags: DomainDefineFlags) -> Result<Domain> {
+        self.check_rw("virDomainDefineXMLFlags")?;
+        Ok(self.dom(self.hv().domain_define_xml(xml, flags.bits())?))
+    }
+    /// `virDomainCreateXML`.
+    pub fn domain_create_xml(&self, xml: &str, flags: DomainCreateFlags) -> Result<Domain> {
+        self.check_rw("virDomainCreateXML")?;
+        Ok(self.dom(self.hv().domain_create_xml(xml, flags.bits())?))
+    }
+    /// `virDomainRestoreFlags`.
+    pub fn domain_restore(&self, path: &str, dxml: Option<&str>, flags: DomainSaveRestoreFlags) -> Result<()> {
+        self.check_rw("virDomainRestoreFlags")?;
+        self.hv().domain_restore(path, dxml, flags.bits())
+    }
+    /// `virDomainSaveImageGetXMLDesc`.
+    pub fn domain_save_image_xml(&self, path: &str, flags: DomainXmlFlags) -> Result<String> {
+        self.hv().domain_save_image_get_xml_desc(path, flags.bits())
+    }
+
+    /// `virConnectDomainEventRegisterAny` for every domain (`dom` = None) or one domain.
+    /// The callback gets the connection's domain handle and the event.
+    pub fn domain_event_register_any<F>(&self, dom: Option<&Domain>, event_id: i32, cb: F) -> Result<i32>
+    where
+        F: Fn(&Domain, &crate::event::DomainEventData) + Send + Sync + 'static,
+    {
+        if !(0..crate::event::domain_event_id::LAST).contains(&event_id) {
+            return Err(Error::invalid_arg(
+                ErrorDomain::None,
+                format!(
+                    "eventID in virConnectDomainEventRegisterAny must be less than {}, but got {event_id}",
+                    crate::event::domain_event_id::LAST
+                ),
+            ));
+        }
+        let weak: Weak<ConnInner> = Arc::downgrade(&self.inner);
+        let filter = dom.map(|d| d.uuid.to_vec());
+        let id = self.hv().event_register(
+            EventClass::Domain,
+            event_id,
+            filter,
+            Arc::new(move |ev: &Event| {
+                if let (Some(inner), Event::Domain { dom, data }) = (weak.upgrade(), ev) {
+                    let conn = Connect { inner };
+                    let d = conn.dom(dom.clone());
+                    cb(&d, data);
+                }
+            }),
+        )?;
+        self.track(id);
+        Ok(id)
+    }
+
+    /// Register for network/pool/nodedev/secret (or raw domain) events; the callback
+    /// gets the raw [`Event`].
+    pub fn event_register_raw<F>(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: F) -> Result<i32>
+    where
+        F: Fn(&Event) + Send + Sync + 'static,
+    {
+        let id = self.hv().event_register(class, event_id, filter, Arc::new(cb))?;
+        self.track(id);
+        Ok(id)
+    }
+
+    fn track(&self, id: i32) {
+        self.inner.callbacks.lock().unwrap_or_else(|p| p.into_inner()).push(id);
+    }
+
+    /// `virConnectDomainEventDeregisterAny` (and the other object kinds).
+    pub fn event_deregister(&self, id: i32) -> Result<()> {
+        let mut cbs = self.inner.callbacks.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(pos) = cbs.iter().position(|c| *c == id) else {
+            return Err(Error::invalid_arg(ErrorDomain::None, format!("could not find event callback {id} for deletion")));
+        };
+        cbs.remove(pos);
+        drop(cbs);
+        self.hv().event_deregister(id)
+    }
+
+    // ---- networks ----
+
+    fn netw(&self, r: NetworkRef) -> Network {
+        Network { conn: self.clone(), r }
+    }
+    /// `virConnectListAllNetworks`.
+    pub fn list_all_networks(&self, flags: ListNetworksFlags) -> Result<Vec<Network>> {
+        Ok(self.net()?.list_all_networks(flags.bits())?.into_iter().map(|r| self.netw(r)).collect())
+    }
+    /// `virNetworkLookupByName`.
+    pub fn network_lookup_by_name(&self, name: &str) -> Result<Network> {
+        Ok(self.netw(self.net()?.network_lookup_by_name(name)?))
+    }
+    /// `virNetworkLookupByUUID`.
+    pub fn network_lookup_by_uuid(&self, uuid: &Uuid) -> Result<Network> {
+        Ok(self.netw(self.net()?.network_lookup_by_uuid(uuid)?))
+    }
+    /// `virNetworkDefineXMLFlags`.
+    pub fn network_define_xml(&self, xml: &str, flags: u32) -> Result<Network> {
+        self.check_rw("virNetworkDefineXML")?;
+        Ok(self.netw(self.net()?.network_define_xml(xml, flags)?))
+    }
+    /// `virNetworkCreateXMLFlags`.
+    pub fn network_create_xml(&self, xml: &str, flags: u32) -> Result<Network> {
+        self.check_rw("virNetworkCreateXML")?;
+        Ok(self.netw(self.net()?.network_create_xml(xml, flags)?))
+    }
+
+    // ---- storage ----
+
+    fn pool(&self, r: StoragePoolRef) -> StoragePool {
+        StoragePool { conn: self.clone(), r }
+    }
+    /// `virConnectListAllStoragePools`.
+    pub fn list_all_storage_pools(&self, flags: ListPoolsFlags) -> Result<Vec<StoragePool>> {
+        Ok(self.stor()?.list_all_pools(flags.bits())?.into_iter().map(|r| self.pool(r)).collect())
+    }
+    /// `virStoragePoolLookupByName`.
+    pub fn storage_pool_lookup_by_name(&self, name: &str) -> Result<StoragePool> {
+        Ok(self.pool(self.stor()?.pool_lookup_by_name(name)?))
+    }
+    /// `virStoragePoolLookupByUUID`.
+    pub fn storage_pool_lookup_by_uuid(&self, uuid: &Uuid) -> Result<StoragePool> {
+        Ok(self.pool(self.stor()?.pool_lookup_by_uuid(uuid)?))
+    }
+    /// `virStoragePoolDefineXML`.
+    pub fn storage_pool_define_xml(&self, xml: &str, flags: u32) -> Result<StoragePool> {
+        self.check_rw("virStoragePoolDefineXML")?;
+        Ok(self.pool(self.stor()?.pool_define_xml(xml, flags)?))
+    }
+    /// `virStoragePoolCreateXML`.
+    pub fn storage_pool_create_xml(&self, xml: &str, flags: u32) -> Result<StoragePool> {
+        self.check_rw("virStoragePoolCreateXML")?;
+        Ok(self.pool(self.stor()?.pool_create_xml(xml, flags)?))
+    }
+    /// `virConnectFindStoragePoolSources`.
+    pub fn find_storage_pool_sources(&self, typ: &str, spec: Option<&str>, flags: u32) -> Result<String> {
+        self.stor()?.find_pool_sources(typ, spec, flags)
+    }
+    fn vol(&self, r: StorageVolRef) -> StorageVol {
+        StorageVol { conn: self.clone(), r }
+    }
+    /// `virStorageVolLookupByKey`.
+    pub fn storage_vol_lookup_by_key(&self, key: &str) -> Result<StorageVol> {
+        Ok(self.vol(self.stor()?.vol_lookup_by_key(key)?))
+    }
+    /// `virStorageVolLookupByPath`.
+    pub fn storage_vol_lookup_by_path(&self, path: &str) -> Result<StorageVol> {
+        Ok(self.vol(self.stor()?.vol_lookup_by_path(path)?))
+    }
+
+    // ---- secrets ----
+
+    fn secret(&self, r: SecretRef) -> Secret {
+        Secret { conn: self.clone(), r }
+    }
+    /// `virConnectListAllSecrets`.
+    pub fn list_all_secrets(&self, flags: ListSecretsFlags) -> Result<Vec<Secret>> {
+        Ok(self.sec()?.list_all_secrets(flags.bits())?.into_iter().map(|r| self.secret(r)).collect())
+    }
+    /// `virSecretLookupByUUID`.
+    pub fn secret_lookup_by_uuid(&self, uuid: &Uuid) -> Result<Secret> {
+        Ok(self.secret(self.sec()?.secret_lookup_by_uuid(uuid)?))
+    }
+    /// `virSecretLookupByUsage`.
+    pub fn secret_lookup_by_usage(&self, usage_type: i32, usage_id: &str) -> Result<Secret> {
+        Ok(self.secret(self.sec()?.secret_lookup_by_usage(usage_type, usage_id)?))
+    }
+    /// `virSecretDefineXML`.
+    pub fn secret_define_xml(&self, xml: &str, flags: u32) -> Result<Secret> {
+        self.check_rw("virSecretDefineXML")?;
+        Ok(self.secret(self.sec()?.secret_define_xml(xml, flags)?))
+    }
+
+    // ---- nwfilters ----
+
+    fn filter(&self, r: NWFilterRef) -> NWFilter {
+        NWFilter { conn: self.clone(), r }
+    }
+    /// `virConnectListAllNWFilters`.
+    pub fn list_all_nwfilters(&self, flags: u32) -> Result<Vec<NWFilter>> {
+        Ok(self.nwf()?.list_all_nwfilters(flags)?.into_iter().map(|r| self.filter(r)).collect())
+    }
+    /// `virNWFilterLookupByName`.
+    pub fn nwfilter_lookup_by_name(&self, name: &str) -> Result<NWFilter> {
+        Ok(self.filter(self.nwf()?.nwfilter_lookup_by_name(name)?))
+    }
+    /// `virNWFilterLookupByUUID`.
+    pub fn nwfilter_lookup_by_uuid(&self, uuid: &Uuid) -> Result<NWFilter> {
+        Ok(self.filter(self.nwf()?.nwfilter_lookup_by_uuid(uuid)?))
+    }
+    /// `virNWFilterDefineXMLFlags`.
+    pub fn nwfilter_define_xml(&self, xml: &str, flags: u32) -> Result<NWFilter> {
+        self.check_rw("virNWFilterDefineXML")?;
+        Ok(self.filter(self.nwf()?.nwfilter_define_xml(xml, flags)?))
+    }
+
+    // ---- interfaces ----
+
+    fn ifc(&self, r: InterfaceRef) -> Interface {
+        Interface { conn: self.clone(), r }
+    }
+    /// `virConnectListAllInterfaces`.
+    pub fn list_all_interfaces(&self, flags: ListInterfacesFlags) -> Result<Vec<Interface>> {
+        Ok(self.iface()?.list_all_interfaces(flags.bits())?.into_iter().map(|r| self.ifc(r)).collect())
+    }
+    /// `virInterfaceLookupByName`.
+    pub fn interface_lookup_by_name(&self, name: &str) -> Result<Interface> {
+        Ok(self.ifc(self.iface()?.interface_lookup_by_name(name)?))
+    }
+    /// `virInterfaceLookupByMACString`.
+    pub fn interface_lookup_by_mac(&self, mac: &str) -> Result<Interface> {
+        Ok(self.ifc(self.iface()?.interface_lookup_by_mac(mac)?))
+    }
+    /// `virInterfaceDefineXML`.
+    pub fn interface_define_xml(&self, xml: &str, flags: u32) -> Result<Interface> {
+        self.check_rw("virInterfaceDefineXML")?;
+        Ok(self.ifc(self.iface()?.interface_define_xml(xml, flags)?))
+    }
+    /// `virInterfaceChangeBegin`.
+    pub fn interface_change_begin(&self, flags: u32) -> Result<()> {
+        self.check_rw("virInterfaceChangeBegin")?;
+        self.iface()?.interface_change_begin(flags)
+    }
+    /// `virInterfaceChangeCommit`.
+    pub fn interface_change_commit(&self, flags: u32) -> Result<()> {
+        self.check_rw("virInterfaceChangeCommit")?;
+        self.iface()?.interface_change_commit(flags)
+    }
+    /// `virInterfaceChangeRollback`.
+    pub fn interface_change_rollback(&self, flags: u32) -> Result<()> {
+        self.check_rw("virInterfaceChangeRollback")?;
+        self.iface()?.interface_change_rollback(flags)
+    }
+
+    // ---- node devices ----
+
+    fn ndev(&self, r: NodeDeviceRef) -> NodeDevice {
+        NodeDevice { conn: self.clone(), r }
+    }
+    /// `virConnectListAllNodeDevices`.
+    pub fn list_all_node_devices(&self, flags: ListNodeDevicesFlags) -> Result<Vec<NodeDevice>> {
+        Ok(self.nodedev()?.list_all_node_devices(flags.bits())?.into_iter().map(|r| self.ndev(r)).collect())
+    }
+    /// `virNodeDeviceLookupByName`.
+    pub fn node_device_lookup_by_name(&self, name: &str) -> Result<NodeDevice> {
+        Ok(self.ndev(self.nodedev()?.nodedev_lookup_by_name(name)?))
+    }
+    /// `virNodeDeviceCreateXML`.
+    pub fn node_device_create_xml(&self, xml: &str, flags: u32) -> Result<NodeDevice> {
+        self.check_rw("virNodeDeviceCreateXML")?;
+        Ok(self.ndev(self.nodedev()?.nodedev_create_xml(xml, flags)?))
+    }
+    /// `virNodeDeviceDefineXML`.
+    pub fn node_device_define_xml(&self, xml: &str, flags: u32) -> Result<NodeDevice> {
+        self.check_rw("virNodeDeviceDefineXML")?;
+        Ok(self.ndev(self.nodedev()?.nodedev_define_xml(xml, flags)?))
+    }
+}
+
+/// A domain handle (`virDomainPtr`).
+#[derive(Clone)]
+pub struct Domain {
+    conn: Connect,
+    name: String,
+    uuid: Uuid,
+    id: Arc<AtomicI32>,
+}
+
+impl std::fmt::Debug for Domain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Domain")
+            .field("name", &self.name)
+            .field("uuid", &uuidfmt::format(&self.uuid))
+            .field("id", &self.id.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Domain {
+    fn r(&self) -> DomainRef {
+        DomainRef { name: self.name.clone(), uuid: self.uuid, id: self.id.load(Ordering::Relaxed) }
+    }
+    fn hv(&self) -> &dyn driver::HypervisorDriver {
+        self.conn.hv()
+    }
+    /// The connection this handle belongs to.
+    pub fn connect(&self) -> &Connect {
+        &self.conn
+    }
+    /// Raw reference (for the daemon and tests).
+    pub fn as_ref(&self) -> DomainRef {
+        self.r()
+    }
+    /// `virDomainGetName`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// `virDomainGetUUID`.
+    pub fn uuid(&self) -> Uuid {
+        self.uuid
+    }
+    /// `virDomainGetUUIDString`.
+    pub fn uuid_string(&self) -> String {
+        uuidfmt::format(&self.uuid)
+    }
+    /// `virDomainGetID`: None when not running (libvirt's `(unsigned)-1`).
+    pub fn id(&self) -> Option<u32> {
+        u32::try_from(self.id.load(Ordering::Relaxed)).ok()
+    }
+    /// `virDomainGetInfo`.
+    pub fn info(&self) -> Result<DomainInfo> {
+        self.hv().domain_get_info(&self.r())
+    }
+    /// `virDomainGetState`.
+    pub fn state(&self) -> Result<(DomainState, i32)> {
+        self.hv().domain_get_state(&self.r(), 0)
+    }
+    /// `virDomainGetXMLDesc`.
+    pub fn xml_desc(&self, flags: DomainXmlFlags) -> Result<String> {
+        if flags.contains(DomainXmlFlags::SECURE) && self.conn.is_read_only() {
+            return Err(Error::new(ErrorCode::OperationDenied, ErrorDomain::Domain, "virDomainGetXMLDesc with secure flag"));
+        }
+        self.hv().domain_get_xml_desc(&self.r(), flags.bits())
+    }
+    /// `virDomainGetOSType`.
+    pub fn os_type(&self) -> Result<String> {
+        self.hv().domain_get_os_type(&self.r())
+    }
+    /// `virDomainGetMaxMemory` (KiB).
+    pub fn max_memory(&self) -> Result<u64> {
+        self.hv().domain_get_max_memory(&self.r())
+    }
+    /// `virDomainGetMaxVcpus`.
+    pub fn max_vcpus(&self) -> Result<i32> {
+        self.hv().domain_get_max_vcpus(&self.r())
+    }
+    /// `virDomainGetVcpusFlags`.
+    pub fn vcpus_flags(&self, flags: DomainModFlags) -> Result<i32> {
+        self.hv().domain_get_vcpus_flags(&self.r(), flags.bits())
+    }
+    /// `virDomainCreateWithFlags` (start).
+    pub fn create(&self, flags: DomainCreateFlags) -> Result<()> {
+        self.conn.check_rw("virDomainCreateWithFlags")?;
+        let r = self.hv().domain_create(&self.r(), flags.bits())?;
+        self.id.store(r.id, Ordering::Relaxed);
+        Ok(())
+    }
+    /// `virDomainDestroyFlags`.
+    pub fn destroy(&self, flags: DomainDestroyFlags) -> Result<()> {
+        self.conn.check_rw("virDomainDestroyFlags")?;
+        self.hv().domain_destroy(&self.r(), flags.bits())?;
+        self.id.store(-1, Ordering::Relaxed);
+        Ok(())
+    }
+    /// `virDomainShutdownFlags`.
+    pub fn shutdown(&self, flags: DomainShutdownFlags) -> Result<()> {
+        self.conn.check_rw("virDomainShutdownFlags")?;
+        self.hv().domain_shutdown(&self.r(), flags.bits())
+    }
+    /// `virDomainReboot`.
+    pub fn reboot(&self, flags: DomainRebootFlags) -> Result<()> {
+        self.conn.check_rw("virDomainReboot")?;
+        self.hv().domain_reboot(&self.r(), flags.bits())
+    }
+    /// `virDomainReset`.
+    pub fn reset(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainReset")?;
+        self.hv().domain_reset(&self.r(), flags)
+    }
+    /// `virDomainSuspend`.
+    pub fn suspend(&self) -> Result<()> {
+        self.conn.check_rw("virDomainSuspend")?;
+        self.hv().domain_suspend(&self.r())
+    }
+    /// `virDomainResume`.
+    pub fn resume(&self) -> Result<()> {
+        self.conn.check_rw("virDomainResume")?;
+        self.hv().domain_resume(&self.r())
+    }
+    /// `virDomainSaveFlags`.
+    pub fn save(&self, path: &str, dxml: Option<&str>, flags: DomainSaveRestoreFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSaveFlags")?;
+        self.hv().domain_save(&self.r(), path, dxml, flags.bits())?;
+        self.id.store(-1, Ordering::Relaxed);
+        Ok(())
+    }
+    /// `virDomainManagedSave`.
+    pub fn managed_save(&self, flags: DomainSaveRestoreFlags) -> Result<()> {
+        self.conn.check_rw("virDomainManagedSave")?;
+        self.hv().domain_managed_save(&self.r(), flags.bits())?;
+        self.id.store(-1, Ordering::Relaxed);
+        Ok(())
+    }
+    /// `virDomainHasManagedSaveImage`.
+    pub fn has_managed_save(&self) -> Result<bool> {
+        self.hv().domain_has_managed_save(&self.r(), 0)
+    }
+    /// `virDomainManagedSaveRemove`.
+    pub fn managed_save_remove(&self) -> Result<()> {
+        self.conn.check_rw("virDomainManagedSaveRemove")?;
+        self.hv().domain_managed_save_remove(&self.r(), 0)
+    }
+    /// `virDomainUndefineFlags`.
+    pub fn undefine(&self, flags: DomainUndefineFlags) -> Result<()> {
+        self.conn.check_rw("virDomainUndefineFlags")?;
+        self.hv().domain_undefine(&self.r(), flags.bits())
+    }
+    /// `virDomainGetAutostart`.
+    pub fn autostart(&self) -> Result<bool> {
+        self.hv().domain_get_autostart(&self.r())
+    }
+    /// `virDomainSetAutostart`.
+    pub fn set_autostart(&self, on: bool) -> Result<()> {
+        self.conn.check_rw("virDomainSetAutostart")?;
+        self.hv().domain_set_autostart(&self.r(), on)
+    }
+    /// `virDomainSetMemoryFlags` (KiB).
+    pub fn set_memory(&self, kib: u64, flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetMemoryFlags")?;
+        self.hv().domain_set_memory(&self.r(), kib, flags.bits())
+    }
+    /// `virDomainSetMaxMemory` (KiB).
+    pub fn set_max_memory(&self, kib: u64) -> Result<()> {
+        self.conn.check_rw("virDomainSetMaxMemory")?;
+        self.hv().domain_set_max_memory(&self.r(), kib)
+    }
+    /// `virDomainSetVcpusFlags`.
+    pub fn set_vcpus(&self, n: u32, flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetVcpusFlags")?;
+        self.hv().domain_set_vcpus(&self.r(), n, flags.bits())
+    }
+    /// `virDomainIsActive`.
+    pub fn is_active(&self) -> Result<bool> {
+        self.hv().domain_is_active(&self.r())
+    }
+    /// `virDomainIsPersistent`.
+    pub fn is_persistent(&self) -> Result<bool> {
+        self.hv().domain_is_persistent(&self.r())
+    }
+    /// `virDomainIsUpdated`.
+    pub fn is_updated(&self) -> Result<bool> {
+        self.hv().domain_is_updated(&self.r())
+    }
+    /// `virDomainGetHostname`.
+    pub fn hostname(&self, flags: u32) -> Result<String> {
+        self.hv().domain_get_hostname(&self.r(), flags)
+    }
+    /// `virDomainGetSchedulerType`.
+    pub fn scheduler_type(&self) -> Result<(String, i32)> {
+        self.hv().domain_get_scheduler_type(&self.r())
+    }
+    /// `virDomainRename`.
+    pub fn rename(&mut self, new_name: &str, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainRename")?;
+        let r = self.hv().domain_rename(&self.r(), new_name, flags)?;
+        self.name = r.name;
+        Ok(())
+    }
+    /// `virDomainSetMetadata`.
+    pub fn set_metadata(&self, typ: i32, metadata: Option<&str>, key: Option<&str>, uri: Option<&str>, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainSetMetadata")?;
+        self.hv().domain_set_metadata(&self.r(), typ, metadata, key, uri, flags)
+    }
+    /// `virDomainGetMetadata`.
+    pub fn metadata(&self, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
+        self.hv().domain_get_metadata(&self.r(), typ, uri, flags)
+    }
+
+    fn snap(&self, r: SnapshotRef) -> DomainSnapshot {
+        DomainSnapshot { dom: self.clone(), name: r.name }
+    }
+    /// `virDomainSnapshotCreateXML`.
+    pub fn snapshot_create_xml(&self, xml: &str, flags: SnapshotCreateFlags) -> Result<DomainSnapshot> {
+        self.conn.check_rw("virDomainSnapshotCreateXML")?;
+        Ok(self.snap(self.hv().snapshot_create_xml(&self.r(), xml, flags.bits())?))
+    }
+    /// `virDomainListAllSnapshots`.
+    pub fn list_all_snapshots(&self, flags: SnapshotListFlags) -> Result<Vec<DomainSnapshot>> {
+        Ok(self.hv().snapshot_list_all(&self.r(), flags.bits())?.into_iter().map(|r| self.snap(r)).collect())
+    }
+    /// `virDomainSnapshotNum`.
+    pub fn snapshot_num(&self, flags: SnapshotListFlags) -> Result<i32> {
+        Ok(self.hv().snapshot_list_all(&self.r(), flags.bits())?.len() as i32)
+    }
+    /// `virDomainSnapshotLookupByName`.
+    pub fn snapshot_lookup_by_name(&self, name: &str) -> Result<DomainSnapshot> {
+        Ok(self.snap(self.hv().snapshot_lookup_by_name(&self.r(), name, 0)?))
+    }
+    /// `virDomainHasCurrentSnapshot`.
+    pub fn has_current_snapshot(&self) -> Result<bool> {
+        self.hv().snapshot_has_current(&self.r(), 0)
+    }
+    /// `virDomainSnapshotCurrent`.
+    pub fn snapshot_current(&self) -> Result<DomainSnapshot> {
+        Ok(self.snap(self.hv().snapshot_current(&self.r(), 0)?))
+    }
+}
+
+/// A snapshot handle (`virDomainSnapshotPtr`).
+#[derive(Clone, Debug)]
+pub struct DomainSnapshot {
+    dom: Domain,
+    name: String,
+}
+
+impl DomainSnapshot {
+    fn r(&self) -> SnapshotRef {
+        SnapshotRef { domain: self.dom.r(), name: self.name.clone() }
+    }
+    /// `virDomainSnapshotGetName`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// `virDomainSnapshotGetDomain`.
+    pub fn domain(&self) -> &Domain {
+        &self.dom
+    }
+    /// `virDomainSnapshotGetXMLDesc`.
+    pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        self.dom.hv().snapshot_get_xml_desc(&self.r(), flags)
+    }
+    /// `virDomainSnapshotGetParent`.
+    pub fn parent(&self) -> Result<DomainSnapshot> {
+        Ok(self.dom.snap(self.dom.hv().snapshot_get_parent(&self.r(), 0)?))
+    }
+    /// `virDomainSnapshotListAllChildren`.
+    pub fn list_all_children(&self, flags: SnapshotListFlags) -> Result<Vec<DomainSnapshot>> {
+        Ok(self.dom.hv().snapshot_list_children(&self.r(), flags.bits())?.into_iter().map(|r| self.dom.snap(r)).collect())
+    }
+    /// `virDomainSnapshotIsCurrent`.
+    pub fn is_current(&self) -> Result<bool> {
+        self.dom.hv().snapshot_is_current(&self.r(), 0)
+    }
+    /// `virDomainSnapshotHasMetadata`.
+    pub fn has_metadata(&self) -> Result<bool> {
+        self.dom.hv().snapshot_has_metadata(&self.r(), 0)
+    }
+    /// `virDomainRevertToSnapshot`.
+    pub fn revert(&self, flags: SnapshotRevertFlags) -> Result<()> {
+        self.dom.conn.check_rw("virDomainRevertToSnapshot")?;
+        self.dom.hv().snapshot_revert(&self.r(), flags.bits())
+    }
+    /// `virDomainSnapshotDelete`.
+    pub fn delete(&self, flags: SnapshotDeleteFlags) -> Result<()> {
+        self.dom.conn.check_rw("virDomainSnapshotDelete")?;
+        self.dom.hv().snapshot_delete(&self.r(), flags.bits())
+    }
+}
+
+/// A network handle (`virNetworkPtr`).
+#[derive(Clone)]
+pub struct Network {
+    conn: Connect,
+    r: NetworkRef,
+}
+
+impl Network {
+    fn d(&self) -> Result<&dyn driver::NetworkDriver> {
+        self.conn.net()
+    }
+    /// Raw reference.
+    pub fn as_ref(&self) -> &NetworkRef {
+        &self.r
+    }
+    /// `virNetworkGetName`.
+    pub fn name(&self) -> &str {
+        &self.r.name
+    }
+    /// `virNetworkGetUUID`.
+    pub fn uuid(&self) -> Uuid {
+        self.r.uuid
+    }
+    /// `virNetworkGetUUIDString`.
+    pub fn uuid_string(&self) -> String {
+        uuidfmt::format(&self.r.uuid)
+    }
+    /// `virNetworkGetXMLDesc`.
+    pub fn xml_desc(&self, flags: NetworkXmlFlags) -> Result<String> {
+        self.d()?.network_get_xml_desc(&self.r, flags.bits())
+    }
+    /// `virNetworkGetBridgeName`.
+    pub fn bridge_name(&self) -> Result<String> {
+        self.d()?.network_get_bridge_name(&self.r)
+    }
+    /// `virNetworkCreate`.
+    pub fn create(&self) -> Result<()> {
+        self.conn.check_rw("virNetworkCreate")?;
+        self.d()?.network_create(&self.r)
+    }
+    /// `virNetworkDestroy`.
+    pub fn destroy(&self) -> Result<()> {
+        self.conn.check_rw("virNetworkDestroy")?;
+        self.d()?.network_destroy(&self.r)
+    }
+    /// `virNetworkUndefine`.
+    pub fn undefine(&self) -> Result<()> {
+        self.conn.check_rw("virNetworkUndefine")?;
+        self.d()?.network_undefine(&self.r)
+    }
+    /// `virNetworkGetAutostart`.
+    pub fn autostart(&self) -> Result<bool> {
+        self.d()?.network_get_autostart(&self.r)
+    }
+    /// `virNetworkSetAutostart`.
+    pub fn set_autostart(&self, on: bool) -> Result<()> {
+        self.conn.check_rw("virNetworkSetAutostart")?;
+        self.d()?.network_set_autostart(&self.r, on)
+    }
+    /// `virNetworkIsActive`.
+    pub fn is_active(&self) -> Result<bool> {
+        self.d()?.network_is_active(&self.r)
+    }
+    /// `virNetworkIsPersistent`.
+    pub fn is_persistent(&self) -> Result<bool> {
+        self.d()?.network_is_persistent(&self.r)
+    }
+    /// `virNetworkUpdate`.
+    pub fn update(&self, command: u32, section: u32, parent_index: i32, xml: &str, flags: u32) -> Result<()> {
+        self.conn.check_rw("virNetworkUpdate")?;
+        self.d()?.network_update(&self.r, command, section, parent_index, xml, flags)
+    }
+}
+
+/// A storage pool handle (`virStoragePoolPtr`).
+#[derive(Clone)]
+pub struct StoragePool {
+    conn: Connect,
+    r: StoragePoolRef,
+}
+
+impl StoragePool {
+    fn d(&self) -> Result<&dyn driver::StorageDriver> {
+        self.conn.stor()
+    }
+    /// Raw reference.
+    pub fn as_ref(&self) -> &StoragePoolRef {
+        &self.r
+    }
+    /// `virStoragePoolGetName`.
+    pub fn name(&self) -> &str {
+        &self.r.name
+    }
+    /// `virStoragePoolGetUUID`.
+    pub fn uuid(&self) -> Uuid {
+        self.r.uuid
+    }
+    /// `virStoragePoolGetUUIDString`.
+    pub fn uuid_string(&self) -> String {
+        uuidfmt::format(&self.r.uuid)
+    }
+    /// `virStoragePoolGetInfo`.
+    pub fn info(&self) -> Result<StoragePoolInfo> {
+        self.d()?.pool_get_info(&self.r)
+    }
+    /// `virStoragePoolGetXMLDesc`.
+    pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        self.d()?.pool_get_xml_desc(&self.r, flags)
+    }
+    /// `virStoragePoolBuild`.
+    pub fn build(&self, flags: PoolBuildFlags) -> Result<()> {
+        self.conn.check_rw("virStoragePoolBuild")?;
+        self.d()?.pool_build(&self.r, flags.bits())
+    }
+    /// `virStoragePoolCreate`.
+    pub fn create(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virStoragePoolCreate")?;
+        self.d()?.pool_create(&self.r, flags)
+    }
+    /// `virStoragePoolDestroy`.
+    pub fn destroy(&self) -> Result<()> {
+        self.conn.check_rw("virStoragePoolDestroy")?;
+        self.d()?.pool_destroy(&self.r)
+    }
+    /// `virStoragePoolDelete`.
+    pub fn delete(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virStoragePoolDelete")?;
+        self.d()?.pool_delete(&self.r, flags)
+    }
+    /// `virStoragePoolUndefine`.
+    pub fn undefine(&self) -> Result<()> {
+        self.conn.check_rw("virStoragePoolUndefine")?;
+        self.d()?.pool_undefine(&self.r)
+    }
+    /// `virStoragePoolRefresh`.
+    pub fn refresh(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virStoragePoolRefresh")?;
+        self.d()?.pool_refresh(&self.r, flags)
+    }
+    /// `virStoragePoolGetAutostart`.
+    pub fn autostart(&self) -> Result<bool> {
+        self.d()?.pool_get_autostart(&self.r)
+    }
+    /// `virStoragePoolSetAutostart`.
+    pub fn set_autostart(&self, on: bool) -> Result<()> {
+        self.conn.check_rw("virStoragePoolSetAutostart")?;
+        self.d()?.pool_set_autostart(&self.r, on)
+    }
+    /// `virStoragePoolIsActive`.
+    pub fn is_active(&self) -> Result<bool> {
+        self.d()?.pool_is_active(&self.r)
+    }
+    /// `virStoragePoolIsPersistent`.
+    pub fn is_persistent(&self) -> Result<bool> {
+        self.d()?.pool_is_persistent(&self.r)
+    }
+    /// `virStoragePoolNumOfVolumes`.
+    pub fn num_of_volumes(&self) -> Result<i32> {
+        Ok(self.d()?.pool_list_all_volumes(&self.r, 0)?.len() as i32)
+    }
+    /// `virStoragePoolListAllVolumes`.
+    pub fn list_all_volumes(&self, flags: u32) -> Result<Vec<StorageVol>> {
+        Ok(self.d()?.pool_list_all_volumes(&self.r, flags)?.into_iter().map(|r| self.conn.vol(r)).collect())
+    }
+    /// `virStorageVolLookupByName`.
+    pub fn vol_lookup_by_name(&self, name: &str) -> Result<StorageVol> {
+        Ok(self.conn.vol(self.d()?.vol_lookup_by_name(&self.r, name)?))
+    }
+    /// `virStorageVolCreateXML`.
+    pub fn vol_create_xml(&self, xml: &str, flags: VolCreateFlags) -> Result<StorageVol> {
+        self.conn.check_rw("virStorageVolCreateXML")?;
+        Ok(self.conn.vol(self.d()?.vol_create_xml(&self.r, xml, flags.bits())?))
+    }
+    /// `virStorageVolCreateXMLFrom`.
+    pub fn vol_create_xml_from(&self, xml: &str, clone_from: &StorageVol, flags: VolCreateFlags) -> Result<StorageVol> {
+        self.conn.check_rw("virStorageVolCreateXMLFrom")?;
+        Ok(self.conn.vol(self.d()?.vol_create_xml_from(&self.r, xml, &clone_from.r, flags.bits())?))
+    }
+}
+
+/// A storage volume handle (`virStorageVolPtr`).
+#[derive(Clone)]
+pub struct StorageVol {
+    conn: Connect,
+    r: StorageVolRef,
+}
+
+impl StorageVol {
+    fn d(&self) -> Result<&dyn driver::StorageDriver> {
+        self.conn.stor()
+    }
+    /// Raw reference.
+    pub fn as_ref(&self) -> &StorageVolRef {
+        &self.r
+    }
+    /// `virStorageVolGetName`.
+    pub fn name(&self) -> &str {
+        &self.r.name
+    }
+    /// `virStorageVolGetKey`.
+    pub fn key(&self) -> &str {
+        &self.r.key
+    }
+    /// Name of the pool holding the volume.
+    pub fn pool_name(&self) -> &str {
+        &self.r.pool
+    }
+    /// `virStoragePoolLookupByVolume`.
+    pub fn pool(&self) -> Result<StoragePool> {
+        Ok(self.conn.pool(self.d()?.pool_lookup_by_volume(&self.r)?))
+    }
+    /// `virStorageVolGetInfo`.
+    pub fn info(&self) -> Result<StorageVolInfo> {
+        self.d()?.vol_get_info(&self.r)
+    }
+    /// `virStorageVolGetXMLDesc`.
+    pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        self.d()?.vol_get_xml_desc(&self.r, flags)
+    }
+    /// `virStorageVolGetPath`.
+    pub fn path(&self) -> Result<String> {
+        self.d()?.vol_get_path(&self.r)
+    }
+    /// `virStorageVolDelete`.
+    pub fn delete(&self, flags: VolDeleteFlags) -> Result<()> {
+        self.conn.check_rw("virStorageVolDelete")?;
+        self.d()?.vol_delete(&self.r, flags.bits())
+    }
+    /// `virStorageVolWipe`.
+    pub fn wipe(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virStorageVolWipe")?;
+        self.d()?.vol_wipe(&self.r, flags)
+    }
+    /// `virStorageVolResize`.
+    pub fn resize(&self, capacity: u64, flags: VolResizeFlags) -> Result<()> {
+        self.conn.check_rw("virStorageVolResize")?;
+        self.d()?.vol_resize(&self.r, capacity, flags.bits())
+    }
+}
+
+/// A secret handle (`virSecretPtr`).
+#[derive(Clone)]
+pub struct Secret {
+    conn: Connect,
+    r: SecretRef,
+}
+
+impl Secret {
+    fn d(&self) -> Result<&dyn driver::SecretDriver> {
+        self.conn.sec()
+    }
+    /// Raw reference.
+    pub fn as_ref(&self) -> &SecretRef {
+        &self.r
+    }
+    /// `virSecretGetUUID`.
+    pub fn uuid(&self) -> Uuid {
+        self.r.uuid
+    }
+    /// `virSecretGetUUIDString`.
+    pub fn uuid_string(&self) -> String {
+        uuidfmt::format(&self.r.uuid)
+    }
+    /// `virSecretGetUsageType`.
+    pub fn usage_type(&self) -> i32 {
+        self.r.usage_type
+    }
+    /// `virSecretGetUsageID`.
+    pub fn usage_id(&self) -> &str {
+        &self.r.usage_id
+    }
+    /// `virSecretGetXMLDesc`.
+    pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        self.d()?.secret_get_xml_desc(&self.r, flags)
+    }
+    /// `virSecretSetValue`.
+    pub fn set_value(&self, value: &[u8], flags: u32) -> Result<()> {
+        self.conn.check_rw("virSecretSetValue")?;
+        self.d()?.secret_set_value(&self.r, value, flags)
+    }
+    /// `virSecretGetValue` (refused on read-only connections, as libvirt does).
+    pub fn value(&self, flags: u32) -> Result<Vec<u8>> {
+        self.conn.check_rw("virSecretGetValue")?;
+        self.d()?.secret_get_value(&self.r, flags)
+    }
+    /// `virSecretUndefine`.
+    pub fn undefine(&self) -> Result<()> {
+        self.conn.check_rw("virSecretUndefine")?;
+        self.d()?.secret_undefine(&self.r)
+    }
+}
+
+/// A network filter handle (`virNWFilterPtr`).
+#[derive(Clone)]
+pub struct NWFilter {
+    conn: Connect,
+    r: NWFilterRef,
+}
+
+impl NWFilter {
+    fn d(&self) -> Result<&dyn driver::NWFilterDriver> {
+        self.conn.nwf()
+    }
+    /// `virNWFilterGetName`.
+    pub fn name(&self) -> &str {
+        &self.r.name
+    }
+    /// `virNWFilterGetUUID`.
+    pub fn uuid(&self) -> Uuid {
+        self.r.uuid
+    }
+    /// `virNWFilterGetUUIDString`.
+    pub fn uuid_string(&self) -> String {
+        uuidfmt::format(&self.r.uuid)
+    }
+    /// `virNWFilterGetXMLDesc`.
+    pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        self.d()?.nwfilter_get_xml_desc(&self.r, flags)
+    }
+    /// `virNWFilterUndefine`.
+    pub fn undefine(&self) -> Result<()> {
+        self.conn.check_rw("virNWFilterUndefine")?;
+        self.d()?.nwfilter_undefine(&self.r)
+    }
+}
+
+/// A host interface handle (`virInterfacePtr`).
+#[derive(Clone)]
+pub struct Interface {
+    conn: Connect,
+    r: InterfaceRef,
+}
+
+impl Interface {
+    fn d(&self) -> Result<&dyn driver::InterfaceDriver> {
+        self.conn.iface()
+    }
+    /// `virInterfaceGetName`.
+    pub fn name(&self) -> &str {
+        &self.r.name
+    }
+    /// `virInterfaceGetMACString`.
+    pub fn mac(&self) -> &str {
+        &self.r.mac
+    }
+    /// `virInterfaceGetXMLDesc`.
+    pub fn xml_desc(&self, flags: InterfaceXmlFlags) -> Result<String> {
+        self.d()?.interface_get_xml_desc(&self.r, flags.bits())
+    }
+    /// `virInterfaceCreate`.
+    pub fn create(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virInterfaceCreate")?;
+        self.d()?.interface_create(&self.r, flags)
+    }
+    /// `virInterfaceDestroy`.
+    pub fn destroy(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virInterfaceDestroy")?;
+        self.d()?.interface_destroy(&self.r, flags)
+    }
+    /// `virInterfaceUndefine`.
+    pub fn undefine(&self) -> Result<()> {
+        self.conn.check_rw("virInterfaceUndefine")?;
+        self.d()?.interface_undefine(&self.r)
+    }
+    /// `virInterfaceIsActive`.
+    pub fn is_active(&self) -> Result<bool> {
+        self.d()?.interface_is_active(&self.r)
+    }
+}
+
+/// A node device handle (`virNodeDevicePtr`).
+#[derive(Clone)]
+pub struct NodeDevice {
+    conn: Connect,
+    r: NodeDeviceRef,
+}
+
+impl NodeDevice {
+    fn d(&self) -> Result<&dyn driver::NodeDeviceDriver> {
+        self.conn.nodedev()
+    }
+    /// `virNodeDeviceGetName`.
+    pub fn name(&self) -> &str {
+        &self.r.name
+    }
+    /// `virNodeDeviceGetParent`.
+    pub fn parent(&self) -> Result<Option<String>> {
+        self.d()?.nodedev_get_parent(&self.r)
+    }
+    /// `virNodeDeviceGetXMLDesc`.
+    pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        self.d()?.nodedev_get_xml_desc(&self.r, flags)
+    }
+    /// `virNodeDeviceListCaps`.
+    pub fn list_caps(&self) -> Result<Vec<String>> {
+        self.d()?.nodedev_list_caps(&self.r)
+    }
+    /// `virNodeDeviceDestroy`.
+    pub fn destroy(&self) -> Result<()> {
+        self.conn.check_rw("virNodeDeviceDestroy")?;
+        self.d()?.nodedev_destroy(&self.r)
+    }
+    /// `virNodeDeviceUndefine`.
+    pub fn undefine(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virNodeDeviceUndefine")?;
+        self.d()?.nodedev_undefine(&self.r, flags)
+    }
+}

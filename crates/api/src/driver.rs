@@ -1,0 +1,734 @@
+//! Driver interfaces and the driver registry.
+//!
+//! A driver is a set of trait impls, one per object family (libvirt's
+//! `virHypervisorDriver`, `virNetworkDriver`, ...). Every method has a default body that
+//! fails with `VIR_ERR_NO_SUPPORT`, like a NULL slot in libvirt's tables. Methods take
+//! raw `u32` flag bits, exactly as they cross the wire; drivers reject bits they do not
+//! know with `VIR_ERR_INVALID_ARG` (see [`check_flags`]).
+
+use crate::event::{EventCallback, EventClass};
+use crate::types::*;
+use crate::uri::Uri;
+use crate::{Error, Result};
+use oxvirt_util::uuid::Uuid;
+use oxvirt_util::{ErrorCode, ErrorDomain};
+use std::sync::{Arc, Mutex};
+
+/// `VIR_ERR_NO_SUPPORT` for `api`.
+pub fn no_support(api: &str) -> Error {
+    Error::new(ErrorCode::NoSupport, ErrorDomain::None, api)
+}
+
+/// Fail with libvirt's `virCheckFlags` error when `flags` has bits outside `allowed`.
+pub fn check_flags(flags: u32, allowed: u32, func: &str, domain: ErrorDomain) -> Result<()> {
+    let bad = flags & !allowed;
+    if bad != 0 {
+        return Err(Error::unsupported_flags(domain, func, u64::from(bad)));
+    }
+    Ok(())
+}
+
+macro_rules! nosup {
+    ($name:literal) => {
+        Err(no_support($name))
+    };
+}
+
+/// Connection-level and domain calls (`virHypervisorDriver`).
+#[allow(unused_variables)]
+pub trait HypervisorDriver: Send + Sync {
+    /// Called once when the last handle of the connection goes away.
+    fn close(&self) {}
+    /// `virConnectGetType` (e.g. "Test", "QEMU").
+    fn get_type(&self) -> Result<String>;
+    /// `virConnectGetVersion`: hypervisor version number.
+    fn get_version(&self) -> Result<u64> {
+        nosup!("virConnectGetVersion")
+    }
+    /// `virConnectGetHostname`.
+    fn get_hostname(&self) -> Result<String> {
+        nosup!("virConnectGetHostname")
+    }
+    /// `virConnectGetCapabilities`.
+    fn get_capabilities(&self) -> Result<String> {
+        nosup!("virConnectGetCapabilities")
+    }
+    /// `virConnectGetMaxVcpus`.
+    fn get_max_vcpus(&self, typ: Option<&str>) -> Result<i32> {
+        nosup!("virConnectGetMaxVcpus")
+    }
+    /// `virNodeGetInfo`.
+    fn node_get_info(&self) -> Result<NodeInfo> {
+        nosup!("virNodeGetInfo")
+    }
+    /// `virNodeGetFreeMemory` in bytes.
+    fn node_get_free_memory(&self) -> Result<u64> {
+        nosup!("virNodeGetFreeMemory")
+    }
+    /// `virNodeGetCellsFreeMemory` in bytes, per cell from `start`.
+    fn node_get_cells_free_memory(&self, start: i32, max: i32) -> Result<Vec<u64>> {
+        nosup!("virNodeGetCellsFreeMemory")
+    }
+    /// `virConnectIsAlive`.
+    fn is_alive(&self) -> bool {
+        true
+    }
+    /// `virConnectIsEncrypted`.
+    fn is_encrypted(&self) -> bool {
+        false
+    }
+    /// `virConnectIsSecure`.
+    fn is_secure(&self) -> bool {
+        true
+    }
+    /// `virConnectGetSysinfo`.
+    fn get_sysinfo(&self, flags: u32) -> Result<String> {
+        nosup!("virConnectGetSysinfo")
+    }
+
+    /// `virConnectListAllDomains` (`ListDomainsFlags` bits).
+    fn list_all_domains(&self, flags: u32) -> Result<Vec<DomainRef>> {
+        nosup!("virConnectListAllDomains")
+    }
+    /// `virConnectNumOfDomains` (active).
+    fn num_of_domains(&self) -> Result<i32> {
+        Ok(self.list_all_domains(1)?.len() as i32)
+    }
+    /// `virConnectNumOfDefinedDomains` (inactive).
+    fn num_of_defined_domains(&self) -> Result<i32> {
+        Ok(self.list_all_domains(2)?.len() as i32)
+    }
+    /// `virDomainLookupByID`.
+    fn domain_lookup_by_id(&self, id: i32) -> Result<DomainRef> {
+        nosup!("virDomainLookupByID")
+    }
+    /// `virDomainLookupByName`.
+    fn domain_lookup_by_name(&self, name: &str) -> Result<DomainRef> {
+        nosup!("virDomainLookupByName")
+    }
+    /// `virDomainLookupByUUID`.
+    fn domain_lookup_by_uuid(&self, uuid: &Uuid) -> Result<DomainRef> {
+        nosup!("virDomainLookupByUUID")
+    }
+    /// `virDomainDefineXMLFlags`.
+    fn domain_define_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
+        nosup!("virDomainDefineXMLFlags")
+    }
+    /// `virDomainUndefineFlags`.
+    fn domain_undefine(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainUndefineFlags")
+    }
+    /// `virDomainCreateXML` (transient).
+    fn domain_create_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
+        nosup!("virDomainCreateXML")
+    }
+    /// `virDomainCreateWithFlags`; returns the refreshed reference (new id).
+    fn domain_create(&self, d: &DomainRef, flags: u32) -> Result<DomainRef> {
+        nosup!("virDomainCreateWithFlags")
+    }
+    /// `virDomainDestroyFlags`.
+    fn domain_destroy(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainDestroyFlags")
+    }
+    /// `virDomainShutdownFlags`.
+    fn domain_shutdown(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainShutdownFlags")
+    }
+    /// `virDomainReboot`.
+    fn domain_reboot(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainReboot")
+    }
+    /// `virDomainReset`.
+    fn domain_reset(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainReset")
+    }
+    /// `virDomainSuspend`.
+    fn domain_suspend(&self, d: &DomainRef) -> Result<()> {
+        nosup!("virDomainSuspend")
+    }
+    /// `virDomainResume`.
+    fn domain_resume(&self, d: &DomainRef) -> Result<()> {
+        nosup!("virDomainResume")
+    }
+    /// `virDomainSaveFlags`.
+    fn domain_save(&self, d: &DomainRef, path: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
+        nosup!("virDomainSaveFlags")
+    }
+    /// `virDomainRestoreFlags`.
+    fn domain_restore(&self, path: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
+        nosup!("virDomainRestoreFlags")
+    }
+    /// `virDomainSaveImageGetXMLDesc`.
+    fn domain_save_image_get_xml_desc(&self, path: &str, flags: u32) -> Result<String> {
+        nosup!("virDomainSaveImageGetXMLDesc")
+    }
+    /// `virDomainManagedSave`.
+    fn domain_managed_save(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainManagedSave")
+    }
+    /// `virDomainHasManagedSaveImage`.
+    fn domain_has_managed_save(&self, d: &DomainRef, flags: u32) -> Result<bool> {
+        nosup!("virDomainHasManagedSaveImage")
+    }
+    /// `virDomainManagedSaveRemove`.
+    fn domain_managed_save_remove(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainManagedSaveRemove")
+    }
+    /// `virDomainGetInfo`.
+    fn domain_get_info(&self, d: &DomainRef) -> Result<DomainInfo> {
+        nosup!("virDomainGetInfo")
+    }
+    /// `virDomainGetState`: (state, reason).
+    fn domain_get_state(&self, d: &DomainRef, flags: u32) -> Result<(DomainState, i32)> {
+        nosup!("virDomainGetState")
+    }
+    /// `virDomainGetXMLDesc`.
+    fn domain_get_xml_desc(&self, d: &DomainRef, flags: u32) -> Result<String> {
+        nosup!("virDomainGetXMLDesc")
+    }
+    /// `virDomainGetOSType`.
+    fn domain_get_os_type(&self, d: &DomainRef) -> Result<String> {
+        nosup!("virDomainGetOSType")
+    }
+    /// `virDomainGetMaxMemory` in KiB.
+    fn domain_get_max_memory(&self, d: &DomainRef) -> Result<u64> {
+        nosup!("virDomainGetMaxMemory")
+    }
+    /// `virDomainSetMaxMemory` in KiB.
+    fn domain_set_max_memory(&self, d: &DomainRef, kib: u64) -> Result<()> {
+        nosup!("virDomainSetMaxMemory")
+    }
+    /// `virDomainSetMemoryFlags` in KiB (`DomainModFlags` bits).
+    fn domain_set_memory(&self, d: &DomainRef, kib: u64, flags: u32) -> Result<()> {
+        nosup!("virDomainSetMemoryFlags")
+    }
+    /// `virDomainSetVcpusFlags`.
+    fn domain_set_vcpus(&self, d: &DomainRef, n: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainSetVcpusFlags")
+    }
+    /// `virDomainGetVcpusFlags`.
+    fn domain_get_vcpus_flags(&self, d: &DomainRef, flags: u32) -> Result<i32> {
+        nosup!("virDomainGetVcpusFlags")
+    }
+    /// `virDomainGetMaxVcpus`.
+    fn domain_get_max_vcpus(&self, d: &DomainRef) -> Result<i32> {
+        self.domain_get_vcpus_flags(d, 4 | 1)
+    }
+    /// `virDomainGetAutostart`.
+    fn domain_get_autostart(&self, d: &DomainRef) -> Result<bool> {
+        nosup!("virDomainGetAutostart")
+    }
+    /// `virDomainSetAutostart`.
+    fn domain_set_autostart(&self, d: &DomainRef, on: bool) -> Result<()> {
+        nosup!("virDomainSetAutostart")
+    }
+    /// `virDomainIsActive`.
+    fn domain_is_active(&self, d: &DomainRef) -> Result<bool> {
+        nosup!("virDomainIsActive")
+    }
+    /// `virDomainIsPersistent`.
+    fn domain_is_persistent(&self, d: &DomainRef) -> Result<bool> {
+        nosup!("virDomainIsPersistent")
+    }
+    /// `virDomainIsUpdated`.
+    fn domain_is_updated(&self, d: &DomainRef) -> Result<bool> {
+        nosup!("virDomainIsUpdated")
+    }
+    /// `virDomainGetHostname`.
+    fn domain_get_hostname(&self, d: &DomainRef, flags: u32) -> Result<String> {
+        nosup!("virDomainGetHostname")
+    }
+    /// `virDomainRename`.
+    fn domain_rename(&self, d: &DomainRef, new_name: &str, flags: u32) -> Result<DomainRef> {
+        nosup!("virDomainRename")
+    }
+    /// `virDomainGetSchedulerType`: (type, nparams).
+    fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
+        nosup!("virDomainGetSchedulerType")
+    }
+    /// `virDomainSetMetadata`.
+    fn domain_set_metadata(
+        &self,
+        d: &DomainRef,
+        typ: i32,
+        metadata: Option<&str>,
+        key: Option<&str>,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> Result<()> {
+        nosup!("virDomainSetMetadata")
+    }
+    /// `virDomainGetMetadata`.
+    fn domain_get_metadata(&self, d: &DomainRef, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
+        nosup!("virDomainGetMetadata")
+    }
+
+    /// `virDomainSnapshotCreateXML`.
+    fn snapshot_create_xml(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<SnapshotRef> {
+        nosup!("virDomainSnapshotCreateXML")
+    }
+    /// `virDomainListAllSnapshots` (names, in the driver's order).
+    fn snapshot_list_all(&self, d: &DomainRef, flags: u32) -> Result<Vec<SnapshotRef>> {
+        nosup!("virDomainListAllSnapshots")
+    }
+    /// `virDomainSnapshotListAllChildren`.
+    fn snapshot_list_children(&self, s: &SnapshotRef, flags: u32) -> Result<Vec<SnapshotRef>> {
+        nosup!("virDomainSnapshotListAllChildren")
+    }
+    /// `virDomainSnapshotLookupByName`.
+    fn snapshot_lookup_by_name(&self, d: &DomainRef, name: &str, flags: u32) -> Result<SnapshotRef> {
+        nosup!("virDomainSnapshotLookupByName")
+    }
+    /// `virDomainHasCurrentSnapshot`.
+    fn snapshot_has_current(&self, d: &DomainRef, flags: u32) -> Result<bool> {
+        nosup!("virDomainHasCurrentSnapshot")
+    }
+    /// `virDomainSnapshotCurrent`.
+    fn snapshot_current(&self, d: &DomainRef, flags: u32) -> Result<SnapshotRef> {
+        nosup!("virDomainSnapshotCurrent")
+    }
+    /// `virDomainSnapshotGetParent`.
+    fn snapshot_get_parent(&self, s: &SnapshotRef, flags: u32) -> Result<SnapshotRef> {
+        nosup!("virDomainSnapshotGetParent")
+    }
+    /// `virDomainSnapshotGetXMLDesc`.
+    fn snapshot_get_xml_desc(&self, s: &SnapshotRef, flags: u32) -> Result<String> {
+        nosup!("virDomainSnapshotGetXMLDesc")
+    }
+    /// `virDomainSnapshotIsCurrent`.
+    fn snapshot_is_current(&self, s: &SnapshotRef, flags: u32) -> Result<bool> {
+        nosup!("virDomainSnapshotIsCurrent")
+    }
+    /// `virDomainSnapshotHasMetadata`.
+    fn snapshot_has_metadata(&self, s: &SnapshotRef, flags: u32) -> Result<bool> {
+        nosup!("virDomainSnapshotHasMetadata")
+    }
+    /// `virDomainRevertToSnapshot`.
+    fn snapshot_revert(&self, s: &SnapshotRef, flags: u32) -> Result<()> {
+        nosup!("virDomainRevertToSnapshot")
+    }
+    /// `virDomainSnapshotDelete`.
+    fn snapshot_delete(&self, s: &SnapshotRef, flags: u32) -> Result<()> {
+        nosup!("virDomainSnapshotDelete")
+    }
+
+    /// Register an event callback (`virConnectDomainEventRegisterAny` and the
+    /// network/pool/nodedev/secret equivalents, which drivers without those
+    /// sub-drivers may serve from the same bus). `filter` is the object's UUID bytes
+    /// (name bytes for node devices).
+    fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
+        nosup!("virConnectDomainEventRegisterAny")
+    }
+    /// Deregister an event callback.
+    fn event_deregister(&self, callback_id: i32) -> Result<()> {
+        nosup!("virConnectDomainEventDeregisterAny")
+    }
+}
+
+/// `virNetworkDriver`.
+#[allow(unused_variables)]
+pub trait NetworkDriver: Send + Sync {
+    /// `virConnectListAllNetworks`.
+    fn list_all_networks(&self, flags: u32) -> Result<Vec<NetworkRef>> {
+        nosup!("virConnectListAllNetworks")
+    }
+    /// `virNetworkLookupByName`.
+    fn network_lookup_by_name(&self, name: &str) -> Result<NetworkRef> {
+        nosup!("virNetworkLookupByName")
+    }
+    /// `virNetworkLookupByUUID`.
+    fn network_lookup_by_uuid(&self, uuid: &Uuid) -> Result<NetworkRef> {
+        nosup!("virNetworkLookupByUUID")
+    }
+    /// `virNetworkDefineXMLFlags`.
+    fn network_define_xml(&self, xml: &str, flags: u32) -> Result<NetworkRef> {
+        nosup!("virNetworkDefineXML")
+    }
+    /// `virNetworkCreateXMLFlags` (transient).
+    fn network_create_xml(&self, xml: &str, flags: u32) -> Result<NetworkRef> {
+        nosup!("virNetworkCreateXML")
+    }
+    /// `virNetworkUndefine`.
+    fn network_undefine(&self, n: &NetworkRef) -> Result<()> {
+        nosup!("virNetworkUndefine")
+    }
+    /// `virNetworkCreate` (start).
+    fn network_create(&self, n: &NetworkRef) -> Result<()> {
+        nosup!("virNetworkCreate")
+    }
+    /// `virNetworkDestroy`.
+    fn network_destroy(&self, n: &NetworkRef) -> Result<()> {
+        nosup!("virNetworkDestroy")
+    }
+    /// `virNetworkGetXMLDesc`.
+    fn network_get_xml_desc(&self, n: &NetworkRef, flags: u32) -> Result<String> {
+        nosup!("virNetworkGetXMLDesc")
+    }
+    /// `virNetworkGetBridgeName`.
+    fn network_get_bridge_name(&self, n: &NetworkRef) -> Result<String> {
+        nosup!("virNetworkGetBridgeName")
+    }
+    /// `virNetworkGetAutostart`.
+    fn network_get_autostart(&self, n: &NetworkRef) -> Result<bool> {
+        nosup!("virNetworkGetAutostart")
+    }
+    /// `virNetworkSetAutostart`.
+    fn network_set_autostart(&self, n: &NetworkRef, on: bool) -> Result<()> {
+        nosup!("virNetworkSetAutostart")
+    }
+    /// `virNetworkIsActive`.
+    fn network_is_active(&self, n: &NetworkRef) -> Result<bool> {
+        nosup!("virNetworkIsActive")
+    }
+    /// `virNetworkIsPersistent`.
+    fn network_is_persistent(&self, n: &NetworkRef) -> Result<bool> {
+        nosup!("virNetworkIsPersistent")
+    }
+    /// `virNetworkUpdate`.
+    fn network_update(&self, n: &NetworkRef, command: u32, section: u32, parent_index: i32, xml: &str, flags: u32) -> Result<()> {
+        nosup!("virNetworkUpdate")
+    }
+}
+
+/// `virStorageDriver`.
+#[allow(unused_variables)]
+pub trait StorageDriver: Send + Sync {
+    /// `virConnectListAllStoragePools`.
+    fn list_all_pools(&self, flags: u32) -> Result<Vec<StoragePoolRef>> {
+        nosup!("virConnectListAllStoragePools")
+    }
+    /// `virStoragePoolLookupByName`.
+    fn pool_lookup_by_name(&self, name: &str) -> Result<StoragePoolRef> {
+        nosup!("virStoragePoolLookupByName")
+    }
+    /// `virStoragePoolLookupByUUID`.
+    fn pool_lookup_by_uuid(&self, uuid: &Uuid) -> Result<StoragePoolRef> {
+        nosup!("virStoragePoolLookupByUUID")
+    }
+    /// `virStoragePoolLookupByVolume`.
+    fn pool_lookup_by_volume(&self, v: &StorageVolRef) -> Result<StoragePoolRef> {
+        self.pool_lookup_by_name(&v.pool)
+    }
+    /// `virStoragePoolDefineXML`.
+    fn pool_define_xml(&self, xml: &str, flags: u32) -> Result<StoragePoolRef> {
+        nosup!("virStoragePoolDefineXML")
+    }
+    /// `virStoragePoolCreateXML` (transient).
+    fn pool_create_xml(&self, xml: &str, flags: u32) -> Result<StoragePoolRef> {
+        nosup!("virStoragePoolCreateXML")
+    }
+    /// `virStoragePoolBuild`.
+    fn pool_build(&self, p: &StoragePoolRef, flags: u32) -> Result<()> {
+        nosup!("virStoragePoolBuild")
+    }
+    /// `virStoragePoolUndefine`.
+    fn pool_undefine(&self, p: &StoragePoolRef) -> Result<()> {
+        nosup!("virStoragePoolUndefine")
+    }
+    /// `virStoragePoolCreate` (start).
+    fn pool_create(&self, p: &StoragePoolRef, flags: u32) -> Result<()> {
+        nosup!("virStoragePoolCreate")
+    }
+    /// `virStoragePoolDestroy`.
+    fn pool_destroy(&self, p: &StoragePoolRef) -> Result<()> {
+        nosup!("virStoragePoolDestroy")
+    }
+    /// `virStoragePoolDelete`.
+    fn pool_delete(&self, p: &StoragePoolRef, flags: u32) -> Result<()> {
+        nosup!("virStoragePoolDelete")
+    }
+    /// `virStoragePoolRefresh`.
+    fn pool_refresh(&self, p: &StoragePoolRef, flags: u32) -> Result<()> {
+        nosup!("virStoragePoolRefresh")
+    }
+    /// `virStoragePoolGetInfo`.
+    fn pool_get_info(&self, p: &StoragePoolRef) -> Result<StoragePoolInfo> {
+        nosup!("virStoragePoolGetInfo")
+    }
+    /// `virStoragePoolGetXMLDesc`.
+    fn pool_get_xml_desc(&self, p: &StoragePoolRef, flags: u32) -> Result<String> {
+        nosup!("virStoragePoolGetXMLDesc")
+    }
+    /// `virStoragePoolGetAutostart`.
+    fn pool_get_autostart(&self, p: &StoragePoolRef) -> Result<bool> {
+        nosup!("virStoragePoolGetAutostart")
+    }
+    /// `virStoragePoolSetAutostart`.
+    fn pool_set_autostart(&self, p: &StoragePoolRef, on: bool) -> Result<()> {
+        nosup!("virStoragePoolSetAutostart")
+    }
+    /// `virStoragePoolIsActive`.
+    fn pool_is_active(&self, p: &StoragePoolRef) -> Result<bool> {
+        nosup!("virStoragePoolIsActive")
+    }
+    /// `virStoragePoolIsPersistent`.
+    fn pool_is_persistent(&self, p: &StoragePoolRef) -> Result<bool> {
+        nosup!("virStoragePoolIsPersistent")
+    }
+    /// `virConnectFindStoragePoolSources`.
+    fn find_pool_sources(&self, typ: &str, spec: Option<&str>, flags: u32) -> Result<String> {
+        nosup!("virConnectFindStoragePoolSources")
+    }
+    /// `virStoragePoolListAllVolumes`.
+    fn pool_list_all_volumes(&self, p: &StoragePoolRef, flags: u32) -> Result<Vec<StorageVolRef>> {
+        nosup!("virStoragePoolListAllVolumes")
+    }
+    /// `virStorageVolLookupByName`.
+    fn vol_lookup_by_name(&self, p: &StoragePoolRef, name: &str) -> Result<StorageVolRef> {
+        nosup!("virStorageVolLookupByName")
+    }
+    /// `virStorageVolLookupByKey`.
+    fn vol_lookup_by_key(&self, key: &str) -> Result<StorageVolRef> {
+        nosup!("virStorageVolLookupByKey")
+    }
+    /// `virStorageVolLookupByPath`.
+    fn vol_lookup_by_path(&self, path: &str) -> Result<StorageVolRef> {
+        nosup!("virStorageVolLookupByPath")
+    }
+    /// `virStorageVolCreateXML`.
+    fn vol_create_xml(&self, p: &StoragePoolRef, xml: &str, flags: u32) -> Result<StorageVolRef> {
+        nosup!("virStorageVolCreateXML")
+    }
+    /// `virStorageVolCreateXMLFrom` (clone).
+    fn vol_create_xml_from(&self, p: &StoragePoolRef, xml: &str, clone_from: &StorageVolRef, flags: u32) -> Result<StorageVolRef> {
+        nosup!("virStorageVolCreateXMLFrom")
+    }
+    /// `virStorageVolDelete`.
+    fn vol_delete(&self, v: &StorageVolRef, flags: u32) -> Result<()> {
+        nosup!("virStorageVolDelete")
+    }
+    /// `virStorageVolWipe`.
+    fn vol_wipe(&self, v: &StorageVolRef, flags: u32) -> Result<()> {
+        nosup!("virStorageVolWipe")
+    }
+    /// `virStorageVolGetInfo`.
+    fn vol_get_info(&self, v: &StorageVolRef) -> Result<StorageVolInfo> {
+        nosup!("virStorageVolGetInfo")
+    }
+    /// `virStorageVolGetXMLDesc`.
+    fn vol_get_xml_desc(&self, v: &StorageVolRef, flags: u32) -> Result<String> {
+        nosup!("virStorageVolGetXMLDesc")
+    }
+    /// `virStorageVolGetPath`.
+    fn vol_get_path(&self, v: &StorageVolRef) -> Result<String> {
+        nosup!("virStorageVolGetPath")
+    }
+    /// `virStorageVolResize`.
+    fn vol_resize(&self, v: &StorageVolRef, capacity: u64, flags: u32) -> Result<()> {
+        nosup!("virStorageVolResize")
+    }
+}
+
+/// `virSecretDriver`.
+#[allow(unused_variables)]
+pub trait SecretDriver: Send + Sync {
+    /// `virConnectListAllSecrets`.
+    fn list_all_secrets(&self, flags: u32) -> Result<Vec<SecretRef>> {
+        nosup!("virConnectListAllSecrets")
+    }
+    /// `virSecretLookupByUUID`.
+    fn secret_lookup_by_uuid(&self, uuid: &Uuid) -> Result<SecretRef> {
+        nosup!("virSecretLookupByUUID")
+    }
+    /// `virSecretLookupByUsage`.
+    fn secret_lookup_by_usage(&self, usage_type: i32, usage_id: &str) -> Result<SecretRef> {
+        nosup!("virSecretLookupByUsage")
+    }
+    /// `virSecretDefineXML`.
+    fn secret_define_xml(&self, xml: &str, flags: u32) -> Result<SecretRef> {
+        nosup!("virSecretDefineXML")
+    }
+    /// `virSecretGetXMLDesc`.
+    fn secret_get_xml_desc(&self, s: &SecretRef, flags: u32) -> Result<String> {
+        nosup!("virSecretGetXMLDesc")
+    }
+    /// `virSecretSetValue`.
+    fn secret_set_value(&self, s: &SecretRef, value: &[u8], flags: u32) -> Result<()> {
+        nosup!("virSecretSetValue")
+    }
+    /// `virSecretGetValue`.
+    fn secret_get_value(&self, s: &SecretRef, flags: u32) -> Result<Vec<u8>> {
+        nosup!("virSecretGetValue")
+    }
+    /// `virSecretUndefine`.
+    fn secret_undefine(&self, s: &SecretRef) -> Result<()> {
+        nosup!("virSecretUndefine")
+    }
+}
+
+/// `virNWFilterDriver`.
+#[allow(unused_variables)]
+pub trait NWFilterDriver: Send + Sync {
+    /// `virConnectListAllNWFilters`.
+    fn list_all_nwfilters(&self, flags: u32) -> Result<Vec<NWFilterRef>> {
+        nosup!("virConnectListAllNWFilters")
+    }
+    /// `virNWFilterLookupByName`.
+    fn nwfilter_lookup_by_name(&self, name: &str) -> Result<NWFilterRef> {
+        nosup!("virNWFilterLookupByName")
+    }
+    /// `virNWFilterLookupByUUID`.
+    fn nwfilter_lookup_by_uuid(&self, uuid: &Uuid) -> Result<NWFilterRef> {
+        nosup!("virNWFilterLookupByUUID")
+    }
+    /// `virNWFilterDefineXMLFlags`.
+    fn nwfilter_define_xml(&self, xml: &str, flags: u32) -> Result<NWFilterRef> {
+        nosup!("virNWFilterDefineXML")
+    }
+    /// `virNWFilterUndefine`.
+    fn nwfilter_undefine(&self, f: &NWFilterRef) -> Result<()> {
+        nosup!("virNWFilterUndefine")
+    }
+    /// `virNWFilterGetXMLDesc`.
+    fn nwfilter_get_xml_desc(&self, f: &NWFilterRef, flags: u32) -> Result<String> {
+        nosup!("virNWFilterGetXMLDesc")
+    }
+}
+
+/// `virInterfaceDriver`.
+#[allow(unused_variables)]
+pub trait InterfaceDriver: Send + Sync {
+    /// `virConnectListAllInterfaces`.
+    fn list_all_interfaces(&self, flags: u32) -> Result<Vec<InterfaceRef>> {
+        nosup!("virConnectListAllInterfaces")
+    }
+    /// `virInterfaceLookupByName`.
+    fn interface_lookup_by_name(&self, name: &str) -> Result<InterfaceRef> {
+        nosup!("virInterfaceLookupByName")
+    }
+    /// `virInterfaceLookupByMACString`.
+    fn interface_lookup_by_mac(&self, mac: &str) -> Result<InterfaceRef> {
+        nosup!("virInterfaceLookupByMACString")
+    }
+    /// `virInterfaceDefineXML`.
+    fn interface_define_xml(&self, xml: &str, flags: u32) -> Result<InterfaceRef> {
+        nosup!("virInterfaceDefineXML")
+    }
+    /// `virInterfaceUndefine`.
+    fn interface_undefine(&self, i: &InterfaceRef) -> Result<()> {
+        nosup!("virInterfaceUndefine")
+    }
+    /// `virInterfaceCreate` (bring up).
+    fn interface_create(&self, i: &InterfaceRef, flags: u32) -> Result<()> {
+        nosup!("virInterfaceCreate")
+    }
+    /// `virInterfaceDestroy` (bring down).
+    fn interface_destroy(&self, i: &InterfaceRef, flags: u32) -> Result<()> {
+        nosup!("virInterfaceDestroy")
+    }
+    /// `virInterfaceGetXMLDesc`.
+    fn interface_get_xml_desc(&self, i: &InterfaceRef, flags: u32) -> Result<String> {
+        nosup!("virInterfaceGetXMLDesc")
+    }
+    /// `virInterfaceIsActive`.
+    fn interface_is_active(&self, i: &InterfaceRef) -> Result<bool> {
+        nosup!("virInterfaceIsActive")
+    }
+    /// `virInterfaceChangeBegin`.
+    fn interface_change_begin(&self, flags: u32) -> Result<()> {
+        nosup!("virInterfaceChangeBegin")
+    }
+    /// `virInterfaceChangeCommit`.
+    fn interface_change_commit(&self, flags: u32) -> Result<()> {
+        nosup!("virInterfaceChangeCommit")
+    }
+    /// `virInterfaceChangeRollback`.
+    fn interface_change_rollback(&self, flags: u32) -> Result<()> {
+        nosup!("virInterfaceChangeRollback")
+    }
+}
+
+/// `virNodeDeviceDriver`.
+#[allow(unused_variables)]
+pub trait NodeDeviceDriver: Send + Sync {
+    /// `virConnectListAllNodeDevices`.
+    fn list_all_node_devices(&self, flags: u32) -> Result<Vec<NodeDeviceRef>> {
+        nosup!("virConnectListAllNodeDevices")
+    }
+    /// `virNodeDeviceLookupByName`.
+    fn nodedev_lookup_by_name(&self, name: &str) -> Result<NodeDeviceRef> {
+        nosup!("virNodeDeviceLookupByName")
+    }
+    /// `virNodeDeviceGetXMLDesc`.
+    fn nodedev_get_xml_desc(&self, d: &NodeDeviceRef, flags: u32) -> Result<String> {
+        nosup!("virNodeDeviceGetXMLDesc")
+    }
+    /// `virNodeDeviceGetParent`.
+    fn nodedev_get_parent(&self, d: &NodeDeviceRef) -> Result<Option<String>> {
+        nosup!("virNodeDeviceGetParent")
+    }
+    /// `virNodeDeviceListCaps`.
+    fn nodedev_list_caps(&self, d: &NodeDeviceRef) -> Result<Vec<String>> {
+        nosup!("virNodeDeviceListCaps")
+    }
+    /// `virNodeDeviceCreateXML`.
+    fn nodedev_create_xml(&self, xml: &str, flags: u32) -> Result<NodeDeviceRef> {
+        nosup!("virNodeDeviceCreateXML")
+    }
+    /// `virNodeDeviceDefineXML`.
+    fn nodedev_define_xml(&self, xml: &str, flags: u32) -> Result<NodeDeviceRef> {
+        nosup!("virNodeDeviceDefineXML")
+    }
+    /// `virNodeDeviceDestroy`.
+    fn nodedev_destroy(&self, d: &NodeDeviceRef) -> Result<()> {
+        nosup!("virNodeDeviceDestroy")
+    }
+    /// `virNodeDeviceUndefine`.
+    fn nodedev_undefine(&self, d: &NodeDeviceRef, flags: u32) -> Result<()> {
+        nosup!("virNodeDeviceUndefine")
+    }
+}
+
+/// The drivers serving one open connection. Secondary drivers are optional: calls to
+/// a missing one fail with `VIR_ERR_NO_SUPPORT`.
+#[derive(Clone)]
+pub struct ConnectDrivers {
+    /// Domains and connection-level calls.
+    pub hypervisor: Arc<dyn HypervisorDriver>,
+    /// Networks.
+    pub network: Option<Arc<dyn NetworkDriver>>,
+    /// Storage pools and volumes.
+    pub storage: Option<Arc<dyn StorageDriver>>,
+    /// Secrets.
+    pub secret: Option<Arc<dyn SecretDriver>>,
+    /// Network filters.
+    pub nwfilter: Option<Arc<dyn NWFilterDriver>>,
+    /// Host interfaces.
+    pub interface: Option<Arc<dyn InterfaceDriver>>,
+    /// Node devices.
+    pub nodedev: Option<Arc<dyn NodeDeviceDriver>>,
+}
+
+/// The outcome of asking a driver about a URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// The URI belongs to this driver.
+    Accept,
+    /// Not this driver's URI.
+    Decline,
+}
+
+/// A registered connection driver (libvirt's `virConnectDriver`).
+pub trait ConnectDriver: Send + Sync {
+    /// Driver name as in URIs (`test`, `qemu`).
+    fn name(&self) -> &'static str;
+    /// Whether this driver serves `uri`. Only called for local URIs.
+    fn probe(&self, uri: &Uri) -> Probe;
+    /// Open a connection (flags: `OpenFlags` bits).
+    fn open(&self, uri: &Uri, flags: u32) -> Result<ConnectDrivers>;
+}
+
+static REGISTRY: Mutex<Vec<Arc<dyn ConnectDriver>>> = Mutex::new(Vec::new());
+
+/// Register a connection driver. Registering the same name twice is a no-op.
+pub fn register(driver: Arc<dyn ConnectDriver>) {
+    let mut reg = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    if !reg.iter().any(|d| d.name() == driver.name()) {
+        reg.push(driver);
+    }
+}
+
+/// The registered drivers, in registration order.
+pub fn registered() -> Vec<Arc<dyn ConnectDriver>> {
+    REGISTRY.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
