@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh Debian 12 machine (as root) and runs
+# every suite: unit and integration tests, the architecture rule, golden tests against
+# the real virsh, and the XML conformance corpus.
+#
+#   ./scripts/test.sh            install + run everything
+#   SKIP_INSTALL=1 ./scripts/test.sh   (developer machines that already have the packages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+say() { printf '\n== %s\n' "$*"; }
+
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+    say "installing test dependencies (Debian packages)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # libvirt-clients: the real virsh (golden tests compare against it, test:/// needs no daemon)
+    # libxml2-utils: xmllint, used to check our XML against libvirt's schemas
+    # python3: runs the conformance checker
+    apt-get install -y -qq --no-install-recommends libvirt-clients libxml2-utils python3 >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain" >&2; exit 1; }
+
+say "format and lints"
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -q -- -D warnings
+
+say "build"
+cargo build --locked --release --bin oxvirsh
+
+say "unit and integration tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --locked --workspace --no-fail-fast
+else
+    cargo test --locked --workspace --no-fail-fast
+fi
+
+say "golden tests: oxvirsh against the real virsh's recorded output"
+tests/golden/run.sh --bin "$ROOT/target/release/oxvirsh"
+
+say "XML conformance corpus (libvirt 9.0 golden files)"
+scripts/conformance.sh "$ROOT/target/release/oxvirsh"
+
+say "all tests passed"
