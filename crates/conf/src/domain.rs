@@ -1,9 +1,0 @@
-//! `domain` XML: typed model, parse and canonical format.
-
-use crate::error::{ConfError, Result};
-use crate::tool::ToolOptions;
-
-/// `xml format --kind domain`: parse and print the canonical form.
-pub fn tool_format(_text: &str, _opts: &ToolOptions) -> Result<String> {
-    Err(ConfError::Unsupported("domain XML is not implemented yet".into()))
-}
