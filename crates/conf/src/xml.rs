@@ -16,6 +16,10 @@ pub enum XNode {
     El(El),
     /// Character data (escaped when written).
     Text(String),
+    /// Preformatted lines written verbatim, each indented to the child level. An empty
+    /// string writes nothing but keeps the parent in `<a>`/`</a>` form (see
+    /// [`El::keep_open`]).
+    Raw(String),
 }
 
 /// An element under construction for output.
@@ -101,6 +105,13 @@ impl El {
         self.attrs.push((k.into(), v.to_string()));
     }
 
+    /// Write the element as `<a ...>` and `</a>` on separate lines even when it has no
+    /// children, as libvirt does for e.g. an empty network `<ip>`.
+    pub fn keep_open(mut self) -> Self {
+        self.children.push(XNode::Raw(String::new()));
+        self
+    }
+
     /// True when the element has no attributes and no children.
     pub fn is_empty(&self) -> bool {
         self.attrs.is_empty() && self.children.is_empty()
@@ -156,6 +167,13 @@ impl El {
                         indent(out, level + 1);
                         escape_into(out, t);
                         out.push('\n');
+                    }
+                    XNode::Raw(r) => {
+                        for line in r.lines() {
+                            indent(out, level + 1);
+                            out.push_str(line);
+                            out.push('\n');
+                        }
                     }
                 }
             }
@@ -363,6 +381,124 @@ pub fn scale_to_bytes(value: u64, unit: Option<&str>) -> Result<u64> {
         other => return Err(ConfError::xml(format!("unknown suffix '{other}'"))),
     };
     value.checked_mul(mult).ok_or_else(|| ConfError::xml("value too large"))
+}
+
+/// XPath `string()` of a node: all descendant text, concatenated.
+pub fn string_value(node: Node<'_, '_>) -> String {
+    node.descendants().filter(|c| c.is_text()).filter_map(|c| c.text()).collect()
+}
+
+/// libvirt's `virXPathString("string(./name)")`: the string value of the first child
+/// element `name`, or None when absent or empty.
+pub fn child_string(node: Node<'_, '_>, name: &str) -> Option<String> {
+    child(node, name).map(string_value).filter(|s| !s.is_empty())
+}
+
+/// The error libvirt's `virXMLProp*` helpers report for a bad attribute value.
+pub fn invalid_prop(node: Node<'_, '_>, name: &str, value: &str) -> ConfError {
+    ConfError::xml(format!("Invalid value for attribute '{name}' in element '{}': '{value}'.", node.tag_name().name()))
+}
+
+/// libvirt's `virXMLPropTristateBool`: absent is None, `yes`/`no` only.
+pub fn prop_tristate(node: Node<'_, '_>, name: &str) -> Result<Option<bool>> {
+    match node.attribute(name) {
+        None => Ok(None),
+        Some("yes") => Ok(Some(true)),
+        Some("no") => Ok(Some(false)),
+        Some(v) => Err(invalid_prop(node, name, v)),
+    }
+}
+
+/// libvirt's `virStrToLong_ui` with base 10 (`base == 10`) or auto-detected base
+/// (`base == 0`): the whole string must be a number that fits in `u32`.
+pub fn parse_uint(v: &str, base: u32) -> Option<u32> {
+    let t = v.trim_start();
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let n = if base == 0 { parse_u64(t)? } else { t.parse::<u64>().ok()? };
+    u32::try_from(n).ok()
+}
+
+/// libvirt's `virXMLPropUInt`: absent is None; an unparsable value is
+/// `VIR_ERR_XML_ERROR` naming the attribute and element.
+pub fn prop_uint(node: Node<'_, '_>, name: &str, base: u32) -> Result<Option<u32>> {
+    match node.attribute(name) {
+        None => Ok(None),
+        Some(v) => parse_uint(v, base).map(Some).ok_or_else(|| {
+            ConfError::xml(format!(
+                "Invalid value for attribute '{name}' in element '{}': '{v}'. Expected non-negative integer value",
+                node.tag_name().name()
+            ))
+        }),
+    }
+}
+
+/// Format `e` the way libxml2's `xmlNodeDump` does with formatting on (used by libvirt
+/// for `<metadata>`): double-quoted attributes, two-space indent, mixed content kept
+/// on one line. The result has no leading indent and no trailing newline.
+pub fn libxml_dump(e: &El) -> String {
+    let mut out = String::new();
+    libxml_write(e, &mut out, 0, true);
+    out
+}
+
+fn libxml_write(e: &El, out: &mut String, level: usize, format: bool) {
+    out.push('<');
+    out.push_str(&e.name);
+    for (k, v) in &e.attrs {
+        out.push(' ');
+        out.push_str(k);
+        out.push_str("=\"");
+        for ch in v.chars() {
+            match ch {
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '"' => out.push_str("&quot;"),
+                '\n' => out.push_str("&#10;"),
+                '\r' => out.push_str("&#13;"),
+                '\t' => out.push_str("&#9;"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    if e.children.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    // libxml2 only indents children when none of them is text.
+    let format = format && e.children.iter().all(|c| matches!(c, XNode::El(_)));
+    for c in &e.children {
+        match c {
+            XNode::El(ch) => {
+                if format {
+                    out.push('\n');
+                    indent(out, level + 1);
+                }
+                libxml_write(ch, out, level + 1, format);
+            }
+            XNode::Text(t) => {
+                for ch in t.chars() {
+                    match ch {
+                        '<' => out.push_str("&lt;"),
+                        '>' => out.push_str("&gt;"),
+                        '&' => out.push_str("&amp;"),
+                        '\r' => out.push_str("&#13;"),
+                        c => out.push(c),
+                    }
+                }
+            }
+            XNode::Raw(r) => out.push_str(r),
+        }
+    }
+    if format {
+        out.push('\n');
+        indent(out, level);
+    }
+    out.push_str("</");
+    out.push_str(&e.name);
+    out.push('>');
 }
 
 #[cfg(test)]
