@@ -101,6 +101,15 @@ impl El {
         self.attrs.push((k.into(), v.to_string()));
     }
 
+    /// Write this element as an open/close pair on two lines even when it has no
+    /// children (`<source>` NL `</source>`), as libvirt does for some containers.
+    pub fn keep_open(mut self) -> Self {
+        if self.children.is_empty() {
+            self.children.push(XNode::Text(OPEN_CLOSE_MARKER.to_string()));
+        }
+        self
+    }
+
     /// True when the element has no attributes and no children.
     pub fn is_empty(&self) -> bool {
         self.attrs.is_empty() && self.children.is_empty()
@@ -130,6 +139,14 @@ impl El {
             return;
         }
         out.push('>');
+        if matches!(self.children.as_slice(), [XNode::Text(t)] if t == OPEN_CLOSE_MARKER) {
+            out.push('\n');
+            indent(out, level);
+            out.push_str("</");
+            out.push_str(&self.name);
+            out.push_str(">\n");
+            return;
+        }
         let only_text = self.children.iter().all(|c| matches!(c, XNode::Text(_)));
         if only_text {
             for c in &self.children {
@@ -199,6 +216,10 @@ impl El {
         e
     }
 }
+
+/// Text child that makes [`El::write`] emit an empty open/close pair on two lines (NUL
+/// cannot occur in XML text, so it never collides with real content).
+pub const OPEN_CLOSE_MARKER: &str = "\u{0}open-close";
 
 fn indent(out: &mut String, level: usize) {
     for _ in 0..level {
@@ -353,6 +374,96 @@ pub fn scale_to_bytes(value: u64, unit: Option<&str>) -> Result<u64> {
         other => return Err(ConfError::xml(format!("unknown suffix '{other}'"))),
     };
     value.checked_mul(mult).ok_or_else(|| ConfError::xml("value too large"))
+}
+
+/// Scale `value` by a libvirt unit suffix the way `virScaleInteger` does: no unit means
+/// `default_scale`; `b`/`byte`/`bytes` (any case) mean 1; a single letter or `XiB`
+/// means powers of 1024; `XB` means powers of 1000. Fails with `VIR_ERR_INVALID_ARG`
+/// on an unknown suffix and `VIR_ERR_OVERFLOW` when the result exceeds `limit`.
+pub fn scale_integer(value: u64, unit: Option<&str>, default_scale: u64, limit: u64) -> Result<u64> {
+    let unit = unit.unwrap_or("");
+    let scale = if unit.is_empty() {
+        default_scale.max(1)
+    } else if unit.eq_ignore_ascii_case("b") || unit.eq_ignore_ascii_case("byte") || unit.eq_ignore_ascii_case("bytes") {
+        1
+    } else {
+        let mut chars = unit.chars();
+        let first = chars.next().map(|c| c.to_ascii_lowercase());
+        let rest = chars.as_str();
+        let base: u64 = if rest.is_empty() || rest.eq_ignore_ascii_case("ib") {
+            1024
+        } else if rest.eq_ignore_ascii_case("b") {
+            1000
+        } else {
+            return Err(ConfError::invalid_arg(format!("unknown suffix '{unit}'")));
+        };
+        let exp = match first {
+            Some('k') => 1,
+            Some('m') => 2,
+            Some('g') => 3,
+            Some('t') => 4,
+            Some('p') => 5,
+            Some('e') => 6,
+            _ => return Err(ConfError::invalid_arg(format!("unknown suffix '{unit}'"))),
+        };
+        base.pow(exp)
+    };
+    if value != 0 && value > limit / scale {
+        return Err(ConfError::Invalid {
+            code: oxvirt_util::ErrorCode::Overflow,
+            message: format!("value too large: {value}{unit}"),
+        });
+    }
+    Ok(value * scale)
+}
+
+/// Clean a file path like libvirt's `virFileSanitizePath`: collapse repeated `/`, drop
+/// a trailing `/`, keep a leading `//`; URIs (`scheme://...`) are returned unchanged.
+pub fn sanitize_path(path: &str) -> String {
+    if let Some(i) = path.find("://") {
+        if path.find('/').is_some_and(|j| j > i) {
+            return path.to_string();
+        }
+    }
+    let b = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    if b.len() >= 2 && b[0] == b'/' && b[1] == b'/' && b.get(2) != Some(&b'/') {
+        out.push_str("//");
+        rest = &path[2..];
+    }
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '/' {
+            out.push(c);
+            continue;
+        }
+        while chars.peek() == Some(&'/') {
+            chars.next();
+        }
+        if !out.is_empty() && chars.peek().is_none() {
+            break;
+        }
+        out.push('/');
+    }
+    out
+}
+
+/// XPath `string(./name)` as libvirt's `virXPathString` returns it: the text of the
+/// first child element `name` (all descendant text, untrimmed), `None` when absent or
+/// empty.
+pub fn xpath_string(node: Node<'_, '_>, name: &str) -> Option<String> {
+    child(node, name).map(descendant_text).filter(|s| !s.is_empty())
+}
+
+/// All descendant text of a node, concatenated (XPath `string(.)`).
+pub fn descendant_text(node: Node<'_, '_>) -> String {
+    node.descendants().filter(|c| c.is_text()).filter_map(|c| c.text()).collect()
+}
+
+/// Attribute value, `None` when absent (libvirt's `virXMLPropString`).
+pub fn prop(node: Node<'_, '_>, name: &str) -> Option<String> {
+    node.attribute(name).map(str::to_string)
 }
 
 #[cfg(test)]
