@@ -501,6 +501,96 @@ fn libxml_write(e: &El, out: &mut String, level: usize, format: bool) {
     out.push('>');
 }
 
+/// Scale `value` by a libvirt unit suffix the way `virScaleInteger` does: no unit means
+/// `default_scale`; `b`/`byte`/`bytes` (any case) mean 1; a single letter or `XiB`
+/// means powers of 1024; `XB` means powers of 1000. Fails with `VIR_ERR_INVALID_ARG`
+/// on an unknown suffix and `VIR_ERR_OVERFLOW` when the result exceeds `limit`.
+pub fn scale_integer(value: u64, unit: Option<&str>, default_scale: u64, limit: u64) -> Result<u64> {
+    let unit = unit.unwrap_or("");
+    let scale = if unit.is_empty() {
+        default_scale.max(1)
+    } else if unit.eq_ignore_ascii_case("b") || unit.eq_ignore_ascii_case("byte") || unit.eq_ignore_ascii_case("bytes") {
+        1
+    } else {
+        let mut chars = unit.chars();
+        let first = chars.next().map(|c| c.to_ascii_lowercase());
+        let rest = chars.as_str();
+        let base: u64 = if rest.is_empty() || rest.eq_ignore_ascii_case("ib") {
+            1024
+        } else if rest.eq_ignore_ascii_case("b") {
+            1000
+        } else {
+            return Err(ConfError::invalid_arg(format!("unknown suffix '{unit}'")));
+        };
+        let exp = match first {
+            Some('k') => 1,
+            Some('m') => 2,
+            Some('g') => 3,
+            Some('t') => 4,
+            Some('p') => 5,
+            Some('e') => 6,
+            _ => return Err(ConfError::invalid_arg(format!("unknown suffix '{unit}'"))),
+        };
+        base.pow(exp)
+    };
+    if value != 0 && value > limit / scale {
+        return Err(ConfError::Invalid {
+            code: oxvirt_util::ErrorCode::Overflow,
+            message: format!("value too large: {value}{unit}"),
+        });
+    }
+    Ok(value * scale)
+}
+
+/// Clean a file path like libvirt's `virFileSanitizePath`: collapse repeated `/`, drop
+/// a trailing `/`, keep a leading `//`; URIs (`scheme://...`) are returned unchanged.
+pub fn sanitize_path(path: &str) -> String {
+    if let Some(i) = path.find("://") {
+        if path.find('/').is_some_and(|j| j > i) {
+            return path.to_string();
+        }
+    }
+    let b = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    if b.len() >= 2 && b[0] == b'/' && b[1] == b'/' && b.get(2) != Some(&b'/') {
+        out.push_str("//");
+        rest = &path[2..];
+    }
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '/' {
+            out.push(c);
+            continue;
+        }
+        while chars.peek() == Some(&'/') {
+            chars.next();
+        }
+        if !out.is_empty() && chars.peek().is_none() {
+            break;
+        }
+        out.push('/');
+    }
+    out
+}
+
+/// XPath `string(./name)` as libvirt's `virXPathString` returns it: the text of the
+/// first child element `name` (all descendant text, untrimmed), `None` when absent or
+/// empty.
+pub fn xpath_string(node: Node<'_, '_>, name: &str) -> Option<String> {
+    child(node, name).map(descendant_text).filter(|s| !s.is_empty())
+}
+
+/// All descendant text of a node, concatenated (XPath `string(.)`).
+pub fn descendant_text(node: Node<'_, '_>) -> String {
+    node.descendants().filter(|c| c.is_text()).filter_map(|c| c.text()).collect()
+}
+
+/// Attribute value, `None` when absent (libvirt's `virXMLPropString`).
+pub fn prop(node: Node<'_, '_>, name: &str) -> Option<String> {
+    node.attribute(name).map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
