@@ -141,16 +141,6 @@ impl El {
             return;
         }
         out.push('>');
-        if self.children.iter().all(|c| matches!(c, XNode::Text(t) if t.is_empty())) {
-            // Only empty text: libvirt's open/close block with nothing inside
-            // (`<devices>` with no devices).
-            out.push('\n');
-            indent(out, level);
-            out.push_str("</");
-            out.push_str(&self.name);
-            out.push_str(">\n");
-            return;
-        }
         let only_text = self.children.iter().all(|c| matches!(c, XNode::Text(_)));
         if only_text {
             for c in &self.children {

@@ -1366,9 +1366,6 @@ impl Devices {
         for e in out {
             d.push(e);
         }
-        if d.children.is_empty() {
-            d = d.text("");
-        }
-        d
+        d.keep_open()
     }
 }
