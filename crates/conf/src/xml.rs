@@ -366,6 +366,7 @@ pub fn scale_to_bytes(value: u64, unit: Option<&str>) -> Result<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
