@@ -75,6 +75,9 @@ pub struct Devices {
     /// Other devices (filesystem, hostdev, sound, watchdog, tpm, ...), kept verbatim
     /// and emitted at their canonical position.
     pub other: Vec<El>,
+    /// The guest is HVM: its first `<console>` of target type serial is an alias of
+    /// the first `<serial>` (libvirt's console compatibility rules).
+    pub hvm: bool,
 }
 
 // ---------------------------------------------------------------- disks
@@ -975,6 +978,29 @@ impl Chardev {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `<target port=..>`.
+    pub fn target_port(&self) -> Option<u32> {
+        self.target
+            .as_ref()
+            .and_then(|t| t.attrs.iter().find(|(k, _)| k == "port"))
+            .and_then(|(_, v)| v.parse().ok())
+    }
+
+    fn set_target_port(&mut self, port: u32) {
+        let t = self.target.get_or_insert_with(|| El::new("target"));
+        match t.attrs.iter().position(|(k, _)| k == "port") {
+            Some(i) => t.attrs[i].1 = port.to_string(),
+            None => {
+                let at = t
+                    .attrs
+                    .iter()
+                    .position(|(k, _)| k == "type")
+                    .map_or(0, |i| i + 1);
+                t.attrs.insert(at, ("port".into(), port.to_string()));
+            }
+        }
+    }
+
     fn parse(node: Node<'_, '_>, inactive: bool) -> Result<Chardev> {
         let device = node.tag_name().name().to_string();
         let ty = node.attribute("type").unwrap_or("null");
@@ -1432,7 +1458,10 @@ impl Memballoon {
 impl Devices {
     /// Parse `<devices>`.
     pub fn parse(node: Node<'_, '_>, inactive: bool, hvm: bool) -> Result<Devices> {
-        let mut d = Devices::default();
+        let mut d = Devices {
+            hvm,
+            ..Devices::default()
+        };
         for c in xml::elements(node) {
             if c.tag_name().namespace().is_some() {
                 d.other.push(El::from_node(c));
@@ -1547,10 +1576,71 @@ impl Devices {
         Ok(d)
     }
 
+    /// Port numbers for serial/parallel/console targets without one, and the
+    /// console/serial aliasing of HVM guests (libvirt's `virDomainDefAddConsoleCompat`).
+    fn chardev_compat(&mut self) {
+        if self.hvm {
+            let first_console = self.chardevs.iter().position(|c| c.device == "console");
+            let first_serial = self.chardevs.iter().position(|c| c.device == "serial");
+            match (first_console, first_serial) {
+                (Some(ci), None)
+                    if matches!(self.chardevs[ci].target_type(), None | Some("serial")) =>
+                {
+                    let mut s = self.chardevs[ci].clone();
+                    s.device = "serial".into();
+                    s.target = Some(El::new("target").attr("port", 0));
+                    self.chardevs.insert(ci, s);
+                    self.chardevs[ci + 1].target =
+                        Some(El::new("target").attr("type", "serial").attr("port", 0));
+                }
+                // The console already aliases the first serial port.
+                (Some(ci), Some(_))
+                    if matches!(self.chardevs[ci].target_type(), None | Some("serial")) => {}
+                (_, Some(si))
+                    if matches!(
+                        self.chardevs[si].target_type(),
+                        None | Some("isa-serial")
+                            | Some("spapr-vio-serial")
+                            | Some("system-serial")
+                            | Some("sclp-serial")
+                    ) =>
+                {
+                    let stub = Chardev {
+                        device: "console".into(),
+                        source: self.chardevs[si].source.clone(),
+                        target: Some(El::new("target").attr("type", "serial").attr("port", 0)),
+                        info: DeviceInfo::default(),
+                    };
+                    match first_console {
+                        Some(ci) => self.chardevs.insert(ci, stub),
+                        None => self.chardevs.push(stub),
+                    }
+                }
+                _ => {}
+            }
+        }
+        for kind in ["serial", "parallel", "console"] {
+            let mut next = self
+                .chardevs
+                .iter()
+                .filter(|c| c.device == kind)
+                .filter_map(Chardev::target_port)
+                .max()
+                .map_or(0, |m| m + 1);
+            for c in self.chardevs.iter_mut().filter(|c| c.device == kind) {
+                if c.target_port().is_none() {
+                    c.set_target_port(next);
+                    next += 1;
+                }
+            }
+        }
+    }
+
     /// Libvirt's implicit devices: controllers implied by disk addresses, virtio
     /// channels and smartcards; an index for controllers without one; the primary
     /// video.
     pub fn add_implicit(&mut self) {
+        self.chardev_compat();
         for (ctl, bus) in [
             ("scsi", "scsi"),
             ("fdc", "fdc"),
@@ -1658,7 +1748,30 @@ impl Devices {
             s.info.format_into(&mut e);
             out.push(e);
         }
-        out.extend(self.chardevs.iter().map(|c| c.to_el(inactive)));
+        let serials: Vec<&Chardev> = self
+            .chardevs
+            .iter()
+            .filter(|c| c.device == "serial")
+            .collect();
+        let mut console_n = 0;
+        for c in &self.chardevs {
+            if c.device == "console" {
+                let n = console_n;
+                console_n += 1;
+                if self.hvm && matches!(c.target_type(), None | Some("serial")) {
+                    if let Some(s) = serials.get(n) {
+                        let mut alias = (*s).clone();
+                        alias.device = "console".into();
+                        let port = s.target_port().unwrap_or(0);
+                        alias.target =
+                            Some(El::new("target").attr("type", "serial").attr("port", port));
+                        out.push(alias.to_el(inactive));
+                        continue;
+                    }
+                }
+            }
+            out.push(c.to_el(inactive));
+        }
         out.extend(self.inputs.iter().map(Input::to_el));
         out.extend(self.graphics.iter().map(|g| g.to_el(inactive)));
         out.extend(self.videos.iter().map(Video::to_el));

@@ -793,7 +793,18 @@ impl DomainDef {
         if let Some(l) = &self.on_lockfailure {
             kids.push(El::new("on_lockfailure").text(l));
         }
-        kids.push(self.devices.to_el(opts.inactive));
+        let mut devices = self.devices.to_el(opts.inactive);
+        if !opts.secure {
+            // Passwords only appear in secure output (VIR_DOMAIN_XML_SECURE).
+            for c in devices.children.iter_mut() {
+                if let xml::XNode::El(g) = c {
+                    if g.name == "graphics" {
+                        g.attrs.retain(|(k, _)| k != "passwd");
+                    }
+                }
+            }
+        }
+        kids.push(devices);
         kids.extend(self.other.iter().cloned());
         kids.sort_by_key(|e| rank_in(TOP_ORDER, &e.name));
         for k in kids {

@@ -221,6 +221,30 @@ fn typed_accessors_for_drivers() {
 }
 
 #[test]
+fn console_aliases_first_serial_and_passwd_needs_secure() {
+    let def = DomainDef::parse(
+        &with("<devices><console type='pty'/><graphics type='vnc' passwd='s3cret'/></devices>"),
+        &test_opts(),
+    )
+    .unwrap();
+    let out = def.format(&FormatOptions::default());
+    assert!(
+        out.contains("<serial type='pty'>\n      <target port='0'/>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<console type='pty'>\n      <target type='serial' port='0'/>"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret"));
+    let secure = def.format(&FormatOptions {
+        secure: true,
+        ..Default::default()
+    });
+    assert!(secure.contains("passwd='s3cret'"));
+}
+
+#[test]
 fn generated_uuid_and_mac_when_absent() {
     let def = DomainDef::parse(
         &with("<devices><interface type='user'/></devices>"),
