@@ -582,6 +582,7 @@ pub fn prop(node: Node<'_, '_>, name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

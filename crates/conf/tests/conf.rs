@@ -6,6 +6,8 @@
 
 #[path = "conf/capabilities.rs"]
 mod capabilities;
+#[path = "conf/domain.rs"]
+mod domain;
 #[path = "conf/interface.rs"]
 mod interface;
 #[path = "conf/snapshot.rs"]
