@@ -67,10 +67,8 @@ fn edges() -> Vec<(String, Tier, String, Tier, String)> {
     assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
     let meta: Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
     let pkgs = meta["packages"].as_array().expect("packages");
-    let by_name: HashMap<&str, Tier> = pkgs
-        .iter()
-        .filter_map(|p| Some((p["name"].as_str()?, tier_of(p["manifest_path"].as_str()?)?)))
-        .collect();
+    let by_name: HashMap<&str, Tier> =
+        pkgs.iter().filter_map(|p| Some((p["name"].as_str()?, tier_of(p["manifest_path"].as_str()?)?))).collect();
     let mut edges = Vec::new();
     for p in pkgs {
         let name = p["name"].as_str().unwrap_or("");

@@ -13,32 +13,12 @@ use crate::xml::{self, El};
 use roxmltree::Node;
 
 /// Guest feature names in libvirt's output order (`virCapsGuestFeatureInfos`).
-pub const GUEST_FEATURES: &[&str] = &[
-    "pae",
-    "nonpae",
-    "ia64_be",
-    "acpi",
-    "apic",
-    "cpuselection",
-    "deviceboot",
-    "disksnapshot",
-    "hap",
-];
+pub const GUEST_FEATURES: &[&str] = &["pae", "nonpae", "ia64_be", "acpi", "apic", "cpuselection", "deviceboot", "disksnapshot", "hap"];
 /// Power management targets in output order.
 pub const PM_TARGETS: &[&str] = &["suspend_mem", "suspend_disk", "suspend_hybrid"];
 
 /// Output order of the host CPU definition's elements (`virCPUDefFormatBuf`).
-const CPU_DEF_ORDER: &[&str] = &[
-    "model",
-    "vendor",
-    "microcode",
-    "signature",
-    "counter",
-    "topology",
-    "cache",
-    "maxphysaddr",
-    "feature",
-];
+const CPU_DEF_ORDER: &[&str] = &["model", "vendor", "microcode", "signature", "counter", "topology", "cache", "maxphysaddr", "feature"];
 
 /// One logical CPU of a NUMA cell.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -187,28 +167,13 @@ pub struct CapsDef {
 }
 
 fn u32_attr(n: Node<'_, '_>, a: &str) -> Result<u32> {
-    let v = n.attribute(a).ok_or_else(|| {
-        ConfError::Missing(format!(
-            "missing attribute '{a}' of element '{}'",
-            n.tag_name().name()
-        ))
-    })?;
-    v.trim().parse().map_err(|_| {
-        ConfError::xml(format!(
-            "invalid value '{v}' for attribute '{a}' of element '{}'",
-            n.tag_name().name()
-        ))
-    })
+    let v = n.attribute(a).ok_or_else(|| ConfError::Missing(format!("missing attribute '{a}' of element '{}'", n.tag_name().name())))?;
+    v.trim().parse().map_err(|_| ConfError::xml(format!("invalid value '{v}' for attribute '{a}' of element '{}'", n.tag_name().name())))
 }
 
 fn text_u64(n: Node<'_, '_>) -> Result<u64> {
     let t = xml::descendant_text(n);
-    t.trim().parse().map_err(|_| {
-        ConfError::xml(format!(
-            "invalid value '{t}' for element '{}'",
-            n.tag_name().name()
-        ))
-    })
+    t.trim().parse().map_err(|_| ConfError::xml(format!("invalid value '{t}' for element '{}'", n.tag_name().name())))
 }
 
 fn parse_info(n: Node<'_, '_>) -> GuestDomainInfo {
@@ -219,10 +184,7 @@ fn parse_info(n: Node<'_, '_>) -> GuestDomainInfo {
             .map(|m| Machine {
                 name: xml::descendant_text(m),
                 canonical: xml::prop(m, "canonical"),
-                max_cpus: m
-                    .attribute("maxCpus")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
+                max_cpus: m.attribute("maxCpus").and_then(|v| v.parse().ok()).unwrap_or(0),
                 deprecated: m.attribute("deprecated") == Some("yes"),
             })
             .collect(),
@@ -241,10 +203,7 @@ fn info_els(e: &mut El, info: &GuestDomainInfo, with_deprecated: bool) {
             El::new("machine")
                 .attr_opt("canonical", m.canonical.as_deref())
                 .attr_opt("maxCpus", (m.max_cpus > 0).then_some(m.max_cpus))
-                .attr_opt(
-                    "deprecated",
-                    (with_deprecated && m.deprecated).then_some("yes"),
-                )
+                .attr_opt("deprecated", (with_deprecated && m.deprecated).then_some("yes"))
                 .text(&m.name),
         );
     }
@@ -254,10 +213,7 @@ impl HostCaps {
     fn from_node(h: Node<'_, '_>) -> Result<Self> {
         let mut host = HostCaps {
             uuid: match xml::xpath_string(h, "uuid") {
-                Some(u) => Some(
-                    oxvirt_util::uuid::parse(&u)
-                        .ok_or_else(|| ConfError::xml("malformed uuid element"))?,
-                ),
+                Some(u) => Some(oxvirt_util::uuid::parse(&u).ok_or_else(|| ConfError::xml("malformed uuid element"))?),
                 None => None,
             },
             ..Default::default()
@@ -266,29 +222,21 @@ impl HostCaps {
             for e in xml::elements(c) {
                 match e.tag_name().name() {
                     "arch" => host.arch = Some(xml::descendant_text(e)),
-                    "features" => {
-                        host.cpu_features = xml::elements(e)
-                            .map(|f| f.tag_name().name().to_string())
-                            .collect()
-                    }
+                    "features" => host.cpu_features = xml::elements(e).map(|f| f.tag_name().name().to_string()).collect(),
                     "pages" => host.page_sizes.push(u32_attr(e, "size")?),
                     _ => host.cpu_def.push(El::from_node(e)),
                 }
             }
         }
         if let Some(pm) = xml::child(h, "power_management") {
-            host.power_management = xml::elements(pm)
-                .map(|f| f.tag_name().name().to_string())
-                .collect();
+            host.power_management = xml::elements(pm).map(|f| f.tag_name().name().to_string()).collect();
         }
         host.iommu = xml::child(h, "iommu").and_then(|i| i.attribute("support")) == Some("yes");
         if let Some(m) = xml::child(h, "migration_features") {
             host.offline_migrate = true;
             host.live_migrate = xml::child(m, "live").is_some();
             if let Some(t) = xml::child(m, "uri_transports") {
-                host.migrate_transports = xml::children(t, "uri_transport")
-                    .map(xml::descendant_text)
-                    .collect();
+                host.migrate_transports = xml::children(t, "uri_transport").map(xml::descendant_text).collect();
             }
         }
         host.netprefix = xml::xpath_string(h, "netprefix");
@@ -296,18 +244,14 @@ impl HostCaps {
             let mut cells = Vec::new();
             if let Some(cs) = xml::child(t, "cells") {
                 for c in xml::children(cs, "cell") {
-                    let mut cell = NumaCell {
-                        id: u32_attr(c, "id")?,
-                        ..Default::default()
-                    };
+                    let mut cell = NumaCell { id: u32_attr(c, "id")?, ..Default::default() };
                     for e in xml::elements(c) {
                         match e.tag_name().name() {
                             "memory" => cell.memory_kib = text_u64(e)?,
                             "pages" => cell.pages.push((u32_attr(e, "size")?, text_u64(e)?)),
                             "distances" => {
                                 for s in xml::children(e, "sibling") {
-                                    cell.distances
-                                        .push((u32_attr(s, "id")?, u32_attr(s, "value")?));
+                                    cell.distances.push((u32_attr(s, "id")?, u32_attr(s, "value")?));
                                 }
                             }
                             "cache" => cell.caches.push(El::from_node(e)),
@@ -316,18 +260,13 @@ impl HostCaps {
                                     let topology = match p.attribute("siblings") {
                                         Some(s) => Some((
                                             u32_attr(p, "socket_id")?,
-                                            p.attribute("die_id")
-                                                .and_then(|v| v.parse().ok())
-                                                .unwrap_or(0),
+                                            p.attribute("die_id").and_then(|v| v.parse().ok()).unwrap_or(0),
                                             u32_attr(p, "core_id")?,
                                             s.to_string(),
                                         )),
                                         None => None,
                                     };
-                                    cell.cpus.push(CellCpu {
-                                        id: u32_attr(p, "id")?,
-                                        topology,
-                                    });
+                                    cell.cpus.push(CellCpu { id: u32_attr(p, "id")?, topology });
                                 }
                             }
                             _ => {}
@@ -343,19 +282,10 @@ impl HostCaps {
         host.memory_bandwidth = xml::child(h, "memory_bandwidth").map(El::from_node);
         for s in xml::children(h, "secmodel") {
             host.secmodels.push(SecModel {
-                model: xml::child(s, "model")
-                    .map(xml::descendant_text)
-                    .unwrap_or_default(),
-                doi: xml::child(s, "doi")
-                    .map(xml::descendant_text)
-                    .unwrap_or_default(),
+                model: xml::child(s, "model").map(xml::descendant_text).unwrap_or_default(),
+                doi: xml::child(s, "doi").map(xml::descendant_text).unwrap_or_default(),
                 base_labels: xml::children(s, "baselabel")
-                    .map(|b| {
-                        (
-                            b.attribute("type").unwrap_or("").to_string(),
-                            xml::descendant_text(b),
-                        )
-                    })
+                    .map(|b| (b.attribute("type").unwrap_or("").to_string(), xml::descendant_text(b)))
                     .collect(),
             });
         }
@@ -365,11 +295,7 @@ impl HostCaps {
     /// `<host>` element; `None` when there is nothing to write (no UUID, arch, power
     /// management or IOMMU).
     pub fn to_el(&self) -> Option<El> {
-        if self.uuid.is_none()
-            && self.arch.is_none()
-            && self.power_management.is_empty()
-            && !self.iommu
-        {
+        if self.uuid.is_none() && self.arch.is_none() && self.power_management.is_empty() && !self.iommu {
             return None;
         }
         let mut h = El::new("host");
@@ -384,12 +310,7 @@ impl HostCaps {
             }
             cpu.push(f);
         }
-        let rank = |e: &El| {
-            CPU_DEF_ORDER
-                .iter()
-                .position(|n| *n == e.name)
-                .unwrap_or(CPU_DEF_ORDER.len())
-        };
+        let rank = |e: &El| CPU_DEF_ORDER.iter().position(|n| *n == e.name).unwrap_or(CPU_DEF_ORDER.len());
         let mut def: Vec<&El> = self.cpu_def.iter().collect();
         def.sort_by_key(|e| rank(e));
         for e in def {
@@ -430,12 +351,7 @@ impl HostCaps {
                     ce.push(El::new("memory").attr("unit", "KiB").text(c.memory_kib));
                 }
                 for (size, avail) in &c.pages {
-                    ce.push(
-                        El::new("pages")
-                            .attr("unit", "KiB")
-                            .attr("size", size)
-                            .text(avail),
-                    );
+                    ce.push(El::new("pages").attr("unit", "KiB").attr("size", size).text(avail));
                 }
                 if !c.distances.is_empty() {
                     let mut d = El::new("distances");
@@ -451,30 +367,18 @@ impl HostCaps {
                 for p in &c.cpus {
                     let mut pe = El::new("cpu").attr("id", p.id);
                     if let Some((s, d, core, sib)) = &p.topology {
-                        pe = pe
-                            .attr("socket_id", s)
-                            .attr("die_id", d)
-                            .attr("core_id", core)
-                            .attr("siblings", sib);
+                        pe = pe.attr("socket_id", s).attr("die_id", d).attr("core_id", core).attr("siblings", sib);
                     }
                     cpus.push(pe);
                 }
                 ce.push(cpus);
                 cs.push(ce.keep_open());
             }
-            h.push(
-                El::new("topology")
-                    .child(cs.keep_open())
-                    .child_opt(self.interconnects.clone()),
-            );
+            h.push(El::new("topology").child(cs.keep_open()).child_opt(self.interconnects.clone()));
         }
-        h = h
-            .child_opt(self.cache.clone())
-            .child_opt(self.memory_bandwidth.clone());
+        h = h.child_opt(self.cache.clone()).child_opt(self.memory_bandwidth.clone());
         for s in &self.secmodels {
-            let mut se = El::new("secmodel")
-                .text_child("model", &s.model)
-                .text_child("doi", &s.doi);
+            let mut se = El::new("secmodel").text_child("model", &s.model).text_child("doi", &s.doi);
             for (t, l) in &s.base_labels {
                 se.push(El::new("baselabel").attr("type", t).text(l));
             }
@@ -487,21 +391,15 @@ impl HostCaps {
 impl GuestCaps {
     fn from_node(g: Node<'_, '_>) -> Result<Self> {
         let mut guest = GuestCaps {
-            os_type: xml::xpath_string(g, "os_type")
-                .ok_or_else(|| ConfError::xml("missing os_type element of guest"))?,
+            os_type: xml::xpath_string(g, "os_type").ok_or_else(|| ConfError::xml("missing os_type element of guest"))?,
             ..Default::default()
         };
         if let Some(a) = xml::child(g, "arch") {
             guest.arch = xml::prop(a, "name").unwrap_or_default();
-            guest.wordsize = xml::xpath_string(a, "wordsize")
-                .and_then(|w| w.trim().parse().ok())
-                .unwrap_or(0);
+            guest.wordsize = xml::xpath_string(a, "wordsize").and_then(|w| w.trim().parse().ok()).unwrap_or(0);
             guest.info = parse_info(a);
             for d in xml::children(a, "domain") {
-                guest.domains.push(GuestDomain {
-                    virt_type: xml::prop(d, "type").unwrap_or_default(),
-                    info: parse_info(d),
-                });
+                guest.domains.push(GuestDomain { virt_type: xml::prop(d, "type").unwrap_or_default(), info: parse_info(d) });
             }
         }
         if let Some(f) = xml::child(g, "features") {
@@ -534,18 +432,12 @@ impl GuestCaps {
             if let Some(x) = self.features.iter().find(|x| x.name == *name) {
                 f.push(
                     El::new(*name)
-                        .attr_opt(
-                            "default",
-                            x.default_on.map(|b| if b { "on" } else { "off" }),
-                        )
+                        .attr_opt("default", x.default_on.map(|b| if b { "on" } else { "off" }))
                         .attr_opt("toggle", x.toggle.map(xml::yes_no)),
                 );
             }
         }
-        El::new("guest")
-            .text_child("os_type", &self.os_type)
-            .child(a)
-            .child_nonempty(f)
+        El::new("guest").text_child("os_type", &self.os_type).child(a).child_nonempty(f)
     }
 }
 
@@ -568,17 +460,9 @@ impl CapsDef {
         }
         let pool_types = xml::child(n, "pool")
             .and_then(|p| xml::children(p, "enum").find(|e| e.attribute("name") == Some("type")))
-            .map(|e| {
-                xml::children(e, "value")
-                    .map(xml::descendant_text)
-                    .collect()
-            })
+            .map(|e| xml::children(e, "value").map(xml::descendant_text).collect())
             .unwrap_or_default();
-        Ok(CapsDef {
-            host,
-            guests,
-            pool_types,
-        })
+        Ok(CapsDef { host, guests, pool_types })
     }
 
     /// The element tree (without libvirt's blank separator lines; see [`CapsDef::format`]).
@@ -608,12 +492,7 @@ impl CapsDef {
     /// opening tag and after each top-level section.
     pub fn format(&self) -> String {
         let mut out = String::from("<capabilities>\n\n");
-        let sections = self
-            .host
-            .to_el()
-            .into_iter()
-            .chain(self.guests.iter().map(GuestCaps::to_el))
-            .chain(self.pool_el());
+        let sections = self.host.to_el().into_iter().chain(self.guests.iter().map(GuestCaps::to_el)).chain(self.pool_el());
         for s in sections {
             s.write(&mut out, 1);
             out.push('\n');

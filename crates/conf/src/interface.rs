@@ -9,25 +9,8 @@ use roxmltree::Node;
 /// Interface types, in libvirt's `virInterfaceType` order.
 pub const IFACE_TYPES: &[&str] = &["ethernet", "bridge", "bond", "vlan"];
 /// Link states (`virNetDevIfState`); index 0 means unset.
-pub const LINK_STATES: &[&str] = &[
-    "",
-    "unknown",
-    "notpresent",
-    "down",
-    "lowerlayerdown",
-    "testing",
-    "dormant",
-    "up",
-];
-const BOND_MODES: &[&str] = &[
-    "balance-rr",
-    "active-backup",
-    "balance-xor",
-    "broadcast",
-    "802.3ad",
-    "balance-tlb",
-    "balance-alb",
-];
+pub const LINK_STATES: &[&str] = &["", "unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"];
+const BOND_MODES: &[&str] = &["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"];
 
 /// `<link speed= state=/>` (shared with node devices).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -44,11 +27,7 @@ impl NetLink {
         let state = match n.attribute("state") {
             None => None,
             Some(s) if !s.is_empty() && LINK_STATES.contains(&s) => Some(s.to_string()),
-            Some(s) => {
-                return Err(ConfError::xml(format!(
-                    "Invalid value for attribute 'state' in element 'link': '{s}'."
-                )))
-            }
+            Some(s) => return Err(ConfError::xml(format!("Invalid value for attribute 'state' in element 'link': '{s}'."))),
         };
         let speed = match n.attribute("speed") {
             None => 0,
@@ -64,11 +43,7 @@ impl NetLink {
         if self.speed == 0 && self.state.is_none() {
             return None;
         }
-        Some(
-            El::new("link")
-                .attr_opt("speed", (self.speed != 0).then_some(self.speed))
-                .attr_opt("state", self.state.as_deref()),
-        )
+        Some(El::new("link").attr_opt("speed", (self.speed != 0).then_some(self.speed)).attr_opt("state", self.state.as_deref()))
     }
 }
 
@@ -206,17 +181,12 @@ fn xpath_int(n: Option<Node<'_, '_>>, attr: &str) -> std::result::Result<Option<
 }
 
 fn parse_protocol(p: Node<'_, '_>) -> Result<IfaceProtocol> {
-    let family = xml::prop(p, "family")
-        .ok_or_else(|| ConfError::xml("protocol misses the family attribute"))?;
+    let family = xml::prop(p, "family").ok_or_else(|| ConfError::xml("protocol misses the family attribute"))?;
     if family != "ipv4" && family != "ipv6" {
-        return Err(ConfError::xml(format!(
-            "unsupported protocol family '{family}'"
-        )));
+        return Err(ConfError::xml(format!("unsupported protocol family '{family}'")));
     }
     let mut proto = IfaceProtocol {
-        gateway: xml::child(p, "route")
-            .and_then(|r| xml::prop(r, "gateway"))
-            .filter(|s| !s.is_empty()),
+        gateway: xml::child(p, "route").and_then(|r| xml::prop(r, "gateway")).filter(|s| !s.is_empty()),
         autoconf: family == "ipv6" && xml::child(p, "autoconf").is_some(),
         family,
         dhcp: false,
@@ -229,19 +199,12 @@ fn parse_protocol(p: Node<'_, '_>) -> Result<IfaceProtocol> {
             None => None,
             Some("yes") => Some(true),
             Some("no") => Some(false),
-            Some(v) => {
-                return Err(ConfError::xml(format!(
-                    "Invalid value for attribute 'peerdns' in element 'dhcp': '{v}'."
-                )))
-            }
+            Some(v) => return Err(ConfError::xml(format!("Invalid value for attribute 'peerdns' in element 'dhcp': '{v}'."))),
         };
     }
     for ip in xml::children(p, "ip") {
         let Some(address) = xml::prop(ip, "address") else {
-            proto.ips.push(IfaceIp {
-                address: None,
-                prefix: 0,
-            });
+            proto.ips.push(IfaceIp { address: None, prefix: 0 });
             continue;
         };
         let prefix = match ip.attribute("prefix") {
@@ -250,10 +213,7 @@ fn parse_protocol(p: Node<'_, '_>) -> Result<IfaceProtocol> {
                 ConfError::xml(format!("Invalid value for attribute 'prefix' in element 'ip': '{v}'. Expected integer value"))
             })?,
         };
-        proto.ips.push(IfaceIp {
-            address: Some(address),
-            prefix,
-        });
+        proto.ips.push(IfaceIp { address: Some(address), prefix });
     }
     Ok(proto)
 }
@@ -269,53 +229,34 @@ fn parse_bond(b: Node<'_, '_>) -> Result<IfaceKind> {
         interfaces.push(InterfaceDef::parse_node(i, Some("bond"))?);
     }
     let monitor = if let Some(m) = xml::child(b, "miimon") {
-        let freq = xpath_int(Some(m), "freq")
-            .ok()
-            .flatten()
-            .ok_or_else(|| ConfError::xml("bond interface miimon freq missing or invalid"))?;
-        let downdelay = xpath_int(Some(m), "downdelay")
-            .map_err(|_| ConfError::xml("bond interface miimon downdelay invalid"))?
-            .unwrap_or(0);
-        let updelay = xpath_int(Some(m), "updelay")
-            .map_err(|_| ConfError::xml("bond interface miimon updelay invalid"))?
-            .unwrap_or(0);
+        let freq =
+            xpath_int(Some(m), "freq").ok().flatten().ok_or_else(|| ConfError::xml("bond interface miimon freq missing or invalid"))?;
+        let downdelay =
+            xpath_int(Some(m), "downdelay").map_err(|_| ConfError::xml("bond interface miimon downdelay invalid"))?.unwrap_or(0);
+        let updelay = xpath_int(Some(m), "updelay").map_err(|_| ConfError::xml("bond interface miimon updelay invalid"))?.unwrap_or(0);
         let carrier = match m.attribute("carrier").filter(|s| !s.is_empty()) {
             None => None,
             Some(c @ ("ioctl" | "netif")) => Some(c.to_string()),
             Some(c) => return Err(ConfError::xml(format!("unknown mii bonding carrier {c}"))),
         };
-        Some(BondMonitor::Mii {
-            freq,
-            downdelay,
-            updelay,
-            carrier,
-        })
+        Some(BondMonitor::Mii { freq, downdelay, updelay, carrier })
     } else if let Some(a) = xml::child(b, "arpmon") {
         let interval = xpath_int(Some(a), "interval")
             .ok()
             .flatten()
             .ok_or_else(|| ConfError::xml("bond interface arpmon interval missing or invalid"))?;
-        let target = xml::prop(a, "target")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ConfError::xml("bond interface arpmon target missing"))?;
+        let target =
+            xml::prop(a, "target").filter(|s| !s.is_empty()).ok_or_else(|| ConfError::xml("bond interface arpmon target missing"))?;
         let validate = match a.attribute("validate").filter(|s| !s.is_empty()) {
             None => None,
             Some(v @ ("active" | "backup" | "all")) => Some(v.to_string()),
             Some(v) => return Err(ConfError::xml(format!("unknown arp bonding validate {v}"))),
         };
-        Some(BondMonitor::Arp {
-            interval,
-            target,
-            validate,
-        })
+        Some(BondMonitor::Arp { interval, target, validate })
     } else {
         None
     };
-    Ok(IfaceKind::Bond {
-        mode,
-        monitor,
-        interfaces,
-    })
+    Ok(IfaceKind::Bond { mode, monitor, interfaces })
 }
 
 impl InterfaceDef {
@@ -332,17 +273,9 @@ impl InterfaceDef {
 
     fn parse_node(n: Node<'_, '_>, parent: Option<&str>) -> Result<Self> {
         let iface_type = match n.attribute("type") {
-            None => {
-                return Err(ConfError::Missing(
-                    "Missing required attribute 'type' in element 'interface'".into(),
-                ))
-            }
+            None => return Err(ConfError::Missing("Missing required attribute 'type' in element 'interface'".into())),
             Some(t) if IFACE_TYPES.contains(&t) => t.to_string(),
-            Some(t) => {
-                return Err(ConfError::xml(format!(
-                    "Invalid value for attribute 'type' in element 'interface': '{t}'."
-                )))
-            }
+            Some(t) => return Err(ConfError::xml(format!("Invalid value for attribute 'type' in element 'interface': '{t}'."))),
         };
         let allowed = match parent {
             None => true,
@@ -351,9 +284,7 @@ impl InterfaceDef {
             Some(_) => false,
         };
         if !allowed {
-            return Err(ConfError::xml(format!(
-                "interface has unsupported type '{iface_type}'"
-            )));
+            return Err(ConfError::xml(format!("interface has unsupported type '{iface_type}'")));
         }
         let name = xml::prop(n, "name").ok_or_else(|| ConfError::xml("interface has no name"))?;
         let mut def = InterfaceDef {
@@ -367,26 +298,15 @@ impl InterfaceDef {
             kind: IfaceKind::Ethernet,
         };
         if parent.is_none() {
-            def.start_mode = match xml::child(n, "start")
-                .and_then(|s| s.attribute("mode"))
-                .filter(|s| !s.is_empty())
-            {
+            def.start_mode = match xml::child(n, "start").and_then(|s| s.attribute("mode")).filter(|s| !s.is_empty()) {
                 None => None,
                 Some(m @ ("onboot" | "hotplug" | "none")) => Some(m.to_string()),
                 Some(m) => return Err(ConfError::xml(format!("unknown interface startmode {m}"))),
             };
-            if let Some(s) = xml::child(n, "mtu")
-                .and_then(|m| m.attribute("size"))
-                .filter(|s| !s.is_empty())
-            {
-                def.mtu = s
-                    .trim()
-                    .parse::<u32>()
-                    .map_err(|_| ConfError::xml(format!("invalid mtu size '{s}'")))?;
+            if let Some(s) = xml::child(n, "mtu").and_then(|m| m.attribute("size")).filter(|s| !s.is_empty()) {
+                def.mtu = s.trim().parse::<u32>().map_err(|_| ConfError::xml(format!("invalid mtu size '{s}'")))?;
                 if def.mtu > 100000 {
-                    return Err(ConfError::xml(
-                        "value of the 'size' attribute of 'mtu' element must be at most 100000",
-                    ));
+                    return Err(ConfError::xml("value of the 'size' attribute of 'mtu' element must be at most 100000"));
                 }
             }
             for p in xml::children(n, "protocol") {
@@ -400,41 +320,26 @@ impl InterfaceDef {
         }
         def.kind = match def.iface_type.as_str() {
             "ethernet" => {
-                def.mac = xml::child(n, "mac")
-                    .and_then(|m| xml::prop(m, "address"))
-                    .filter(|s| !s.is_empty());
+                def.mac = xml::child(n, "mac").and_then(|m| xml::prop(m, "address")).filter(|s| !s.is_empty());
                 IfaceKind::Ethernet
             }
             "bridge" => {
-                let b = xml::child(n, "bridge")
-                    .ok_or_else(|| ConfError::xml("bridge interface misses the bridge element"))?;
+                let b = xml::child(n, "bridge").ok_or_else(|| ConfError::xml("bridge interface misses the bridge element"))?;
                 let stp = match b.attribute("stp") {
                     None => None,
                     Some("on") => Some(true),
                     Some("off") => Some(false),
-                    Some(v) => {
-                        return Err(ConfError::xml(format!(
-                            "bridge interface stp should be on or off got {v}"
-                        )))
-                    }
+                    Some(v) => return Err(ConfError::xml(format!("bridge interface stp should be on or off got {v}"))),
                 };
                 let mut interfaces = Vec::new();
                 for i in xml::children(b, "interface") {
                     interfaces.push(InterfaceDef::parse_node(i, Some("bridge"))?);
                 }
-                IfaceKind::Bridge {
-                    stp,
-                    delay: xml::prop(b, "delay"),
-                    interfaces,
-                }
+                IfaceKind::Bridge { stp, delay: xml::prop(b, "delay"), interfaces }
             }
-            "bond" => parse_bond(
-                xml::child(n, "bond")
-                    .ok_or_else(|| ConfError::xml("bond interface misses the bond element"))?,
-            )?,
+            "bond" => parse_bond(xml::child(n, "bond").ok_or_else(|| ConfError::xml("bond interface misses the bond element"))?)?,
             _ => {
-                let v = xml::child(n, "vlan")
-                    .ok_or_else(|| ConfError::xml("vlan interface misses the vlan element"))?;
+                let v = xml::child(n, "vlan").ok_or_else(|| ConfError::xml("vlan interface misses the vlan element"))?;
                 let tag = xml::prop(v, "tag")
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| ConfError::xml("vlan interface misses the tag attribute"))?;
@@ -442,10 +347,7 @@ impl InterfaceDef {
                     .and_then(|i| xml::prop(i, "name"))
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| ConfError::xml("vlan interface misses name attribute"))?;
-                IfaceKind::Vlan {
-                    tag,
-                    dev_name: Some(dev_name),
-                }
+                IfaceKind::Vlan { tag, dev_name: Some(dev_name) }
             }
         };
         Ok(def)
@@ -457,9 +359,7 @@ impl InterfaceDef {
     }
 
     fn dev_el(&self, top: bool) -> El {
-        let mut e = El::new("interface")
-            .attr("type", &self.iface_type)
-            .attr("name", &self.name);
+        let mut e = El::new("interface").attr("type", &self.iface_type).attr("name", &self.name);
         if top {
             if let Some(m) = &self.start_mode {
                 e.push(El::new("start").attr("mode", m));
@@ -477,11 +377,7 @@ impl InterfaceDef {
                 }
                 for ip in &p.ips {
                     if let Some(a) = &ip.address {
-                        pe.push(
-                            El::new("ip")
-                                .attr("address", a)
-                                .attr_opt("prefix", (ip.prefix != 0).then_some(ip.prefix)),
-                        );
+                        pe.push(El::new("ip").attr("address", a).attr_opt("prefix", (ip.prefix != 0).then_some(ip.prefix)));
                     }
                 }
                 if let Some(g) = &p.gateway {
@@ -499,47 +395,26 @@ impl InterfaceDef {
                     e.push(El::new("mac").attr("address", m));
                 }
             }
-            IfaceKind::Bridge {
-                stp,
-                delay,
-                interfaces,
-            } => {
-                let mut b = El::new("bridge")
-                    .attr_opt("stp", stp.map(|s| if s { "on" } else { "off" }))
-                    .attr_opt("delay", delay.as_deref());
+            IfaceKind::Bridge { stp, delay, interfaces } => {
+                let mut b =
+                    El::new("bridge").attr_opt("stp", stp.map(|s| if s { "on" } else { "off" })).attr_opt("delay", delay.as_deref());
                 for i in interfaces {
                     b.push(i.dev_el(false));
                 }
                 e.push(b.keep_open());
             }
-            IfaceKind::Bond {
-                mode,
-                monitor,
-                interfaces,
-            } => {
+            IfaceKind::Bond { mode, monitor, interfaces } => {
                 let mut b = El::new("bond").attr_opt("mode", mode.as_deref());
                 match monitor {
-                    Some(BondMonitor::Mii {
-                        freq,
-                        downdelay,
-                        updelay,
-                        carrier,
-                    }) => b.push(
+                    Some(BondMonitor::Mii { freq, downdelay, updelay, carrier }) => b.push(
                         El::new("miimon")
                             .attr("freq", freq)
                             .attr_opt("downdelay", (*downdelay > 0).then_some(downdelay))
                             .attr_opt("updelay", (*updelay > 0).then_some(updelay))
                             .attr_opt("carrier", carrier.as_deref()),
                     ),
-                    Some(BondMonitor::Arp {
-                        interval,
-                        target,
-                        validate,
-                    }) => b.push(
-                        El::new("arpmon")
-                            .attr("interval", interval)
-                            .attr("target", target)
-                            .attr_opt("validate", validate.as_deref()),
+                    Some(BondMonitor::Arp { interval, target, validate }) => b.push(
+                        El::new("arpmon").attr("interval", interval).attr("target", target).attr_opt("validate", validate.as_deref()),
                     ),
                     None => {}
                 }

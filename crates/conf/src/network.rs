@@ -190,17 +190,16 @@ impl BandwidthRate {
         let num = |name: &str| -> Result<Option<u64>> {
             match node.attribute(name) {
                 None => Ok(None),
-                Some(v) => v.trim_start().parse::<u64>().map(Some).map_err(|_| {
-                    ConfError::unsupported_config(format!("could not convert bandwidth {name} value '{v}'"))
-                }),
+                Some(v) => v
+                    .trim_start()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| ConfError::unsupported_config(format!("could not convert bandwidth {name} value '{v}'"))),
             }
         };
         let has = |n: &str| node.attribute(n).is_some();
         if !has("average") && !has("floor") {
-            return Err(ConfError::Invalid {
-                code: ErrorCode::XmlDetail,
-                message: "Missing mandatory average or floor attributes".into(),
-            });
+            return Err(ConfError::Invalid { code: ErrorCode::XmlDetail, message: "Missing mandatory average or floor attributes".into() });
         }
         let average = num("average")?;
         if (has("peak") || has("burst")) && !has("average") {
@@ -326,8 +325,7 @@ impl Vlan {
         }
         let mut v = Vlan::default();
         for t in &tags {
-            let id = xml::prop_uint(*t, "id", 10)?
-                .ok_or_else(|| ConfError::xml("Missing required attribute 'id' in element 'tag'"))?;
+            let id = xml::prop_uint(*t, "id", 10)?.ok_or_else(|| ConfError::xml("Missing required attribute 'id' in element 'tag'"))?;
             if id > 4095 {
                 return Err(ConfError::xml(format!("vlan tag id {id} too large (maximum 4095)")));
             }
@@ -352,9 +350,7 @@ impl Vlan {
                     )));
                 }
                 if v.native.is_some() {
-                    return Err(ConfError::xml(
-                        "invalid configuration in <vlan> - \"trunk='no'\" is not allowed with a native vlan id",
-                    ));
+                    return Err(ConfError::xml("invalid configuration in <vlan> - \"trunk='no'\" is not allowed with a native vlan id"));
                 }
                 if !trunk.eq_ignore_ascii_case("no") {
                     return Err(ConfError::xml(format!("invalid \"trunk='{trunk}'\" in <vlan> - must be yes or no")));
@@ -424,8 +420,7 @@ impl VirtualPort {
                 match p.attribute(name) {
                     None => Ok(None),
                     Some(v) => {
-                        let n = xml::parse_uint(v, 0)
-                            .ok_or_else(|| ConfError::xml(format!("cannot parse value of {name} parameter")))?;
+                        let n = xml::parse_uint(v, 0).ok_or_else(|| ConfError::xml(format!("cannot parse value of {name} parameter")))?;
                         if n > max {
                             return Err(ConfError::xml(format!("value {what} out of range")));
                         }
@@ -437,8 +432,7 @@ impl VirtualPort {
             vp.type_id = num("typeid", 0xff_ffff, "for typeid")?;
             vp.type_id_version = num("typeidversion", 0xff, "of typeidversion")?.map(|v| v as u8);
             if let Some(v) = p.attribute("instanceid") {
-                vp.instance_id =
-                    Some(uuid::parse(v).ok_or_else(|| ConfError::xml("cannot parse instanceid parameter as a uuid"))?);
+                vp.instance_id = Some(uuid::parse(v).ok_or_else(|| ConfError::xml("cannot parse instanceid parameter as a uuid"))?);
             }
             if let Some(v) = p.attribute("profileid") {
                 if v.len() >= 40 {
@@ -447,8 +441,7 @@ impl VirtualPort {
                 vp.profile_id = Some(v.to_string()).filter(|s| !s.is_empty());
             }
             if let Some(v) = p.attribute("interfaceid") {
-                vp.interface_id =
-                    Some(uuid::parse(v).ok_or_else(|| ConfError::xml("cannot parse interfaceid parameter as a uuid"))?);
+                vp.interface_id = Some(uuid::parse(v).ok_or_else(|| ConfError::xml("cannot parse interfaceid parameter as a uuid"))?);
             }
         }
         let extra = match vp.vtype.as_deref() {
@@ -927,14 +920,10 @@ fn check_range(start: &IpAddr, end: &IpAddr, network: Option<(&IpAddr, Option<u3
             let hostmask = if p == 0 { u32::MAX } else { !(u32::MAX << (32 - p)) };
             let bcast = IpAddr::V4(Ipv4Addr::from(u32::from(*n) | hostmask));
             if *start == netaddr {
-                return Err(ConfError::internal(format!(
-                    "start of range {s} - {e} in network {net}/{p} is the network address"
-                )));
+                return Err(ConfError::internal(format!("start of range {s} - {e} in network {net}/{p} is the network address")));
             }
             if *end == bcast {
-                return Err(ConfError::internal(format!(
-                    "end of range {s} - {e} in network {net}/{p} is the broadcast address"
-                )));
+                return Err(ConfError::internal(format!("end of range {s} - {e} in network {net}/{p} is the broadcast address")));
             }
         }
     }
@@ -951,13 +940,11 @@ fn parse_dhcp(net: &str, node: Node<'_, '_>, ip: &mut NetworkIp) -> Result<()> {
                 let start = c
                     .attribute("start")
                     .ok_or_else(|| ConfError::xml(format!("Missing 'start' attribute in dhcp range for network '{net}'")))?;
-                let start = parse_ip(start)
-                    .ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{start}'")))?;
+                let start = parse_ip(start).ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{start}'")))?;
                 let end = c
                     .attribute("end")
                     .ok_or_else(|| ConfError::xml(format!("Missing 'end' attribute in dhcp range for network '{net}'")))?;
-                let end =
-                    parse_ip(end).ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{end}'")))?;
+                let end = parse_ip(end).ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{end}'")))?;
                 check_range(&start, &end, Some((&ip.address, ip.effective_prefix())))?;
                 let lease = parse_lease_child(c)?;
                 ip.ranges.push(DhcpRange { start, end, lease });
@@ -970,9 +957,7 @@ fn parse_dhcp(net: &str, node: Node<'_, '_>, ip: &mut NetworkIp) -> Result<()> {
                 let Some(file) = ip_attr(c, "file") else { continue };
                 let server = match c.attribute("server") {
                     None => None,
-                    Some(s) => Some(
-                        parse_ip(s).ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{s}'")))?,
-                    ),
+                    Some(s) => Some(parse_ip(s).ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{s}'")))?),
                 };
                 ip.bootp = Some(Bootp { file, server });
             }
@@ -987,12 +972,9 @@ fn parse_dhcp_host(net: &str, ip: &NetworkIp, c: Node<'_, '_>) -> Result<DhcpHos
     let mac = ip_attr(c, "mac");
     if let Some(m) = &mac {
         if v6 {
-            return Err(ConfError::xml(format!(
-                "Invalid to specify MAC address '{m}' in network '{net}' IPv6 static host definition"
-            )));
+            return Err(ConfError::xml(format!("Invalid to specify MAC address '{m}' in network '{net}' IPv6 static host definition")));
         }
-        let a =
-            MacAddr::parse(m).ok_or_else(|| ConfError::xml(format!("Cannot parse MAC address '{m}' in network '{net}'")))?;
+        let a = MacAddr::parse(m).ok_or_else(|| ConfError::xml(format!("Cannot parse MAC address '{m}' in network '{net}'")))?;
         if a.is_multicast() {
             return Err(ConfError::xml(format!("expected unicast mac address, found multicast '{m}' in network '{net}'")));
         }
@@ -1011,15 +993,13 @@ fn parse_dhcp_host(net: &str, ip: &NetworkIp, c: Node<'_, '_>) -> Result<DhcpHos
     }
     let hip = match c.attribute("ip") {
         None => None,
-        Some(s) => Some(parse_ip(s).ok_or_else(|| {
-            ConfError::xml(format!("Invalid IP address in static host definition for network '{net}'"))
-        })?),
+        Some(s) => {
+            Some(parse_ip(s).ok_or_else(|| ConfError::xml(format!("Invalid IP address in static host definition for network '{net}'")))?)
+        }
     };
     if v6 {
         if id.is_none() && name.is_none() {
-            return Err(ConfError::xml(format!(
-                "Static host definition in IPv6 network '{net}' must have id or name attribute"
-            )));
+            return Err(ConfError::xml(format!("Static host definition in IPv6 network '{net}' must have id or name attribute")));
         }
     } else if mac.is_none() && name.is_none() {
         return Err(ConfError::xml(format!("Static host definition in IPv4 network '{net}' must have mac or name attribute")));
@@ -1037,14 +1017,11 @@ fn parse_ip_def(net: &str, node: Node<'_, '_>) -> Result<NetworkIp> {
         .attribute("address")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ConfError::xml(format!("Missing required address attribute in network '{net}'")))?;
-    let address =
-        parse_ip(address_s).ok_or_else(|| ConfError::xml(format!("Invalid address '{address_s}' in network '{net}'")))?;
+    let address = parse_ip(address_s).ok_or_else(|| ConfError::xml(format!("Invalid address '{address_s}' in network '{net}'")))?;
     let netmask_s = node.attribute("netmask").filter(|s| !s.is_empty());
     let netmask = match netmask_s {
         None => None,
-        Some(m) => {
-            Some(parse_ip(m).ok_or_else(|| ConfError::xml(format!("Invalid netmask '{m}' in network '{net}'")))?)
-        }
+        Some(m) => Some(parse_ip(m).ok_or_else(|| ConfError::xml(format!("Invalid netmask '{m}' in network '{net}'")))?),
     };
     let prefix = xml::prop_uint(node, "prefix", 10)?.unwrap_or(0);
     let local_ptr = xml::prop_tristate(node, "localPtr")?;
@@ -1088,25 +1065,14 @@ fn parse_ip_def(net: &str, node: Node<'_, '_>) -> Result<NetworkIp> {
         }
         Some(f) => return Err(ConfError::xml(format!("Unrecognized family '{f}' in network '{net}'"))),
     }
-    let mut ip = NetworkIp {
-        family,
-        address,
-        netmask,
-        prefix,
-        local_ptr,
-        tftp_root: None,
-        ranges: Vec::new(),
-        hosts: Vec::new(),
-        bootp: None,
-    };
+    let mut ip =
+        NetworkIp { family, address, netmask, prefix, local_ptr, tftp_root: None, ranges: Vec::new(), hosts: Vec::new(), bootp: None };
     if let Some(d) = xml::child(node, "dhcp") {
         parse_dhcp(net, d, &mut ip)?;
     }
     if let Some(t) = xml::child(node, "tftp") {
         if !ip.address.is_ipv4() {
-            return Err(ConfError::unsupported_config(format!(
-                "Unsupported <tftp> element in an IPv6 element in network '{net}'"
-            )));
+            return Err(ConfError::unsupported_config(format!("Unsupported <tftp> element in an IPv6 element in network '{net}'")));
         }
         ip.tftp_root = t.attribute("root").filter(|s| !s.is_empty()).map(str::to_string);
     }
@@ -1133,10 +1099,7 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
     for f in xml::children(node, "forwarder") {
         let addr = match f.attribute("addr") {
             None => None,
-            Some(a) => Some(
-                parse_ip(a)
-                    .ok_or_else(|| ConfError::xml(format!("Invalid forwarder IP address '{a}' in network '{net}'")))?,
-            ),
+            Some(a) => Some(parse_ip(a).ok_or_else(|| ConfError::xml(format!("Invalid forwarder IP address '{a}' in network '{net}'")))?),
         };
         let domain = ip_attr(f, "domain");
         if addr.is_none() && domain.is_none() {
@@ -1145,9 +1108,7 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
         dns.forwarders.push(DnsForwarder { domain, addr });
     }
     for h in xml::children(node, "host") {
-        let ip_s = h
-            .attribute("ip")
-            .ok_or_else(|| xml_detail(format!("Missing IP address in network '{net}' DNS HOST record")))?;
+        let ip_s = h.attribute("ip").ok_or_else(|| xml_detail(format!("Missing IP address in network '{net}' DNS HOST record")))?;
         let ip = parse_ip(ip_s).ok_or_else(|| xml_detail(format!("Invalid IP address in network '{net}' DNS HOST record")))?;
         let mut hostnames = Vec::new();
         for hn in xml::children(h, "hostname") {
@@ -1167,26 +1128,18 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
     for s in xml::children(node, "srv") {
         const PROTO: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-+/";
         const SERVICE: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+/*";
-        let service = ip_attr(s, "service").ok_or_else(|| {
-            xml_detail(format!("missing required service attribute in DNS SRV record of network '{net}'"))
-        })?;
+        let service = ip_attr(s, "service")
+            .ok_or_else(|| xml_detail(format!("missing required service attribute in DNS SRV record of network '{net}'")))?;
         if service.len() > 32 {
-            return Err(xml_detail(format!(
-                "service attribute '{service}' in network '{net}' is too long, limit is 32 bytes"
-            )));
+            return Err(xml_detail(format!("service attribute '{service}' in network '{net}' is too long, limit is 32 bytes")));
         }
         if !service.chars().all(|c| SERVICE.contains(c)) {
-            return Err(xml_detail(format!(
-                "invalid character in service attribute '{service}' in DNS SRV record of network '{net}'"
-            )));
+            return Err(xml_detail(format!("invalid character in service attribute '{service}' in DNS SRV record of network '{net}'")));
         }
-        let protocol = ip_attr(s, "protocol").ok_or_else(|| {
-            xml_detail(format!("missing required protocol attribute in DNS SRV record '{service}' of network '{net}'"))
-        })?;
+        let protocol = ip_attr(s, "protocol")
+            .ok_or_else(|| xml_detail(format!("missing required protocol attribute in DNS SRV record '{service}' of network '{net}'")))?;
         if !protocol.chars().all(|c| PROTO.contains(c)) {
-            return Err(xml_detail(format!(
-                "invalid character in protocol attribute '{protocol}' in DNS SRV record of network '{net}'"
-            )));
+            return Err(xml_detail(format!("invalid character in protocol attribute '{protocol}' in DNS SRV record of network '{net}'")));
         }
         let domain = ip_attr(s, "domain");
         let target = ip_attr(s, "target");
@@ -1202,12 +1155,7 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
             let v = match r {
                 Ok(Some(v)) if v >= min && v <= max => v,
                 Ok(None) => 0,
-                _ => {
-                    return Err(xml_detail(format!(
-                        "invalid DNS SRV {attr} attribute for service '{}' in network '{net}'",
-                        srv.service
-                    )))
-                }
+                _ => return Err(xml_detail(format!("invalid DNS SRV {attr} attribute for service '{}' in network '{net}'", srv.service))),
             };
             match attr {
                 "port" => srv.port = v,
@@ -1218,19 +1166,16 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
         dns.srvs.push(srv);
     }
     for t in xml::children(node, "txt") {
-        let name = ip_attr(t, "name")
-            .ok_or_else(|| xml_detail(format!("missing required name attribute in DNS TXT record of network {net}")))?;
+        let name =
+            ip_attr(t, "name").ok_or_else(|| xml_detail(format!("missing required name attribute in DNS TXT record of network {net}")))?;
         if name.contains([' ', ',']) {
             return Err(xml_detail(format!("prohibited character in DNS TXT record name '{name}' of network {net}")));
         }
-        let value = ip_attr(t, "value").ok_or_else(|| {
-            xml_detail(format!("missing required value attribute in DNS TXT record named '{name}' of network {net}"))
-        })?;
+        let value = ip_attr(t, "value")
+            .ok_or_else(|| xml_detail(format!("missing required value attribute in DNS TXT record named '{name}' of network {net}")))?;
         dns.txts.push(DnsTxt { name, value });
     }
-    if dns.enable == Some(false)
-        && (!dns.forwarders.is_empty() || !dns.hosts.is_empty() || !dns.srvs.is_empty() || !dns.txts.is_empty())
-    {
+    if dns.enable == Some(false) && (!dns.forwarders.is_empty() || !dns.hosts.is_empty() || !dns.srvs.is_empty() || !dns.txts.is_empty()) {
         return Err(ConfError::xml(format!("Extra data in disabled network '{net}'")));
     }
     Ok(dns)
@@ -1249,10 +1194,10 @@ fn parse_route(net: &str, node: Node<'_, '_>) -> Result<Route> {
     let gateway_s = node
         .attribute("gateway")
         .ok_or_else(|| ConfError::xml(format!("{net}: Missing required gateway attribute in route definition")))?;
-    let address = parse_ip(address_s)
-        .ok_or_else(|| ConfError::xml(format!("{net}: Bad network address '{address_s}' in route definition")))?;
-    let gateway = parse_ip(gateway_s)
-        .ok_or_else(|| ConfError::xml(format!("{net}: Bad gateway address '{gateway_s}' in route definition")))?;
+    let address =
+        parse_ip(address_s).ok_or_else(|| ConfError::xml(format!("{net}: Bad network address '{address_s}' in route definition")))?;
+    let gateway =
+        parse_ip(gateway_s).ok_or_else(|| ConfError::xml(format!("{net}: Bad gateway address '{gateway_s}' in route definition")))?;
     let mut netmask = None;
     let p = prefix.unwrap_or(0);
     match family.as_deref() {
@@ -1269,31 +1214,22 @@ fn parse_route(net: &str, node: Node<'_, '_>) -> Result<Route> {
                 )));
             }
             if let Some(m) = node.attribute("netmask") {
-                let mi = parse_ip(m)
-                    .ok_or_else(|| ConfError::xml(format!("{net}: Bad netmask address '{m}' in route definition")))?;
+                let mi = parse_ip(m).ok_or_else(|| ConfError::xml(format!("{net}: Bad netmask address '{m}' in route definition")))?;
                 if !mi.is_ipv4() {
-                    return Err(ConfError::xml(format!(
-                        "{net}: Invalid netmask '{m}' for address '{address_s}' (both must be IPv4)"
-                    )));
+                    return Err(ConfError::xml(format!("{net}: Invalid netmask '{m}' for address '{address_s}' (both must be IPv4)")));
                 }
                 if prefix.is_some() {
-                    return Err(ConfError::xml(format!(
-                        "{net}: Route definition cannot have both a prefix and a netmask"
-                    )));
+                    return Err(ConfError::xml(format!("{net}: Route definition cannot have both a prefix and a netmask")));
                 }
                 netmask = Some(mi);
             }
             if p > 32 {
-                return Err(ConfError::xml(format!(
-                    "{net}: Invalid prefix {p} specified in route definition, must be 0 - 32"
-                )));
+                return Err(ConfError::xml(format!("{net}: Invalid prefix {p} specified in route definition, must be 0 - 32")));
             }
         }
         Some("ipv6") => {
             if !address.is_ipv6() {
-                return Err(ConfError::xml(format!(
-                    "{net}: ipv6 family specified for non-IPv6 address '{address_s}' in route definition"
-                )));
+                return Err(ConfError::xml(format!("{net}: ipv6 family specified for non-IPv6 address '{address_s}' in route definition")));
             }
             if node.attribute("netmask").is_some() {
                 return Err(ConfError::xml(format!(
@@ -1306,9 +1242,7 @@ fn parse_route(net: &str, node: Node<'_, '_>) -> Result<Route> {
                 )));
             }
             if p > 128 {
-                return Err(ConfError::xml(format!(
-                    "{net}: Invalid prefix {p} specified in route definition, must be 0 - 128"
-                )));
+                return Err(ConfError::xml(format!("{net}: Invalid prefix {p} specified in route definition, must be 0 - 128")));
             }
         }
         Some(f) => return Err(ConfError::xml(format!("{net}: Unrecognized family '{f}' in route definition"))),
@@ -1321,41 +1255,31 @@ fn parse_route(net: &str, node: Node<'_, '_>) -> Result<Route> {
         _ => mask_ip(&address, p),
     };
     if masked != address {
-        return Err(ConfError::xml(format!(
-            "{net}: Address '{address_s}' in route definition is not a network address"
-        )));
+        return Err(ConfError::xml(format!("{net}: Address '{address_s}' in route definition is not a network address")));
     }
     Ok(Route { family, address, netmask, prefix, gateway, metric })
 }
 
 fn parse_nat(net: &str, node: Node<'_, '_>, fwd: &mut Forward) -> Result<()> {
     if fwd.mode != ForwardMode::Nat {
-        return Err(ConfError::xml(format!(
-            "The <nat> element can only be used when <forward> 'mode' is 'nat' in network {net}"
-        )));
+        return Err(ConfError::xml(format!("The <nat> element can only be used when <forward> 'mode' is 'nat' in network {net}")));
     }
     fwd.nat.ipv6 = xml::prop_tristate(node, "ipv6")?;
     let addrs: Vec<Node> = xml::children(node, "address").collect();
     if addrs.len() > 1 {
-        return Err(ConfError::xml(format!(
-            "Only one <address> element is allowed in <nat> in <forward> in network {net}"
-        )));
+        return Err(ConfError::xml(format!("Only one <address> element is allowed in <nat> in <forward> in network {net}")));
     }
     if let Some(a) = addrs.first() {
         let s = a.attribute("start").ok_or_else(|| {
-            ConfError::xml(format!(
-                "missing 'start' attribute in <address> element in <nat> in <forward> in network {net}"
-            ))
+            ConfError::xml(format!("missing 'start' attribute in <address> element in <nat> in <forward> in network {net}"))
         })?;
         let e = a.attribute("end").ok_or_else(|| {
             ConfError::xml(format!("missing 'end' attribute in <address> element in <nat> in <forward> in network {net}"))
         })?;
-        let si: Ipv4Addr = s.parse().map_err(|_| {
-            ConfError::xml(format!("Bad ipv4 start address '{s}' in <nat> in <forward> in network '{net}'"))
-        })?;
-        let ei: Ipv4Addr = e
-            .parse()
-            .map_err(|_| ConfError::xml(format!("Bad ipv4 end address '{e}' in <nat> in <forward> in network '{net}'")))?;
+        let si: Ipv4Addr =
+            s.parse().map_err(|_| ConfError::xml(format!("Bad ipv4 start address '{s}' in <nat> in <forward> in network '{net}'")))?;
+        let ei: Ipv4Addr =
+            e.parse().map_err(|_| ConfError::xml(format!("Bad ipv4 end address '{e}' in <nat> in <forward> in network '{net}'")))?;
         check_range(&IpAddr::V4(si), &IpAddr::V4(ei), None)?;
         fwd.nat.addr_start = Some(si);
         fwd.nat.addr_end = Some(ei);
@@ -1365,14 +1289,12 @@ fn parse_nat(net: &str, node: Node<'_, '_>, fwd: &mut Forward) -> Result<()> {
         return Err(ConfError::xml(format!("Only one <port> element is allowed in <nat> in <forward> in network {net}")));
     }
     if let Some(p) = ports.first() {
-        let start = p.attribute("start").and_then(|v| xml::parse_uint(v, 10)).filter(|v| *v <= 65535).ok_or_else(|| {
-            xml_detail(format!("Missing or invalid 'start' attribute in <port> in <nat> in <forward> in network {net}"))
-        })?;
-        let end = p
-            .attribute("end")
-            .and_then(|v| xml::parse_uint(v, 10))
-            .filter(|v| *v <= 65535 && *v >= start)
-            .ok_or_else(|| {
+        let start =
+            p.attribute("start").and_then(|v| xml::parse_uint(v, 10)).filter(|v| *v <= 65535).ok_or_else(|| {
+                xml_detail(format!("Missing or invalid 'start' attribute in <port> in <nat> in <forward> in network {net}"))
+            })?;
+        let end =
+            p.attribute("end").and_then(|v| xml::parse_uint(v, 10)).filter(|v| *v <= 65535 && *v >= start).ok_or_else(|| {
                 xml_detail(format!("Missing or invalid 'end' attribute in <port> in <nat> in <forward> in network {net}"))
             })?;
         fwd.nat.port_start = start;
@@ -1384,8 +1306,7 @@ fn parse_nat(net: &str, node: Node<'_, '_>, fwd: &mut Forward) -> Result<()> {
 fn parse_forward(net: &str, node: Node<'_, '_>) -> Result<Forward> {
     let mode = match node.attribute("mode").filter(|s| !s.is_empty()) {
         None => ForwardMode::Nat,
-        Some(m) => ForwardMode::from_name(m)
-            .ok_or_else(|| ConfError::unsupported_config(format!("unknown forwarding type '{m}'")))?,
+        Some(m) => ForwardMode::from_name(m).ok_or_else(|| ConfError::unsupported_config(format!("unknown forwarding type '{m}'")))?,
     };
     let mut fwd = Forward { mode, ..Default::default() };
     fwd.managed = node.attribute("managed").is_some_and(|m| m.eq_ignore_ascii_case("yes"));
@@ -1435,9 +1356,7 @@ fn parse_forward(net: &str, node: Node<'_, '_>) -> Result<Forward> {
         }
     } else if !addrs.is_empty() {
         for a in &addrs {
-            let t = a
-                .attribute("type")
-                .ok_or_else(|| ConfError::xml(format!("missing address type in network {net}")))?;
+            let t = a.attribute("type").ok_or_else(|| ConfError::xml(format!("missing address type in network {net}")))?;
             match t {
                 "pci" => {
                     let pci = PciAddress::from_node(*a)?;
@@ -1570,17 +1489,14 @@ impl NetworkDef {
                 stp_given = stp.is_some();
                 let delay = match nz("delay") {
                     None => 0,
-                    Some(d) => d
-                        .trim_start()
-                        .parse::<u64>()
-                        .map_err(|_| ConfError::xml(format!("Invalid delay value in network '{name}'")))?,
+                    Some(d) => {
+                        d.trim_start().parse::<u64>().map_err(|_| ConfError::xml(format!("Invalid delay value in network '{name}'")))?
+                    }
                 };
                 let mtm = nz("macTableManager");
                 if let Some(m) = &mtm {
                     if m != "kernel" && m != "libvirt" {
-                        return Err(ConfError::xml(format!(
-                            "Invalid macTableManager setting '{m}' in network '{name}'"
-                        )));
+                        return Err(ConfError::xml(format!("Invalid macTableManager setting '{m}' in network '{name}'")));
                     }
                 }
                 Some(Bridge { name: nz("name"), zone: nz("zone"), stp, delay, mac_table_manager: mtm })
@@ -1589,22 +1505,16 @@ impl NetworkDef {
         let mac = match xml::child(node, "mac").and_then(|m| m.attribute("address")).filter(|s| !s.is_empty()) {
             None => None,
             Some(m) => {
-                let a = MacAddr::parse(m)
-                    .ok_or_else(|| ConfError::xml(format!("Invalid bridge mac address '{m}' in network '{name}'")))?;
+                let a = MacAddr::parse(m).ok_or_else(|| ConfError::xml(format!("Invalid bridge mac address '{m}' in network '{name}'")))?;
                 if a.is_multicast() {
-                    return Err(ConfError::xml(format!(
-                        "Invalid multicast bridge mac address '{m}' in network '{name}'"
-                    )));
+                    return Err(ConfError::xml(format!("Invalid multicast bridge mac address '{m}' in network '{name}'")));
                 }
                 Some(a)
             }
         };
         let mtu = match xml::child(node, "mtu").and_then(|m| m.attribute("size")).filter(|s| !s.is_empty()) {
             None => None,
-            Some(s) => Some(
-                xml::parse_uint(s, 10)
-                    .ok_or_else(|| ConfError::xml(format!("Invalid mtu size '{s}' in network '{name}'")))?,
-            ),
+            Some(s) => Some(xml::parse_uint(s, 10).ok_or_else(|| ConfError::xml(format!("Invalid mtu size '{s}' in network '{name}'")))?),
         };
         let dns = match xml::child(node, "dns") {
             Some(d) => parse_dns(&name, d)?,
@@ -1680,9 +1590,7 @@ impl NetworkDef {
             ForwardMode::None => {}
             ForwardMode::Route | ForwardMode::Nat | ForwardMode::Open => {
                 if self.ips.is_empty() {
-                    return Err(ConfError::xml(format!(
-                        "{m} forwarding requested, but no IP address provided for network '{name}'"
-                    )));
+                    return Err(ConfError::xml(format!("{m} forwarding requested, but no IP address provided for network '{name}'")));
                 }
                 if nifs > 1 {
                     return Err(ConfError::xml(format!(
@@ -1690,9 +1598,7 @@ impl NetworkDef {
                     )));
                 }
                 if mode == ForwardMode::Open && nifs > 0 {
-                    return Err(ConfError::xml(format!(
-                        "forward dev not allowed for network '{name}' with forward mode='{m}'"
-                    )));
+                    return Err(ConfError::xml(format!("forward dev not allowed for network '{name}' with forward mode='{m}'")));
                 }
             }
             _ => {
@@ -1704,9 +1610,7 @@ impl NetworkDef {
                         return Err(ConfError::xml(format!("bridge zone not allowed in {m} mode (network '{name}')")));
                     }
                     if br.mac_table_manager.is_some() {
-                        return Err(ConfError::xml(format!(
-                            "bridge macTableManager setting not allowed in {m} mode (network '{name}')"
-                        )));
+                        return Err(ConfError::xml(format!("bridge macTableManager setting not allowed in {m} mode (network '{name}')")));
                     }
                 }
                 if br.delay != 0 || stp_given || br.zone.is_some() {
@@ -1867,9 +1771,7 @@ fn forward_el(f: &Forward, inactive: bool) -> El {
                 ne.push(El::new("address").attr("start", s).attr_opt("end", n.addr_end));
             }
             if n.port_start != 0 || n.port_end != 0 {
-                ne.push(
-                    El::new("port").attr("start", n.port_start).attr_opt("end", (n.port_end != 0).then_some(n.port_end)),
-                );
+                ne.push(El::new("port").attr("start", n.port_start).attr_opt("end", (n.port_end != 0).then_some(n.port_end)));
             }
             e.push(ne);
         }

@@ -87,13 +87,10 @@ impl NetworkPortDef {
     pub fn from_node(node: Node<'_, '_>) -> Result<Self> {
         let uuid = parse_uuid(&xml::child_string(node, "uuid").ok_or_else(|| ConfError::internal("network port has no uuid"))?)?;
         let owner = xml::child(node, "owner");
-        let owner_name = owner
-            .and_then(|o| xml::child_string(o, "name"))
-            .ok_or_else(|| ConfError::internal("network port has no owner name"))?;
+        let owner_name =
+            owner.and_then(|o| xml::child_string(o, "name")).ok_or_else(|| ConfError::internal("network port has no owner name"))?;
         let owner_uuid = parse_uuid(
-            &owner
-                .and_then(|o| xml::child_string(o, "uuid"))
-                .ok_or_else(|| ConfError::internal("network port has no owner UUID"))?,
+            &owner.and_then(|o| xml::child_string(o, "uuid")).ok_or_else(|| ConfError::internal("network port has no owner UUID"))?,
         )?;
         let group = xml::child_string(node, "group");
         let virtualport = match xml::child(node, "virtualport") {
@@ -143,9 +140,9 @@ impl NetworkPortDef {
 
     /// The canonical element tree.
     pub fn to_el(&self) -> El {
-        let mut e = El::new("networkport").text_child("uuid", uuid::format(&self.uuid)).child(
-            El::new("owner").text_child("name", &self.owner_name).text_child("uuid", uuid::format(&self.owner_uuid)),
-        );
+        let mut e = El::new("networkport")
+            .text_child("uuid", uuid::format(&self.uuid))
+            .child(El::new("owner").text_child("name", &self.owner_name).text_child("uuid", uuid::format(&self.owner_uuid)));
         e = e
             .text_child_opt("group", self.group.as_deref())
             .child(El::new("mac").attr("address", self.mac))
@@ -162,14 +159,9 @@ impl NetworkPortDef {
             let pe = match p {
                 PortPlug::Network { bridge, mac_table_manager } | PortPlug::Bridge { bridge, mac_table_manager } => {
                     let t = if matches!(p, PortPlug::Network { .. }) { "network" } else { "bridge" };
-                    El::new("plug")
-                        .attr("type", t)
-                        .attr("bridge", bridge)
-                        .attr_opt("macTableManager", mac_table_manager.as_deref())
+                    El::new("plug").attr("type", t).attr("bridge", bridge).attr_opt("macTableManager", mac_table_manager.as_deref())
                 }
-                PortPlug::Direct { dev, mode } => {
-                    El::new("plug").attr("type", "direct").attr("dev", dev).attr("mode", mode)
-                }
+                PortPlug::Direct { dev, mode } => El::new("plug").attr("type", "direct").attr("dev", dev).attr("mode", mode),
                 PortPlug::HostdevPci { managed, driver, addr } => El::new("plug")
                     .attr("type", "hostdev-pci")
                     .attr_opt("managed", managed.map(xml::yes_no))
@@ -190,28 +182,20 @@ impl NetworkPortDef {
 fn parse_plug(p: Node<'_, '_>) -> Result<Option<PortPlug>> {
     let Some(t) = p.attribute("type") else { return Ok(None) };
     let bridge_plug = |network: bool| -> Result<PortPlug> {
-        let bridge = p
-            .attribute("bridge")
-            .ok_or_else(|| ConfError::xml("Missing network port bridge name"))?
-            .to_string();
+        let bridge = p.attribute("bridge").ok_or_else(|| ConfError::xml("Missing network port bridge name"))?.to_string();
         let mac_table_manager = match p.attribute("macTableManager") {
             None => None,
             Some(m @ ("kernel" | "libvirt")) => Some(m.to_string()),
             Some(m) => return Err(ConfError::xml(format!("Invalid macTableManager setting '{m}' in network port"))),
         };
-        Ok(if network {
-            PortPlug::Network { bridge, mac_table_manager }
-        } else {
-            PortPlug::Bridge { bridge, mac_table_manager }
-        })
+        Ok(if network { PortPlug::Network { bridge, mac_table_manager } } else { PortPlug::Bridge { bridge, mac_table_manager } })
     };
     Ok(Some(match t {
         "none" => return Ok(None),
         "network" => bridge_plug(true)?,
         "bridge" => bridge_plug(false)?,
         "direct" => {
-            let dev =
-                p.attribute("dev").ok_or_else(|| ConfError::xml("Missing network port link device name"))?.to_string();
+            let dev = p.attribute("dev").ok_or_else(|| ConfError::xml("Missing network port link device name"))?.to_string();
             let mode = match p.attribute("mode") {
                 None => "vepa".to_string(),
                 Some(m @ ("vepa" | "private" | "bridge" | "passthrough")) => m.to_string(),

@@ -219,8 +219,7 @@ macro_rules! l3_attrs {
     };
 }
 
-const PORTS: [AttrSpec; 4] =
-    [a("srcportstart", U16), a("srcportend", U16), a("dstportstart", U16), a("dstportend", U16)];
+const PORTS: [AttrSpec; 4] = [a("srcportstart", U16), a("srcportend", U16), a("dstportstart", U16), a("dstportend", U16)];
 
 const TCP_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPADDR, dt::IPMASK; PORTS[0], PORTS[1], PORTS[2], PORTS[3],
     a("option", U8), k("flags", dt::STRING, Kind::TcpFlags), COMMENT);
@@ -279,19 +278,10 @@ const ARP_OPCODE_MAP: &[(u32, &str)] = &[
 ];
 const IP_PROTO_MAP: &[(u32, &str)] =
     &[(6, "tcp"), (17, "udp"), (136, "udplite"), (50, "esp"), (51, "ah"), (1, "icmp"), (2, "igmp"), (132, "sctp"), (58, "icmpv6")];
-const STATE_MAP: &[(u32, &str)] =
-    &[(1 << 1, "NEW"), (1 << 2, "ESTABLISHED"), (1 << 3, "RELATED"), (1 << 4, "INVALID"), (1 << 5, "NONE")];
+const STATE_MAP: &[(u32, &str)] = &[(1 << 1, "NEW"), (1 << 2, "ESTABLISHED"), (1 << 3, "RELATED"), (1 << 4, "INVALID"), (1 << 5, "NONE")];
 const STATE_NONE: u32 = 1 << 5;
-const TCP_FLAGS_MAP: &[(u32, &str)] = &[
-    (0x1, "FIN"),
-    (0x2, "SYN"),
-    (0x4, "RST"),
-    (0x8, "PSH"),
-    (0x10, "ACK"),
-    (0x20, "URG"),
-    (0x3F, "ALL"),
-    (0x0, "NONE"),
-];
+const TCP_FLAGS_MAP: &[(u32, &str)] =
+    &[(0x1, "FIN"), (0x2, "SYN"), (0x4, "RST"), (0x8, "PSH"), (0x10, "ACK"), (0x20, "URG"), (0x3F, "ALL"), (0x0, "NONE")];
 
 fn map_by_name(map: &[(u32, &str)], s: &str) -> Option<u32> {
     map.iter().find(|(_, n)| n.eq_ignore_ascii_case(s)).map(|(v, _)| *v)
@@ -544,7 +534,8 @@ fn parse_items(map: &[(u32, &str)], s: &str) -> Option<u32> {
             break;
         }
         let rest = &s[i..];
-        let (v, n) = map.iter().find(|(_, n)| rest.len() >= n.len() && rest.is_char_boundary(n.len()) && rest[..n.len()].eq_ignore_ascii_case(n))?;
+        let (v, n) =
+            map.iter().find(|(_, n)| rest.len() >= n.len() && rest.is_char_boundary(n.len()) && rest[..n.len()].eq_ignore_ascii_case(n))?;
         flags |= v;
         i += n.len();
     }
@@ -635,9 +626,7 @@ fn try_type(spec: &AttrSpec, t: u32, prop: &str) -> Result<Option<AttrValue>> {
             Kind::MacProto | Kind::VlanProto => {
                 map_by_name(MAC_PROTO_MAP, prop).map(|v| AttrValue::Uint { value: v, datatype: dt::UINT16 })
             }
-            Kind::ArpOpcode => {
-                map_by_name(ARP_OPCODE_MAP, prop).map(|v| AttrValue::Uint { value: v, datatype: dt::UINT16 })
-            }
+            Kind::ArpOpcode => map_by_name(ARP_OPCODE_MAP, prop).map(|v| AttrValue::Uint { value: v, datatype: dt::UINT16 }),
             Kind::IpProto => map_by_name(IP_PROTO_MAP, prop).map(|v| AttrValue::Uint { value: v, datatype: dt::UINT8_HEX }),
             Kind::State => parse_state(prop).map(AttrValue::State),
             Kind::TcpFlags => {
@@ -724,13 +713,8 @@ fn neg_fixups(protocol: &str) -> &'static [(&'static str, &'static str)] {
         ("forward-delay-hi", "forward-delay"),
     ];
     const IP: &[(&str, &str)] = &[("srcipmask", "srcipaddr"), ("dstipmask", "dstipaddr")];
-    const IPV6: &[(&str, &str)] = &[
-        ("srcipmask", "srcipaddr"),
-        ("dstipmask", "dstipaddr"),
-        ("typeend", "type"),
-        ("code", "type"),
-        ("codeend", "type"),
-    ];
+    const IPV6: &[(&str, &str)] =
+        &[("srcipmask", "srcipaddr"), ("dstipmask", "dstipaddr"), ("typeend", "type"), ("code", "type"), ("codeend", "type")];
     const PORTS: &[(&str, &str)] = &[
         ("srcipmask", "srcipaddr"),
         ("dstipmask", "dstipaddr"),
@@ -742,13 +726,8 @@ fn neg_fixups(protocol: &str) -> &'static [(&'static str, &'static str)] {
     ];
     const L3: &[(&str, &str)] =
         &[("srcipmask", "srcipaddr"), ("dstipmask", "dstipaddr"), ("srcipto", "srcipfrom"), ("dstipto", "dstipfrom")];
-    const ICMP: &[(&str, &str)] = &[
-        ("srcipmask", "srcipaddr"),
-        ("dstipmask", "dstipaddr"),
-        ("srcipto", "srcipfrom"),
-        ("dstipto", "dstipfrom"),
-        ("code", "type"),
-    ];
+    const ICMP: &[(&str, &str)] =
+        &[("srcipmask", "srcipaddr"), ("dstipmask", "dstipaddr"), ("srcipto", "srcipfrom"), ("dstipto", "dstipfrom"), ("code", "type")];
     match protocol {
         "mac" | "vlan" => MACV,
         "stp" => STP,
@@ -767,8 +746,7 @@ impl Rule {
         if !matches!(action, "drop" | "accept" | "reject" | "return" | "continue") {
             return Err(ConfError::unsupported_config("unknown rule action attribute value"));
         }
-        let direction =
-            node.attribute("direction").ok_or_else(|| ConfError::internal("rule node requires direction attribute"))?;
+        let direction = node.attribute("direction").ok_or_else(|| ConfError::internal("rule node requires direction attribute"))?;
         if !matches!(direction, "in" | "out" | "inout") {
             return Err(ConfError::unsupported_config("unknown rule direction attribute value"));
         }
@@ -778,8 +756,7 @@ impl Rule {
             .filter(|p| (-1000..=1000).contains(p))
             .unwrap_or(500);
         let no_statematch = node.attribute("statematch").is_some_and(|s| s == "0" || s.eq_ignore_ascii_case("false"));
-        let mut rule =
-            Rule { action: action.into(), direction: direction.into(), priority, no_statematch, protocol: None };
+        let mut rule = Rule { action: action.into(), direction: direction.into(), priority, no_statematch, protocol: None };
         for c in xml::elements(node) {
             let cname = c.tag_name().name();
             let pname = match &rule.protocol {
@@ -791,9 +768,7 @@ impl Rule {
                 },
             };
             let tbl = table(&pname);
-            let proto = rule
-                .protocol
-                .get_or_insert_with(|| RuleProtocol { name: pname.clone(), attrs: vec![None; tbl.len()] });
+            let proto = rule.protocol.get_or_insert_with(|| RuleProtocol { name: pname.clone(), attrs: vec![None; tbl.len()] });
             let negate = c.attribute("match") == Some("no");
             let mut first_err = None;
             for (i, spec) in tbl.iter().enumerate() {
@@ -870,8 +845,7 @@ fn fixup(p: &mut RuleProtocol) {
         if let (Some(si), Some(fi)) = (idx("ipset"), idx("ipsetflags")) {
             if p.attrs[si].is_some() && p.attrs[fi].is_none() {
                 // libvirt: an ipset without flags matches on the source.
-                p.attrs[fi] =
-                    Some(RuleAttr { name: "ipsetflags", negate: false, value: AttrValue::IpSetFlags { count: 1, flags: 1 } });
+                p.attrs[fi] = Some(RuleAttr { name: "ipsetflags", negate: false, value: AttrValue::IpSetFlags { count: 1, flags: 1 } });
             } else {
                 p.attrs[si] = None;
                 p.attrs[fi] = None;
@@ -1011,10 +985,7 @@ fn default_chain_priority(prefix: &str) -> i32 {
 }
 
 fn parse_filterref(node: Node<'_, '_>) -> Result<FilterRef> {
-    let filter = node
-        .attribute("filter")
-        .ok_or_else(|| ConfError::internal("rule node requires action attribute"))?
-        .to_string();
+    let filter = node.attribute("filter").ok_or_else(|| ConfError::internal("rule node requires action attribute"))?.to_string();
     let mut params: Vec<(String, Vec<String>)> = Vec::new();
     for p in xml::children(node, "parameter") {
         let (Some(name), Some(value)) = (p.attribute("name"), p.attribute("value")) else { continue };
@@ -1054,23 +1025,15 @@ impl NWFilterDef {
 
     /// Parse from the `<filter>` element (libvirt's `virNWFilterDefParseXML`).
     pub fn from_node(node: Node<'_, '_>) -> Result<Self> {
-        let name = node
-            .attribute("name")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ConfError::internal("filter has no name"))?
-            .to_string();
+        let name = node.attribute("name").filter(|s| !s.is_empty()).ok_or_else(|| ConfError::internal("filter has no name"))?.to_string();
         let prio_s = node.attribute("priority").filter(|s| !s.is_empty());
         let prio = match prio_s {
             None => None,
             Some(p) => {
-                let v = p
-                    .trim_start()
-                    .parse::<i32>()
-                    .map_err(|_| ConfError::invalid_arg(format!("Could not parse chain priority '{p}'")))?;
+                let v =
+                    p.trim_start().parse::<i32>().map_err(|_| ConfError::invalid_arg(format!("Could not parse chain priority '{p}'")))?;
                 if !(-1000..=1000).contains(&v) {
-                    return Err(ConfError::invalid_arg(format!(
-                        "Priority '{v}' is outside valid range of [-1000,1000]"
-                    )));
+                    return Err(ConfError::invalid_arg(format!("Priority '{v}' is outside valid range of [-1000,1000]")));
                 }
                 Some(v)
             }
@@ -1085,10 +1048,8 @@ impl NWFilterDef {
         let (uuid, uuid_specified) = match xml::child_string(node, "uuid") {
             None => (uuid::generate(), false),
             Some(s) => (
-                uuid::parse(&s).ok_or_else(|| ConfError::Invalid {
-                    code: ErrorCode::XmlError,
-                    message: "malformed uuid element".into(),
-                })?,
+                uuid::parse(&s)
+                    .ok_or_else(|| ConfError::Invalid { code: ErrorCode::XmlError, message: "malformed uuid element".into() })?,
                 true,
             ),
         };

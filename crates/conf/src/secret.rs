@@ -43,11 +43,7 @@ impl SecretUsage {
     pub fn usage_id(&self) -> String {
         match self {
             SecretUsage::None => String::new(),
-            SecretUsage::Volume(s)
-            | SecretUsage::Ceph(s)
-            | SecretUsage::Iscsi(s)
-            | SecretUsage::Tls(s)
-            | SecretUsage::Vtpm(s) => s.clone(),
+            SecretUsage::Volume(s) | SecretUsage::Ceph(s) | SecretUsage::Iscsi(s) | SecretUsage::Tls(s) | SecretUsage::Vtpm(s) => s.clone(),
         }
     }
 
@@ -163,8 +159,7 @@ fn parse_usage(u: Node<'_, '_>) -> Result<SecretUsage> {
     Ok(match ty {
         "none" => SecretUsage::None,
         "volume" => SecretUsage::Volume(
-            xml::child_string(u, "volume")
-                .ok_or_else(|| ConfError::internal("volume usage specified, but volume path is missing"))?,
+            xml::child_string(u, "volume").ok_or_else(|| ConfError::internal("volume usage specified, but volume path is missing"))?,
         ),
         "ceph" => SecretUsage::Ceph(need("name", "Ceph")?),
         "iscsi" => SecretUsage::Iscsi(need("target", "iSCSI")?),

@@ -13,30 +13,11 @@ use oxvirt_util::{uuid, ErrorCode};
 use roxmltree::Node;
 
 /// Snapshot states (`virDomainSnapshotState`); index 0 (`nostate`) is not valid input.
-pub const SNAPSHOT_STATES: &[&str] = &[
-    "nostate",
-    "running",
-    "blocked",
-    "paused",
-    "shutdown",
-    "shutoff",
-    "crashed",
-    "pmsuspended",
-    "disk-snapshot",
-];
+pub const SNAPSHOT_STATES: &[&str] =
+    &["nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended", "disk-snapshot"];
 /// Snapshot locations (`virDomainSnapshotLocation`); index 0 is `default`.
 pub const LOCATIONS: &[&str] = &["default", "no", "internal", "external", "manual"];
-const STORAGE_TYPES: &[&str] = &[
-    "none",
-    "file",
-    "block",
-    "dir",
-    "network",
-    "volume",
-    "nvme",
-    "vhostuser",
-    "vhostvdpa",
-];
+const STORAGE_TYPES: &[&str] = &["none", "file", "block", "dir", "network", "volume", "nvme", "vhostuser", "vhostvdpa"];
 
 /// Parse flags (libvirt's `VIR_DOMAIN_SNAPSHOT_PARSE_*`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -114,34 +95,23 @@ fn location(n: Node<'_, '_>, attr: &str) -> Result<Option<String>> {
     match n.attribute(attr) {
         None => Ok(None),
         Some(v) if v != "default" && LOCATIONS.contains(&v) => Ok(Some(v.to_string())),
-        Some(v) => Err(ConfError::xml(format!(
-            "Invalid value for attribute '{attr}' in element '{}': '{v}'.",
-            n.tag_name().name()
-        ))),
+        Some(v) => Err(ConfError::xml(format!("Invalid value for attribute '{attr}' in element '{}': '{v}'.", n.tag_name().name()))),
     }
 }
 
 impl SnapshotDisk {
     fn from_node(n: Node<'_, '_>, flags: SnapshotParseFlags) -> Result<Self> {
-        let name = xml::prop(n, "name")
-            .ok_or_else(|| ConfError::internal("missing name from disk snapshot element"))?;
+        let name = xml::prop(n, "name").ok_or_else(|| ConfError::internal("missing name from disk snapshot element"))?;
         let mut snapshot = location(n, "snapshot")?;
         let disk_type = match n.attribute("type") {
             None => "file".to_string(),
             Some(t) if t != "none" && STORAGE_TYPES.contains(&t) => t.to_string(),
-            Some(t) => {
-                return Err(ConfError::xml(format!(
-                    "Invalid value for attribute 'type' in element 'disk': '{t}'."
-                )))
-            }
+            Some(t) => return Err(ConfError::xml(format!("Invalid value for attribute 'type' in element 'disk': '{t}'."))),
         };
         if disk_type == "volume" || disk_type == "dir" {
-            return Err(ConfError::xml(format!(
-                "unsupported disk snapshot type '{disk_type}'"
-            )));
+            return Err(ConfError::xml(format!("unsupported disk snapshot type '{disk_type}'")));
         }
-        let delete_in_progress =
-            flags.redefine && xml::child(n, "snapshotDeleteInProgress").is_some();
+        let delete_in_progress = flags.redefine && xml::child(n, "snapshotDeleteInProgress").is_some();
         let src = xml::child(n, "source");
         let path = src
             .and_then(|s| match disk_type.as_str() {
@@ -153,38 +123,23 @@ impl SnapshotDisk {
             .filter(|p| !p.is_empty())
             .map(str::to_string);
         let drv = xml::child(n, "driver");
-        let format = match drv
-            .and_then(|d| d.attribute("type"))
-            .filter(|s| !s.is_empty())
-        {
+        let format = match drv.and_then(|d| d.attribute("type")).filter(|s| !s.is_empty()) {
             None => None,
             Some(f) => match FILE_FORMATS.iter().position(|x| *x == f) {
                 Some(i) if i > 0 => Some(f.to_string()),
-                _ => {
-                    return Err(ConfError::unsupported_config(format!(
-                        "unknown disk snapshot driver '{f}'"
-                    )))
-                }
+                _ => return Err(ConfError::unsupported_config(format!("unknown disk snapshot driver '{f}'"))),
             },
         };
         let mut metadata_cache_max_size = 0;
-        if let Some(ms) = drv
-            .and_then(|d| xml::child(d, "metadata_cache"))
-            .and_then(|m| xml::child(m, "max_size"))
-        {
+        if let Some(ms) = drv.and_then(|d| xml::child(d, "metadata_cache")).and_then(|m| xml::child(m, "max_size")) {
             let t = xml::descendant_text(ms);
-            let v: u64 = t
-                .trim()
-                .parse()
-                .map_err(|_| ConfError::xml("invalid value for element 'max_size'".to_string()))?;
+            let v: u64 = t.trim().parse().map_err(|_| ConfError::xml("invalid value for element 'max_size'".to_string()))?;
             metadata_cache_max_size = xml::scale_integer(v, ms.attribute("unit"), 1, u64::MAX)?;
         }
         if matches!(disk_type.as_str(), "file" | "block") {
             if let Some(p) = &path {
                 if !p.starts_with('/') {
-                    return Err(ConfError::xml(format!(
-                        "disk snapshot image path '{p}' must be absolute"
-                    )));
+                    return Err(ConfError::xml(format!("disk snapshot image path '{p}' must be absolute")));
                 }
             }
         }
@@ -204,9 +159,7 @@ impl SnapshotDisk {
     }
 
     fn to_el(&self) -> El {
-        let mut e = El::new("disk")
-            .attr("name", &self.name)
-            .attr_opt("snapshot", self.snapshot.as_deref());
+        let mut e = El::new("disk").attr("name", &self.name).attr_opt("snapshot", self.snapshot.as_deref());
         if self.delete_in_progress {
             e.push(El::new("snapshotDeleteInProgress"));
         }
@@ -214,13 +167,7 @@ impl SnapshotDisk {
             e.push_attr("type", &self.disk_type);
             let mut d = El::new("driver").attr_opt("type", self.format.as_deref());
             if self.metadata_cache_max_size > 0 {
-                d.push(
-                    El::new("metadata_cache").child(
-                        El::new("max_size")
-                            .attr("unit", "bytes")
-                            .text(self.metadata_cache_max_size),
-                    ),
-                );
+                d.push(El::new("metadata_cache").child(El::new("max_size").attr("unit", "bytes").text(self.metadata_cache_max_size)));
             }
             e = e.child_nonempty(d);
             if let Some(s) = &self.source {
@@ -262,23 +209,16 @@ impl SnapshotDef {
         if flags.redefine {
             let ct = xml::xpath_string(n, "creationTime")
                 .and_then(|t| t.trim().parse::<i64>().ok())
-                .ok_or_else(|| {
-                    ConfError::internal("missing creationTime from existing snapshot")
-                })?;
+                .ok_or_else(|| ConfError::internal("missing creationTime from existing snapshot"))?;
             def.creation_time = Some(ct);
             def.parent = xml::child(n, "parent").and_then(|p| xml::xpath_string(p, "name"));
-            let state = xml::xpath_string(n, "state")
-                .ok_or_else(|| ConfError::xml("missing state from existing snapshot"))?;
+            let state = xml::xpath_string(n, "state").ok_or_else(|| ConfError::xml("missing state from existing snapshot"))?;
             if state == "nostate" || !SNAPSHOT_STATES.contains(&state.as_str()) {
-                return Err(ConfError::unsupported_config(format!(
-                    "Invalid state '{state}' in domain snapshot XML"
-                )));
+                return Err(ConfError::unsupported_config(format!("Invalid state '{state}' in domain snapshot XML")));
             }
             offline = state == "shutoff" || state == "disk-snapshot";
             def.state = Some(state);
-            if let Some(d) = xml::child(n, "domain")
-                .filter(|d| d.attribute("type").is_some_and(|t| !t.is_empty()))
-            {
+            if let Some(d) = xml::child(n, "domain").filter(|d| d.attribute("type").is_some_and(|t| !t.is_empty())) {
                 def.domain = Some(El::from_node(d));
             }
             def.inactive_domain = xml::child(n, "inactiveDomain").map(El::from_node);
@@ -287,9 +227,7 @@ impl SnapshotDef {
             def.memory_file = xml::prop(m, "file");
             def.memory = location(m, "snapshot")?;
             if def.memory.as_deref() == Some("manual") {
-                return Err(ConfError::xml(
-                    "'manual' memory snapshot mode not supported",
-                ));
+                return Err(ConfError::xml("'manual' memory snapshot mode not supported"));
             }
         }
         if def.memory.is_none() {
@@ -301,25 +239,17 @@ impl SnapshotDef {
         }
         let external = def.memory.as_deref() == Some("external");
         if let (Some(f), false) = (&def.memory_file, external) {
-            return Err(ConfError::xml(format!(
-                "memory filename '{f}' requires external snapshot"
-            )));
+            return Err(ConfError::xml(format!("memory filename '{f}' requires external snapshot")));
         }
         if def.memory_file.is_none() && external {
-            return Err(ConfError::xml(
-                "external memory snapshots require a filename",
-            ));
+            return Err(ConfError::xml("external memory snapshots require a filename"));
         }
         if offline && !matches!(def.memory.as_deref(), None | Some("no")) {
-            return Err(ConfError::xml(
-                "memory state cannot be saved with offline or disk-only snapshot",
-            ));
+            return Err(ConfError::xml("memory state cannot be saved with offline or disk-only snapshot"));
         }
         if let Some(f) = &def.memory_file {
             if !f.starts_with('/') {
-                return Err(ConfError::xml(format!(
-                    "memory snapshot file path ({f}) must be absolute"
-                )));
+                return Err(ConfError::xml(format!("memory snapshot file path ({f}) must be absolute")));
             }
         }
         if let Some(ds) = xml::child(n, "disks") {
@@ -350,11 +280,7 @@ impl SnapshotDef {
         }
         e = e.text_child_opt("creationTime", self.creation_time.filter(|t| *t != 0));
         if let Some(m) = &self.memory {
-            e.push(
-                El::new("memory")
-                    .attr("snapshot", m)
-                    .attr_opt("file", self.memory_file.as_deref()),
-            );
+            e.push(El::new("memory").attr("snapshot", m).attr_opt("file", self.memory_file.as_deref()));
         }
         if !self.disks.is_empty() {
             let mut d = El::new("disks");
@@ -391,17 +317,11 @@ impl SnapshotDef {
 /// `--creation-time T` (stands in for the clock: sets the creation time, and the name
 /// when absent, of a new snapshot) and `--set-state-running`.
 pub fn tool_format(text: &str, opts: &ToolOptions) -> Result<String> {
-    let flags = SnapshotParseFlags {
-        redefine: opts.redefine,
-        internal: opts.internal,
-        offline: false,
-    };
+    let flags = SnapshotParseFlags { redefine: opts.redefine, internal: opts.internal, offline: false };
     let mut def = SnapshotDef::parse(text, flags)?;
     if !opts.redefine {
         if let Some(t) = &opts.creation_time {
-            let t: i64 = t
-                .parse()
-                .map_err(|_| ConfError::invalid_arg(format!("invalid --creation-time '{t}'")))?;
+            let t: i64 = t.parse().map_err(|_| ConfError::invalid_arg(format!("invalid --creation-time '{t}'")))?;
             if t != 0 {
                 def.creation_time = Some(t);
                 if def.name.is_none() {
@@ -412,21 +332,13 @@ pub fn tool_format(text: &str, opts: &ToolOptions) -> Result<String> {
     }
     if opts.set_state_running {
         if def.state.is_some() {
-            return Err(ConfError::Invalid {
-                code: ErrorCode::OperationInvalid,
-                message: "snapshot already has a state".into(),
-            });
+            return Err(ConfError::Invalid { code: ErrorCode::OperationInvalid, message: "snapshot already has a state".into() });
         }
         def.state = Some("running".into());
     }
     let domain_uuid = match &opts.domain_uuid {
-        Some(u) => Some(uuid::format(&uuid::parse(u).ok_or_else(|| {
-            ConfError::invalid_arg(format!("invalid domain UUID '{u}'"))
-        })?)),
+        Some(u) => Some(uuid::format(&uuid::parse(u).ok_or_else(|| ConfError::invalid_arg(format!("invalid domain UUID '{u}'")))?)),
         None => None,
     };
-    Ok(def.format(&SnapshotFormatOptions {
-        domain_uuid,
-        internal: opts.internal,
-    }))
+    Ok(def.format(&SnapshotFormatOptions { domain_uuid, internal: opts.internal }))
 }

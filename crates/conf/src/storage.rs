@@ -22,49 +22,20 @@ const SRC_IQN: u32 = 32;
 const SRC_NETWORK: u32 = 64;
 
 /// Pool types libvirt knows, in `virStoragePoolType` order.
-pub const POOL_TYPES: &[&str] = &[
-    "dir",
-    "fs",
-    "netfs",
-    "logical",
-    "disk",
-    "iscsi",
-    "iscsi-direct",
-    "scsi",
-    "mpath",
-    "rbd",
-    "sheepdog",
-    "gluster",
-    "zfs",
-    "vstorage",
-];
+pub const POOL_TYPES: &[&str] =
+    &["dir", "fs", "netfs", "logical", "disk", "iscsi", "iscsi-direct", "scsi", "mpath", "rbd", "sheepdog", "gluster", "zfs", "vstorage"];
 
-const FS_FORMATS: &[&str] = &[
-    "auto", "ext2", "ext3", "ext4", "ufs", "iso9660", "udf", "gfs", "gfs2", "vfat", "hfs+", "xfs",
-    "ocfs2", "vmfs",
-];
+const FS_FORMATS: &[&str] =
+    &["auto", "ext2", "ext3", "ext4", "ufs", "iso9660", "udf", "gfs", "gfs2", "vfat", "hfs+", "xfs", "ocfs2", "vmfs"];
 const NETFS_FORMATS: &[&str] = &["auto", "nfs", "glusterfs", "cifs"];
-const DISK_FORMATS: &[&str] = &[
-    "unknown", "dos", "dvh", "gpt", "mac", "bsd", "pc98", "sun", "lvm2",
-];
+const DISK_FORMATS: &[&str] = &["unknown", "dos", "dvh", "gpt", "mac", "bsd", "pc98", "sun", "lvm2"];
 const LOGICAL_FORMATS: &[&str] = &["unknown", "lvm2"];
 
 /// Image file formats (`virStorageFileFormat`); index 0 (`none`) is not accepted on input.
-pub const FILE_FORMATS: &[&str] = &[
-    "none", "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop",
-    "cow", "qcow", "qcow2", "qed", "vmdk",
-];
+pub const FILE_FORMATS: &[&str] =
+    &["none", "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop", "cow", "qcow", "qcow2", "qed", "vmdk"];
 /// Partition formats of volumes in `disk` pools (`virStorageVolFormatDisk`).
-pub const DISK_VOL_FORMATS: &[&str] = &[
-    "none",
-    "linux",
-    "fat16",
-    "fat32",
-    "linux-swap",
-    "linux-lvm",
-    "linux-raid",
-    "extended",
-];
+pub const DISK_VOL_FORMATS: &[&str] = &["none", "linux", "fat16", "fat32", "linux-swap", "linux-lvm", "linux-raid", "extended"];
 const VOL_TYPES: &[&str] = &["file", "block", "dir", "network", "netdir", "ploop"];
 const FILE_FEATURES: &[&str] = &["lazy_refcounts", "extended_l2"];
 
@@ -85,49 +56,21 @@ struct PoolTypeInfo {
 
 fn type_info(t: &str) -> PoolTypeInfo {
     let (flags, formats, vol) = match t {
-        "logical" => (
-            SRC_NAME | SRC_DEVICE,
-            Some((LOGICAL_FORMATS, 1)),
-            VolFormats::None,
-        ),
+        "logical" => (SRC_NAME | SRC_DEVICE, Some((LOGICAL_FORMATS, 1)), VolFormats::None),
         "dir" => (0, None, VolFormats::File),
         "fs" => (SRC_DEVICE, Some((FS_FORMATS, 0)), VolFormats::File),
-        "netfs" => (
-            SRC_HOST | SRC_DIR,
-            Some((NETFS_FORMATS, 0)),
-            VolFormats::File,
-        ),
+        "netfs" => (SRC_HOST | SRC_DIR, Some((NETFS_FORMATS, 0)), VolFormats::File),
         "iscsi" => (SRC_HOST | SRC_DEVICE | SRC_IQN, None, VolFormats::None),
-        "iscsi-direct" => (
-            SRC_HOST | SRC_DEVICE | SRC_NETWORK | SRC_IQN,
-            None,
-            VolFormats::None,
-        ),
+        "iscsi-direct" => (SRC_HOST | SRC_DEVICE | SRC_NETWORK | SRC_IQN, None, VolFormats::None),
         "scsi" => (SRC_ADAPTER, None, VolFormats::None),
-        "rbd" | "sheepdog" => (
-            SRC_HOST | SRC_NETWORK | SRC_NAME,
-            None,
-            if t == "rbd" {
-                VolFormats::File
-            } else {
-                VolFormats::None
-            },
-        ),
-        "gluster" => (
-            SRC_HOST | SRC_NETWORK | SRC_NAME | SRC_DIR,
-            None,
-            VolFormats::File,
-        ),
+        "rbd" | "sheepdog" => (SRC_HOST | SRC_NETWORK | SRC_NAME, None, if t == "rbd" { VolFormats::File } else { VolFormats::None }),
+        "gluster" => (SRC_HOST | SRC_NETWORK | SRC_NAME | SRC_DIR, None, VolFormats::File),
         "disk" => (SRC_DEVICE, Some((DISK_FORMATS, 0)), VolFormats::Disk),
         "zfs" => (SRC_NAME | SRC_DEVICE, None, VolFormats::None),
         "vstorage" => (SRC_NAME, None, VolFormats::File),
         _ => (0, None, VolFormats::None),
     };
-    PoolTypeInfo {
-        flags,
-        formats,
-        vol,
-    }
+    PoolTypeInfo { flags, formats, vol }
 }
 
 /// `<host name= port=>` of a pool source.
@@ -179,19 +122,10 @@ impl PciAddress {
                 None => Ok(0),
                 Some(v) => xml::parse_u64(v)
                     .and_then(|x| u32::try_from(x).ok())
-                    .ok_or_else(|| {
-                        ConfError::xml(format!(
-                            "Invalid value for attribute '{a}' in element 'address': '{v}'"
-                        ))
-                    }),
+                    .ok_or_else(|| ConfError::xml(format!("Invalid value for attribute '{a}' in element 'address': '{v}'"))),
             }
         };
-        Ok(PciAddress {
-            domain: get("domain")?,
-            bus: get("bus")?,
-            slot: get("slot")?,
-            function: get("function")?,
-        })
+        Ok(PciAddress { domain: get("domain")?, bus: get("bus")?, slot: get("slot")?, function: get("function")? })
     }
 
     /// `<address .../>` as libvirt's `virPCIDeviceAddressFormat` writes it.
@@ -253,19 +187,10 @@ impl SecretRef {
             (None, None) => Err(ConfError::xml("missing secret uuid or usage attribute")),
             (Some(_), Some(_)) => Err(ConfError::xml("either secret uuid or usage expected")),
             (Some(u), None) => {
-                let uuid = uuid::parse(u)
-                    .ok_or_else(|| ConfError::xml(format!("invalid secret uuid '{u}'")))?;
-                Ok(SecretRef {
-                    secret_type: xml::prop(n, "type"),
-                    uuid: Some(uuid),
-                    usage: None,
-                })
+                let uuid = uuid::parse(u).ok_or_else(|| ConfError::xml(format!("invalid secret uuid '{u}'")))?;
+                Ok(SecretRef { secret_type: xml::prop(n, "type"), uuid: Some(uuid), usage: None })
             }
-            (None, Some(s)) => Ok(SecretRef {
-                secret_type: xml::prop(n, "type"),
-                uuid: None,
-                usage: Some(s.to_string()),
-            }),
+            (None, Some(s)) => Ok(SecretRef { secret_type: xml::prop(n, "type"), uuid: None, usage: Some(s.to_string()) }),
         }
     }
 
@@ -292,34 +217,20 @@ pub struct AuthDef {
 impl AuthDef {
     /// Parse like `virStorageAuthDefParse`.
     pub fn parse(n: Node<'_, '_>) -> Result<Self> {
-        let username = xml::prop(n, "username")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ConfError::xml("missing username for auth"))?;
+        let username = xml::prop(n, "username").filter(|s| !s.is_empty()).ok_or_else(|| ConfError::xml("missing username for auth"))?;
         let auth_type = match n.attribute("type") {
             None | Some("") => None,
             Some(t @ ("chap" | "ceph")) => Some(t.to_string()),
             Some("none") => None,
-            Some(t) => {
-                return Err(ConfError::unsupported_config(format!(
-                    "unknown auth type '{t}'"
-                )))
-            }
+            Some(t) => return Err(ConfError::unsupported_config(format!("unknown auth type '{t}'"))),
         };
-        let s = xml::child(n, "secret")
-            .ok_or_else(|| ConfError::xml("Missing <secret> element in auth"))?;
-        Ok(AuthDef {
-            auth_type,
-            username,
-            secret: SecretRef::parse(s)?,
-        })
+        let s = xml::child(n, "secret").ok_or_else(|| ConfError::xml("Missing <secret> element in auth"))?;
+        Ok(AuthDef { auth_type, username, secret: SecretRef::parse(s)? })
     }
 
     /// `<auth>` element.
     pub fn to_el(&self) -> El {
-        El::new("auth")
-            .attr_opt("type", self.auth_type.as_deref())
-            .attr("username", &self.username)
-            .child(self.secret.to_el())
+        El::new("auth").attr_opt("type", self.auth_type.as_deref()).attr("username", &self.username).child(self.secret.to_el())
     }
 }
 
@@ -371,26 +282,19 @@ impl Perms {
         };
         let mut p = Perms::default();
         if let Some(m) = xml::xpath_string(n, "mode") {
-            let v = parse_c_long(&m, 8)
-                .filter(|v| (0..=0o777).contains(v))
-                .ok_or_else(|| ConfError::xml("malformed octal mode"))?;
+            let v = parse_c_long(&m, 8).filter(|v| (0..=0o777).contains(v)).ok_or_else(|| ConfError::xml("malformed octal mode"))?;
             p.mode = u32::try_from(v).ok();
         }
         let id = |name: &str, what: &str| -> Result<Option<u32>> {
             if xml::child(n, name).is_none() {
                 return Ok(None);
             }
-            let t = xml::child(n, name)
-                .map(xml::descendant_text)
-                .unwrap_or_default();
-            let v = parse_c_long(&t, 10)
-                .ok_or_else(|| ConfError::xml(format!("malformed {what} element")))?;
+            let t = xml::child(n, name).map(xml::descendant_text).unwrap_or_default();
+            let v = parse_c_long(&t, 10).ok_or_else(|| ConfError::xml(format!("malformed {what} element")))?;
             if v == -1 || v == i64::from(u32::MAX) {
                 return Ok(None);
             }
-            u32::try_from(v)
-                .map(Some)
-                .map_err(|_| ConfError::xml(format!("malformed {what} element")))
+            u32::try_from(v).map(Some).map_err(|_| ConfError::xml(format!("malformed {what} element")))
         };
         p.owner = id("owner", "owner")?;
         p.group = id("group", "group")?;
@@ -482,10 +386,7 @@ fn tristate(n: Node<'_, '_>, a: &str) -> Result<Option<bool>> {
         None => Ok(None),
         Some("yes") => Ok(Some(true)),
         Some("no") => Ok(Some(false)),
-        Some(v) => Err(ConfError::xml(format!(
-            "Invalid value for attribute '{a}' in element '{}': '{v}'.",
-            n.tag_name().name()
-        ))),
+        Some(v) => Err(ConfError::xml(format!("Invalid value for attribute '{a}' in element '{}': '{v}'.", n.tag_name().name()))),
     }
 }
 
@@ -496,10 +397,7 @@ fn enum_index(list: &[&str], v: &str) -> Option<usize> {
 impl PoolSource {
     fn parse(n: Node<'_, '_>, pool_type: &str) -> Result<Self> {
         let info = type_info(pool_type);
-        let mut s = PoolSource {
-            name: xml::xpath_string(n, "name"),
-            ..Default::default()
-        };
+        let mut s = PoolSource { name: xml::xpath_string(n, "name"), ..Default::default() };
         if pool_type == "rbd" && s.name.is_none() {
             return Err(ConfError::xml("element 'name' is mandatory for RBD pool"));
         }
@@ -508,15 +406,12 @@ impl PoolSource {
             let f = xml::child(n, "format").and_then(|f| f.attribute("type"));
             format_idx = match f {
                 None => def,
-                Some(f) => enum_index(list, f).ok_or_else(|| {
-                    ConfError::unsupported_config(format!("unknown pool format type {f}"))
-                })?,
+                Some(f) => enum_index(list, f).ok_or_else(|| ConfError::unsupported_config(format!("unknown pool format type {f}")))?,
             };
             s.format = list.get(format_idx).map(|x| x.to_string());
         }
         for h in xml::children(n, "host") {
-            let name = xml::prop(h, "name")
-                .ok_or_else(|| ConfError::xml("missing storage pool host name"))?;
+            let name = xml::prop(h, "name").ok_or_else(|| ConfError::xml("missing storage pool host name"))?;
             let port = match h.attribute("port") {
                 None => 0,
                 Some(p) => p.parse::<i32>().map_err(|_| {
@@ -525,25 +420,15 @@ impl PoolSource {
             };
             s.hosts.push(PoolSourceHost { name, port });
         }
-        s.initiator_iqn = xml::child(n, "initiator")
-            .and_then(|i| xml::child(i, "iqn"))
-            .and_then(|q| xml::prop(q, "name"))
-            .filter(|s| !s.is_empty());
+        s.initiator_iqn =
+            xml::child(n, "initiator").and_then(|i| xml::child(i, "iqn")).and_then(|q| xml::prop(q, "name")).filter(|s| !s.is_empty());
         for d in xml::children(n, "device") {
-            let path = xml::prop(d, "path")
-                .ok_or_else(|| ConfError::xml("missing storage pool source device path"))?;
+            let path = xml::prop(d, "path").ok_or_else(|| ConfError::xml("missing storage pool source device path"))?;
             let part_separator = tristate(d, "part_separator")?;
             // <freeExtent> is output only (filled by pool refresh), never parsed.
-            s.devices.push(PoolSourceDevice {
-                path,
-                part_separator,
-                free_extents: Vec::new(),
-            });
+            s.devices.push(PoolSourceDevice { path, part_separator, free_extents: Vec::new() });
         }
-        s.dir = xml::child(n, "dir")
-            .and_then(|d| d.attribute("path"))
-            .filter(|p| !p.is_empty())
-            .map(xml::sanitize_path);
+        s.dir = xml::child(n, "dir").and_then(|d| d.attribute("path")).filter(|p| !p.is_empty()).map(xml::sanitize_path);
         if s.dir.is_none() && pool_type == "gluster" {
             s.dir = Some("/".into());
         }
@@ -553,15 +438,11 @@ impl PoolSource {
         if let Some(a) = xml::child(n, "auth") {
             let auth = AuthDef::parse(a)?;
             if auth.auth_type.is_none() {
-                return Err(ConfError::unsupported_config(
-                    "storage pool missing auth type",
-                ));
+                return Err(ConfError::unsupported_config("storage pool missing auth type"));
             }
             s.auth = Some(auth);
         }
-        s.protocol_ver = xml::child(n, "protocol")
-            .and_then(|p| xml::prop(p, "ver"))
-            .filter(|s| !s.is_empty());
+        s.protocol_ver = xml::child(n, "protocol").and_then(|p| xml::prop(p, "ver")).filter(|s| !s.is_empty());
         if let Some(v) = &s.protocol_ver {
             if format_idx > 1 {
                 return Err(ConfError::unsupported_config(format!(
@@ -576,12 +457,8 @@ impl PoolSource {
                 });
             }
         }
-        s.vendor = xml::child(n, "vendor")
-            .and_then(|p| xml::prop(p, "name"))
-            .filter(|s| !s.is_empty());
-        s.product = xml::child(n, "product")
-            .and_then(|p| xml::prop(p, "name"))
-            .filter(|s| !s.is_empty());
+        s.vendor = xml::child(n, "vendor").and_then(|p| xml::prop(p, "name")).filter(|s| !s.is_empty());
+        s.product = xml::child(n, "product").and_then(|p| xml::prop(p, "name")).filter(|s| !s.is_empty());
         Ok(s)
     }
 
@@ -590,24 +467,14 @@ impl PoolSource {
         let mut e = El::new("source");
         if info.flags & SRC_HOST != 0 {
             for h in &self.hosts {
-                e.push(
-                    El::new("host")
-                        .attr("name", &h.name)
-                        .attr_opt("port", (h.port != 0).then_some(h.port)),
-                );
+                e.push(El::new("host").attr("name", &h.name).attr_opt("port", (h.port != 0).then_some(h.port)));
             }
         }
         if info.flags & SRC_DEVICE != 0 {
             for d in &self.devices {
-                let mut de = El::new("device")
-                    .attr("path", &d.path)
-                    .attr_opt("part_separator", d.part_separator.map(xml::yes_no));
+                let mut de = El::new("device").attr("path", &d.path).attr_opt("part_separator", d.part_separator.map(xml::yes_no));
                 for f in &d.free_extents {
-                    de.push(
-                        El::new("freeExtent")
-                            .attr("start", f.start)
-                            .attr("end", f.end),
-                    );
+                    de.push(El::new("freeExtent").attr("start", f.start).attr("end", f.end));
                 }
                 e.push(de);
             }
@@ -654,21 +521,13 @@ impl PoolSource {
 fn parse_adapter(a: Node<'_, '_>) -> Result<Option<Adapter>> {
     match a.attribute("type") {
         None => {
-            if a.attribute("wwnn").is_some()
-                || a.attribute("wwpn").is_some()
-                || a.attribute("parent").is_some()
-            {
+            if a.attribute("wwnn").is_some() || a.attribute("wwpn").is_some() || a.attribute("parent").is_some() {
                 return Err(ConfError::xml("Use of 'wwnn', 'wwpn', and 'parent' attributes requires use of the adapter 'type'"));
             }
             if xml::child(a, "parentaddr").is_some() {
-                return Err(ConfError::xml(
-                    "Use of 'parentaddr' element requires use of the adapter 'type'",
-                ));
+                return Err(ConfError::xml("Use of 'parentaddr' element requires use of the adapter 'type'"));
             }
-            Ok(xml::prop(a, "name").map(|name| Adapter::ScsiHost {
-                name: Some(name),
-                parent_addr: None,
-            }))
+            Ok(xml::prop(a, "name").map(|name| Adapter::ScsiHost { name: Some(name), parent_addr: None }))
         }
         Some("fc_host") => Ok(Some(Adapter::FcHost {
             parent: xml::prop(a, "parent"),
@@ -682,35 +541,24 @@ fn parse_adapter(a: Node<'_, '_>) -> Result<Option<Adapter>> {
         Some("scsi_host") => {
             let mut parent_addr = None;
             if let Some(pa) = xml::child(a, "parentaddr") {
-                let addr = xml::child(pa, "address")
-                    .ok_or_else(|| ConfError::xml("Missing scsi_host PCI address element"))?;
+                let addr = xml::child(pa, "address").ok_or_else(|| ConfError::xml("Missing scsi_host PCI address element"))?;
                 let addr = PciAddress::parse(addr)?;
                 let uid = pa
                     .attribute("unique_id")
                     .and_then(|u| parse_c_long(u, 10))
                     .and_then(|u| i32::try_from(u).ok())
                     .filter(|u| *u >= 0)
-                    .ok_or_else(|| {
-                        ConfError::xml("Missing or invalid scsi adapter 'unique_id' value")
-                    })?;
+                    .ok_or_else(|| ConfError::xml("Missing or invalid scsi adapter 'unique_id' value"))?;
                 parent_addr = Some((uid, addr));
             }
-            Ok(Some(Adapter::ScsiHost {
-                name: xml::prop(a, "name"),
-                parent_addr,
-            }))
+            Ok(Some(Adapter::ScsiHost { name: xml::prop(a, "name"), parent_addr }))
         }
-        Some(t) => Err(ConfError::xml(format!(
-            "Invalid value for attribute 'type' in element 'adapter': '{t}'."
-        ))),
+        Some(t) => Err(ConfError::xml(format!("Invalid value for attribute 'type' in element 'adapter': '{t}'."))),
     }
 }
 
 fn valid_wwn(w: &str) -> Result<()> {
-    let h = w
-        .strip_prefix("0x")
-        .or_else(|| w.strip_prefix("0X"))
-        .unwrap_or(w);
+    let h = w.strip_prefix("0x").or_else(|| w.strip_prefix("0X")).unwrap_or(w);
     if h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {
@@ -721,31 +569,18 @@ fn valid_wwn(w: &str) -> Result<()> {
 fn validate_adapter(a: Option<&Adapter>) -> Result<()> {
     match a {
         None => Err(ConfError::xml("missing storage pool source adapter")),
-        Some(Adapter::FcHost {
-            wwnn,
-            wwpn,
-            parent_wwnn,
-            parent_wwpn,
-            parent_fabric_wwn,
-            ..
-        }) => {
+        Some(Adapter::FcHost { wwnn, wwpn, parent_wwnn, parent_wwpn, parent_fabric_wwn, .. }) => {
             let (Some(wwnn), Some(wwpn)) = (wwnn, wwpn) else {
-                return Err(ConfError::xml(
-                    "'wwnn' and 'wwpn' must be specified for adapter type 'fchost'",
-                ));
+                return Err(ConfError::xml("'wwnn' and 'wwpn' must be specified for adapter type 'fchost'"));
             };
             valid_wwn(wwnn)?;
             valid_wwn(wwpn)?;
             match (parent_wwnn, parent_wwpn) {
                 (Some(n), None) => {
-                    return Err(ConfError::xml(format!(
-                        "when providing parent_wwnn='{n}', the parent_wwpn must also be provided"
-                    )))
+                    return Err(ConfError::xml(format!("when providing parent_wwnn='{n}', the parent_wwpn must also be provided")))
                 }
                 (None, Some(p)) => {
-                    return Err(ConfError::xml(format!(
-                        "when providing parent_wwpn='{p}', the parent_wwnn must also be provided"
-                    )))
+                    return Err(ConfError::xml(format!("when providing parent_wwpn='{p}', the parent_wwnn must also be provided")))
                 }
                 (Some(n), Some(p)) => {
                     valid_wwn(n)?;
@@ -759,12 +594,8 @@ fn validate_adapter(a: Option<&Adapter>) -> Result<()> {
             Ok(())
         }
         Some(Adapter::ScsiHost { name, parent_addr }) => match (name, parent_addr) {
-            (None, None) => Err(ConfError::xml(
-                "Either 'name' or 'parent' must be specified for the 'scsi_host' adapter",
-            )),
-            (Some(_), Some(_)) => Err(ConfError::xml(
-                "Both 'name' and 'parent' cannot be specified for the 'scsi_host' adapter",
-            )),
+            (None, None) => Err(ConfError::xml("Either 'name' or 'parent' must be specified for the 'scsi_host' adapter")),
+            (Some(_), Some(_)) => Err(ConfError::xml("Both 'name' and 'parent' cannot be specified for the 'scsi_host' adapter")),
             _ => Ok(()),
         },
     }
@@ -772,15 +603,7 @@ fn validate_adapter(a: Option<&Adapter>) -> Result<()> {
 
 fn adapter_el(a: &Adapter) -> El {
     match a {
-        Adapter::FcHost {
-            parent,
-            parent_wwnn,
-            parent_wwpn,
-            parent_fabric_wwn,
-            managed,
-            wwnn,
-            wwpn,
-        } => El::new("adapter")
+        Adapter::FcHost { parent, parent_wwnn, parent_wwpn, parent_fabric_wwn, managed, wwnn, wwpn } => El::new("adapter")
             .attr("type", "fc_host")
             .attr_opt("parent", parent.as_deref())
             .attr_opt("parent_wwnn", parent_wwnn.as_deref())
@@ -789,19 +612,10 @@ fn adapter_el(a: &Adapter) -> El {
             .attr_opt("managed", managed.map(xml::yes_no))
             .attr("wwnn", wwnn.as_deref().unwrap_or("(null)"))
             .attr("wwpn", wwpn.as_deref().unwrap_or("(null)")),
-        Adapter::ScsiHost { name: Some(n), .. } => {
-            El::new("adapter").attr("type", "scsi_host").attr("name", n)
-        }
-        Adapter::ScsiHost {
-            name: None,
-            parent_addr,
-        } => {
+        Adapter::ScsiHost { name: Some(n), .. } => El::new("adapter").attr("type", "scsi_host").attr("name", n),
+        Adapter::ScsiHost { name: None, parent_addr } => {
             let (uid, addr) = parent_addr.unwrap_or_default();
-            El::new("adapter").attr("type", "scsi_host").child(
-                El::new("parentaddr")
-                    .attr("unique_id", uid)
-                    .child(addr.to_el()),
-            )
+            El::new("adapter").attr("type", "scsi_host").child(El::new("parentaddr").attr("unique_id", uid).child(addr.to_el()))
         }
     }
 }
@@ -823,26 +637,15 @@ impl PoolDef {
     /// Parse from a `<pool>` element (libvirt's `virStoragePoolDefParseXML`).
     pub fn from_node(n: Node<'_, '_>) -> Result<Self> {
         let pool_type = match n.attribute("type") {
-            None => {
-                return Err(ConfError::Missing(
-                    "Missing required attribute 'type' in element 'pool'".into(),
-                ))
-            }
+            None => return Err(ConfError::Missing("Missing required attribute 'type' in element 'pool'".into())),
             Some(t) if POOL_TYPES.contains(&t) => t.to_string(),
-            Some(t) => {
-                return Err(ConfError::xml(format!(
-                    "Invalid value for attribute 'type' in element 'pool': '{t}'."
-                )))
-            }
+            Some(t) => return Err(ConfError::xml(format!("Invalid value for attribute 'type' in element 'pool': '{t}'."))),
         };
         let info = type_info(&pool_type);
         let mut source = match xml::child(n, "source") {
             Some(s) => PoolSource::parse(s, &pool_type)?,
             None => PoolSource {
-                format: info
-                    .formats
-                    .and_then(|(l, d)| l.get(d))
-                    .map(|s| s.to_string()),
+                format: info.formats.and_then(|(l, d)| l.get(d)).map(|s| s.to_string()),
                 dir: (pool_type == "gluster").then(|| "/".to_string()),
                 ..Default::default()
             },
@@ -890,12 +693,8 @@ impl PoolDef {
                     .and_then(|t| xml::xpath_string(t, "path"))
                     .ok_or_else(|| ConfError::xml("missing storage pool target path"))?,
             };
-            let perms =
-                Perms::parse(xml::child(n, "target").and_then(|t| xml::child(t, "permissions")))?;
-            target = Some(PoolTarget {
-                path: xml::sanitize_path(&path),
-                perms,
-            });
+            let perms = Perms::parse(xml::child(n, "target").and_then(|t| xml::child(t, "permissions")))?;
+            target = Some(PoolTarget { path: xml::sanitize_path(&path), perms });
         }
         if pool_type == "iscsi-direct" && source.initiator_iqn.is_none() {
             return Err(ConfError::unsupported_config("missing initiator IQN"));
@@ -907,26 +706,10 @@ impl PoolDef {
         {
             None => None,
             Some(a @ ("default" | "capacity")) => Some(a.to_string()),
-            Some(a) => {
-                return Err(ConfError::unsupported_config(format!(
-                    "unknown storage pool volume refresh allocation type {a}"
-                )))
-            }
+            Some(a) => return Err(ConfError::unsupported_config(format!("unknown storage pool volume refresh allocation type {a}"))),
         };
         let namespace = parse_pool_namespace(n, &pool_type)?;
-        Ok(PoolDef {
-            pool_type,
-            name,
-            uuid,
-            capacity: 0,
-            allocation: 0,
-            available: 0,
-            cow,
-            source,
-            target,
-            refresh_allocation,
-            namespace,
-        })
+        Ok(PoolDef { pool_type, name, uuid, capacity: 0, allocation: 0, available: 0, cow, source, target, refresh_allocation, namespace })
     }
 
     /// The canonical element tree.
@@ -940,29 +723,14 @@ impl PoolDef {
         e = e
             .text_child("name", &self.name)
             .text_child("uuid", uuid::format(&self.uuid))
-            .child(
-                El::new("capacity")
-                    .attr("unit", "bytes")
-                    .text(self.capacity),
-            )
-            .child(
-                El::new("allocation")
-                    .attr("unit", "bytes")
-                    .text(self.allocation),
-            )
-            .child(
-                El::new("available")
-                    .attr("unit", "bytes")
-                    .text(self.available),
-            );
+            .child(El::new("capacity").attr("unit", "bytes").text(self.capacity))
+            .child(El::new("allocation").attr("unit", "bytes").text(self.allocation))
+            .child(El::new("available").attr("unit", "bytes").text(self.available));
         if let Some(c) = self.cow {
             e.push(El::new("features").child(El::new("cow").attr("state", xml::yes_no(c))));
         }
         e.push(self.source.to_el(&self.pool_type).keep_open());
-        if !matches!(
-            self.pool_type.as_str(),
-            "rbd" | "sheepdog" | "gluster" | "iscsi-direct"
-        ) {
+        if !matches!(self.pool_type.as_str(), "rbd" | "sheepdog" | "gluster" | "iscsi-direct") {
             let t = self.target.clone().unwrap_or_default();
             let mut te = El::new("target");
             if !t.path.is_empty() {
@@ -999,14 +767,8 @@ impl PoolDef {
     }
 }
 
-fn ns_children<'a, 'i>(
-    n: Node<'a, 'i>,
-    ns: &'a str,
-    name: &'a str,
-) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    n.children().filter(move |c| {
-        c.is_element() && c.tag_name().namespace() == Some(ns) && c.tag_name().name() == name
-    })
+fn ns_children<'a, 'i>(n: Node<'a, 'i>, ns: &'a str, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+    n.children().filter(move |c| c.is_element() && c.tag_name().namespace() == Some(ns) && c.tag_name().name() == name)
 }
 
 fn parse_pool_namespace(n: Node<'_, '_>, pool_type: &str) -> Result<Option<PoolNamespace>> {
@@ -1015,10 +777,7 @@ fn parse_pool_namespace(n: Node<'_, '_>, pool_type: &str) -> Result<Option<PoolN
             let mut opts = Vec::new();
             for m in ns_children(n, FS_NS, "mount_opts") {
                 for o in ns_children(m, FS_NS, "option") {
-                    opts.push(
-                        xml::prop(o, "name")
-                            .ok_or_else(|| ConfError::xml("no fs mount option name specified"))?,
-                    );
+                    opts.push(xml::prop(o, "name").ok_or_else(|| ConfError::xml("no fs mount option name specified"))?);
                 }
             }
             Ok((!opts.is_empty()).then_some(PoolNamespace::FsMountOpts(opts)))
@@ -1027,18 +786,14 @@ fn parse_pool_namespace(n: Node<'_, '_>, pool_type: &str) -> Result<Option<PoolN
             let mut opts = Vec::new();
             for m in ns_children(n, RBD_NS, "config_opts") {
                 for o in ns_children(m, RBD_NS, "option") {
-                    let name = xml::prop(o, "name")
-                        .ok_or_else(|| ConfError::xml("no rbd option name specified"))?;
+                    let name = xml::prop(o, "name").ok_or_else(|| ConfError::xml("no rbd option name specified"))?;
                     if name.is_empty() {
                         return Err(ConfError::xml("empty rbd option name specified"));
                     }
-                    let value = xml::prop(o, "value").ok_or_else(|| {
-                        ConfError::xml(format!("no rbd option value specified for name '{name}'"))
-                    })?;
+                    let value =
+                        xml::prop(o, "value").ok_or_else(|| ConfError::xml(format!("no rbd option value specified for name '{name}'")))?;
                     if value.is_empty() {
-                        return Err(ConfError::xml(format!(
-                            "empty rbd option value specified for name '{name}'"
-                        )));
+                        return Err(ConfError::xml(format!("empty rbd option value specified for name '{name}'")));
                     }
                     opts.push((name, value));
                 }
@@ -1102,50 +857,33 @@ impl Encryption {
         let format = match n.attribute("format") {
             None | Some("") => return Err(ConfError::xml("unknown volume encryption format")),
             Some(f @ ("default" | "qcow" | "luks" | "luks2")) => f.to_string(),
-            Some(f) => {
-                return Err(ConfError::unsupported_config(format!(
-                    "unknown volume encryption format type {f}"
-                )))
-            }
+            Some(f) => return Err(ConfError::unsupported_config(format!("unknown volume encryption format type {f}"))),
         };
         let engine = match n.attribute("engine") {
             None => None,
             Some(e @ ("qemu" | "librbd")) => Some(e.to_string()),
-            Some(e) => {
-                return Err(ConfError::xml(format!(
-                    "Invalid value for attribute 'engine' in element 'encryption': '{e}'."
-                )))
-            }
+            Some(e) => return Err(ConfError::xml(format!("Invalid value for attribute 'engine' in element 'encryption': '{e}'."))),
         };
         let mut secrets = Vec::new();
         for s in xml::children(n, "secret") {
             match s.attribute("type") {
-                None | Some("") => {
-                    return Err(ConfError::xml("unknown volume encryption secret type"))
-                }
+                None | Some("") => return Err(ConfError::xml("unknown volume encryption secret type")),
                 Some("passphrase") => {}
-                Some(t) => {
-                    return Err(ConfError::unsupported_config(format!(
-                        "unknown volume encryption secret type {t}"
-                    )))
-                }
+                Some(t) => return Err(ConfError::unsupported_config(format!("unknown volume encryption secret type {t}"))),
             }
-            secrets.push(EncryptionSecret {
-                secret: SecretRef::parse(s)?,
-            });
+            secrets.push(EncryptionSecret { secret: SecretRef::parse(s)? });
         }
         let mut info = None;
         if format == "luks" {
             if let Some(c) = xml::child(n, "cipher") {
-                let cipher_name = xml::prop(c, "name")
-                    .ok_or_else(|| ConfError::xml("cipher info missing 'name' attribute"))?;
-                let size = c.attribute("size").ok_or_else(|| {
-                    ConfError::Missing(
-                        "Missing required attribute 'size' in element 'cipher'".into(),
-                    )
-                })?;
+                let cipher_name = xml::prop(c, "name").ok_or_else(|| ConfError::xml("cipher info missing 'name' attribute"))?;
+                let size = c
+                    .attribute("size")
+                    .ok_or_else(|| ConfError::Missing("Missing required attribute 'size' in element 'cipher'".into()))?;
                 let cipher_size = size.parse::<u32>().map_err(|_| {
-                    ConfError::xml(format!("Invalid value for attribute 'size' in element 'cipher': '{size}'. Expected non-negative integer value"))
+                    ConfError::xml(format!(
+                        "Invalid value for attribute 'size' in element 'cipher': '{size}'. Expected non-negative integer value"
+                    ))
                 })?;
                 info = Some(EncryptionInfo {
                     cipher_name,
@@ -1159,26 +897,16 @@ impl Encryption {
                 let Some(i) = info.as_mut() else {
                     return Err(ConfError::xml("ivgen element found, but cipher is missing"));
                 };
-                i.ivgen_name = Some(
-                    xml::prop(iv, "name")
-                        .ok_or_else(|| ConfError::xml("missing ivgen info name string"))?,
-                );
+                i.ivgen_name = Some(xml::prop(iv, "name").ok_or_else(|| ConfError::xml("missing ivgen info name string"))?);
                 i.ivgen_hash = xml::prop(iv, "hash");
             }
         }
-        Ok(Encryption {
-            format,
-            engine,
-            secrets,
-            info,
-        })
+        Ok(Encryption { format, engine, secrets, info })
     }
 
     /// `<encryption>` element.
     pub fn to_el(&self) -> El {
-        let mut e = El::new("encryption")
-            .attr("format", &self.format)
-            .attr_opt("engine", self.engine.as_deref());
+        let mut e = El::new("encryption").attr("format", &self.format).attr_opt("engine", self.engine.as_deref());
         for s in &self.secrets {
             e.push(s.secret.to_el());
         }
@@ -1191,11 +919,7 @@ impl Encryption {
                     .attr_opt("hash", i.cipher_hash.as_deref()),
             );
             if let Some(n) = &i.ivgen_name {
-                e.push(
-                    El::new("ivgen")
-                        .attr("name", n)
-                        .attr_opt("hash", i.ivgen_hash.as_deref()),
-                );
+                e.push(El::new("ivgen").attr("name", n).attr_opt("hash", i.ivgen_hash.as_deref()));
             }
         }
         e.keep_open()
@@ -1259,13 +983,9 @@ fn vol_format(kind: VolFormats, f: Option<&str>) -> Result<Option<String>> {
     match f {
         None => Ok(list.get(def).map(|s| s.to_string())),
         Some(f) => match enum_index(list, f) {
-            Some(0) if kind == VolFormats::File => Err(ConfError::unsupported_config(format!(
-                "unknown volume format type {f}"
-            ))),
+            Some(0) if kind == VolFormats::File => Err(ConfError::unsupported_config(format!("unknown volume format type {f}"))),
             Some(_) => Ok(Some(f.to_string())),
-            None => Err(ConfError::unsupported_config(format!(
-                "unknown volume format type {f}"
-            ))),
+            None => Err(ConfError::unsupported_config(format!("unknown volume format type {f}"))),
         },
     }
 }
@@ -1275,12 +995,8 @@ fn storage_size(n: Node<'_, '_>) -> Result<Option<u64>> {
         return Ok(None);
     };
     let t = v.trim_start();
-    let num: u64 = if t.starts_with('-') {
-        None
-    } else {
-        t.strip_prefix('+').unwrap_or(t).parse().ok()
-    }
-    .ok_or_else(|| ConfError::xml("malformed capacity element"))?;
+    let num: u64 = if t.starts_with('-') { None } else { t.strip_prefix('+').unwrap_or(t).parse().ok() }
+        .ok_or_else(|| ConfError::xml("malformed capacity element"))?;
     let unit = n.attribute("unit").filter(|u| !u.is_empty());
     xml::scale_integer(num, unit, 1, i64::MAX as u64).map(Some)
 }
@@ -1295,34 +1011,19 @@ impl VolDef {
     /// Parse from a `<volume>` element (libvirt's `virStorageVolDefParseXML`).
     pub fn from_node(n: Node<'_, '_>, pool: &PoolDef, flags: VolParseFlags) -> Result<Self> {
         let kind = type_info(&pool.pool_type).vol;
-        let name = xml::xpath_string(n, "name")
-            .ok_or_else(|| ConfError::xml("missing volume name element"))?;
+        let name = xml::xpath_string(n, "name").ok_or_else(|| ConfError::xml("missing volume name element"))?;
         let key = xml::xpath_string(n, "key");
         let vol_type = match n.attribute("type").filter(|s| !s.is_empty()) {
             None => None,
             Some(t) if VOL_TYPES.contains(&t) => Some(t.to_string()),
-            Some(t) => {
-                return Err(ConfError::unsupported_config(format!(
-                    "unknown volume type '{t}'"
-                )))
-            }
+            Some(t) => return Err(ConfError::unsupported_config(format!("unknown volume type '{t}'"))),
         };
         let mut backing_store = None;
         if let Some(b) = xml::child(n, "backingStore") {
             if let Some(path) = xml::xpath_string(b, "path") {
-                let format = vol_format(
-                    kind,
-                    xml::child(b, "format")
-                        .and_then(|f| f.attribute("type"))
-                        .filter(|s| !s.is_empty()),
-                )?;
+                let format = vol_format(kind, xml::child(b, "format").and_then(|f| f.attribute("type")).filter(|s| !s.is_empty()))?;
                 let perms = Perms::parse(xml::child(b, "permissions"))?;
-                backing_store = Some(VolTarget {
-                    path: Some(path),
-                    format,
-                    perms,
-                    ..Default::default()
-                });
+                backing_store = Some(VolTarget { path: Some(path), format, perms, ..Default::default() });
             }
         }
         let capacity = match xml::child(n, "capacity") {
@@ -1334,23 +1035,14 @@ impl VolDef {
             None if flags.no_capacity || (flags.opt_capacity && backing_store.is_some()) => 0,
             None => return Err(ConfError::xml("missing capacity element")),
         };
-        let (allocation, has_allocation) = match xml::child(n, "allocation")
-            .map(storage_size)
-            .transpose()?
-            .flatten()
-        {
+        let (allocation, has_allocation) = match xml::child(n, "allocation").map(storage_size).transpose()?.flatten() {
             Some(a) => (a, true),
             None => (capacity, false),
         };
         let tn = xml::child(n, "target");
         let mut target = VolTarget {
             path: tn.and_then(|t| xml::xpath_string(t, "path")),
-            format: vol_format(
-                kind,
-                tn.and_then(|t| xml::child(t, "format"))
-                    .and_then(|f| f.attribute("type"))
-                    .filter(|s| !s.is_empty()),
-            )?,
+            format: vol_format(kind, tn.and_then(|t| xml::child(t, "format")).and_then(|f| f.attribute("type")).filter(|s| !s.is_empty()))?,
             perms: Perms::parse(tn.and_then(|t| xml::child(t, "permissions")))?,
             ..Default::default()
         };
@@ -1361,9 +1053,7 @@ impl VolDef {
             target.compat = xml::xpath_string(t, "compat");
             if let Some(c) = &target.compat {
                 let ok = c.split_once('.').is_some_and(|(a, b)| {
-                    a.parse::<u32>().is_ok()
-                        && b.split('.').next().is_some_and(|x| !x.is_empty())
-                        && parse_c_long(b, 10).is_some()
+                    a.parse::<u32>().is_ok() && b.split('.').next().is_some_and(|x| !x.is_empty()) && parse_c_long(b, 10).is_some()
                 });
                 if !ok {
                     return Err(ConfError::xml("forbidden characters in 'compat' attribute"));
@@ -1372,10 +1062,7 @@ impl VolDef {
             target.nocow = xml::child(t, "nocow").is_some();
             if let Some(cs) = xml::child(t, "clusterSize") {
                 let v = xml::descendant_text(cs);
-                let num: u64 = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| ConfError::xml("invalid value for element 'clusterSize'"))?;
+                let num: u64 = v.trim().parse().map_err(|_| ConfError::xml("invalid value for element 'clusterSize'"))?;
                 target.cluster_size = xml::scale_integer(num, cs.attribute("unit"), 1, u64::MAX)?;
             }
             if let Some(f) = xml::child(t, "features") {
@@ -1386,9 +1073,7 @@ impl VolDef {
                 for c in xml::elements(f) {
                     let nm = c.tag_name().name();
                     if !FILE_FEATURES.contains(&nm) {
-                        return Err(ConfError::unsupported_config(format!(
-                            "unsupported feature {nm}"
-                        )));
+                        return Err(ConfError::unsupported_config(format!("unsupported feature {nm}")));
                     }
                     set.push(nm.to_string());
                 }
@@ -1422,11 +1107,7 @@ impl VolDef {
         }
         e = e.text_child_opt("compat", t.compat.as_deref());
         if t.cluster_size > 0 {
-            e.push(
-                El::new("clusterSize")
-                    .attr("unit", "B")
-                    .text(t.cluster_size),
-            );
+            e.push(El::new("clusterSize").attr("unit", "B").text(t.cluster_size));
         }
         if let Some(fs) = &t.features {
             let mut fe = El::new("features");
@@ -1446,22 +1127,10 @@ impl VolDef {
             .attr("type", self.vol_type.as_deref().unwrap_or("file"))
             .text_child("name", &self.name)
             .text_child_opt("key", self.key.as_deref())
-            .child(
-                El::new("capacity")
-                    .attr("unit", "bytes")
-                    .text(self.capacity),
-            )
-            .child(
-                El::new("allocation")
-                    .attr("unit", "bytes")
-                    .text(self.allocation),
-            );
+            .child(El::new("capacity").attr("unit", "bytes").text(self.capacity))
+            .child(El::new("allocation").attr("unit", "bytes").text(self.allocation));
         if self.physical > 0 {
-            e.push(
-                El::new("physical")
-                    .attr("unit", "bytes")
-                    .text(self.physical),
-            );
+            e.push(El::new("physical").attr("unit", "bytes").text(self.physical));
         }
         e.push(self.target_el(&self.target, "target").keep_open());
         if let Some(b) = &self.backing_store {
@@ -1483,14 +1152,9 @@ pub fn tool_format_pool(text: &str, _opts: &ToolOptions) -> Result<String> {
 
 /// `xml format --kind vol --pool POOL.xml`.
 pub fn tool_format_vol(text: &str, pool: Option<&str>, opts: &ToolOptions) -> Result<String> {
-    let pool = pool.ok_or_else(|| {
-        ConfError::invalid_arg("volume XML needs the parent pool (--pool POOL.xml)")
-    })?;
+    let pool = pool.ok_or_else(|| ConfError::invalid_arg("volume XML needs the parent pool (--pool POOL.xml)"))?;
     let pool = PoolDef::parse(pool)?;
-    let flags = VolParseFlags {
-        no_capacity: opts.no_capacity,
-        opt_capacity: false,
-    };
+    let flags = VolParseFlags { no_capacity: opts.no_capacity, opt_capacity: false };
     Ok(VolDef::parse(text, &pool, flags)?.format())
 }
 

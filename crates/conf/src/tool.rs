@@ -37,7 +37,8 @@ pub struct ToolOptions {
 /// Run the tool with arguments after `xml` (e.g. `["format", "--kind", "network", "f.xml"]`).
 /// Returns the text to print on stdout.
 pub fn run(args: &[String]) -> Result<String> {
-    let (sub, rest) = args.split_first().ok_or_else(|| ConfError::invalid_arg("usage: xml format --kind KIND [OPTIONS] FILE | xml validate FILE"))?;
+    let (sub, rest) =
+        args.split_first().ok_or_else(|| ConfError::invalid_arg("usage: xml format --kind KIND [OPTIONS] FILE | xml validate FILE"))?;
     match sub.as_str() {
         "format" => {
             let (opts, file) = parse_options(rest)?;

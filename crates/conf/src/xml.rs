@@ -179,10 +179,8 @@ impl El {
     /// subtree stays self-contained, as libvirt does for `<metadata>` children.
     pub fn from_node(node: Node<'_, '_>) -> El {
         let mut e = El::new(qname(node));
-        let parent_ns: Vec<(Option<&str>, &str)> = node
-            .parent_element()
-            .map(|p| p.namespaces().map(|n| (n.name(), n.uri())).collect())
-            .unwrap_or_default();
+        let parent_ns: Vec<(Option<&str>, &str)> =
+            node.parent_element().map(|p| p.namespaces().map(|n| (n.name(), n.uri())).collect()).unwrap_or_default();
         for ns in node.namespaces() {
             if parent_ns.contains(&(ns.name(), ns.uri())) {
                 continue;
@@ -524,10 +522,7 @@ pub fn scale_integer(value: u64, unit: Option<&str>, default_scale: u64, limit: 
         base.pow(exp)
     };
     if value != 0 && value > limit / scale {
-        return Err(ConfError::Invalid {
-            code: oxvirt_util::ErrorCode::Overflow,
-            message: format!("value too large: {value}{unit}"),
-        });
+        return Err(ConfError::Invalid { code: oxvirt_util::ErrorCode::Overflow, message: format!("value too large: {value}{unit}") });
     }
     Ok(value * scale)
 }

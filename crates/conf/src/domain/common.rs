@@ -74,18 +74,14 @@ fn num(node: Node<'_, '_>, name: &str, max: u64) -> Result<u32> {
     match xml::attr_u64(node, name)? {
         None => Ok(0),
         Some(v) if v <= max => Ok(v as u32),
-        Some(v) => Err(ConfError::xml(format!(
-            "Invalid value for attribute '{name}' in element 'address': '{v}'."
-        ))),
+        Some(v) => Err(ConfError::xml(format!("Invalid value for attribute '{name}' in element 'address': '{v}'."))),
     }
 }
 
 impl Address {
     /// Parse an `<address>` element.
     pub fn parse(node: Node<'_, '_>) -> Result<Address> {
-        let ty = node
-            .attribute("type")
-            .ok_or_else(|| ConfError::xml("No type specified for device address"))?;
+        let ty = node.attribute("type").ok_or_else(|| ConfError::xml("No type specified for device address"))?;
         Ok(match ty {
             "pci" => Address::Pci {
                 domain: num(node, "domain", 0xffff)?,
@@ -106,41 +102,18 @@ impl Address {
                 bus: num(node, "bus", u32::MAX as u64)?,
                 port: num(node, "port", u32::MAX as u64)?,
             },
-            "ccid" => Address::Ccid {
-                controller: num(node, "controller", u32::MAX as u64)?,
-                slot: num(node, "slot", u32::MAX as u64)?,
-            },
-            "usb" => Address::Usb {
-                bus: num(node, "bus", u32::MAX as u64)?,
-                port: xml::attr_s(node, "port"),
-            },
-            "ccw" => Address::Ccw {
-                cssid: num(node, "cssid", 0xfe)?,
-                ssid: num(node, "ssid", 3)?,
-                devno: num(node, "devno", 0xffff)?,
-            },
-            "isa" | "spapr-vio" | "virtio-mmio" | "virtio-s390" | "dimm" | "unassigned" => {
-                Address::Other(El::from_node(node))
-            }
-            other => {
-                return Err(ConfError::unsupported_config(format!(
-                    "unknown address type '{other}'"
-                )))
-            }
+            "ccid" => Address::Ccid { controller: num(node, "controller", u32::MAX as u64)?, slot: num(node, "slot", u32::MAX as u64)? },
+            "usb" => Address::Usb { bus: num(node, "bus", u32::MAX as u64)?, port: xml::attr_s(node, "port") },
+            "ccw" => Address::Ccw { cssid: num(node, "cssid", 0xfe)?, ssid: num(node, "ssid", 3)?, devno: num(node, "devno", 0xffff)? },
+            "isa" | "spapr-vio" | "virtio-mmio" | "virtio-s390" | "dimm" | "unassigned" => Address::Other(El::from_node(node)),
+            other => return Err(ConfError::unsupported_config(format!("unknown address type '{other}'"))),
         })
     }
 
     /// Format as an `<address>` element.
     pub fn to_el(&self) -> El {
         match self {
-            Address::Pci {
-                domain,
-                bus,
-                slot,
-                function,
-                multifunction,
-                zpci,
-            } => {
+            Address::Pci { domain, bus, slot, function, multifunction, zpci } => {
                 let mut e = El::new("address").attr("type", "pci");
                 if *domain != 0 || *bus != 0 || *slot != 0 || *function != 0 {
                     e = e
@@ -149,37 +122,19 @@ impl Address {
                         .attr("slot", format!("0x{slot:02x}"))
                         .attr("function", format!("0x{function}"));
                 }
-                e.attr_opt("multifunction", multifunction.as_deref())
-                    .child_opt(zpci.clone())
+                e.attr_opt("multifunction", multifunction.as_deref()).child_opt(zpci.clone())
             }
-            Address::Drive {
-                controller,
-                bus,
-                target,
-                unit,
-            } => El::new("address")
+            Address::Drive { controller, bus, target, unit } => El::new("address")
                 .attr("type", "drive")
                 .attr("controller", controller)
                 .attr("bus", bus)
                 .attr("target", target)
                 .attr("unit", unit),
-            Address::VirtioSerial {
-                controller,
-                bus,
-                port,
-            } => El::new("address")
-                .attr("type", "virtio-serial")
-                .attr("controller", controller)
-                .attr("bus", bus)
-                .attr("port", port),
-            Address::Ccid { controller, slot } => El::new("address")
-                .attr("type", "ccid")
-                .attr("controller", controller)
-                .attr("slot", slot),
-            Address::Usb { bus, port } => El::new("address")
-                .attr("type", "usb")
-                .attr("bus", bus)
-                .attr_opt("port", port.as_deref()),
+            Address::VirtioSerial { controller, bus, port } => {
+                El::new("address").attr("type", "virtio-serial").attr("controller", controller).attr("bus", bus).attr("port", port)
+            }
+            Address::Ccid { controller, slot } => El::new("address").attr("type", "ccid").attr("controller", controller).attr("slot", slot),
+            Address::Usb { bus, port } => El::new("address").attr("type", "usb").attr("bus", bus).attr_opt("port", port.as_deref()),
             Address::Ccw { cssid, ssid, devno } => El::new("address")
                 .attr("type", "ccw")
                 .attr("cssid", format!("0x{cssid:x}"))
@@ -211,12 +166,9 @@ impl DeviceInfo {
     pub fn parse(node: Node<'_, '_>, inactive: bool) -> Result<DeviceInfo> {
         let mut info = DeviceInfo::default();
         if let Some(b) = xml::child(node, "boot") {
-            let order = xml::attr_u64(b, "order")?
-                .ok_or_else(|| ConfError::xml("missing boot order attribute"))?;
+            let order = xml::attr_u64(b, "order")?.ok_or_else(|| ConfError::xml("missing boot order attribute"))?;
             if order == 0 || order > u32::MAX as u64 {
-                return Err(ConfError::xml(format!(
-                    "incorrect boot order '{order}', expecting positive integer"
-                )));
+                return Err(ConfError::xml(format!("incorrect boot order '{order}', expecting positive integer")));
             }
             info.boot_order = Some(order as u32);
             info.boot_loadparm = xml::attr_s(b, "loadparm");
@@ -242,11 +194,7 @@ impl DeviceInfo {
     /// Append the info children to `e`.
     pub fn format_into(&self, e: &mut El) {
         if let Some(o) = self.boot_order {
-            e.push(
-                El::new("boot")
-                    .attr("order", o)
-                    .attr_opt("loadparm", self.boot_loadparm.as_deref()),
-            );
+            e.push(El::new("boot").attr("order", o).attr_opt("loadparm", self.boot_loadparm.as_deref()));
         }
         if let Some(a) = &self.alias {
             e.push(El::new("alias").attr("name", a));
@@ -265,10 +213,7 @@ pub const INFO_NAMES: &[&str] = &["boot", "alias", "master", "rom", "acpi", "add
 
 /// Copy the element children of `node` verbatim except those named in `skip`.
 pub fn other_children(node: Node<'_, '_>, skip: &[&str]) -> Vec<El> {
-    xml::elements(node)
-        .filter(|c| c.tag_name().namespace().is_some() || !skip.contains(&c.tag_name().name()))
-        .map(El::from_node)
-        .collect()
+    xml::elements(node).filter(|c| c.tag_name().namespace().is_some() || !skip.contains(&c.tag_name().name())).map(El::from_node).collect()
 }
 
 /// Stable-sort the element children of `e` by `rank(name)`; text children keep
@@ -294,12 +239,9 @@ pub fn rank_in(order: &[&str], name: &str) -> usize {
 
 /// Required attribute, with libvirt's wording.
 pub fn req_attr(node: Node<'_, '_>, name: &str) -> Result<String> {
-    node.attribute(name).map(str::to_string).ok_or_else(|| {
-        ConfError::xml(format!(
-            "Missing required attribute '{name}' in element '{}'",
-            node.tag_name().name()
-        ))
-    })
+    node.attribute(name)
+        .map(str::to_string)
+        .ok_or_else(|| ConfError::xml(format!("Missing required attribute '{name}' in element '{}'", node.tag_name().name())))
 }
 
 /// Check an attribute's value against an enumeration, with libvirt's wording.
@@ -307,10 +249,7 @@ pub fn check_enum(node: Node<'_, '_>, name: &str, allowed: &[&str]) -> Result<Op
     match node.attribute(name) {
         None => Ok(None),
         Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
-        Some(v) => Err(ConfError::xml(format!(
-            "Invalid value for attribute '{name}' in element '{}': '{v}'.",
-            node.tag_name().name()
-        ))),
+        Some(v) => Err(ConfError::xml(format!("Invalid value for attribute '{name}' in element '{}': '{v}'.", node.tag_name().name()))),
     }
 }
 

@@ -2,10 +2,7 @@
 //! interfaces, graphics, video, inputs, character devices, memballoon, rng), and a
 //! verbatim fallback for the rest, emitted at libvirt's canonical position.
 
-use super::common::{
-    check_enum, other_attrs, other_children, rank_in, req_attr, sort_children, Address, DeviceInfo,
-    INFO_NAMES,
-};
+use super::common::{check_enum, other_attrs, other_children, rank_in, req_attr, sort_children, Address, DeviceInfo, INFO_NAMES};
 use crate::error::{ConfError, Result};
 use crate::xml::{self, El};
 use roxmltree::Node;
@@ -168,10 +165,7 @@ impl Disk {
 
     /// `<driver type=..>` (image format), if given.
     pub fn driver_type(&self) -> Option<&str> {
-        self.driver
-            .as_ref()
-            .and_then(|d| d.attrs.iter().find(|(k, _)| k == "type"))
-            .map(|(_, v)| v.as_str())
+        self.driver.as_ref().and_then(|d| d.attrs.iter().find(|(k, _)| k == "type")).map(|(_, v)| v.as_str())
     }
 
     fn path_attr(&self) -> Option<&'static str> {
@@ -184,28 +178,12 @@ impl Disk {
     }
 
     fn parse(node: Node<'_, '_>, inactive: bool) -> Result<Disk> {
-        let disk_type = check_enum(
-            node,
-            "type",
-            &[
-                "file",
-                "block",
-                "dir",
-                "network",
-                "volume",
-                "nvme",
-                "vhostuser",
-            ],
-        )?
-        .unwrap_or_else(|| "file".into());
+        let disk_type =
+            check_enum(node, "type", &["file", "block", "dir", "network", "volume", "nvme", "vhostuser"])?.unwrap_or_else(|| "file".into());
         let device = match node.attribute("device") {
             None => "disk".to_string(),
             Some(d @ ("disk" | "cdrom" | "floppy" | "lun")) => d.to_string(),
-            Some(d) => {
-                return Err(ConfError::xml(format!(
-                    "Invalid value for attribute 'device' in element 'disk': '{d}'."
-                )))
-            }
+            Some(d) => return Err(ConfError::xml(format!("Invalid value for attribute 'device' in element 'disk': '{d}'."))),
         };
         let mut source = DiskSource::default();
         if let Some(s) = xml::child(node, "source") {
@@ -215,16 +193,12 @@ impl Disk {
                 "dir" => Some("dir"),
                 _ => None,
             };
-            source.path = key
-                .and_then(|k| xml::attr_s(s, k))
-                .filter(|p| !p.is_empty());
+            source.path = key.and_then(|k| xml::attr_s(s, k)).filter(|p| !p.is_empty());
             source.protocol = xml::attr_s(s, "protocol");
             source.name = xml::attr_s(s, "name");
             source.pool = xml::attr_s(s, "pool");
             source.volume = xml::attr_s(s, "volume");
-            source.hosts = xml::children(s, "host")
-                .map(|h| (xml::attr_s(h, "name"), xml::attr_s(h, "port")))
-                .collect();
+            source.hosts = xml::children(s, "host").map(|h| (xml::attr_s(h, "name"), xml::attr_s(h, "port"))).collect();
             if disk_type == "network" && source.protocol.is_none() {
                 return Err(ConfError::xml("missing network source protocol type"));
             }
@@ -234,10 +208,8 @@ impl Disk {
             }
             source.raw = Some(raw);
         }
-        let target = xml::child(node, "target")
-            .ok_or_else(|| ConfError::xml("missing target information for device"))?;
-        let target_dev = xml::attr_s(target, "dev")
-            .ok_or_else(|| ConfError::xml("missing target information for device"))?;
+        let target = xml::child(node, "target").ok_or_else(|| ConfError::xml("missing target information for device"))?;
+        let target_dev = xml::attr_s(target, "dev").ok_or_else(|| ConfError::xml("missing target information for device"))?;
         let target_bus = match xml::attr_s(target, "bus") {
             Some(b) => b,
             None => {
@@ -260,34 +232,13 @@ impl Disk {
                 .to_string()
             }
         };
-        if ![
-            "ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd", "none",
-        ]
-        .contains(&target_bus.as_str())
-        {
-            return Err(ConfError::xml(format!(
-                "Invalid value for attribute 'bus' in element 'target': '{target_bus}'."
-            )));
+        if !["ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd", "none"].contains(&target_bus.as_str()) {
+            return Err(ConfError::xml(format!("Invalid value for attribute 'bus' in element 'target': '{target_bus}'.")));
         }
-        let skip = [
-            "driver",
-            "source",
-            "target",
-            "readonly",
-            "shareable",
-            "serial",
-            "boot",
-            "alias",
-            "master",
-            "rom",
-            "acpi",
-            "address",
-        ];
+        let skip = ["driver", "source", "target", "readonly", "shareable", "serial", "boot", "alias", "master", "rom", "acpi", "address"];
         Ok(Disk {
             attrs: other_attrs(node, &["type", "device"]),
-            driver: xml::child(node, "driver")
-                .map(El::from_node)
-                .filter(|d| !d.is_empty()),
+            driver: xml::child(node, "driver").map(El::from_node).filter(|d| !d.is_empty()),
             target_attrs: other_attrs(target, &["dev", "bus"]),
             readonly: xml::child(node, "readonly").is_some(),
             shareable: xml::child(node, "shareable").is_some(),
@@ -319,17 +270,13 @@ impl Disk {
 
     /// Format as `<disk>`.
     pub fn to_el(&self) -> El {
-        let mut e = El::new("disk")
-            .attr("type", &self.disk_type)
-            .attr("device", &self.device);
+        let mut e = El::new("disk").attr("type", &self.disk_type).attr("device", &self.device);
         e.attrs.extend(self.attrs.iter().cloned());
         if let Some(d) = &self.driver {
             e.push(d.clone());
         }
         e = e.child_nonempty(self.source_el());
-        let mut t = El::new("target")
-            .attr("dev", &self.target_dev)
-            .attr("bus", &self.target_bus);
+        let mut t = El::new("target").attr("dev", &self.target_dev).attr("bus", &self.target_bus);
         t.attrs.extend(self.target_attrs.iter().cloned());
         e.push(t);
         if self.readonly {
@@ -369,18 +316,7 @@ pub struct Controller {
     pub info: DeviceInfo,
 }
 
-const CONTROLLER_TYPES: &[&str] = &[
-    "ide",
-    "fdc",
-    "scsi",
-    "sata",
-    "virtio-serial",
-    "ccid",
-    "usb",
-    "pci",
-    "xenbus",
-    "isa",
-];
+const CONTROLLER_TYPES: &[&str] = &["ide", "fdc", "scsi", "sata", "virtio-serial", "ccid", "usb", "pci", "xenbus", "isa"];
 
 impl Controller {
     /// A new controller of `ty` with `index`.
@@ -403,11 +339,7 @@ impl Controller {
                 v.parse::<u32>()
                     .ok()
                     .filter(|i| *i <= i32::MAX as u32)
-                    .ok_or_else(|| {
-                        ConfError::xml(format!(
-                            "Invalid value for attribute 'index' in element 'controller': '{v}'."
-                        ))
-                    })?,
+                    .ok_or_else(|| ConfError::xml(format!("Invalid value for attribute 'index' in element 'controller': '{v}'.")))?,
             ),
         };
         Ok(Controller {
@@ -422,9 +354,7 @@ impl Controller {
 
     /// Format as `<controller>`.
     pub fn to_el(&self) -> El {
-        let mut e = El::new("controller")
-            .attr("type", &self.controller_type)
-            .attr("index", self.index.unwrap_or(0));
+        let mut e = El::new("controller").attr("type", &self.controller_type).attr("index", self.index.unwrap_or(0));
         e = e.attr_opt("model", self.model.as_deref());
         e.attrs.extend(self.attrs.iter().cloned());
         for o in &self.other {
@@ -467,11 +397,7 @@ impl Devices {
 
     /// Add a controller of `ty`/`index` unless one exists.
     pub fn maybe_add_controller(&mut self, ty: &str, index: u32) {
-        if !self
-            .controllers
-            .iter()
-            .any(|c| c.controller_type == ty && c.index == Some(index))
-        {
+        if !self.controllers.iter().any(|c| c.controller_type == ty && c.index == Some(index)) {
             self.insert_controller(Controller::new(ty, index));
         }
     }
@@ -584,13 +510,7 @@ fn parse_mac(s: &str) -> Option<String> {
     if bytes[0] & 1 == 1 {
         return None;
     }
-    Some(
-        bytes
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":"),
-    )
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
 }
 
 impl Interface {
@@ -598,11 +518,7 @@ impl Interface {
         let iface_type = match node.attribute("type") {
             None => "user".to_string(),
             Some(t) if IFACE_TYPES.contains(&t) => t.to_string(),
-            Some(t) => {
-                return Err(ConfError::xml(format!(
-                    "Invalid value for attribute 'type' in element 'interface': '{t}'."
-                )))
-            }
+            Some(t) => return Err(ConfError::xml(format!("Invalid value for attribute 'type' in element 'interface': '{t}'."))),
         };
         let (mac, mac_attrs) = match xml::child(node, "mac") {
             Some(m) => {
@@ -610,9 +526,7 @@ impl Interface {
                 let mac = if a.is_empty() {
                     generate_mac()
                 } else {
-                    parse_mac(a).ok_or_else(|| {
-                        ConfError::xml(format!("unable to parse mac address '{a}'"))
-                    })?
+                    parse_mac(a).ok_or_else(|| ConfError::xml(format!("unable to parse mac address '{a}'")))?
                 };
                 (mac, other_attrs(m, &["address"]))
             }
@@ -622,19 +536,13 @@ impl Interface {
         let sa = |k: &str| src.and_then(|s| xml::attr_s(s, k));
         match iface_type.as_str() {
             "network" if sa("network").is_none() => {
-                return Err(ConfError::xml(
-                    "No <source> 'network' attribute specified with <interface type='network'/>",
-                ))
+                return Err(ConfError::xml("No <source> 'network' attribute specified with <interface type='network'/>"))
             }
             "bridge" if sa("bridge").is_none() => {
-                return Err(ConfError::xml(
-                    "No <source> 'bridge' attribute specified with <interface type='bridge'/>",
-                ))
+                return Err(ConfError::xml("No <source> 'bridge' attribute specified with <interface type='bridge'/>"))
             }
             "direct" if sa("dev").is_none() => {
-                return Err(ConfError::xml(
-                    "No <source> 'dev' attribute specified with <interface type='direct'/>",
-                ))
+                return Err(ConfError::xml("No <source> 'dev' attribute specified with <interface type='direct'/>"))
             }
             _ => {}
         }
@@ -646,12 +554,9 @@ impl Interface {
             // An auto-generated tap name (vnetN, macvtapN) is not part of the config.
             other.retain(|e| {
                 !(e.name == "target"
-                    && e.attrs.iter().any(|(k, v)| {
-                        k == "dev"
-                            && (v.starts_with("vnet")
-                                || v.starts_with("macvtap")
-                                || v.starts_with("macvlan"))
-                    }))
+                    && e.attrs
+                        .iter()
+                        .any(|(k, v)| k == "dev" && (v.starts_with("vnet") || v.starts_with("macvtap") || v.starts_with("macvlan"))))
             });
             other.retain(|e| e.name != "actual");
         }
@@ -704,10 +609,7 @@ impl Interface {
             if o.name == "target" {
                 target_done = true;
                 let mut t = o.clone();
-                match (
-                    &self.target_dev,
-                    t.attrs.iter().position(|(k, _)| k == "dev"),
-                ) {
+                match (&self.target_dev, t.attrs.iter().position(|(k, _)| k == "dev")) {
                     (Some(d), Some(i)) => t.attrs[i].1 = d.clone(),
                     (Some(d), None) => t.attrs.insert(0, ("dev".into(), d.clone())),
                     (None, Some(i)) => {
@@ -767,47 +669,22 @@ pub struct ChrSource {
     pub seclabels: Vec<El>,
 }
 
-const CHR_TYPES: &[&str] = &[
-    "null",
-    "vc",
-    "pty",
-    "dev",
-    "file",
-    "pipe",
-    "stdio",
-    "udp",
-    "tcp",
-    "unix",
-    "spicevmc",
-    "spiceport",
-    "nmdm",
-    "qemu-vdagent",
-    "dbus",
-];
+const CHR_TYPES: &[&str] =
+    &["null", "vc", "pty", "dev", "file", "pipe", "stdio", "udp", "tcp", "unix", "spicevmc", "spiceport", "nmdm", "qemu-vdagent", "dbus"];
 
 impl ChrSource {
     /// Parse the source part of `node` (the device element), with backend `ty`.
     pub fn parse(node: Node<'_, '_>, ty: &str, inactive: bool) -> Result<ChrSource> {
         if !CHR_TYPES.contains(&ty) {
-            return Err(ConfError::xml(format!(
-                "Invalid value for attribute 'type' in element '{}': '{ty}'.",
-                node.tag_name().name()
-            )));
+            return Err(ConfError::xml(format!("Invalid value for attribute 'type' in element '{}': '{ty}'.", node.tag_name().name())));
         }
-        let mut s = ChrSource {
-            chr_type: ty.to_string(),
-            ..Default::default()
-        };
+        let mut s = ChrSource { chr_type: ty.to_string(), ..Default::default() };
         let sources: Vec<_> = xml::children(node, "source").collect();
         if sources.len() > 1 && ty != "udp" {
-            return Err(ConfError::xml(
-                "only one source element is allowed for character device",
-            ));
+            return Err(ConfError::xml("only one source element is allowed for character device"));
         }
         if sources.len() > 2 {
-            return Err(ConfError::xml(
-                "only two source elements are allowed for character device",
-            ));
+            return Err(ConfError::xml("only two source elements are allowed for character device"));
         }
         if let Some(src) = sources.first().copied() {
             let mode = check_enum(src, "mode", &["connect", "bind"])?;
@@ -836,9 +713,7 @@ impl ChrSource {
                 if let Some(r) = xml::child(src, "reconnect") {
                     let en = check_enum(r, "enabled", &["yes", "no"])?;
                     if en.as_deref() == Some("yes") && xml::attr_u64(r, "timeout")?.is_none() {
-                        return Err(ConfError::xml(
-                            "Missing required attribute 'timeout' in element 'reconnect'",
-                        ));
+                        return Err(ConfError::xml("Missing required attribute 'timeout' in element 'reconnect'"));
                     }
                     s.reconnect = Some(El::from_node(r));
                 }
@@ -849,9 +724,7 @@ impl ChrSource {
             if let Some(p) = xml::child(node, "protocol") {
                 if let Some(t) = p.attribute("type") {
                     if !["raw", "telnet", "telnets", "tls"].contains(&t) {
-                        return Err(ConfError::unsupported_config(format!(
-                            "Unknown protocol '{t}'"
-                        )));
+                        return Err(ConfError::unsupported_config(format!("Unknown protocol '{t}'")));
                     }
                     s.protocol = Some(t.to_string());
                 }
@@ -866,33 +739,23 @@ impl ChrSource {
         let missing_path = || ConfError::internal("Missing source path attribute for char device");
         match self.chr_type.as_str() {
             "file" | "dev" | "pipe" if self.path.is_none() => Err(missing_path()),
-            "tcp" if self.host.is_none() => Err(ConfError::internal(
-                "Missing source host attribute for char device",
-            )),
-            "tcp" if self.service.is_none() => Err(ConfError::internal(
-                "Missing source service attribute for char device",
-            )),
+            "tcp" if self.host.is_none() => Err(ConfError::internal("Missing source host attribute for char device")),
+            "tcp" if self.service.is_none() => Err(ConfError::internal("Missing source service attribute for char device")),
             "unix" if self.path.is_none() && !virtio_channel => Err(missing_path()),
-            "tcp" | "unix" if self.listen && self.reconnect_enabled() => Err(ConfError::internal(
-                "chardev reconnect is possible only for connect mode",
-            )),
+            "tcp" | "unix" if self.listen && self.reconnect_enabled() => {
+                Err(ConfError::internal("chardev reconnect is possible only for connect mode"))
+            }
             _ => Ok(()),
         }
     }
 
     fn reconnect_enabled(&self) -> bool {
-        self.reconnect
-            .as_ref()
-            .is_some_and(|r| r.attrs.iter().any(|(k, v)| k == "enabled" && v == "yes"))
+        self.reconnect.as_ref().is_some_and(|r| r.attrs.iter().any(|(k, v)| k == "enabled" && v == "yes"))
     }
 
     fn reconnect_el(&self) -> Option<El> {
         self.reconnect.as_ref().map(|r| {
-            let en = r
-                .attrs
-                .iter()
-                .find(|(k, _)| k == "enabled")
-                .map(|(_, v)| v.clone());
+            let en = r.attrs.iter().find(|(k, _)| k == "enabled").map(|(_, v)| v.clone());
             let mut e = El::new("reconnect").attr_opt("enabled", en.as_deref());
             if en.as_deref() == Some("yes") {
                 if let Some((_, t)) = r.attrs.iter().find(|(k, _)| k == "timeout") {
@@ -932,9 +795,7 @@ impl ChrSource {
             }
             "unix" => {
                 if let Some(p) = &self.path {
-                    let mut s = El::new("source")
-                        .attr("mode", if self.listen { "bind" } else { "connect" })
-                        .attr("path", p);
+                    let mut s = El::new("source").attr("mode", if self.listen { "bind" } else { "connect" }).attr("path", p);
                     for l in &self.seclabels {
                         s.push(l.clone());
                     }
@@ -972,18 +833,12 @@ pub struct Chardev {
 impl Chardev {
     /// `<target type=..>`.
     pub fn target_type(&self) -> Option<&str> {
-        self.target
-            .as_ref()
-            .and_then(|t| t.attrs.iter().find(|(k, _)| k == "type"))
-            .map(|(_, v)| v.as_str())
+        self.target.as_ref().and_then(|t| t.attrs.iter().find(|(k, _)| k == "type")).map(|(_, v)| v.as_str())
     }
 
     /// `<target port=..>`.
     pub fn target_port(&self) -> Option<u32> {
-        self.target
-            .as_ref()
-            .and_then(|t| t.attrs.iter().find(|(k, _)| k == "port"))
-            .and_then(|(_, v)| v.parse().ok())
+        self.target.as_ref().and_then(|t| t.attrs.iter().find(|(k, _)| k == "port")).and_then(|(_, v)| v.parse().ok())
     }
 
     fn set_target_port(&mut self, port: u32) {
@@ -991,11 +846,7 @@ impl Chardev {
         match t.attrs.iter().position(|(k, _)| k == "port") {
             Some(i) => t.attrs[i].1 = port.to_string(),
             None => {
-                let at = t
-                    .attrs
-                    .iter()
-                    .position(|(k, _)| k == "type")
-                    .map_or(0, |i| i + 1);
+                let at = t.attrs.iter().position(|(k, _)| k == "type").map_or(0, |i| i + 1);
                 t.attrs.insert(at, ("port".into(), port.to_string()));
             }
         }
@@ -1006,14 +857,8 @@ impl Chardev {
         let ty = node.attribute("type").unwrap_or("null");
         let source = ChrSource::parse(node, ty, inactive)?;
         let target = xml::child(node, "target").map(El::from_node);
-        let c = Chardev {
-            device,
-            source,
-            target,
-            info: DeviceInfo::parse(node, inactive)?,
-        };
-        let virtio_chan =
-            c.device == "channel" && matches!(c.target_type(), Some("virtio") | Some("xen"));
+        let c = Chardev { device, source, target, info: DeviceInfo::parse(node, inactive)? };
+        let virtio_chan = c.device == "channel" && matches!(c.target_type(), Some("virtio") | Some("xen"));
         c.source.validate(virtio_chan)?;
         Ok(c)
     }
@@ -1111,20 +956,8 @@ pub struct Graphics {
 
 impl Graphics {
     fn parse(node: Node<'_, '_>, inactive: bool) -> Result<Graphics> {
-        let ty = check_enum(
-            node,
-            "type",
-            &[
-                "sdl",
-                "vnc",
-                "rdp",
-                "desktop",
-                "spice",
-                "egl-headless",
-                "dbus",
-            ],
-        )?
-        .ok_or_else(|| ConfError::xml("Missing required attribute 'type' in element 'graphics'"))?;
+        let ty = check_enum(node, "type", &["sdl", "vnc", "rdp", "desktop", "spice", "egl-headless", "dbus"])?
+            .ok_or_else(|| ConfError::xml("Missing required attribute 'type' in element 'graphics'"))?;
         let mut g = Graphics {
             graphics_type: ty.clone(),
             port: 0,
@@ -1137,13 +970,10 @@ impl Graphics {
         };
         let mut listens = Vec::new();
         for (i, l) in xml::children(node, "listen").enumerate() {
-            let lt = check_enum(l, "type", &["address", "network", "socket", "none"])?.ok_or_else(
-                || ConfError::xml("Missing required attribute 'type' in element 'listen'"),
-            )?;
+            let lt = check_enum(l, "type", &["address", "network", "socket", "none"])?
+                .ok_or_else(|| ConfError::xml("Missing required attribute 'type' in element 'listen'"))?;
             if (lt == "socket" || lt == "none") && ty != "vnc" && ty != "spice" {
-                return Err(ConfError::unsupported_config(format!(
-                    "listen type '{lt}' is not available for graphics type '{ty}'"
-                )));
+                return Err(ConfError::unsupported_config(format!("listen type '{lt}' is not available for graphics type '{ty}'")));
             }
             let mut address = xml::attr_s(l, "address");
             let mut socket = xml::attr_s(l, "socket");
@@ -1176,30 +1006,18 @@ impl Graphics {
                     }
                 }
             }
-            let address = address
-                .filter(|a| !a.is_empty() && (lt == "address" || (lt == "network" && !inactive)));
+            let address = address.filter(|a| !a.is_empty() && (lt == "address" || (lt == "network" && !inactive)));
             if network.is_some() && lt != "network" {
-                return Err(ConfError::xml(
-                    "'network' attribute is valid only for listen type 'network'",
-                ));
+                return Err(ConfError::xml("'network' attribute is valid only for listen type 'network'"));
             }
             let socket = socket.filter(|s| !s.is_empty());
             if socket.is_some() && lt != "socket" {
-                return Err(ConfError::xml(
-                    "'socket' attribute is valid only for listen type 'socket'",
-                ));
+                return Err(ConfError::xml("'socket' attribute is valid only for listen type 'socket'"));
             }
             if lt == "network" && network.is_none() && inactive {
-                return Err(ConfError::xml(
-                    "'network' attribute is required for listen type 'network'",
-                ));
+                return Err(ConfError::xml("'network' attribute is required for listen type 'network'"));
             }
-            listens.push(GraphicsListen {
-                listen_type: lt,
-                address,
-                network,
-                socket,
-            });
+            listens.push(GraphicsListen { listen_type: lt, address, network, socket });
         }
         if ty != "vnc" {
             g.listens = listens;
@@ -1207,12 +1025,7 @@ impl Graphics {
             return Ok(g);
         }
         let compat = match xml::attr_s(node, "socket") {
-            Some(s) => GraphicsListen {
-                listen_type: "socket".into(),
-                address: None,
-                network: None,
-                socket: Some(s),
-            },
+            Some(s) => GraphicsListen { listen_type: "socket".into(), address: None, network: None, socket: Some(s) },
             None => GraphicsListen {
                 listen_type: "address".into(),
                 address: xml::attr_s(node, "listen").filter(|a| !a.is_empty()),
@@ -1222,18 +1035,13 @@ impl Graphics {
         };
         if listens.is_empty() {
             listens.push(compat);
-        } else if (listens[0].listen_type == "address" || listens[0].listen_type == "network")
-            && compat.listen_type == "socket"
-        {
+        } else if (listens[0].listen_type == "address" || listens[0].listen_type == "network") && compat.listen_type == "socket" {
             listens[0] = compat;
         }
         g.listens = listens;
         match node.attribute("port") {
             Some(p) => {
-                g.port = p
-                    .trim()
-                    .parse()
-                    .map_err(|_| ConfError::internal(format!("cannot parse vnc port {p}")))?;
+                g.port = p.trim().parse().map_err(|_| ConfError::internal(format!("cannot parse vnc port {p}")))?;
                 if g.port == -1 {
                     g.port = 0;
                     g.autoport = true;
@@ -1252,18 +1060,7 @@ impl Graphics {
             }
         }
         g.websocket = xml::attr_s(node, "websocket");
-        g.attrs = other_attrs(
-            node,
-            &[
-                "type",
-                "port",
-                "autoport",
-                "websocket",
-                "listen",
-                "socket",
-                "websocketGenerated",
-            ],
-        );
+        g.attrs = other_attrs(node, &["type", "port", "autoport", "websocket", "listen", "socket", "websocketGenerated"]);
         g.other = other_children(node, &["listen"]);
         Ok(g)
     }
@@ -1338,9 +1135,7 @@ impl Video {
         let m = xml::child(node, "model");
         Ok(Video {
             model: m.and_then(|m| xml::attr_s(m, "type")),
-            model_attrs: m
-                .map(|m| other_attrs(m, &["type", "primary"]))
-                .unwrap_or_default(),
+            model_attrs: m.map(|m| other_attrs(m, &["type", "primary"])).unwrap_or_default(),
             model_children: m.map(|m| other_children(m, &[])).unwrap_or_default(),
             primary: m.and_then(|m| m.attribute("primary")) == Some("yes"),
             driver: xml::child(node, "driver").map(El::from_node),
@@ -1387,17 +1182,9 @@ pub struct Input {
 
 impl Input {
     fn parse(node: Node<'_, '_>, inactive: bool, hvm: bool) -> Result<Input> {
-        let ty = check_enum(
-            node,
-            "type",
-            &["mouse", "tablet", "keyboard", "passthrough", "evdev"],
-        )?
-        .ok_or_else(|| ConfError::xml("missing input device type"))?;
-        let bus = check_enum(
-            node,
-            "bus",
-            &["ps2", "usb", "xen", "parallels", "virtio", "none"],
-        )?;
+        let ty = check_enum(node, "type", &["mouse", "tablet", "keyboard", "passthrough", "evdev"])?
+            .ok_or_else(|| ConfError::xml("missing input device type"))?;
+        let bus = check_enum(node, "bus", &["ps2", "usb", "xen", "parallels", "virtio", "none"])?;
         let bus = bus.or_else(|| match (ty.as_str(), hvm) {
             ("mouse" | "keyboard", true) => Some("ps2".into()),
             ("tablet", true) => Some("usb".into()),
@@ -1415,9 +1202,7 @@ impl Input {
 
     /// Format as `<input>`.
     pub fn to_el(&self) -> El {
-        let mut e = El::new("input")
-            .attr("type", &self.input_type)
-            .attr_opt("bus", self.bus.as_deref());
+        let mut e = El::new("input").attr("type", &self.input_type).attr_opt("bus", self.bus.as_deref());
         e.attrs.extend(self.attrs.iter().cloned());
         for o in &self.other {
             e.push(o.clone());
@@ -1458,10 +1243,7 @@ impl Memballoon {
 impl Devices {
     /// Parse `<devices>`.
     pub fn parse(node: Node<'_, '_>, inactive: bool, hvm: bool) -> Result<Devices> {
-        let mut d = Devices {
-            hvm,
-            ..Devices::default()
-        };
+        let mut d = Devices { hvm, ..Devices::default() };
         for c in xml::elements(node) {
             if c.tag_name().namespace().is_some() {
                 d.other.push(El::from_node(c));
@@ -1479,13 +1261,10 @@ impl Devices {
                     d.insert_controller(ctl);
                 }
                 "interface" => d.interfaces.push(Interface::parse(c, inactive)?),
-                "serial" | "parallel" | "console" | "channel" => {
-                    d.chardevs.push(Chardev::parse(c, inactive)?)
-                }
+                "serial" | "parallel" | "console" | "channel" => d.chardevs.push(Chardev::parse(c, inactive)?),
                 "smartcard" => {
-                    let mode =
-                        check_enum(c, "mode", &["host", "host-certificates", "passthrough"])?
-                            .ok_or_else(|| ConfError::xml("missing smartcard device mode"))?;
+                    let mode = check_enum(c, "mode", &["host", "host-certificates", "passthrough"])?
+                        .ok_or_else(|| ConfError::xml("missing smartcard device mode"))?;
                     let source = if mode == "passthrough" {
                         let ty = req_attr(c, "type")?;
                         let s = ChrSource::parse(c, &ty, inactive)?;
@@ -1496,35 +1275,22 @@ impl Devices {
                     };
                     let mut skip = vec!["source", "protocol", "log"];
                     skip.extend_from_slice(INFO_NAMES);
-                    d.smartcards.push(Smartcard {
-                        mode,
-                        source,
-                        other: other_children(c, &skip),
-                        info: DeviceInfo::parse(c, inactive)?,
-                    });
+                    d.smartcards.push(Smartcard { mode, source, other: other_children(c, &skip), info: DeviceInfo::parse(c, inactive)? });
                 }
                 "redirdev" => {
                     let bus = check_enum(c, "bus", &["usb"])?.unwrap_or_else(|| "usb".into());
                     let ty = req_attr(c, "type")?;
                     let s = ChrSource::parse(c, &ty, inactive)?;
                     s.validate(false)?;
-                    d.redirdevs.push(Redirdev {
-                        bus,
-                        source: s,
-                        info: DeviceInfo::parse(c, inactive)?,
-                    });
+                    d.redirdevs.push(Redirdev { bus, source: s, info: DeviceInfo::parse(c, inactive)? });
                 }
                 "rng" => {
                     let model = req_attr(c, "model")?;
-                    let b = xml::child(c, "backend")
-                        .ok_or_else(|| ConfError::xml("missing RNG device backend"))?;
+                    let b = xml::child(c, "backend").ok_or_else(|| ConfError::xml("missing RNG device backend"))?;
                     let bm = check_enum(b, "model", &["random", "egd", "builtin"])?
                         .ok_or_else(|| ConfError::xml("missing RNG device backend model"))?;
                     let (path, source) = match bm.as_str() {
-                        "random" => (
-                            Some(xml::text_of(b).trim().to_string()).filter(|s| !s.is_empty()),
-                            None,
-                        ),
+                        "random" => (Some(xml::text_of(b).trim().to_string()).filter(|s| !s.is_empty()), None),
                         "egd" => {
                             let ty = req_attr(b, "type")?;
                             let s = ChrSource::parse(b, &ty, inactive)?;
@@ -1548,9 +1314,7 @@ impl Devices {
                     let v = Video::parse(c, inactive)?;
                     if v.primary {
                         if d.videos.iter().any(|x| x.primary) {
-                            return Err(ConfError::xml(
-                                "Only one primary video device is supported",
-                            ));
+                            return Err(ConfError::xml("Only one primary video device is supported"));
                         }
                         d.videos.insert(0, v);
                     } else {
@@ -1583,26 +1347,19 @@ impl Devices {
             let first_console = self.chardevs.iter().position(|c| c.device == "console");
             let first_serial = self.chardevs.iter().position(|c| c.device == "serial");
             match (first_console, first_serial) {
-                (Some(ci), None)
-                    if matches!(self.chardevs[ci].target_type(), None | Some("serial")) =>
-                {
+                (Some(ci), None) if matches!(self.chardevs[ci].target_type(), None | Some("serial")) => {
                     let mut s = self.chardevs[ci].clone();
                     s.device = "serial".into();
                     s.target = Some(El::new("target").attr("port", 0));
                     self.chardevs.insert(ci, s);
-                    self.chardevs[ci + 1].target =
-                        Some(El::new("target").attr("type", "serial").attr("port", 0));
+                    self.chardevs[ci + 1].target = Some(El::new("target").attr("type", "serial").attr("port", 0));
                 }
                 // The console already aliases the first serial port.
-                (Some(ci), Some(_))
-                    if matches!(self.chardevs[ci].target_type(), None | Some("serial")) => {}
+                (Some(ci), Some(_)) if matches!(self.chardevs[ci].target_type(), None | Some("serial")) => {}
                 (_, Some(si))
                     if matches!(
                         self.chardevs[si].target_type(),
-                        None | Some("isa-serial")
-                            | Some("spapr-vio-serial")
-                            | Some("system-serial")
-                            | Some("sclp-serial")
+                        None | Some("isa-serial") | Some("spapr-vio-serial") | Some("system-serial") | Some("sclp-serial")
                     ) =>
                 {
                     let stub = Chardev {
@@ -1620,13 +1377,7 @@ impl Devices {
             }
         }
         for kind in ["serial", "parallel", "console"] {
-            let mut next = self
-                .chardevs
-                .iter()
-                .filter(|c| c.device == kind)
-                .filter_map(Chardev::target_port)
-                .max()
-                .map_or(0, |m| m + 1);
+            let mut next = self.chardevs.iter().filter(|c| c.device == kind).filter_map(Chardev::target_port).max().map_or(0, |m| m + 1);
             for c in self.chardevs.iter_mut().filter(|c| c.device == kind) {
                 if c.target_port().is_none() {
                     c.set_target_port(next);
@@ -1641,12 +1392,7 @@ impl Devices {
     /// video.
     pub fn add_implicit(&mut self) {
         self.chardev_compat();
-        for (ctl, bus) in [
-            ("scsi", "scsi"),
-            ("fdc", "fdc"),
-            ("ide", "ide"),
-            ("sata", "sata"),
-        ] {
+        for (ctl, bus) in [("scsi", "scsi"), ("fdc", "fdc"), ("ide", "ide"), ("sata", "sata")] {
             let max = self
                 .disks
                 .iter()
@@ -1664,8 +1410,7 @@ impl Devices {
         }
         let mut vs = Vec::new();
         for c in &self.chardevs {
-            if (c.device == "channel" || c.device == "console") && c.target_type() == Some("virtio")
-            {
+            if (c.device == "channel" || c.device == "console") && c.target_type() == Some("virtio") {
                 vs.push(match c.info.address {
                     Some(Address::VirtioSerial { controller, .. }) => controller,
                     _ => 0,
@@ -1684,18 +1429,12 @@ impl Devices {
                         .smartcards
                         .iter()
                         .filter_map(|s| match s.info.address {
-                            Some(Address::Ccid {
-                                controller: 0,
-                                slot,
-                            }) => Some(slot as i64),
+                            Some(Address::Ccid { controller: 0, slot }) => Some(slot as i64),
                             _ => None,
                         })
                         .max()
                         .unwrap_or(-1);
-                    self.smartcards[i].info.address = Some(Address::Ccid {
-                        controller: 0,
-                        slot: (max + 1) as u32,
-                    });
+                    self.smartcards[i].info.address = Some(Address::Ccid { controller: 0, slot: (max + 1) as u32 });
                     0
                 }
                 _ => 0,
@@ -1710,11 +1449,7 @@ impl Devices {
             if self.controllers[i].index.is_none() {
                 let ty = self.controllers[i].controller_type.clone();
                 let mut n = 0;
-                while self
-                    .controllers
-                    .iter()
-                    .any(|c| c.controller_type == ty && c.index == Some(n))
-                {
+                while self.controllers.iter().any(|c| c.controller_type == ty && c.index == Some(n)) {
                     n += 1;
                 }
                 self.controllers[i].index = Some(n);
@@ -1748,11 +1483,7 @@ impl Devices {
             s.info.format_into(&mut e);
             out.push(e);
         }
-        let serials: Vec<&Chardev> = self
-            .chardevs
-            .iter()
-            .filter(|c| c.device == "serial")
-            .collect();
+        let serials: Vec<&Chardev> = self.chardevs.iter().filter(|c| c.device == "serial").collect();
         let mut console_n = 0;
         for c in &self.chardevs {
             if c.device == "console" {
@@ -1763,8 +1494,7 @@ impl Devices {
                         let mut alias = (*s).clone();
                         alias.device = "console".into();
                         let port = s.target_port().unwrap_or(0);
-                        alias.target =
-                            Some(El::new("target").attr("type", "serial").attr("port", port));
+                        alias.target = Some(El::new("target").attr("type", "serial").attr("port", port));
                         out.push(alias.to_el(inactive));
                         continue;
                     }
@@ -1776,9 +1506,7 @@ impl Devices {
         out.extend(self.graphics.iter().map(|g| g.to_el(inactive)));
         out.extend(self.videos.iter().map(Video::to_el));
         for r in &self.redirdevs {
-            let mut e = El::new("redirdev")
-                .attr("bus", &r.bus)
-                .attr("type", &r.source.chr_type);
+            let mut e = El::new("redirdev").attr("bus", &r.bus).attr("type", &r.source.chr_type);
             r.source.format_into(&mut e, inactive);
             r.info.format_into(&mut e);
             out.push(e);

@@ -12,8 +12,8 @@ pub mod devices;
 
 pub use common::{Address, DeviceInfo};
 pub use devices::{
-    Chardev, ChrSource, Controller, Devices, Disk, DiskSource, Graphics, GraphicsListen, Input,
-    Interface, Memballoon, Redirdev, Rng, Smartcard, Video,
+    Chardev, ChrSource, Controller, Devices, Disk, DiskSource, Graphics, GraphicsListen, Input, Interface, Memballoon, Redirdev, Rng,
+    Smartcard, Video,
 };
 
 use crate::error::{ConfError, Result};
@@ -324,11 +324,7 @@ pub fn format_bitmap(set: &[u32]) -> String {
             i += 1;
             end = set[i];
         }
-        out.push(if start == end {
-            start.to_string()
-        } else {
-            format!("{start}-{end}")
-        });
+        out.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
         i += 1;
     }
     out.join(",")
@@ -337,15 +333,12 @@ pub fn format_bitmap(set: &[u32]) -> String {
 fn parse_memory(node: Node<'_, '_>) -> Result<u64> {
     let name = node.tag_name().name();
     let text = xml::text_of(node);
-    let v = text.trim().parse::<u64>().map_err(|_| {
-        ConfError::xml(format!(
-            "Invalid value '{}' for element or attribute './{name}[1]'",
-            text.trim()
-        ))
-    })?;
+    let v = text
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| ConfError::xml(format!("Invalid value '{}' for element or attribute './{name}[1]'", text.trim())))?;
     let unit = node.attribute("unit").unwrap_or("KiB");
-    let bytes = xml::scale_to_bytes(v, Some(unit))
-        .map_err(|e| ConfError::xml(format!("invalid value for element '{name}': {e}")))?;
+    let bytes = xml::scale_to_bytes(v, Some(unit)).map_err(|e| ConfError::xml(format!("invalid value for element '{name}': {e}")))?;
     Ok(bytes.div_ceil(1024))
 }
 
@@ -370,37 +363,30 @@ impl DomainDef {
         let virt_type = match node.attribute("type") {
             None => return Err(ConfError::internal("missing domain type attribute")),
             Some(t) if VIRT_TYPES.contains(&t) => t.to_string(),
-            Some(t) => {
-                return Err(ConfError::unsupported_config(format!(
-                    "invalid domain type {t}"
-                )))
-            }
+            Some(t) => return Err(ConfError::unsupported_config(format!("invalid domain type {t}"))),
         };
         let id = if inactive {
             None
         } else {
             match node.attribute("id") {
                 None => None,
-                Some(v) => Some(v.parse::<i32>().ok().filter(|i| *i >= 0).ok_or_else(|| {
-                    ConfError::xml(format!(
-                        "Invalid value for attribute 'id' in element 'domain': '{v}'."
-                    ))
-                })?),
+                Some(v) => Some(
+                    v.parse::<i32>()
+                        .ok()
+                        .filter(|i| *i >= 0)
+                        .ok_or_else(|| ConfError::xml(format!("Invalid value for attribute 'id' in element 'domain': '{v}'.")))?,
+                ),
             }
         };
         let name = xml::child_text(node, "name")
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| ConfError::Invalid {
-                code: ErrorCode::NoName,
-                message: "missing name information".into(),
-            })?;
+            .ok_or_else(|| ConfError::Invalid { code: ErrorCode::NoName, message: "missing name information".into() })?;
         if name.contains('/') {
             return Err(ConfError::xml(format!("name {name} cannot contain '/'")));
         }
         let uuid = match xml::child_text(node, "uuid").filter(|s| !s.is_empty()) {
             None => oxvirt_util::uuid::generate(),
-            Some(u) => oxvirt_util::uuid::parse(&u)
-                .ok_or_else(|| ConfError::internal("malformed uuid element"))?,
+            Some(u) => oxvirt_util::uuid::parse(&u).ok_or_else(|| ConfError::internal("malformed uuid element"))?,
         };
         let title = xml::child_text(node, "title").filter(|s| !s.is_empty());
         if title.as_deref().is_some_and(|t| t.contains('\n')) {
@@ -412,10 +398,7 @@ impl DomainDef {
         let os_node = xml::child(node, "os");
         let type_node = os_node.and_then(|o| xml::child(o, "type"));
         let bootloader = xml::child_text(node, "bootloader").filter(|s| !s.is_empty());
-        let mut os_type = match type_node
-            .map(|t| xml::text_of(t).trim().to_string())
-            .filter(|s| !s.is_empty())
-        {
+        let mut os_type = match type_node.map(|t| xml::text_of(t).trim().to_string()).filter(|s| !s.is_empty()) {
             Some(t) => t,
             None if bootloader.is_some() => "xen".to_string(),
             None => "hvm".to_string(),
@@ -424,16 +407,11 @@ impl DomainDef {
             os_type = "xen".into();
         }
         if !["hvm", "xen", "linux", "exe", "uml", "xenpvh"].contains(&os_type.as_str()) {
-            return Err(ConfError::Invalid {
-                code: ErrorCode::OsType,
-                message: format!("unknown OS type '{os_type}'"),
-            });
+            return Err(ConfError::Invalid { code: ErrorCode::OsType, message: format!("unknown OS type '{os_type}'") });
         }
         let hvm = os_type == "hvm";
         let mut os = DomainOs {
-            arch: type_node
-                .and_then(|t| xml::attr_s(t, "arch"))
-                .or_else(|| hvm.then(|| "x86_64".to_string())),
+            arch: type_node.and_then(|t| xml::attr_s(t, "arch")).or_else(|| hvm.then(|| "x86_64".to_string())),
             machine: type_node.and_then(|t| xml::attr_s(t, "machine")),
             os_type,
             bootloader,
@@ -459,12 +437,7 @@ impl DomainDef {
             os.root = t("root");
             os.loader = xml::child(o, "loader").map(El::from_node);
             os.nvram = xml::child(o, "nvram").map(El::from_node);
-            os.other = common::other_children(
-                o,
-                &[
-                    "type", "boot", "kernel", "initrd", "cmdline", "dtb", "root", "loader", "nvram",
-                ],
-            );
+            os.other = common::other_children(o, &["type", "boot", "kernel", "initrd", "cmdline", "dtb", "root", "loader", "nvram"]);
         }
 
         // memory
@@ -480,9 +453,7 @@ impl DomainDef {
                     xml::children(n, "cell")
                         .filter_map(|c| {
                             let v = c.attribute("memory")?.parse::<u64>().ok()?;
-                            xml::scale_to_bytes(v, Some(c.attribute("unit").unwrap_or("KiB")))
-                                .ok()
-                                .map(|b| b.div_ceil(1024))
+                            xml::scale_to_bytes(v, Some(c.attribute("unit").unwrap_or("KiB"))).ok().map(|b| b.div_ceil(1024))
                         })
                         .sum()
                 })
@@ -490,9 +461,7 @@ impl DomainDef {
             memory_kib = numa_total;
         }
         if memory_kib == 0 {
-            return Err(ConfError::xml(
-                "Memory size must be specified via <memory> or in the <numa> configuration",
-            ));
+            return Err(ConfError::xml("Memory size must be specified via <memory> or in the <numa> configuration"));
         }
         let mut current_memory_kib = match xml::child(node, "currentMemory") {
             Some(m) => parse_memory(m)?,
@@ -503,35 +472,25 @@ impl DomainDef {
         }
         let (max_memory_kib, max_memory_slots) = match xml::child(node, "maxMemory") {
             Some(m) => {
-                let slots = xml::attr_u64(m, "slots")?.ok_or_else(|| {
-                    ConfError::xml("Missing required attribute 'slots' in element 'maxMemory'")
-                })?;
-                (
-                    Some(parse_memory(m)?),
-                    Some(slots.min(u32::MAX as u64) as u32),
-                )
+                let slots = xml::attr_u64(m, "slots")?
+                    .ok_or_else(|| ConfError::xml("Missing required attribute 'slots' in element 'maxMemory'"))?;
+                (Some(parse_memory(m)?), Some(slots.min(u32::MAX as u64) as u32))
             }
             None => (None, None),
         };
 
         // vcpus
-        let (mut vcpus_max, mut vcpus_current, mut vcpu_placement, mut vcpu_cpuset) =
-            (1u32, 1u32, "static".to_string(), None);
+        let (mut vcpus_max, mut vcpus_current, mut vcpu_placement, mut vcpu_cpuset) = (1u32, 1u32, "static".to_string(), None);
         if let Some(v) = xml::child(node, "vcpu") {
             let t = xml::text_of(v);
             let t = t.trim();
             if !t.is_empty() {
-                vcpus_max = t
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| ConfError::xml("maximum vcpus count must be an integer"))?;
+                vcpus_max =
+                    t.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| ConfError::xml("maximum vcpus count must be an integer"))?;
             }
             vcpus_current = match xml::attr_u64(v, "current")? {
                 Some(c) if c as u32 > vcpus_max || c > u32::MAX as u64 => {
-                    return Err(ConfError::invalid_arg(format!(
-                        "maxvcpus must not be less than current vcpus ({vcpus_max} < {c})"
-                    )))
+                    return Err(ConfError::invalid_arg(format!("maxvcpus must not be less than current vcpus ({vcpus_max} < {c})")))
                 }
                 Some(0) | None => vcpus_max,
                 Some(c) => c as u32,
@@ -563,37 +522,19 @@ impl DomainDef {
             }
         }
 
-        let on = |n: &str, d: &str| {
-            lifecycle(
-                node,
-                n,
-                d,
-                &["destroy", "restart", "rename-restart", "preserve"],
-            )
-        };
+        let on = |n: &str, d: &str| lifecycle(node, n, d, &["destroy", "restart", "rename-restart", "preserve"]);
         let on_poweroff = on("on_poweroff", "destroy")?;
         let on_reboot = on("on_reboot", "restart")?;
         let on_crash = lifecycle(
             node,
             "on_crash",
             "destroy",
-            &[
-                "destroy",
-                "restart",
-                "rename-restart",
-                "preserve",
-                "coredump-destroy",
-                "coredump-restart",
-            ],
+            &["destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart"],
         )?;
         let on_lockfailure = match xml::child_text(node, "on_lockfailure") {
             None => None,
             Some(v) if ["poweroff", "restart", "pause", "ignore"].contains(&v.as_str()) => Some(v),
-            Some(v) => {
-                return Err(ConfError::internal(format!(
-                    "unknown on_lockfailure action: {v}"
-                )))
-            }
+            Some(v) => return Err(ConfError::internal(format!("unknown on_lockfailure action: {v}"))),
         };
 
         let mut devices = match xml::child(node, "devices") {
@@ -604,29 +545,16 @@ impl DomainDef {
 
         // Boot order: per-device boot and <os><boot> exclude each other.
         let mut orders: Vec<u32> = Vec::new();
-        for o in devices
-            .disks
-            .iter()
-            .filter_map(|d| d.info.boot_order)
-            .chain(devices.interfaces.iter().filter_map(|i| i.info.boot_order))
-        {
+        for o in devices.disks.iter().filter_map(|d| d.info.boot_order).chain(devices.interfaces.iter().filter_map(|i| i.info.boot_order)) {
             if orders.contains(&o) {
-                return Err(ConfError::unsupported_config(format!(
-                    "boot order '{o}' used for more than one device"
-                )));
+                return Err(ConfError::unsupported_config(format!("boot order '{o}' used for more than one device")));
             }
             orders.push(o);
         }
-        let other_boot = devices.other.iter().any(|e| {
-            e.children
-                .iter()
-                .any(|c| matches!(c, xml::XNode::El(b) if b.name == "boot"))
-        });
+        let other_boot = devices.other.iter().any(|e| e.children.iter().any(|c| matches!(c, xml::XNode::El(b) if b.name == "boot")));
         if hvm {
             if !os.boot_devs.is_empty() && (!orders.is_empty() || other_boot) {
-                return Err(ConfError::unsupported_config(
-                    "per-device boot elements cannot be used together with os/boot elements",
-                ));
+                return Err(ConfError::unsupported_config("per-device boot elements cannot be used together with os/boot elements"));
             }
             if os.boot_devs.is_empty() && orders.is_empty() && !other_boot {
                 os.boot_devs.push("hd".into());
@@ -694,9 +622,7 @@ impl DomainDef {
             resctrl,
             os,
             features: xml::child(node, "features").map(El::from_node),
-            cpu: xml::child(node, "cpu")
-                .map(El::from_node)
-                .filter(|c| !c.is_empty()),
+            cpu: xml::child(node, "cpu").map(El::from_node).filter(|c| !c.is_empty()),
             clock: xml::child(node, "clock").map(El::from_node),
             on_poweroff,
             on_reboot,
@@ -730,27 +656,11 @@ impl DomainDef {
         }
         kids.extend(self.metadata.clone());
         if let (Some(m), Some(s)) = (self.max_memory_kib, self.max_memory_slots) {
-            kids.push(
-                El::new("maxMemory")
-                    .attr("slots", s)
-                    .attr("unit", "KiB")
-                    .text(m),
-            );
+            kids.push(El::new("maxMemory").attr("slots", s).attr("unit", "KiB").text(m));
         }
-        kids.push(
-            El::new("memory")
-                .attr_opt("dumpCore", self.memory_dump_core.as_deref())
-                .attr("unit", "KiB")
-                .text(self.memory_kib),
-        );
-        kids.push(
-            El::new("currentMemory")
-                .attr("unit", "KiB")
-                .text(self.current_memory_kib),
-        );
-        let mut vcpu = El::new("vcpu")
-            .attr("placement", &self.vcpu_placement)
-            .attr_opt("cpuset", self.vcpu_cpuset.as_deref());
+        kids.push(El::new("memory").attr_opt("dumpCore", self.memory_dump_core.as_deref()).attr("unit", "KiB").text(self.memory_kib));
+        kids.push(El::new("currentMemory").attr("unit", "KiB").text(self.current_memory_kib));
+        let mut vcpu = El::new("vcpu").attr("placement", &self.vcpu_placement).attr_opt("cpuset", self.vcpu_cpuset.as_deref());
         if self.vcpus_current != self.vcpus_max {
             vcpu.push_attr("current", self.vcpus_current);
         }
@@ -782,11 +692,7 @@ impl DomainDef {
         kids.push(self.os_el());
         kids.extend(self.features.clone());
         kids.extend(self.cpu.clone());
-        kids.push(
-            self.clock
-                .clone()
-                .unwrap_or_else(|| El::new("clock").attr("offset", "utc")),
-        );
+        kids.push(self.clock.clone().unwrap_or_else(|| El::new("clock").attr("offset", "utc")));
         kids.push(El::new("on_poweroff").text(&self.on_poweroff));
         kids.push(El::new("on_reboot").text(&self.on_reboot));
         kids.push(El::new("on_crash").text(&self.on_crash));
@@ -816,12 +722,7 @@ impl DomainDef {
     fn os_el(&self) -> El {
         let os = &self.os;
         let mut e = El::new("os").attr_opt("firmware", os.firmware.as_deref());
-        e.push(
-            El::new("type")
-                .attr_opt("arch", os.arch.as_deref())
-                .attr_opt("machine", os.machine.as_deref())
-                .text(&os.os_type),
-        );
+        e.push(El::new("type").attr_opt("arch", os.arch.as_deref()).attr_opt("machine", os.machine.as_deref()).text(&os.os_type));
         e = e.child_opt(os.loader.clone()).child_opt(os.nvram.clone());
         e = e
             .text_child_opt("kernel", os.kernel.as_deref())
@@ -847,16 +748,10 @@ impl DomainDef {
     }
 }
 
-fn parse_resctrl(
-    node: Node<'_, '_>,
-    maxvcpus: u32,
-    inactive: bool,
-    prev: &[ResctrlTune],
-) -> Result<Option<ResctrlTune>> {
+fn parse_resctrl(node: Node<'_, '_>, maxvcpus: u32, inactive: bool, prev: &[ResctrlTune]) -> Result<Option<ResctrlTune>> {
     let kind = node.tag_name().name().to_string();
     let vs = common::req_attr(node, "vcpus")?;
-    let mut vcpus = parse_bitmap(&vs)
-        .ok_or_else(|| ConfError::xml(format!("Invalid {kind} attribute 'vcpus' value '{vs}'")))?;
+    let mut vcpus = parse_bitmap(&vs).ok_or_else(|| ConfError::xml(format!("Invalid {kind} attribute 'vcpus' value '{vs}'")))?;
     vcpus.retain(|v| *v < maxvcpus);
     if vcpus.is_empty() {
         return Ok(None);
@@ -886,27 +781,18 @@ fn parse_resctrl(
                 main.push(El::from_node(c));
             }
             ("memorytune", "node") => {
-                let key = (
-                    c.attribute("id").unwrap_or("").to_string(),
-                    String::new(),
-                    String::new(),
-                );
+                let key = (c.attribute("id").unwrap_or("").to_string(), String::new(), String::new());
                 common::req_attr(c, "id")?;
                 common::req_attr(c, "bandwidth")?;
                 if seen.contains(&key) {
-                    return Err(ConfError::xml(format!(
-                        "Memory bandwidth for node {} is already defined",
-                        key.0
-                    )));
+                    return Err(ConfError::xml(format!("Memory bandwidth for node {} is already defined", key.0)));
                 }
                 seen.push(key);
                 main.push(El::from_node(c));
             }
             (_, "monitor") => {
                 let mv = common::req_attr(c, "vcpus")?;
-                let set = parse_bitmap(&mv).ok_or_else(|| {
-                    ConfError::xml(format!("Invalid monitor attribute 'vcpus' value '{mv}'"))
-                })?;
+                let set = parse_bitmap(&mv).ok_or_else(|| ConfError::xml(format!("Invalid monitor attribute 'vcpus' value '{mv}'")))?;
                 if set.iter().any(|v| !vcpus.contains(v)) {
                     return Err(ConfError::xml("Monitor vcpus conflicts with allocation"));
                 }
@@ -925,30 +811,14 @@ fn parse_resctrl(
         }
     }
     main.extend(monitors);
-    let id = if inactive {
-        None
-    } else {
-        xml::attr_s(node, "id")
-    };
-    Ok(Some(ResctrlTune {
-        kind,
-        vcpus,
-        id,
-        children: main,
-    }))
+    let id = if inactive { None } else { xml::attr_s(node, "id") };
+    Ok(Some(ResctrlTune { kind, vcpus, id, children: main }))
 }
 
 /// `xml format --kind domain`: parse and print the canonical form.
 pub fn tool_format(text: &str, opts: &ToolOptions) -> Result<String> {
-    let popts = ParseOptions {
-        driver: opts.driver.clone(),
-        inactive: opts.inactive,
-    };
+    let popts = ParseOptions { driver: opts.driver.clone(), inactive: opts.inactive };
     let def = DomainDef::parse(text, &popts)?;
-    let fopts = FormatOptions {
-        id: def.id,
-        inactive: opts.inactive,
-        secure: true,
-    };
+    let fopts = FormatOptions { id: def.id, inactive: opts.inactive, secure: true };
     Ok(def.format(&fopts))
 }

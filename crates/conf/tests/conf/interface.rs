@@ -25,7 +25,8 @@ fn errors() {
     let e = InterfaceDef::parse("<interface type='vlan' name='v'><vlan/></interface>").unwrap_err();
     assert_eq!(e.code(), ErrorCode::XmlError);
     assert!(e.to_string().contains("tag"), "{e}");
-    let e = InterfaceDef::parse("<interface type='bond' name='b'><bond><interface type='bridge' name='x'/></bond></interface>").unwrap_err();
+    let e =
+        InterfaceDef::parse("<interface type='bond' name='b'><bond><interface type='bridge' name='x'/></bond></interface>").unwrap_err();
     assert!(e.to_string().contains("unsupported type"), "{e}");
 }
 

@@ -7,27 +7,16 @@ use proptest::prelude::*;
 
 #[test]
 fn redefine_round_trip() {
-    let flags = SnapshotParseFlags {
-        redefine: true,
-        ..Default::default()
-    };
+    let flags = SnapshotParseFlags { redefine: true, ..Default::default() };
     let def = SnapshotDef::parse(&read("snapshot", "redefine-in.xml"), flags).unwrap();
     assert_eq!(def.parent.as_deref(), Some("snap0"));
     assert_eq!(def.memory.as_deref(), Some("no"));
-    golden(
-        "snapshot",
-        "redefine-out.xml",
-        &def.format(&SnapshotFormatOptions::default()),
-    );
+    golden("snapshot", "redefine-out.xml", &def.format(&SnapshotFormatOptions::default()));
 }
 
 #[test]
 fn new_snapshot_ignores_redefine_only_fields() {
-    let def = SnapshotDef::parse(
-        &read("snapshot", "redefine-in.xml"),
-        SnapshotParseFlags::default(),
-    )
-    .unwrap();
+    let def = SnapshotDef::parse(&read("snapshot", "redefine-in.xml"), SnapshotParseFlags::default()).unwrap();
     assert_eq!(def.state, None);
     assert_eq!(def.creation_time, None);
     assert!(def.domain.is_none());
@@ -35,21 +24,10 @@ fn new_snapshot_ignores_redefine_only_fields() {
 
 #[test]
 fn errors() {
-    let flags = SnapshotParseFlags {
-        redefine: true,
-        ..Default::default()
-    };
-    let e = SnapshotDef::parse(
-        "<domainsnapshot><state>running</state></domainsnapshot>",
-        flags,
-    )
-    .unwrap_err();
+    let flags = SnapshotParseFlags { redefine: true, ..Default::default() };
+    let e = SnapshotDef::parse("<domainsnapshot><state>running</state></domainsnapshot>", flags).unwrap_err();
     assert_eq!(e.code(), ErrorCode::XmlError);
-    let e = SnapshotDef::parse(
-        "<domainsnapshot><memory file='rel'/></domainsnapshot>",
-        SnapshotParseFlags::default(),
-    )
-    .unwrap_err();
+    let e = SnapshotDef::parse("<domainsnapshot><memory file='rel'/></domainsnapshot>", SnapshotParseFlags::default()).unwrap_err();
     assert!(e.to_string().contains("absolute"), "{e}");
 }
 

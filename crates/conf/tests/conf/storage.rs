@@ -7,10 +7,7 @@ use proptest::prelude::*;
 use std::path::PathBuf;
 
 pub fn data(kind: &str, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(kind)
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(kind).join(name)
 }
 
 /// Compare `actual` with the expected file, or rewrite it under `OXVIRT_REGENERATE`.
@@ -35,11 +32,7 @@ fn test_driver_default_pool_round_trips() {
     assert_eq!(pool.pool_type, "dir");
     assert_eq!(pool.target.as_ref().unwrap().path, "/default-pool");
     // The test driver fills sizes in after parsing.
-    let pool = PoolDef {
-        capacity: 107374182400,
-        available: 107374182400,
-        ..pool
-    };
+    let pool = PoolDef { capacity: 107374182400, available: 107374182400, ..pool };
     golden("pool", "default-pool.xml", &pool.format());
 }
 
@@ -61,17 +54,13 @@ fn volume_in_default_pool() {
 
 #[test]
 fn volume_formats_follow_pool_type() {
-    let disk = PoolDef::parse("<pool type='disk'><name>d</name><source><device path='/dev/sda'/></source><target><path>/dev</path></target></pool>").unwrap();
+    let disk = PoolDef::parse(
+        "<pool type='disk'><name>d</name><source><device path='/dev/sda'/></source><target><path>/dev</path></target></pool>",
+    )
+    .unwrap();
     let dir = PoolDef::parse(&read("pool", "default-pool.xml")).unwrap();
     let vol = "<volume><name>p1</name><capacity>1</capacity><target><format type='linux-swap'/></target></volume>";
-    assert_eq!(
-        VolDef::parse(vol, &disk, VolParseFlags::default())
-            .unwrap()
-            .target
-            .format
-            .as_deref(),
-        Some("linux-swap")
-    );
+    assert_eq!(VolDef::parse(vol, &disk, VolParseFlags::default()).unwrap().target.format.as_deref(), Some("linux-swap"));
     let e = VolDef::parse(vol, &dir, VolParseFlags::default()).unwrap_err();
     assert_eq!(e.code(), ErrorCode::ConfigUnsupported);
 }
@@ -83,15 +72,7 @@ fn volume_capacity_rules() {
     let e = VolDef::parse(vol, &pool, VolParseFlags::default()).unwrap_err();
     assert_eq!(e.code(), ErrorCode::XmlError);
     assert!(e.to_string().contains("capacity"), "{e}");
-    let v = VolDef::parse(
-        vol,
-        &pool,
-        VolParseFlags {
-            no_capacity: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let v = VolDef::parse(vol, &pool, VolParseFlags { no_capacity: true, ..Default::default() }).unwrap();
     assert_eq!(v.capacity, 0);
 }
 
@@ -103,7 +84,10 @@ fn pool_errors_carry_libvirt_codes() {
     let e = PoolDef::parse("<pool type='bogus'><name>x</name></pool>").unwrap_err();
     assert_eq!(e.code(), ErrorCode::XmlError);
     assert!(e.to_string().contains("type"), "{e}");
-    let e = PoolDef::parse("<pool type='fs'><name>x</name><source><device path='/dev/a'/><format type='zz'/></source><target><path>/x</path></target></pool>").unwrap_err();
+    let e = PoolDef::parse(
+        "<pool type='fs'><name>x</name><source><device path='/dev/a'/><format type='zz'/></source><target><path>/x</path></target></pool>",
+    )
+    .unwrap_err();
     assert_eq!(e.code(), ErrorCode::ConfigUnsupported);
     let e = PoolDef::parse("<pool type='dir'><name>x</name>").unwrap_err();
     assert_eq!(e.code(), ErrorCode::XmlDetail);
