@@ -33,7 +33,11 @@ impl MacAddr {
         let mut parts = s.split(':');
         for (i, b) in out.iter_mut().enumerate() {
             let p = parts.next()?;
-            let p = if i == 5 { p.split(|c: char| c <= ' ').next().unwrap_or(p) } else { p };
+            let p = if i == 5 {
+                p.split(|c: char| c <= ' ').next().unwrap_or(p)
+            } else {
+                p
+            };
             if p.is_empty() || p.len() > 2 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
                 return None;
             }
@@ -54,7 +58,11 @@ impl MacAddr {
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
     }
 }
 
@@ -97,11 +105,19 @@ fn prefix_of(address: &IpAddr, netmask: Option<&IpAddr>, prefix: u32) -> Option<
 fn mask_ip(a: &IpAddr, prefix: u32) -> IpAddr {
     match a {
         IpAddr::V4(a) => {
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix.min(32)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix.min(32))
+            };
             IpAddr::V4(Ipv4Addr::from(u32::from(*a) & m))
         }
         IpAddr::V6(a) => {
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix.min(128)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix.min(128))
+            };
             IpAddr::V6(Ipv6Addr::from(u128::from(*a) & m))
         }
     }
@@ -144,16 +160,28 @@ impl PciAddress {
         }
         if a != PciAddress::default() {
             if a.domain > 0xFFFF {
-                return Err(ConfError::xml(format!("Invalid PCI address domain='0x{:x}', must be <= 0xFFFF", a.domain)));
+                return Err(ConfError::xml(format!(
+                    "Invalid PCI address domain='0x{:x}', must be <= 0xFFFF",
+                    a.domain
+                )));
             }
             if a.bus > 0xFF {
-                return Err(ConfError::xml(format!("Invalid PCI address bus='0x{:x}', must be <= 0xFF", a.bus)));
+                return Err(ConfError::xml(format!(
+                    "Invalid PCI address bus='0x{:x}', must be <= 0xFF",
+                    a.bus
+                )));
             }
             if a.slot > 0x1F {
-                return Err(ConfError::xml(format!("Invalid PCI address slot='0x{:x}', must be <= 0x1F", a.slot)));
+                return Err(ConfError::xml(format!(
+                    "Invalid PCI address slot='0x{:x}', must be <= 0x1F",
+                    a.slot
+                )));
             }
             if a.function > 7 {
-                return Err(ConfError::xml(format!("Invalid PCI address function=0x{:x}, must be <= 7", a.function)));
+                return Err(ConfError::xml(format!(
+                    "Invalid PCI address function=0x{:x}, must be <= 7",
+                    a.function
+                )));
             }
         }
         Ok(a)
@@ -191,7 +219,9 @@ impl BandwidthRate {
             match node.attribute(name) {
                 None => Ok(None),
                 Some(v) => v.trim_start().parse::<u64>().map(Some).map_err(|_| {
-                    ConfError::unsupported_config(format!("could not convert bandwidth {name} value '{v}'"))
+                    ConfError::unsupported_config(format!(
+                        "could not convert bandwidth {name} value '{v}'"
+                    ))
                 }),
             }
         };
@@ -204,7 +234,9 @@ impl BandwidthRate {
         }
         let average = num("average")?;
         if (has("peak") || has("burst")) && !has("average") {
-            return Err(ConfError::unsupported_config("'peak' and 'burst' require 'average' attribute"));
+            return Err(ConfError::unsupported_config(
+                "'peak' and 'burst' require 'average' attribute",
+            ));
         }
         Ok(BandwidthRate {
             average: average.unwrap_or(0),
@@ -242,16 +274,24 @@ impl Bandwidth {
     /// Parse `<bandwidth>` (libvirt's `virNetDevBandwidthParse`). Returns the
     /// bandwidth (None when it has neither direction) and the `classID` when
     /// `allow_class_id`.
-    pub fn parse(node: Node<'_, '_>, allow_class_id: bool, allow_floor: bool) -> Result<(Option<Bandwidth>, Option<u32>)> {
+    pub fn parse(
+        node: Node<'_, '_>,
+        allow_class_id: bool,
+        allow_floor: bool,
+    ) -> Result<(Option<Bandwidth>, Option<u32>)> {
         let mut class_id = None;
         if let Some(c) = node.attribute("classID") {
             if !allow_class_id {
                 return Err(ConfError::Invalid {
                     code: ErrorCode::XmlDetail,
-                    message: "classID attribute not supported on <bandwidth> in this usage context".into(),
+                    message: "classID attribute not supported on <bandwidth> in this usage context"
+                        .into(),
                 });
             }
-            class_id = Some(xml::parse_uint(c, 10).ok_or_else(|| ConfError::internal(format!("Unable to parse class id '{c}'")))?);
+            class_id =
+                Some(xml::parse_uint(c, 10).ok_or_else(|| {
+                    ConfError::internal(format!("Unable to parse class id '{c}'"))
+                })?);
         }
         let (mut inb, mut outb) = (None, None);
         for c in xml::elements(node) {
@@ -281,14 +321,18 @@ impl Bandwidth {
         if let Some(n) = inb {
             let r = BandwidthRate::from_node(n)?;
             if r.floor != 0 && !allow_floor {
-                return Err(ConfError::unsupported_config("floor attribute is not supported for this config"));
+                return Err(ConfError::unsupported_config(
+                    "floor attribute is not supported for this config",
+                ));
             }
             bw.inbound = Some(r);
         }
         if let Some(n) = outb {
             let r = BandwidthRate::from_node(n)?;
             if r.floor != 0 {
-                return Err(ConfError::unsupported_config("'floor' attribute allowed only in <inbound> element"));
+                return Err(ConfError::unsupported_config(
+                    "'floor' attribute allowed only in <inbound> element",
+                ));
             }
             bw.outbound = Some(r);
         }
@@ -322,14 +366,19 @@ impl Vlan {
     pub fn from_node(node: Node<'_, '_>) -> Result<Vlan> {
         let tags: Vec<Node> = xml::children(node, "tag").collect();
         if tags.is_empty() {
-            return Err(ConfError::xml("missing tag id - each <vlan> must have at least one <tag id='n'/> subelement"));
+            return Err(ConfError::xml(
+                "missing tag id - each <vlan> must have at least one <tag id='n'/> subelement",
+            ));
         }
         let mut v = Vlan::default();
         for t in &tags {
-            let id = xml::prop_uint(*t, "id", 10)?
-                .ok_or_else(|| ConfError::xml("Missing required attribute 'id' in element 'tag'"))?;
+            let id = xml::prop_uint(*t, "id", 10)?.ok_or_else(|| {
+                ConfError::xml("Missing required attribute 'id' in element 'tag'")
+            })?;
             if id > 4095 {
-                return Err(ConfError::xml(format!("vlan tag id {id} too large (maximum 4095)")));
+                return Err(ConfError::xml(format!(
+                    "vlan tag id {id} too large (maximum 4095)"
+                )));
             }
             if let Some(m) = t.attribute("nativeMode") {
                 if m != "tagged" && m != "untagged" {
@@ -357,7 +406,9 @@ impl Vlan {
                     ));
                 }
                 if !trunk.eq_ignore_ascii_case("no") {
-                    return Err(ConfError::xml(format!("invalid \"trunk='{trunk}'\" in <vlan> - must be yes or no")));
+                    return Err(ConfError::xml(format!(
+                        "invalid \"trunk='{trunk}'\" in <vlan> - must be yes or no"
+                    )));
                 }
             }
         }
@@ -412,7 +463,9 @@ impl VirtualPort {
         let mut vp = VirtualPort::default();
         if let Some(t) = node.attribute("type") {
             if !matches!(t, "802.1Qbg" | "802.1Qbh" | "openvswitch" | "midonet") {
-                return Err(ConfError::unsupported_config(format!("unknown virtualport type {t}")));
+                return Err(ConfError::unsupported_config(format!(
+                    "unknown virtualport type {t}"
+                )));
             }
             vp.vtype = Some(t.to_string());
         }
@@ -424,8 +477,9 @@ impl VirtualPort {
                 match p.attribute(name) {
                     None => Ok(None),
                     Some(v) => {
-                        let n = xml::parse_uint(v, 0)
-                            .ok_or_else(|| ConfError::xml(format!("cannot parse value of {name} parameter")))?;
+                        let n = xml::parse_uint(v, 0).ok_or_else(|| {
+                            ConfError::xml(format!("cannot parse value of {name} parameter"))
+                        })?;
                         if n > max {
                             return Err(ConfError::xml(format!("value {what} out of range")));
                         }
@@ -437,8 +491,9 @@ impl VirtualPort {
             vp.type_id = num("typeid", 0xff_ffff, "for typeid")?;
             vp.type_id_version = num("typeidversion", 0xff, "of typeidversion")?.map(|v| v as u8);
             if let Some(v) = p.attribute("instanceid") {
-                vp.instance_id =
-                    Some(uuid::parse(v).ok_or_else(|| ConfError::xml("cannot parse instanceid parameter as a uuid"))?);
+                vp.instance_id = Some(uuid::parse(v).ok_or_else(|| {
+                    ConfError::xml("cannot parse instanceid parameter as a uuid")
+                })?);
             }
             if let Some(v) = p.attribute("profileid") {
                 if v.len() >= 40 {
@@ -447,8 +502,9 @@ impl VirtualPort {
                 vp.profile_id = Some(v.to_string()).filter(|s| !s.is_empty());
             }
             if let Some(v) = p.attribute("interfaceid") {
-                vp.interface_id =
-                    Some(uuid::parse(v).ok_or_else(|| ConfError::xml("cannot parse interfaceid parameter as a uuid"))?);
+                vp.interface_id = Some(uuid::parse(v).ok_or_else(|| {
+                    ConfError::xml("cannot parse interfaceid parameter as a uuid")
+                })?);
             }
         }
         let extra = match vp.vtype.as_deref() {
@@ -479,7 +535,9 @@ impl VirtualPort {
             _ => None,
         };
         if let (Some(x), Some(t)) = (extra, &vp.vtype) {
-            return Err(ConfError::xml(format!("extra {x} unsupported in <virtualport type='{t}'>")));
+            return Err(ConfError::xml(format!(
+                "extra {x} unsupported in <virtualport type='{t}'>"
+            )));
         }
         Ok(vp)
     }
@@ -564,7 +622,11 @@ impl ForwardMode {
 
     /// The XML name.
     pub fn as_str(&self) -> &'static str {
-        Self::NAMES.iter().find(|(_, m)| m == self).map(|(n, _)| *n).unwrap_or("none")
+        Self::NAMES
+            .iter()
+            .find(|(_, m)| m == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("none")
     }
 
     /// Parse an XML name.
@@ -574,7 +636,10 @@ impl ForwardMode {
 
     /// Modes that put a libvirt-managed bridge in front of the network.
     pub fn has_bridge(&self) -> bool {
-        matches!(self, ForwardMode::None | ForwardMode::Nat | ForwardMode::Route | ForwardMode::Open)
+        matches!(
+            self,
+            ForwardMode::None | ForwardMode::Nat | ForwardMode::Route | ForwardMode::Open
+        )
     }
 }
 
@@ -658,8 +723,11 @@ impl DhcpLease {
             Some(u @ ("seconds" | "minutes" | "hours")) => u.to_string(),
             Some(u) => return Err(xml::invalid_prop(node, "unit", u)),
         };
-        if expiry > 0 && ((unit == "seconds" && expiry < 120) || (unit == "minutes" && expiry < 2)) {
-            return Err(ConfError::unsupported_config("The minimum lease time should be greater than 2 minutes"));
+        if expiry > 0 && ((unit == "seconds" && expiry < 120) || (unit == "minutes" && expiry < 2))
+        {
+            return Err(ConfError::unsupported_config(
+                "The minimum lease time should be greater than 2 minutes",
+            ));
         }
         Ok(Some(DhcpLease { expiry, unit }))
     }
@@ -668,7 +736,9 @@ impl DhcpLease {
         if self.expiry == 0 {
             El::new("lease").attr("expiry", "0")
         } else {
-            El::new("lease").attr("expiry", self.expiry).attr("unit", &self.unit)
+            El::new("lease")
+                .attr("expiry", self.expiry)
+                .attr("unit", &self.unit)
         }
     }
 }
@@ -905,26 +975,46 @@ fn parse_lease_child(node: Node<'_, '_>) -> Result<Option<DhcpLease>> {
     Ok(lease)
 }
 
-fn check_range(start: &IpAddr, end: &IpAddr, network: Option<(&IpAddr, Option<u32>)>) -> Result<()> {
+fn check_range(
+    start: &IpAddr,
+    end: &IpAddr,
+    network: Option<(&IpAddr, Option<u32>)>,
+) -> Result<()> {
     let (s, e) = (start.to_string(), end.to_string());
     if start.is_ipv4() != end.is_ipv4() {
-        return Err(ConfError::internal(format!("mismatch of address family in range {s} - {e}")));
+        return Err(ConfError::internal(format!(
+            "mismatch of address family in range {s} - {e}"
+        )));
     }
     if let Some((net, prefix)) = network {
         if net.is_ipv4() != start.is_ipv4() {
-            return Err(ConfError::internal(format!("mismatch of address family in range {s} - {e} for network {net}")));
+            return Err(ConfError::internal(format!(
+                "mismatch of address family in range {s} - {e} for network {net}"
+            )));
         }
-        let p = prefix.ok_or_else(|| ConfError::internal(format!("bad prefix -1 for network {net} when  checking range {s} - {e}")))?;
+        let p = prefix.ok_or_else(|| {
+            ConfError::internal(format!(
+                "bad prefix -1 for network {net} when  checking range {s} - {e}"
+            ))
+        })?;
         let pi = p as i64;
         if (net.is_ipv4() && p > 32) || p > 128 {
-            return Err(ConfError::internal(format!("bad prefix {pi} for network {net} when  checking range {s} - {e}")));
+            return Err(ConfError::internal(format!(
+                "bad prefix {pi} for network {net} when  checking range {s} - {e}"
+            )));
         }
         let netaddr = mask_ip(net, p);
         if mask_ip(start, p) != netaddr || mask_ip(end, p) != netaddr {
-            return Err(ConfError::internal(format!("range {s} - {e} is not entirely within network {net}/{p}")));
+            return Err(ConfError::internal(format!(
+                "range {s} - {e} is not entirely within network {net}/{p}"
+            )));
         }
         if let IpAddr::V4(n) = net {
-            let hostmask = if p == 0 { u32::MAX } else { !(u32::MAX << (32 - p)) };
+            let hostmask = if p == 0 {
+                u32::MAX
+            } else {
+                !(u32::MAX << (32 - p))
+            };
             let bcast = IpAddr::V4(Ipv4Addr::from(u32::from(*n) | hostmask));
             if *start == netaddr {
                 return Err(ConfError::internal(format!(
@@ -948,16 +1038,22 @@ fn parse_dhcp(net: &str, node: Node<'_, '_>, ip: &mut NetworkIp) -> Result<()> {
     for c in xml::elements(node) {
         match c.tag_name().name() {
             "range" => {
-                let start = c
-                    .attribute("start")
-                    .ok_or_else(|| ConfError::xml(format!("Missing 'start' attribute in dhcp range for network '{net}'")))?;
-                let start = parse_ip(start)
-                    .ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{start}'")))?;
-                let end = c
-                    .attribute("end")
-                    .ok_or_else(|| ConfError::xml(format!("Missing 'end' attribute in dhcp range for network '{net}'")))?;
-                let end =
-                    parse_ip(end).ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{end}'")))?;
+                let start = c.attribute("start").ok_or_else(|| {
+                    ConfError::xml(format!(
+                        "Missing 'start' attribute in dhcp range for network '{net}'"
+                    ))
+                })?;
+                let start = parse_ip(start).ok_or_else(|| {
+                    ConfError::invalid_arg(format!("Cannot parse socket address '{start}'"))
+                })?;
+                let end = c.attribute("end").ok_or_else(|| {
+                    ConfError::xml(format!(
+                        "Missing 'end' attribute in dhcp range for network '{net}'"
+                    ))
+                })?;
+                let end = parse_ip(end).ok_or_else(|| {
+                    ConfError::invalid_arg(format!("Cannot parse socket address '{end}'"))
+                })?;
                 check_range(&start, &end, Some((&ip.address, ip.effective_prefix())))?;
                 let lease = parse_lease_child(c)?;
                 ip.ranges.push(DhcpRange { start, end, lease });
@@ -967,12 +1063,14 @@ fn parse_dhcp(net: &str, node: Node<'_, '_>, ip: &mut NetworkIp) -> Result<()> {
                 ip.hosts.push(host);
             }
             "bootp" if ip.address.is_ipv4() => {
-                let Some(file) = ip_attr(c, "file") else { continue };
+                let Some(file) = ip_attr(c, "file") else {
+                    continue;
+                };
                 let server = match c.attribute("server") {
                     None => None,
-                    Some(s) => Some(
-                        parse_ip(s).ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{s}'")))?,
-                    ),
+                    Some(s) => Some(parse_ip(s).ok_or_else(|| {
+                        ConfError::invalid_arg(format!("Cannot parse socket address '{s}'"))
+                    })?),
                 };
                 ip.bootp = Some(Bootp { file, server });
             }
@@ -991,28 +1089,44 @@ fn parse_dhcp_host(net: &str, ip: &NetworkIp, c: Node<'_, '_>) -> Result<DhcpHos
                 "Invalid to specify MAC address '{m}' in network '{net}' IPv6 static host definition"
             )));
         }
-        let a =
-            MacAddr::parse(m).ok_or_else(|| ConfError::xml(format!("Cannot parse MAC address '{m}' in network '{net}'")))?;
+        let a = MacAddr::parse(m).ok_or_else(|| {
+            ConfError::xml(format!("Cannot parse MAC address '{m}' in network '{net}'"))
+        })?;
         if a.is_multicast() {
-            return Err(ConfError::xml(format!("expected unicast mac address, found multicast '{m}' in network '{net}'")));
+            return Err(ConfError::xml(format!(
+                "expected unicast mac address, found multicast '{m}' in network '{net}'"
+            )));
         }
     }
     let id = ip_attr(c, "id");
     if let Some(id) = &id {
-        if let Some(ch) = id.chars().find(|ch| !(ch.is_ascii_hexdigit() || *ch == ':')) {
-            return Err(ConfError::xml(format!("Invalid character '{ch}' in id '{id}' of network '{net}'")));
+        if let Some(ch) = id
+            .chars()
+            .find(|ch| !(ch.is_ascii_hexdigit() || *ch == ':'))
+        {
+            return Err(ConfError::xml(format!(
+                "Invalid character '{ch}' in id '{id}' of network '{net}'"
+            )));
         }
     }
     let name = ip_attr(c, "name");
     if let Some(n) = &name {
-        if !n.chars().next().is_some_and(|ch| ch.is_ascii_alphanumeric()) {
-            return Err(ConfError::xml(format!("Cannot use host name '{n}' in network '{net}'")));
+        if !n
+            .chars()
+            .next()
+            .is_some_and(|ch| ch.is_ascii_alphanumeric())
+        {
+            return Err(ConfError::xml(format!(
+                "Cannot use host name '{n}' in network '{net}'"
+            )));
         }
     }
     let hip = match c.attribute("ip") {
         None => None,
         Some(s) => Some(parse_ip(s).ok_or_else(|| {
-            ConfError::xml(format!("Invalid IP address in static host definition for network '{net}'"))
+            ConfError::xml(format!(
+                "Invalid IP address in static host definition for network '{net}'"
+            ))
         })?),
     };
     if v6 {
@@ -1022,30 +1136,49 @@ fn parse_dhcp_host(net: &str, ip: &NetworkIp, c: Node<'_, '_>) -> Result<DhcpHos
             )));
         }
     } else if mac.is_none() && name.is_none() {
-        return Err(ConfError::xml(format!("Static host definition in IPv4 network '{net}' must have mac or name attribute")));
+        return Err(ConfError::xml(format!(
+            "Static host definition in IPv4 network '{net}' must have mac or name attribute"
+        )));
     }
     if hip.is_none() {
-        return Err(ConfError::xml(format!("Missing IP address in static host definition for network '{net}'")));
+        return Err(ConfError::xml(format!(
+            "Missing IP address in static host definition for network '{net}'"
+        )));
     }
     let lease = parse_lease_child(c)?;
-    Ok(DhcpHost { mac, id, name, ip: hip, lease })
+    Ok(DhcpHost {
+        mac,
+        id,
+        name,
+        ip: hip,
+        lease,
+    })
 }
 
 fn parse_ip_def(net: &str, node: Node<'_, '_>) -> Result<NetworkIp> {
-    let family = node.attribute("family").filter(|s| !s.is_empty()).map(str::to_string);
+    let family = node
+        .attribute("family")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     let address_s = node
         .attribute("address")
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| ConfError::xml(format!("Missing required address attribute in network '{net}'")))?;
-    let address =
-        parse_ip(address_s).ok_or_else(|| ConfError::xml(format!("Invalid address '{address_s}' in network '{net}'")))?;
+        .ok_or_else(|| {
+            ConfError::xml(format!(
+                "Missing required address attribute in network '{net}'"
+            ))
+        })?;
+    let address = parse_ip(address_s).ok_or_else(|| {
+        ConfError::xml(format!("Invalid address '{address_s}' in network '{net}'"))
+    })?;
     let netmask_s = node.attribute("netmask").filter(|s| !s.is_empty());
-    let netmask = match netmask_s {
-        None => None,
-        Some(m) => {
-            Some(parse_ip(m).ok_or_else(|| ConfError::xml(format!("Invalid netmask '{m}' in network '{net}'")))?)
-        }
-    };
+    let netmask =
+        match netmask_s {
+            None => None,
+            Some(m) => Some(parse_ip(m).ok_or_else(|| {
+                ConfError::xml(format!("Invalid netmask '{m}' in network '{net}'"))
+            })?),
+        };
     let prefix = xml::prop_uint(node, "prefix", 10)?.unwrap_or(0);
     let local_ptr = xml::prop_tristate(node, "localPtr")?;
     match family.as_deref() {
@@ -1068,7 +1201,9 @@ fn parse_ip_def(net: &str, node: Node<'_, '_>) -> Result<NetworkIp> {
                     )));
                 }
             } else if prefix > 32 {
-                return Err(ConfError::unsupported_config(format!("Invalid IPv4 prefix '{prefix}' in network '{net}'")));
+                return Err(ConfError::unsupported_config(format!(
+                    "Invalid IPv4 prefix '{prefix}' in network '{net}'"
+                )));
             }
         }
         Some("ipv6") => {
@@ -1083,10 +1218,16 @@ fn parse_ip_def(net: &str, node: Node<'_, '_>) -> Result<NetworkIp> {
                 )));
             }
             if prefix > 128 {
-                return Err(ConfError::unsupported_config(format!("Invalid IPv6 prefix '{prefix}' in network '{net}'")));
+                return Err(ConfError::unsupported_config(format!(
+                    "Invalid IPv6 prefix '{prefix}' in network '{net}'"
+                )));
             }
         }
-        Some(f) => return Err(ConfError::xml(format!("Unrecognized family '{f}' in network '{net}'"))),
+        Some(f) => {
+            return Err(ConfError::xml(format!(
+                "Unrecognized family '{f}' in network '{net}'"
+            )))
+        }
     }
     let mut ip = NetworkIp {
         family,
@@ -1108,13 +1249,19 @@ fn parse_ip_def(net: &str, node: Node<'_, '_>) -> Result<NetworkIp> {
                 "Unsupported <tftp> element in an IPv6 element in network '{net}'"
             )));
         }
-        ip.tftp_root = t.attribute("root").filter(|s| !s.is_empty()).map(str::to_string);
+        ip.tftp_root = t
+            .attribute("root")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
     }
     Ok(ip)
 }
 
 fn xml_detail(message: String) -> ConfError {
-    ConfError::Invalid { code: ErrorCode::XmlDetail, message }
+    ConfError::Invalid {
+        code: ErrorCode::XmlDetail,
+        message,
+    }
 }
 
 fn srv_uint(c: Node<'_, '_>, name: &str) -> std::result::Result<Option<u32>, ()> {
@@ -1133,34 +1280,47 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
     for f in xml::children(node, "forwarder") {
         let addr = match f.attribute("addr") {
             None => None,
-            Some(a) => Some(
-                parse_ip(a)
-                    .ok_or_else(|| ConfError::xml(format!("Invalid forwarder IP address '{a}' in network '{net}'")))?,
-            ),
+            Some(a) => Some(parse_ip(a).ok_or_else(|| {
+                ConfError::xml(format!(
+                    "Invalid forwarder IP address '{a}' in network '{net}'"
+                ))
+            })?),
         };
         let domain = ip_attr(f, "domain");
         if addr.is_none() && domain.is_none() {
-            return Err(ConfError::xml("Invalid forwarder element, must contain at least one of addr or domain"));
+            return Err(ConfError::xml(
+                "Invalid forwarder element, must contain at least one of addr or domain",
+            ));
         }
         dns.forwarders.push(DnsForwarder { domain, addr });
     }
     for h in xml::children(node, "host") {
-        let ip_s = h
-            .attribute("ip")
-            .ok_or_else(|| xml_detail(format!("Missing IP address in network '{net}' DNS HOST record")))?;
-        let ip = parse_ip(ip_s).ok_or_else(|| xml_detail(format!("Invalid IP address in network '{net}' DNS HOST record")))?;
+        let ip_s = h.attribute("ip").ok_or_else(|| {
+            xml_detail(format!(
+                "Missing IP address in network '{net}' DNS HOST record"
+            ))
+        })?;
+        let ip = parse_ip(ip_s).ok_or_else(|| {
+            xml_detail(format!(
+                "Invalid IP address in network '{net}' DNS HOST record"
+            ))
+        })?;
         let mut hostnames = Vec::new();
         for hn in xml::children(h, "hostname") {
             if hn.first_child().is_some() {
                 let name = xml::text_of(hn);
                 if name.is_empty() {
-                    return Err(xml_detail(format!("Missing hostname in network '{net}' DNS HOST record")));
+                    return Err(xml_detail(format!(
+                        "Missing hostname in network '{net}' DNS HOST record"
+                    )));
                 }
                 hostnames.push(name);
             }
         }
         if hostnames.is_empty() {
-            return Err(xml_detail(format!("Missing hostname in network '{net}' DNS HOST record")));
+            return Err(xml_detail(format!(
+                "Missing hostname in network '{net}' DNS HOST record"
+            )));
         }
         dns.hosts.push(DnsHost { ip, hostnames });
     }
@@ -1168,7 +1328,9 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
         const PROTO: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-+/";
         const SERVICE: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+/*";
         let service = ip_attr(s, "service").ok_or_else(|| {
-            xml_detail(format!("missing required service attribute in DNS SRV record of network '{net}'"))
+            xml_detail(format!(
+                "missing required service attribute in DNS SRV record of network '{net}'"
+            ))
         })?;
         if service.len() > 32 {
             return Err(xml_detail(format!(
@@ -1190,8 +1352,18 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
         }
         let domain = ip_attr(s, "domain");
         let target = ip_attr(s, "target");
-        let mut srv = DnsSrv { service, protocol, domain, target, ..Default::default() };
-        for (attr, max, min) in [("port", 65535u32, 1u32), ("priority", 65535, 0), ("weight", 65535, 0)] {
+        let mut srv = DnsSrv {
+            service,
+            protocol,
+            domain,
+            target,
+            ..Default::default()
+        };
+        for (attr, max, min) in [
+            ("port", 65535u32, 1u32),
+            ("priority", 65535, 0),
+            ("weight", 65535, 0),
+        ] {
             let r = srv_uint(s, attr);
             if matches!(r, Ok(Some(_))) && srv.target.is_none() {
                 return Err(xml_detail(format!(
@@ -1218,10 +1390,15 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
         dns.srvs.push(srv);
     }
     for t in xml::children(node, "txt") {
-        let name = ip_attr(t, "name")
-            .ok_or_else(|| xml_detail(format!("missing required name attribute in DNS TXT record of network {net}")))?;
+        let name = ip_attr(t, "name").ok_or_else(|| {
+            xml_detail(format!(
+                "missing required name attribute in DNS TXT record of network {net}"
+            ))
+        })?;
         if name.contains([' ', ',']) {
-            return Err(xml_detail(format!("prohibited character in DNS TXT record name '{name}' of network {net}")));
+            return Err(xml_detail(format!(
+                "prohibited character in DNS TXT record name '{name}' of network {net}"
+            )));
         }
         let value = ip_attr(t, "value").ok_or_else(|| {
             xml_detail(format!("missing required value attribute in DNS TXT record named '{name}' of network {net}"))
@@ -1229,9 +1406,14 @@ fn parse_dns(net: &str, node: Node<'_, '_>) -> Result<Dns> {
         dns.txts.push(DnsTxt { name, value });
     }
     if dns.enable == Some(false)
-        && (!dns.forwarders.is_empty() || !dns.hosts.is_empty() || !dns.srvs.is_empty() || !dns.txts.is_empty())
+        && (!dns.forwarders.is_empty()
+            || !dns.hosts.is_empty()
+            || !dns.srvs.is_empty()
+            || !dns.txts.is_empty())
     {
-        return Err(ConfError::xml(format!("Extra data in disabled network '{net}'")));
+        return Err(ConfError::xml(format!(
+            "Extra data in disabled network '{net}'"
+        )));
     }
     Ok(dns)
 }
@@ -1241,18 +1423,30 @@ fn parse_route(net: &str, node: Node<'_, '_>) -> Result<Route> {
     let prefix = xml::prop_uint(node, "prefix", 10)?;
     let metric = xml::prop_uint(node, "metric", 10)?;
     if metric == Some(0) {
-        return Err(ConfError::xml("Invalid value for attribute 'metric' in element 'route': Zero is not permitted"));
+        return Err(ConfError::xml(
+            "Invalid value for attribute 'metric' in element 'route': Zero is not permitted",
+        ));
     }
-    let address_s = node
-        .attribute("address")
-        .ok_or_else(|| ConfError::xml(format!("{net}: Missing required address attribute in route definition")))?;
-    let gateway_s = node
-        .attribute("gateway")
-        .ok_or_else(|| ConfError::xml(format!("{net}: Missing required gateway attribute in route definition")))?;
-    let address = parse_ip(address_s)
-        .ok_or_else(|| ConfError::xml(format!("{net}: Bad network address '{address_s}' in route definition")))?;
-    let gateway = parse_ip(gateway_s)
-        .ok_or_else(|| ConfError::xml(format!("{net}: Bad gateway address '{gateway_s}' in route definition")))?;
+    let address_s = node.attribute("address").ok_or_else(|| {
+        ConfError::xml(format!(
+            "{net}: Missing required address attribute in route definition"
+        ))
+    })?;
+    let gateway_s = node.attribute("gateway").ok_or_else(|| {
+        ConfError::xml(format!(
+            "{net}: Missing required gateway attribute in route definition"
+        ))
+    })?;
+    let address = parse_ip(address_s).ok_or_else(|| {
+        ConfError::xml(format!(
+            "{net}: Bad network address '{address_s}' in route definition"
+        ))
+    })?;
+    let gateway = parse_ip(gateway_s).ok_or_else(|| {
+        ConfError::xml(format!(
+            "{net}: Bad gateway address '{gateway_s}' in route definition"
+        ))
+    })?;
     let mut netmask = None;
     let p = prefix.unwrap_or(0);
     match family.as_deref() {
@@ -1269,8 +1463,11 @@ fn parse_route(net: &str, node: Node<'_, '_>) -> Result<Route> {
                 )));
             }
             if let Some(m) = node.attribute("netmask") {
-                let mi = parse_ip(m)
-                    .ok_or_else(|| ConfError::xml(format!("{net}: Bad netmask address '{m}' in route definition")))?;
+                let mi = parse_ip(m).ok_or_else(|| {
+                    ConfError::xml(format!(
+                        "{net}: Bad netmask address '{m}' in route definition"
+                    ))
+                })?;
                 if !mi.is_ipv4() {
                     return Err(ConfError::xml(format!(
                         "{net}: Invalid netmask '{m}' for address '{address_s}' (both must be IPv4)"
@@ -1311,7 +1508,11 @@ fn parse_route(net: &str, node: Node<'_, '_>) -> Result<Route> {
                 )));
             }
         }
-        Some(f) => return Err(ConfError::xml(format!("{net}: Unrecognized family '{f}' in route definition"))),
+        Some(f) => {
+            return Err(ConfError::xml(format!(
+                "{net}: Unrecognized family '{f}' in route definition"
+            )))
+        }
     }
     let masked = match &netmask {
         Some(IpAddr::V4(m)) => match address {
@@ -1325,7 +1526,14 @@ fn parse_route(net: &str, node: Node<'_, '_>) -> Result<Route> {
             "{net}: Address '{address_s}' in route definition is not a network address"
         )));
     }
-    Ok(Route { family, address, netmask, prefix, gateway, metric })
+    Ok(Route {
+        family,
+        address,
+        netmask,
+        prefix,
+        gateway,
+        metric,
+    })
 }
 
 fn parse_nat(net: &str, node: Node<'_, '_>, fwd: &mut Forward) -> Result<()> {
@@ -1351,18 +1559,24 @@ fn parse_nat(net: &str, node: Node<'_, '_>, fwd: &mut Forward) -> Result<()> {
             ConfError::xml(format!("missing 'end' attribute in <address> element in <nat> in <forward> in network {net}"))
         })?;
         let si: Ipv4Addr = s.parse().map_err(|_| {
-            ConfError::xml(format!("Bad ipv4 start address '{s}' in <nat> in <forward> in network '{net}'"))
+            ConfError::xml(format!(
+                "Bad ipv4 start address '{s}' in <nat> in <forward> in network '{net}'"
+            ))
         })?;
-        let ei: Ipv4Addr = e
-            .parse()
-            .map_err(|_| ConfError::xml(format!("Bad ipv4 end address '{e}' in <nat> in <forward> in network '{net}'")))?;
+        let ei: Ipv4Addr = e.parse().map_err(|_| {
+            ConfError::xml(format!(
+                "Bad ipv4 end address '{e}' in <nat> in <forward> in network '{net}'"
+            ))
+        })?;
         check_range(&IpAddr::V4(si), &IpAddr::V4(ei), None)?;
         fwd.nat.addr_start = Some(si);
         fwd.nat.addr_end = Some(ei);
     }
     let ports: Vec<Node> = xml::children(node, "port").collect();
     if ports.len() > 1 {
-        return Err(ConfError::xml(format!("Only one <port> element is allowed in <nat> in <forward> in network {net}")));
+        return Err(ConfError::xml(format!(
+            "Only one <port> element is allowed in <nat> in <forward> in network {net}"
+        )));
     }
     if let Some(p) = ports.first() {
         let start = p.attribute("start").and_then(|v| xml::parse_uint(v, 10)).filter(|v| *v <= 65535).ok_or_else(|| {
@@ -1384,14 +1598,25 @@ fn parse_nat(net: &str, node: Node<'_, '_>, fwd: &mut Forward) -> Result<()> {
 fn parse_forward(net: &str, node: Node<'_, '_>) -> Result<Forward> {
     let mode = match node.attribute("mode").filter(|s| !s.is_empty()) {
         None => ForwardMode::Nat,
-        Some(m) => ForwardMode::from_name(m)
-            .ok_or_else(|| ConfError::unsupported_config(format!("unknown forwarding type '{m}'")))?,
+        Some(m) => ForwardMode::from_name(m).ok_or_else(|| {
+            ConfError::unsupported_config(format!("unknown forwarding type '{m}'"))
+        })?,
     };
-    let mut fwd = Forward { mode, ..Default::default() };
-    fwd.managed = node.attribute("managed").is_some_and(|m| m.eq_ignore_ascii_case("yes"));
-    if let Some(d) = xml::child(node, "driver").and_then(|d| d.attribute("name")).filter(|s| !s.is_empty()) {
+    let mut fwd = Forward {
+        mode,
+        ..Default::default()
+    };
+    fwd.managed = node
+        .attribute("managed")
+        .is_some_and(|m| m.eq_ignore_ascii_case("yes"));
+    if let Some(d) = xml::child(node, "driver")
+        .and_then(|d| d.attribute("name"))
+        .filter(|s| !s.is_empty())
+    {
         if d != "kvm" && d != "vfio" {
-            return Err(ConfError::unsupported_config(format!("Unknown forward <driver name='{d}'/> in network {net}")));
+            return Err(ConfError::unsupported_config(format!(
+                "Unknown forward <driver name='{d}'/> in network {net}"
+            )));
         }
         fwd.driver = Some(d.to_string());
     }
@@ -1400,7 +1625,9 @@ fn parse_forward(net: &str, node: Node<'_, '_>) -> Result<Forward> {
     let pfs: Vec<Node> = xml::children(node, "pf").collect();
     let nats: Vec<Node> = xml::children(node, "nat").collect();
     if nats.len() > 1 {
-        return Err(ConfError::xml(format!("Only one <nat> element is allowed in <forward> of network {net}")));
+        return Err(ConfError::xml(format!(
+            "Only one <nat> element is allowed in <forward> of network {net}"
+        )));
     }
     if let Some(n) = nats.first() {
         parse_nat(net, *n, &mut fwd)?;
@@ -1428,8 +1655,14 @@ fn parse_forward(net: &str, node: Node<'_, '_>) -> Result<Forward> {
                 }
                 continue;
             }
-            if fwd.ifs.iter().any(|f| matches!(f, ForwardIf::Netdev(x) if x == d)) {
-                return Err(ConfError::xml(format!("interface '{d}' can only be listed once in network {net}")));
+            if fwd
+                .ifs
+                .iter()
+                .any(|f| matches!(f, ForwardIf::Netdev(x) if x == d))
+            {
+                return Err(ConfError::xml(format!(
+                    "interface '{d}' can only be listed once in network {net}"
+                )));
             }
             fwd.ifs.push(ForwardIf::Netdev(d.to_string()));
         }
@@ -1441,7 +1674,11 @@ fn parse_forward(net: &str, node: Node<'_, '_>) -> Result<Forward> {
             match t {
                 "pci" => {
                     let pci = PciAddress::from_node(*a)?;
-                    if fwd.ifs.iter().any(|f| matches!(f, ForwardIf::Pci(p) if *p == pci)) {
+                    if fwd
+                        .ifs
+                        .iter()
+                        .any(|f| matches!(f, ForwardIf::Pci(p) if *p == pci))
+                    {
                         return Err(ConfError::xml(format!(
                             "PCI device '{:04x}:{:02x}:{:02x}.{:x}' can only be listed once in network {net}",
                             pci.domain, pci.bus, pci.slot, pci.function
@@ -1450,19 +1687,27 @@ fn parse_forward(net: &str, node: Node<'_, '_>) -> Result<Forward> {
                     fwd.ifs.push(ForwardIf::Pci(pci));
                 }
                 "none" | "netdev" => {
-                    return Err(ConfError::xml(format!("unsupported address type '{t}' in network {net}")));
+                    return Err(ConfError::xml(format!(
+                        "unsupported address type '{t}' in network {net}"
+                    )));
                 }
                 _ => {
-                    return Err(ConfError::unsupported_config(format!("unknown address type '{t}' in network {net}")));
+                    return Err(ConfError::unsupported_config(format!(
+                        "unknown address type '{t}' in network {net}"
+                    )));
                 }
             }
         }
     } else if pfs.len() > 1 {
-        return Err(ConfError::xml(format!("Only one <pf> element is allowed in <forward> of network {net}")));
+        return Err(ConfError::xml(format!(
+            "Only one <pf> element is allowed in <forward> of network {net}"
+        )));
     } else if let Some(p) = pfs.first() {
-        let d = p
-            .attribute("dev")
-            .ok_or_else(|| ConfError::xml(format!("Missing required dev attribute in <pf> element of network '{net}'")))?;
+        let d = p.attribute("dev").ok_or_else(|| {
+            ConfError::xml(format!(
+                "Missing required dev attribute in <pf> element of network '{net}'"
+            ))
+        })?;
         fwd.pfs.push(d.to_string());
     }
     Ok(fwd)
@@ -1474,7 +1719,9 @@ fn parse_portgroup(node: Node<'_, '_>) -> Result<PortGroup> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ConfError::xml("Missing required name attribute in portgroup"))?
         .to_string();
-    let is_default = node.attribute("default").is_some_and(|d| d.eq_ignore_ascii_case("yes"));
+    let is_default = node
+        .attribute("default")
+        .is_some_and(|d| d.eq_ignore_ascii_case("yes"));
     let trust_guest_rx_filters = xml::prop_tristate(node, "trustGuestRxFilters")?;
     let virtualport = match xml::child(node, "virtualport") {
         Some(v) => Some(VirtualPort::from_node(v, false)?),
@@ -1488,7 +1735,14 @@ fn parse_portgroup(node: Node<'_, '_>) -> Result<PortGroup> {
         Some(v) => Some(Vlan::from_node(v)?),
         None => None,
     };
-    Ok(PortGroup { name, is_default, trust_guest_rx_filters, virtualport, bandwidth, vlan })
+    Ok(PortGroup {
+        name,
+        is_default,
+        trust_guest_rx_filters,
+        virtualport,
+        bandwidth,
+        vlan,
+    })
 }
 
 /// libvirt's `virXMLNodeSanitizeNamespaces` applied to a copy of `<metadata>`: keep
@@ -1497,7 +1751,9 @@ fn sanitize_metadata(node: Node<'_, '_>) -> El {
     let mut e = El::new("metadata");
     let mut seen: Vec<&str> = Vec::new();
     for c in xml::elements(node) {
-        let Some(ns) = c.tag_name().namespace() else { continue };
+        let Some(ns) = c.tag_name().namespace() else {
+            continue;
+        };
         if seen.contains(&ns) {
             continue;
         }
@@ -1526,27 +1782,39 @@ impl NetworkDef {
 
     /// Parse from the `<network>` element (libvirt's `virNetworkDefParseXML`).
     pub fn from_node(node: Node<'_, '_>) -> Result<Self> {
-        let name = xml::child_string(node, "name")
-            .ok_or_else(|| ConfError::Invalid { code: ErrorCode::NoName, message: "missing name information".into() })?;
+        let name = xml::child_string(node, "name").ok_or_else(|| ConfError::Invalid {
+            code: ErrorCode::NoName,
+            message: "missing name information".into(),
+        })?;
         if name.contains('/') {
             return Err(ConfError::xml(format!("name {name} cannot contain '/'")));
         }
         let (uuid, uuid_specified) = match xml::child_string(node, "uuid") {
             None => (uuid::generate(), false),
-            Some(s) => (uuid::parse(&s).ok_or_else(|| ConfError::internal("malformed uuid element"))?, true),
+            Some(s) => (
+                uuid::parse(&s).ok_or_else(|| ConfError::internal("malformed uuid element"))?,
+                true,
+            ),
         };
         let ipv6 = match node.attribute("ipv6") {
             None | Some("") => false,
             Some("yes") => true,
             Some("no") => false,
-            Some(v) => return Err(ConfError::xml(format!("Invalid ipv6 setting '{v}' in network '{name}'"))),
+            Some(v) => {
+                return Err(ConfError::xml(format!(
+                    "Invalid ipv6 setting '{v}' in network '{name}'"
+                )))
+            }
         };
         let trust_guest_rx_filters = xml::prop_tristate(node, "trustGuestRxFilters")?;
         let domain = match xml::child(node, "domain") {
             None => None,
             Some(d) => {
                 let local_only = xml::prop_tristate(d, "localOnly")?;
-                d.attribute("name").map(|n| NetDomain { name: n.to_string(), local_only })
+                d.attribute("name").map(|n| NetDomain {
+                    name: n.to_string(),
+                    local_only,
+                })
             }
         };
         let bandwidth = match xml::child(node, "bandwidth") {
@@ -1570,10 +1838,9 @@ impl NetworkDef {
                 stp_given = stp.is_some();
                 let delay = match nz("delay") {
                     None => 0,
-                    Some(d) => d
-                        .trim_start()
-                        .parse::<u64>()
-                        .map_err(|_| ConfError::xml(format!("Invalid delay value in network '{name}'")))?,
+                    Some(d) => d.trim_start().parse::<u64>().map_err(|_| {
+                        ConfError::xml(format!("Invalid delay value in network '{name}'"))
+                    })?,
                 };
                 let mtm = nz("macTableManager");
                 if let Some(m) = &mtm {
@@ -1583,14 +1850,26 @@ impl NetworkDef {
                         )));
                     }
                 }
-                Some(Bridge { name: nz("name"), zone: nz("zone"), stp, delay, mac_table_manager: mtm })
+                Some(Bridge {
+                    name: nz("name"),
+                    zone: nz("zone"),
+                    stp,
+                    delay,
+                    mac_table_manager: mtm,
+                })
             }
         };
-        let mac = match xml::child(node, "mac").and_then(|m| m.attribute("address")).filter(|s| !s.is_empty()) {
+        let mac = match xml::child(node, "mac")
+            .and_then(|m| m.attribute("address"))
+            .filter(|s| !s.is_empty())
+        {
             None => None,
             Some(m) => {
-                let a = MacAddr::parse(m)
-                    .ok_or_else(|| ConfError::xml(format!("Invalid bridge mac address '{m}' in network '{name}'")))?;
+                let a = MacAddr::parse(m).ok_or_else(|| {
+                    ConfError::xml(format!(
+                        "Invalid bridge mac address '{m}' in network '{name}'"
+                    ))
+                })?;
                 if a.is_multicast() {
                     return Err(ConfError::xml(format!(
                         "Invalid multicast bridge mac address '{m}' in network '{name}'"
@@ -1599,12 +1878,14 @@ impl NetworkDef {
                 Some(a)
             }
         };
-        let mtu = match xml::child(node, "mtu").and_then(|m| m.attribute("size")).filter(|s| !s.is_empty()) {
+        let mtu = match xml::child(node, "mtu")
+            .and_then(|m| m.attribute("size"))
+            .filter(|s| !s.is_empty())
+        {
             None => None,
-            Some(s) => Some(
-                xml::parse_uint(s, 10)
-                    .ok_or_else(|| ConfError::xml(format!("Invalid mtu size '{s}' in network '{name}'")))?,
-            ),
+            Some(s) => Some(xml::parse_uint(s, 10).ok_or_else(|| {
+                ConfError::xml(format!("Invalid mtu size '{s}' in network '{name}'"))
+            })?),
         };
         let dns = match xml::child(node, "dns") {
             Some(d) => parse_dns(&name, d)?,
@@ -1614,9 +1895,15 @@ impl NetworkDef {
             Some(v) => Some(VirtualPort::from_node(v, true)?),
             None => None,
         };
-        let portgroups = xml::children(node, "portgroup").map(parse_portgroup).collect::<Result<Vec<_>>>()?;
-        let ips = xml::children(node, "ip").map(|n| parse_ip_def(&name, n)).collect::<Result<Vec<_>>>()?;
-        let routes = xml::children(node, "route").map(|n| parse_route(&name, n)).collect::<Result<Vec<_>>>()?;
+        let portgroups = xml::children(node, "portgroup")
+            .map(parse_portgroup)
+            .collect::<Result<Vec<_>>>()?;
+        let ips = xml::children(node, "ip")
+            .map(|n| parse_ip_def(&name, n))
+            .collect::<Result<Vec<_>>>()?;
+        let routes = xml::children(node, "route")
+            .map(|n| parse_route(&name, n))
+            .collect::<Result<Vec<_>>>()?;
         for r in &routes {
             let reachable = ips.iter().any(|ip| {
                 if ip.address.is_ipv4() != r.gateway.is_ipv4() {
@@ -1674,7 +1961,11 @@ impl NetworkDef {
         let name = &self.name;
         let mode = self.forward_mode();
         let m = mode.as_str();
-        let (nifs, npfs) = self.forward.as_ref().map(|f| (f.ifs.len(), f.pfs.len())).unwrap_or((0, 0));
+        let (nifs, npfs) = self
+            .forward
+            .as_ref()
+            .map(|f| (f.ifs.len(), f.pfs.len()))
+            .unwrap_or((0, 0));
         let br = self.bridge.clone().unwrap_or_default();
         match mode {
             ForwardMode::None => {}
@@ -1698,10 +1989,14 @@ impl NetworkDef {
             _ => {
                 if mode != ForwardMode::Bridge {
                     if br.name.is_some() {
-                        return Err(ConfError::xml(format!("bridge name not allowed in {m} mode (network '{name}')")));
+                        return Err(ConfError::xml(format!(
+                            "bridge name not allowed in {m} mode (network '{name}')"
+                        )));
                     }
                     if br.zone.is_some() {
-                        return Err(ConfError::xml(format!("bridge zone not allowed in {m} mode (network '{name}')")));
+                        return Err(ConfError::xml(format!(
+                            "bridge zone not allowed in {m} mode (network '{name}')"
+                        )));
                     }
                     if br.mac_table_manager.is_some() {
                         return Err(ConfError::xml(format!(
@@ -1750,20 +2045,30 @@ impl NetworkDef {
         if let Some(t) = self.trust_guest_rx_filters {
             e.push_attr("trustGuestRxFilters", tristate_str(t));
         }
-        e = e.text_child("name", &self.name).text_child("uuid", uuid::format(&self.uuid));
+        e = e
+            .text_child("name", &self.name)
+            .text_child("uuid", uuid::format(&self.uuid));
         if let Some(md) = &self.metadata {
             e.children.push(XNode::Raw(xml::libxml_dump(md)));
         }
         let mode = self.forward_mode();
-        if let Some(f) = self.forward.as_ref().filter(|f| f.mode != ForwardMode::None) {
+        if let Some(f) = self
+            .forward
+            .as_ref()
+            .filter(|f| f.mode != ForwardMode::None)
+        {
             e.push(forward_el(f, inactive));
         }
         let br = self.bridge.clone().unwrap_or_default();
         let hasbridge = mode.has_bridge();
         if hasbridge || br.name.is_some() || br.mac_table_manager.is_some() {
-            let mut b = El::new("bridge").attr_opt("name", br.name.as_deref()).attr_opt("zone", br.zone.as_deref());
+            let mut b = El::new("bridge")
+                .attr_opt("name", br.name.as_deref())
+                .attr_opt("zone", br.zone.as_deref());
             if hasbridge {
-                b = b.attr("stp", if br.stp.unwrap_or(true) { "on" } else { "off" }).attr("delay", br.delay);
+                b = b
+                    .attr("stp", if br.stp.unwrap_or(true) { "on" } else { "off" })
+                    .attr("delay", br.delay);
             }
             e.push(b.attr_opt("macTableManager", br.mac_table_manager.as_deref()));
         }
@@ -1774,7 +2079,11 @@ impl NetworkDef {
             e.push(El::new("mac").attr("address", m));
         }
         if let Some(d) = &self.domain {
-            e.push(El::new("domain").attr("name", &d.name).attr_opt("localOnly", d.local_only.map(tristate_str)));
+            e.push(
+                El::new("domain")
+                    .attr("name", &d.name)
+                    .attr_opt("localOnly", d.local_only.map(tristate_str)),
+            );
         }
         e = e.child_opt(dns_el(&self.dns));
         e = e.child_opt(self.vlan.as_ref().and_then(Vlan::to_el));
@@ -1834,10 +2143,16 @@ impl NetworkDef {
 
 fn parse_dnsmasq(node: Node<'_, '_>) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    let is_ns = |n: &Node, local: &str| n.is_element() && n.tag_name().name() == local && n.tag_name().namespace() == Some(DNSMASQ_NS);
+    let is_ns = |n: &Node, local: &str| {
+        n.is_element()
+            && n.tag_name().name() == local
+            && n.tag_name().namespace() == Some(DNSMASQ_NS)
+    };
     for opts in node.children().filter(|n| is_ns(n, "options")) {
         for o in opts.children().filter(|n| is_ns(n, "option")) {
-            let v = o.attribute("value").ok_or_else(|| ConfError::internal("No dnsmasq options value specified"))?;
+            let v = o
+                .attribute("value")
+                .ok_or_else(|| ConfError::internal("No dnsmasq options value specified"))?;
             out.push(v.to_string());
         }
     }
@@ -1860,15 +2175,22 @@ fn forward_el(f: &Forward, inactive: bool) -> El {
     }
     if f.mode == ForwardMode::Nat {
         let n = &f.nat;
-        let has_range = n.addr_start.is_some() || n.addr_end.is_some() || n.port_start != 0 || n.port_end != 0;
+        let has_range =
+            n.addr_start.is_some() || n.addr_end.is_some() || n.port_start != 0 || n.port_end != 0;
         if has_range || n.ipv6.is_some() {
             let mut ne = El::new("nat").attr_opt("ipv6", n.ipv6.map(tristate_str));
             if let Some(s) = n.addr_start {
-                ne.push(El::new("address").attr("start", s).attr_opt("end", n.addr_end));
+                ne.push(
+                    El::new("address")
+                        .attr("start", s)
+                        .attr_opt("end", n.addr_end),
+                );
             }
             if n.port_start != 0 || n.port_end != 0 {
                 ne.push(
-                    El::new("port").attr("start", n.port_start).attr_opt("end", (n.port_end != 0).then_some(n.port_end)),
+                    El::new("port")
+                        .attr("start", n.port_start)
+                        .attr_opt("end", (n.port_end != 0).then_some(n.port_end)),
                 );
             }
             e.push(ne);
@@ -1889,7 +2211,8 @@ fn forward_el(f: &Forward, inactive: bool) -> El {
 }
 
 fn dns_el(d: &Dns) -> Option<El> {
-    let has_records = !(d.forwarders.is_empty() && d.hosts.is_empty() && d.srvs.is_empty() && d.txts.is_empty());
+    let has_records =
+        !(d.forwarders.is_empty() && d.hosts.is_empty() && d.srvs.is_empty() && d.txts.is_empty());
     if d.enable.is_none() && d.forward_plain_names.is_none() && !has_records {
         return None;
     }
@@ -1897,7 +2220,11 @@ fn dns_el(d: &Dns) -> Option<El> {
         .attr_opt("enable", d.enable.map(tristate_str))
         .attr_opt("forwardPlainNames", d.forward_plain_names.map(tristate_str));
     for f in &d.forwarders {
-        e.push(El::new("forwarder").attr_opt("domain", f.domain.as_deref()).attr_opt("addr", f.addr));
+        e.push(
+            El::new("forwarder")
+                .attr_opt("domain", f.domain.as_deref())
+                .attr_opt("addr", f.addr),
+        );
     }
     for t in &d.txts {
         e.push(El::new("txt").attr("name", &t.name).attr("value", &t.value));
@@ -1938,7 +2265,12 @@ fn ip_el(ip: &NetworkIp) -> El {
     if !ip.ranges.is_empty() || !ip.hosts.is_empty() {
         let mut d = El::new("dhcp");
         for r in &ip.ranges {
-            d.push(El::new("range").attr("start", r.start).attr("end", r.end).child_opt(r.lease.as_ref().map(DhcpLease::to_el)));
+            d.push(
+                El::new("range")
+                    .attr("start", r.start)
+                    .attr("end", r.end)
+                    .child_opt(r.lease.as_ref().map(DhcpLease::to_el)),
+            );
         }
         for h in &ip.hosts {
             d.push(
@@ -1951,7 +2283,11 @@ fn ip_el(ip: &NetworkIp) -> El {
             );
         }
         if let Some(b) = &ip.bootp {
-            d.push(El::new("bootp").attr("file", &b.file).attr_opt("server", b.server));
+            d.push(
+                El::new("bootp")
+                    .attr("file", &b.file)
+                    .attr_opt("server", b.server),
+            );
         }
         e.push(d);
     }

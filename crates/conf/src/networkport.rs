@@ -85,7 +85,10 @@ impl NetworkPortDef {
 
     /// Parse from the `<networkport>` element.
     pub fn from_node(node: Node<'_, '_>) -> Result<Self> {
-        let uuid = parse_uuid(&xml::child_string(node, "uuid").ok_or_else(|| ConfError::internal("network port has no uuid"))?)?;
+        let uuid = parse_uuid(
+            &xml::child_string(node, "uuid")
+                .ok_or_else(|| ConfError::internal("network port has no uuid"))?,
+        )?;
         let owner = xml::child(node, "owner");
         let owner_name = owner
             .and_then(|o| xml::child_string(o, "name"))
@@ -104,7 +107,8 @@ impl NetworkPortDef {
             .and_then(|m| m.attribute("address"))
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ConfError::internal("network port has no mac"))?;
-        let mac = MacAddr::parse(mac_s).ok_or_else(|| ConfError::internal(format!("Unable to parse MAC '{mac_s}'")))?;
+        let mac = MacAddr::parse(mac_s)
+            .ok_or_else(|| ConfError::internal(format!("Unable to parse MAC '{mac_s}'")))?;
         let (bandwidth, class_id) = match xml::child(node, "bandwidth") {
             Some(b) => Bandwidth::parse(b, true, true)?,
             None => (None, None),
@@ -143,9 +147,13 @@ impl NetworkPortDef {
 
     /// The canonical element tree.
     pub fn to_el(&self) -> El {
-        let mut e = El::new("networkport").text_child("uuid", uuid::format(&self.uuid)).child(
-            El::new("owner").text_child("name", &self.owner_name).text_child("uuid", uuid::format(&self.owner_uuid)),
-        );
+        let mut e = El::new("networkport")
+            .text_child("uuid", uuid::format(&self.uuid))
+            .child(
+                El::new("owner")
+                    .text_child("name", &self.owner_name)
+                    .text_child("uuid", uuid::format(&self.owner_uuid)),
+            );
         e = e
             .text_child_opt("group", self.group.as_deref())
             .child(El::new("mac").attr("address", self.mac))
@@ -160,17 +168,33 @@ impl NetworkPortDef {
         }
         if let Some(p) = &self.plug {
             let pe = match p {
-                PortPlug::Network { bridge, mac_table_manager } | PortPlug::Bridge { bridge, mac_table_manager } => {
-                    let t = if matches!(p, PortPlug::Network { .. }) { "network" } else { "bridge" };
+                PortPlug::Network {
+                    bridge,
+                    mac_table_manager,
+                }
+                | PortPlug::Bridge {
+                    bridge,
+                    mac_table_manager,
+                } => {
+                    let t = if matches!(p, PortPlug::Network { .. }) {
+                        "network"
+                    } else {
+                        "bridge"
+                    };
                     El::new("plug")
                         .attr("type", t)
                         .attr("bridge", bridge)
                         .attr_opt("macTableManager", mac_table_manager.as_deref())
                 }
-                PortPlug::Direct { dev, mode } => {
-                    El::new("plug").attr("type", "direct").attr("dev", dev).attr("mode", mode)
-                }
-                PortPlug::HostdevPci { managed, driver, addr } => El::new("plug")
+                PortPlug::Direct { dev, mode } => El::new("plug")
+                    .attr("type", "direct")
+                    .attr("dev", dev)
+                    .attr("mode", mode),
+                PortPlug::HostdevPci {
+                    managed,
+                    driver,
+                    addr,
+                } => El::new("plug")
                     .attr("type", "hostdev-pci")
                     .attr_opt("managed", managed.map(xml::yes_no))
                     .child_opt(driver.as_ref().map(|d| El::new("driver").attr("name", d)))
@@ -188,7 +212,9 @@ impl NetworkPortDef {
 }
 
 fn parse_plug(p: Node<'_, '_>) -> Result<Option<PortPlug>> {
-    let Some(t) = p.attribute("type") else { return Ok(None) };
+    let Some(t) = p.attribute("type") else {
+        return Ok(None);
+    };
     let bridge_plug = |network: bool| -> Result<PortPlug> {
         let bridge = p
             .attribute("bridge")
@@ -197,12 +223,22 @@ fn parse_plug(p: Node<'_, '_>) -> Result<Option<PortPlug>> {
         let mac_table_manager = match p.attribute("macTableManager") {
             None => None,
             Some(m @ ("kernel" | "libvirt")) => Some(m.to_string()),
-            Some(m) => return Err(ConfError::xml(format!("Invalid macTableManager setting '{m}' in network port"))),
+            Some(m) => {
+                return Err(ConfError::xml(format!(
+                    "Invalid macTableManager setting '{m}' in network port"
+                )))
+            }
         };
         Ok(if network {
-            PortPlug::Network { bridge, mac_table_manager }
+            PortPlug::Network {
+                bridge,
+                mac_table_manager,
+            }
         } else {
-            PortPlug::Bridge { bridge, mac_table_manager }
+            PortPlug::Bridge {
+                bridge,
+                mac_table_manager,
+            }
         })
     };
     Ok(Some(match t {
@@ -210,24 +246,38 @@ fn parse_plug(p: Node<'_, '_>) -> Result<Option<PortPlug>> {
         "network" => bridge_plug(true)?,
         "bridge" => bridge_plug(false)?,
         "direct" => {
-            let dev =
-                p.attribute("dev").ok_or_else(|| ConfError::xml("Missing network port link device name"))?.to_string();
+            let dev = p
+                .attribute("dev")
+                .ok_or_else(|| ConfError::xml("Missing network port link device name"))?
+                .to_string();
             let mode = match p.attribute("mode") {
                 None => "vepa".to_string(),
                 Some(m @ ("vepa" | "private" | "bridge" | "passthrough")) => m.to_string(),
-                Some(m) => return Err(ConfError::xml(format!("Invalid mode setting '{m}' in network port"))),
+                Some(m) => {
+                    return Err(ConfError::xml(format!(
+                        "Invalid mode setting '{m}' in network port"
+                    )))
+                }
             };
             PortPlug::Direct { dev, mode }
         }
         "hostdev-pci" => {
             let managed = xml::prop_tristate(p, "managed")?;
-            let driver = match xml::child(p, "driver").and_then(|d| d.attribute("name")).filter(|s| !s.is_empty()) {
+            let driver = match xml::child(p, "driver")
+                .and_then(|d| d.attribute("name"))
+                .filter(|s| !s.is_empty())
+            {
                 None => None,
                 Some(d @ ("kvm" | "vfio")) => Some(d.to_string()),
                 Some(_) => return Err(ConfError::xml("Missing network port driver name")),
             };
-            let a = xml::child(p, "address").ok_or_else(|| ConfError::xml("Missing network port PCI address"))?;
-            PortPlug::HostdevPci { managed, driver, addr: PciAddress::from_node(a)? }
+            let a = xml::child(p, "address")
+                .ok_or_else(|| ConfError::xml("Missing network port PCI address"))?;
+            PortPlug::HostdevPci {
+                managed,
+                driver,
+                addr: PciAddress::from_node(a)?,
+            }
         }
         other => return Err(xml::invalid_prop(p, "type", other)),
     }))

@@ -80,7 +80,11 @@ struct AttrSpec {
 }
 
 const fn a(name: &'static str, types: u32) -> AttrSpec {
-    AttrSpec { name, types, kind: Kind::Plain }
+    AttrSpec {
+        name,
+        types,
+        kind: Kind::Plain,
+    }
 }
 
 const fn k(name: &'static str, types: u32, kind: Kind) -> AttrSpec {
@@ -219,19 +223,27 @@ macro_rules! l3_attrs {
     };
 }
 
-const PORTS: [AttrSpec; 4] =
-    [a("srcportstart", U16), a("srcportend", U16), a("dstportstart", U16), a("dstportend", U16)];
+const PORTS: [AttrSpec; 4] = [
+    a("srcportstart", U16),
+    a("srcportend", U16),
+    a("dstportstart", U16),
+    a("dstportend", U16),
+];
 
 const TCP_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPADDR, dt::IPMASK; PORTS[0], PORTS[1], PORTS[2], PORTS[3],
     a("option", U8), k("flags", dt::STRING, Kind::TcpFlags), COMMENT);
-const UDP_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPADDR, dt::IPMASK; PORTS[0], PORTS[1], PORTS[2], PORTS[3], COMMENT);
+const UDP_ATTRS: &[AttrSpec] =
+    l3_attrs!(dt::IPADDR, dt::IPMASK; PORTS[0], PORTS[1], PORTS[2], PORTS[3], COMMENT);
 const L3_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPADDR, dt::IPMASK; COMMENT);
-const ICMP_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPADDR, dt::IPMASK; a("type", U8), a("code", U8), COMMENT);
+const ICMP_ATTRS: &[AttrSpec] =
+    l3_attrs!(dt::IPADDR, dt::IPMASK; a("type", U8), a("code", U8), COMMENT);
 const TCP6_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPV6ADDR, dt::IPV6MASK; PORTS[0], PORTS[1], PORTS[2], PORTS[3],
     a("option", U8), COMMENT);
-const UDP6_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPV6ADDR, dt::IPV6MASK; PORTS[0], PORTS[1], PORTS[2], PORTS[3], COMMENT);
+const UDP6_ATTRS: &[AttrSpec] =
+    l3_attrs!(dt::IPV6ADDR, dt::IPV6MASK; PORTS[0], PORTS[1], PORTS[2], PORTS[3], COMMENT);
 const L3V6_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPV6ADDR, dt::IPV6MASK; COMMENT);
-const ICMP6_ATTRS: &[AttrSpec] = l3_attrs!(dt::IPV6ADDR, dt::IPV6MASK; a("type", U8), a("code", U8), COMMENT);
+const ICMP6_ATTRS: &[AttrSpec] =
+    l3_attrs!(dt::IPV6ADDR, dt::IPV6MASK; a("type", U8), a("code", U8), COMMENT);
 
 /// Protocol elements in libvirt's lookup order: (element name, attribute table).
 const PROTOCOLS: &[(&str, &[AttrSpec])] = &[
@@ -262,10 +274,20 @@ const PROTOCOLS: &[(&str, &[AttrSpec])] = &[
 ];
 
 fn table(protocol: &str) -> &'static [AttrSpec] {
-    PROTOCOLS.iter().find(|(n, _)| *n == protocol).map(|(_, t)| *t).unwrap_or(&[])
+    PROTOCOLS
+        .iter()
+        .find(|(n, _)| *n == protocol)
+        .map(|(_, t)| *t)
+        .unwrap_or(&[])
 }
 
-const MAC_PROTO_MAP: &[(u32, &str)] = &[(0x0806, "arp"), (0x8035, "rarp"), (0x0800, "ipv4"), (0x86DD, "ipv6"), (0x8100, "vlan")];
+const MAC_PROTO_MAP: &[(u32, &str)] = &[
+    (0x0806, "arp"),
+    (0x8035, "rarp"),
+    (0x0800, "ipv4"),
+    (0x86DD, "ipv6"),
+    (0x8100, "vlan"),
+];
 const ARP_OPCODE_MAP: &[(u32, &str)] = &[
     (1, "Request"),
     (2, "Reply"),
@@ -277,10 +299,24 @@ const ARP_OPCODE_MAP: &[(u32, &str)] = &[
     (8, "InARP_Request"),
     (9, "ARP_NAK"),
 ];
-const IP_PROTO_MAP: &[(u32, &str)] =
-    &[(6, "tcp"), (17, "udp"), (136, "udplite"), (50, "esp"), (51, "ah"), (1, "icmp"), (2, "igmp"), (132, "sctp"), (58, "icmpv6")];
-const STATE_MAP: &[(u32, &str)] =
-    &[(1 << 1, "NEW"), (1 << 2, "ESTABLISHED"), (1 << 3, "RELATED"), (1 << 4, "INVALID"), (1 << 5, "NONE")];
+const IP_PROTO_MAP: &[(u32, &str)] = &[
+    (6, "tcp"),
+    (17, "udp"),
+    (136, "udplite"),
+    (50, "esp"),
+    (51, "ah"),
+    (1, "icmp"),
+    (2, "igmp"),
+    (132, "sctp"),
+    (58, "icmpv6"),
+];
+const STATE_MAP: &[(u32, &str)] = &[
+    (1 << 1, "NEW"),
+    (1 << 2, "ESTABLISHED"),
+    (1 << 3, "RELATED"),
+    (1 << 4, "INVALID"),
+    (1 << 5, "NONE"),
+];
 const STATE_NONE: u32 = 1 << 5;
 const TCP_FLAGS_MAP: &[(u32, &str)] = &[
     (0x1, "FIN"),
@@ -294,7 +330,9 @@ const TCP_FLAGS_MAP: &[(u32, &str)] = &[
 ];
 
 fn map_by_name(map: &[(u32, &str)], s: &str) -> Option<u32> {
-    map.iter().find(|(_, n)| n.eq_ignore_ascii_case(s)).map(|(v, _)| *v)
+    map.iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(s))
+        .map(|(v, _)| *v)
 }
 
 fn map_by_value(map: &[(u32, &'static str)], v: u32) -> Option<&'static str> {
@@ -320,30 +358,55 @@ impl VarAccess {
         let name = s[..end].to_string();
         let rest = &s[end..];
         if rest.is_empty() {
-            return Ok(VarAccess { name, index: None, iterator: 0 });
+            return Ok(VarAccess {
+                name,
+                index: None,
+                iterator: 0,
+            });
         }
         let Some(inner) = rest.strip_prefix('[') else {
             return Err(ConfError::invalid_arg("Malformatted variable"));
         };
-        let inner = inner.trim_start_matches(' ');
+        let ws = |c: char| c.is_ascii_whitespace();
+        let inner = inner.trim_start_matches(ws);
         let (iter, body) = match inner.strip_prefix('@') {
             Some(b) => (true, b),
             None => (false, inner),
         };
-        let digits_end = body.find(|c: char| !c.is_ascii_digit()).unwrap_or(body.len());
+        // Like strtoul: leading blanks, then digits; then blanks and ']' (anything
+        // after the bracket is ignored, as libvirt does).
+        let body = body.trim_start_matches(ws);
+        let body = body.strip_prefix('+').unwrap_or(body);
+        let digits_end = body
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(body.len());
         let num = body[..digits_end].parse::<u32>().ok();
-        let tail = body[digits_end..].trim_start_matches(' ');
-        let msg = if iter { "Malformatted iterator id" } else { "Malformatted array index" };
-        let Some(num) = num.filter(|_| tail == "]") else {
+        let tail = body[digits_end..].trim_start_matches(ws);
+        let msg = if iter {
+            "Malformatted iterator id"
+        } else {
+            "Malformatted array index"
+        };
+        let Some(num) = num.filter(|_| tail.starts_with(']')) else {
             return Err(ConfError::invalid_arg(msg));
         };
         if iter {
             if num > 1000 {
-                return Err(ConfError::invalid_arg("Iterator ID exceeds maximum ID of 1000"));
+                return Err(ConfError::invalid_arg(
+                    "Iterator ID exceeds maximum ID of 1000",
+                ));
             }
-            Ok(VarAccess { name, index: None, iterator: num })
+            Ok(VarAccess {
+                name,
+                index: None,
+                iterator: num,
+            })
         } else {
-            Ok(VarAccess { name, index: Some(num), iterator: 0 })
+            Ok(VarAccess {
+                name,
+                index: Some(num),
+                iterator: 0,
+            })
         }
     }
 }
@@ -528,7 +591,11 @@ fn mask_bits(bytes: &[u8]) -> Option<u8> {
 
 fn parse_state(s: &str) -> Option<u32> {
     let flags = parse_items(STATE_MAP, s)?;
-    Some(if flags & STATE_NONE != 0 { STATE_NONE } else { flags })
+    Some(if flags & STATE_NONE != 0 {
+        STATE_NONE
+    } else {
+        flags
+    })
 }
 
 /// libvirt's `parseStringItems`: `,`-separated names, case-insensitive prefixes.
@@ -544,7 +611,11 @@ fn parse_items(map: &[(u32, &str)], s: &str) -> Option<u32> {
             break;
         }
         let rest = &s[i..];
-        let (v, n) = map.iter().find(|(_, n)| rest.len() >= n.len() && rest.is_char_boundary(n.len()) && rest[..n.len()].eq_ignore_ascii_case(n))?;
+        let (v, n) = map.iter().find(|(_, n)| {
+            rest.len() >= n.len()
+                && rest.is_char_boundary(n.len())
+                && rest[..n.len()].eq_ignore_ascii_case(n)
+        })?;
         flags |= v;
         i += n.len();
     }
@@ -597,7 +668,14 @@ fn parse_ipset_flags(s: &str) -> Option<(u8, u8)> {
 
 /// Try one datatype; `Ok(None)` means "does not parse as this type".
 fn try_type(spec: &AttrSpec, t: u32, prop: &str) -> Result<Option<AttrValue>> {
-    let uint = |base: u32, max: u32| str_to_ui(prop, base).filter(|v| *v <= max).map(|v| AttrValue::Uint { value: v, datatype: t });
+    let uint = |base: u32, max: u32| {
+        str_to_ui(prop, base)
+            .filter(|v| *v <= max)
+            .map(|v| AttrValue::Uint {
+                value: v,
+                datatype: t,
+            })
+    };
     Ok(match t {
         dt::UINT8 => uint(10, 0xff),
         dt::UINT8_HEX => uint(16, 0xff),
@@ -605,24 +683,36 @@ fn try_type(spec: &AttrSpec, t: u32, prop: &str) -> Result<Option<AttrValue>> {
         dt::UINT16_HEX => uint(16, 0xffff),
         dt::UINT32 => uint(10, u32::MAX),
         dt::UINT32_HEX => uint(16, u32::MAX),
-        dt::IPADDR => prop.parse::<std::net::Ipv4Addr>().ok().map(|a| AttrValue::Ip(IpAddr::V4(a))),
-        dt::IPV6ADDR => prop.parse::<std::net::Ipv6Addr>().ok().map(|a| AttrValue::Ip(IpAddr::V6(a))),
+        dt::IPADDR => prop
+            .parse::<std::net::Ipv4Addr>()
+            .ok()
+            .map(|a| AttrValue::Ip(IpAddr::V4(a))),
+        dt::IPV6ADDR => prop
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .map(|a| AttrValue::Ip(IpAddr::V6(a))),
         dt::IPMASK | dt::IPV6MASK => {
             let max = if t == dt::IPMASK { 32 } else { 128 };
             match str_to_ui(prop, 10) {
                 Some(v) => (v <= max).then_some(AttrValue::Mask(v as u8)),
                 None => {
                     let bits = if t == dt::IPMASK {
-                        prop.parse::<std::net::Ipv4Addr>().ok().and_then(|a| mask_bits(&a.octets()))
+                        prop.parse::<std::net::Ipv4Addr>()
+                            .ok()
+                            .and_then(|a| mask_bits(&a.octets()))
                     } else {
-                        prop.parse::<std::net::Ipv6Addr>().ok().and_then(|a| mask_bits(&a.octets()))
+                        prop.parse::<std::net::Ipv6Addr>()
+                            .ok()
+                            .and_then(|a| mask_bits(&a.octets()))
                     };
                     bits.map(AttrValue::Mask)
                 }
             }
         }
         dt::MACADDR => MacAddr::parse(prop).map(AttrValue::Mac),
-        dt::MACMASK => MacAddr::parse(prop).filter(|m| mask_bits(&m.0).is_some()).map(AttrValue::Mac),
+        dt::MACMASK => MacAddr::parse(prop)
+            .filter(|m| mask_bits(&m.0).is_some())
+            .map(AttrValue::Mac),
         dt::STRINGCOPY => {
             let mut end = prop.len().min(256);
             while !prop.is_char_boundary(end) {
@@ -633,19 +723,27 @@ fn try_type(spec: &AttrSpec, t: u32, prop: &str) -> Result<Option<AttrValue>> {
         dt::BOOLEAN => Some(AttrValue::Bool(matches!(prop, "true" | "1" | "yes"))),
         dt::STRING => match spec.kind {
             Kind::MacProto | Kind::VlanProto => {
-                map_by_name(MAC_PROTO_MAP, prop).map(|v| AttrValue::Uint { value: v, datatype: dt::UINT16 })
+                map_by_name(MAC_PROTO_MAP, prop).map(|v| AttrValue::Uint {
+                    value: v,
+                    datatype: dt::UINT16,
+                })
             }
-            Kind::ArpOpcode => {
-                map_by_name(ARP_OPCODE_MAP, prop).map(|v| AttrValue::Uint { value: v, datatype: dt::UINT16 })
-            }
-            Kind::IpProto => map_by_name(IP_PROTO_MAP, prop).map(|v| AttrValue::Uint { value: v, datatype: dt::UINT8_HEX }),
+            Kind::ArpOpcode => map_by_name(ARP_OPCODE_MAP, prop).map(|v| AttrValue::Uint {
+                value: v,
+                datatype: dt::UINT16,
+            }),
+            Kind::IpProto => map_by_name(IP_PROTO_MAP, prop).map(|v| AttrValue::Uint {
+                value: v,
+                datatype: dt::UINT8_HEX,
+            }),
             Kind::State => parse_state(prop).map(AttrValue::State),
             Kind::TcpFlags => {
                 let (m, f) = prop.split_once('/').unwrap_or((prop, "\u{0}"));
                 match (parse_items(TCP_FLAGS_MAP, m), parse_items(TCP_FLAGS_MAP, f)) {
-                    (Some(m), Some(f)) if prop.contains('/') => {
-                        Some(AttrValue::TcpFlags { mask: (m & 0x3f) as u8, flags: (f & 0x3f) as u8 })
-                    }
+                    (Some(m), Some(f)) if prop.contains('/') => Some(AttrValue::TcpFlags {
+                        mask: (m & 0x3f) as u8,
+                        flags: (f & 0x3f) as u8,
+                    }),
                     _ => None,
                 }
             }
@@ -657,7 +755,9 @@ fn try_type(spec: &AttrSpec, t: u32, prop: &str) -> Result<Option<AttrValue>> {
                 return Err(ConfError::invalid_arg("ipset name is too long"));
             }
             if !prop.chars().all(|c| OK.contains(c)) {
-                return Err(ConfError::invalid_arg("ipset name contains invalid characters"));
+                return Err(ConfError::invalid_arg(
+                    "ipset name contains invalid characters",
+                ));
             }
             Some(AttrValue::IpSet(prop.to_string()))
         }
@@ -671,7 +771,9 @@ fn try_type(spec: &AttrSpec, t: u32, prop: &str) -> Result<Option<AttrValue>> {
 
 /// Range checks of attributes with a validator in libvirt.
 fn validate_value(kind: Kind, v: &AttrValue) -> bool {
-    let AttrValue::Uint { value, .. } = v else { return true };
+    let AttrValue::Uint { value, .. } = v else {
+        return true;
+    };
     match kind {
         // Every named protocol is above these limits too.
         Kind::MacProto => *value >= 0x600,
@@ -694,7 +796,11 @@ fn parse_attr(spec: &AttrSpec, prop: &str) -> Result<AttrValue> {
             remaining ^= t;
             match try_type(spec, t, prop) {
                 Ok(Some(v)) => {
-                    return if validate_value(spec.kind, &v) { Ok(v) } else { Err(illegal()) };
+                    return if validate_value(spec.kind, &v) {
+                        Ok(v)
+                    } else {
+                        Err(illegal())
+                    };
                 }
                 Ok(None) if remaining != 0 => {}
                 Ok(None) => return Err(illegal()),
@@ -740,8 +846,12 @@ fn neg_fixups(protocol: &str) -> &'static [(&'static str, &'static str)] {
         ("dstportstart", "srcportstart"),
         ("dstportend", "srcportstart"),
     ];
-    const L3: &[(&str, &str)] =
-        &[("srcipmask", "srcipaddr"), ("dstipmask", "dstipaddr"), ("srcipto", "srcipfrom"), ("dstipto", "dstipfrom")];
+    const L3: &[(&str, &str)] = &[
+        ("srcipmask", "srcipaddr"),
+        ("dstipmask", "dstipaddr"),
+        ("srcipto", "srcipfrom"),
+        ("dstipto", "dstipfrom"),
+    ];
     const ICMP: &[(&str, &str)] = &[
         ("srcipmask", "srcipaddr"),
         ("dstipmask", "dstipaddr"),
@@ -755,7 +865,8 @@ fn neg_fixups(protocol: &str) -> &'static [(&'static str, &'static str)] {
         "ip" => IP,
         "ipv6" => IPV6,
         "tcp" | "tcp-ipv6" | "udp" | "udp-ipv6" | "sctp" | "sctp-ipv6" => PORTS,
-        "udplite" | "udplite-ipv6" | "esp" | "esp-ipv6" | "ah" | "ah-ipv6" | "all" | "all-ipv6" | "igmp" => L3,
+        "udplite" | "udplite-ipv6" | "esp" | "esp-ipv6" | "ah" | "ah-ipv6" | "all" | "all-ipv6"
+        | "igmp" => L3,
         "icmp" | "icmpv6" => ICMP,
         _ => &[],
     }
@@ -763,23 +874,37 @@ fn neg_fixups(protocol: &str) -> &'static [(&'static str, &'static str)] {
 
 impl Rule {
     fn from_node(node: Node<'_, '_>) -> Result<Rule> {
-        let action = node.attribute("action").ok_or_else(|| ConfError::internal("rule node requires action attribute"))?;
+        let action = node
+            .attribute("action")
+            .ok_or_else(|| ConfError::internal("rule node requires action attribute"))?;
         if !matches!(action, "drop" | "accept" | "reject" | "return" | "continue") {
-            return Err(ConfError::unsupported_config("unknown rule action attribute value"));
+            return Err(ConfError::unsupported_config(
+                "unknown rule action attribute value",
+            ));
         }
-        let direction =
-            node.attribute("direction").ok_or_else(|| ConfError::internal("rule node requires direction attribute"))?;
+        let direction = node
+            .attribute("direction")
+            .ok_or_else(|| ConfError::internal("rule node requires direction attribute"))?;
         if !matches!(direction, "in" | "out" | "inout") {
-            return Err(ConfError::unsupported_config("unknown rule direction attribute value"));
+            return Err(ConfError::unsupported_config(
+                "unknown rule direction attribute value",
+            ));
         }
         let priority = node
             .attribute("priority")
             .and_then(|p| p.trim_start().parse::<i32>().ok())
             .filter(|p| (-1000..=1000).contains(p))
             .unwrap_or(500);
-        let no_statematch = node.attribute("statematch").is_some_and(|s| s == "0" || s.eq_ignore_ascii_case("false"));
-        let mut rule =
-            Rule { action: action.into(), direction: direction.into(), priority, no_statematch, protocol: None };
+        let no_statematch = node
+            .attribute("statematch")
+            .is_some_and(|s| s == "0" || s.eq_ignore_ascii_case("false"));
+        let mut rule = Rule {
+            action: action.into(),
+            direction: direction.into(),
+            priority,
+            no_statematch,
+            protocol: None,
+        };
         for c in xml::elements(node) {
             let cname = c.tag_name().name();
             let pname = match &rule.protocol {
@@ -791,15 +916,24 @@ impl Rule {
                 },
             };
             let tbl = table(&pname);
-            let proto = rule
-                .protocol
-                .get_or_insert_with(|| RuleProtocol { name: pname.clone(), attrs: vec![None; tbl.len()] });
+            let proto = rule.protocol.get_or_insert_with(|| RuleProtocol {
+                name: pname.clone(),
+                attrs: vec![None; tbl.len()],
+            });
             let negate = c.attribute("match") == Some("no");
             let mut first_err = None;
             for (i, spec) in tbl.iter().enumerate() {
-                let Some(prop) = c.attribute(spec.name) else { continue };
+                let Some(prop) = c.attribute(spec.name) else {
+                    continue;
+                };
                 match parse_attr(spec, prop) {
-                    Ok(value) => proto.attrs[i] = Some(RuleAttr { name: spec.name, negate, value }),
+                    Ok(value) => {
+                        proto.attrs[i] = Some(RuleAttr {
+                            name: spec.name,
+                            negate,
+                            value,
+                        })
+                    }
                     Err(e) => {
                         proto.attrs[i] = None;
                         first_err.get_or_insert(e);
@@ -818,7 +952,10 @@ impl Rule {
     }
 
     fn to_el(&self) -> El {
-        let mut e = El::new("rule").attr("action", &self.action).attr("direction", &self.direction).attr("priority", self.priority);
+        let mut e = El::new("rule")
+            .attr("action", &self.action)
+            .attr("direction", &self.direction)
+            .attr("priority", self.priority);
         if self.no_statematch {
             e.push_attr("statematch", "false");
         }
@@ -837,7 +974,9 @@ fn validate_ports(p: &RuleProtocol) -> Result<()> {
         "ipv6" => "IPv6",
         _ => return Ok(()),
     };
-    let has_ports = ["srcportstart", "dstportstart", "srcportend", "dstportend"].iter().any(|n| p.get(n).is_some());
+    let has_ports = ["srcportstart", "dstportstart", "srcportend", "dstportend"]
+        .iter()
+        .any(|n| p.get(n).is_some());
     if !has_ports {
         return Ok(());
     }
@@ -859,19 +998,27 @@ fn fixup(p: &mut RuleProtocol) {
     let tbl = table(&p.name);
     let idx = |n: &str| tbl.iter().position(|s| s.name == n);
     for (target, source) in neg_fixups(&p.name) {
-        let (Some(ti), Some(si)) = (idx(target), idx(source)) else { continue };
+        let (Some(ti), Some(si)) = (idx(target), idx(source)) else {
+            continue;
+        };
         let neg = p.attrs[si].as_ref().is_some_and(|a| a.negate);
         if let Some(t) = p.attrs[ti].as_mut() {
             t.negate = neg;
         }
     }
-    let has_ipset_fixup = !matches!(p.name.as_str(), "arp" | "rarp" | "mac" | "vlan" | "stp" | "all" | "all-ipv6");
+    let has_ipset_fixup = !matches!(
+        p.name.as_str(),
+        "arp" | "rarp" | "mac" | "vlan" | "stp" | "all" | "all-ipv6"
+    );
     if has_ipset_fixup {
         if let (Some(si), Some(fi)) = (idx("ipset"), idx("ipsetflags")) {
             if p.attrs[si].is_some() && p.attrs[fi].is_none() {
                 // libvirt: an ipset without flags matches on the source.
-                p.attrs[fi] =
-                    Some(RuleAttr { name: "ipsetflags", negate: false, value: AttrValue::IpSetFlags { count: 1, flags: 1 } });
+                p.attrs[fi] = Some(RuleAttr {
+                    name: "ipsetflags",
+                    negate: false,
+                    value: AttrValue::IpSetFlags { count: 1, flags: 1 },
+                });
             } else {
                 p.attrs[si] = None;
                 p.attrs[fi] = None;
@@ -886,7 +1033,11 @@ fn format_value(spec: &AttrSpec, v: &AttrValue) -> String {
         AttrValue::Uint { value, datatype } => {
             let named = match spec.kind {
                 Kind::MacProto | Kind::VlanProto => map_by_value(MAC_PROTO_MAP, *value),
-                Kind::ArpOpcode => return map_by_value(ARP_OPCODE_MAP, *value).map(str::to_string).unwrap_or_else(|| value.to_string()),
+                Kind::ArpOpcode => {
+                    return map_by_value(ARP_OPCODE_MAP, *value)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| value.to_string())
+                }
                 Kind::IpProto => map_by_value(IP_PROTO_MAP, *value),
                 _ => None,
             };
@@ -910,11 +1061,14 @@ fn format_value(spec: &AttrSpec, v: &AttrValue) -> String {
         AttrValue::Text(t) => t.clone(),
         AttrValue::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
         AttrValue::State(f) => print_items(STATE_MAP, *f),
-        AttrValue::TcpFlags { mask, flags } => format!("{}/{}", tcp_flags_str(*mask), tcp_flags_str(*flags)),
-        AttrValue::IpSet(s) => s.clone(),
-        AttrValue::IpSetFlags { count, flags } => {
-            (0..*count).map(|i| if flags & (1 << i) != 0 { "src" } else { "dst" }).collect::<Vec<_>>().join(",")
+        AttrValue::TcpFlags { mask, flags } => {
+            format!("{}/{}", tcp_flags_str(*mask), tcp_flags_str(*flags))
         }
+        AttrValue::IpSet(s) => s.clone(),
+        AttrValue::IpSetFlags { count, flags } => (0..*count)
+            .map(|i| if flags & (1 << i) != 0 { "src" } else { "dst" })
+            .collect::<Vec<_>>()
+            .join(","),
     }
 }
 
@@ -963,10 +1117,14 @@ fn details_els(p: &RuleProtocol) -> Vec<El> {
 fn is_valid_chain(chain: &str) -> Result<()> {
     const OK: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-";
     if chain.len() > 12 {
-        return Err(ConfError::invalid_arg("Name of chain is longer than 12 characters"));
+        return Err(ConfError::invalid_arg(
+            "Name of chain is longer than 12 characters",
+        ));
     }
     if !chain.chars().all(|c| OK.contains(c)) {
-        return Err(ConfError::invalid_arg("Chain name contains invalid characters"));
+        return Err(ConfError::invalid_arg(
+            "Chain name contains invalid characters",
+        ));
     }
     Ok(())
 }
@@ -1017,9 +1175,14 @@ fn parse_filterref(node: Node<'_, '_>) -> Result<FilterRef> {
         .to_string();
     let mut params: Vec<(String, Vec<String>)> = Vec::new();
     for p in xml::children(node, "parameter") {
-        let (Some(name), Some(value)) = (p.attribute("name"), p.attribute("value")) else { continue };
+        let (Some(name), Some(value)) = (p.attribute("name"), p.attribute("value")) else {
+            continue;
+        };
         let name_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        let value_ok = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "_.:".contains(c));
+        let value_ok = !value.is_empty()
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.:".contains(c));
         if !name_ok || !value_ok {
             continue;
         }
@@ -1063,10 +1226,9 @@ impl NWFilterDef {
         let prio = match prio_s {
             None => None,
             Some(p) => {
-                let v = p
-                    .trim_start()
-                    .parse::<i32>()
-                    .map_err(|_| ConfError::invalid_arg(format!("Could not parse chain priority '{p}'")))?;
+                let v = p.trim_start().parse::<i32>().map_err(|_| {
+                    ConfError::invalid_arg(format!("Could not parse chain priority '{p}'"))
+                })?;
                 if !(-1000..=1000).contains(&v) {
                     return Err(ConfError::invalid_arg(format!(
                         "Priority '{v}' is outside valid range of [-1000,1000]"
@@ -1078,7 +1240,10 @@ impl NWFilterDef {
         let (chain, priority) = match node.attribute("chain").filter(|s| !s.is_empty()) {
             Some(c) => {
                 let prefix = allowed_chain_prefix(c)?;
-                (c.to_string(), prio.unwrap_or_else(|| default_chain_priority(prefix)))
+                (
+                    c.to_string(),
+                    prio.unwrap_or_else(|| default_chain_priority(prefix)),
+                )
             }
             None => ("root".to_string(), 0),
         };
@@ -1100,12 +1265,21 @@ impl NWFilterDef {
                 _ => {}
             }
         }
-        Ok(NWFilterDef { name, uuid, uuid_specified, chain, priority, entries })
+        Ok(NWFilterDef {
+            name,
+            uuid,
+            uuid_specified,
+            chain,
+            priority,
+            entries,
+        })
     }
 
     /// The canonical element tree.
     pub fn to_el(&self) -> El {
-        let mut e = El::new("filter").attr("name", &self.name).attr("chain", &self.chain);
+        let mut e = El::new("filter")
+            .attr("name", &self.name)
+            .attr("chain", &self.chain);
         if self.priority != 0 {
             e.push_attr("priority", self.priority);
         }

@@ -115,14 +115,22 @@ impl SecretDef {
         let private = parse_yes_no(node, "private")?;
         let uuid = match xml::child_string(node, "uuid") {
             None => uuid::generate(),
-            Some(s) => uuid::parse(&s).ok_or_else(|| ConfError::internal("malformed uuid element"))?,
+            Some(s) => {
+                uuid::parse(&s).ok_or_else(|| ConfError::internal("malformed uuid element"))?
+            }
         };
         let description = xml::child_string(node, "description");
         let usage = match xml::child(node, "usage") {
             None => None,
             Some(u) => Some(parse_usage(u)?),
         };
-        Ok(SecretDef { ephemeral, private, uuid, description, usage })
+        Ok(SecretDef {
+            ephemeral,
+            private,
+            uuid,
+            description,
+            usage,
+        })
     }
 
     /// The canonical element tree.
@@ -136,11 +144,17 @@ impl SecretDef {
             let child = match u {
                 SecretUsage::None => None,
                 SecretUsage::Volume(s) => Some(("volume", s)),
-                SecretUsage::Ceph(s) | SecretUsage::Tls(s) | SecretUsage::Vtpm(s) => Some(("name", s)),
+                SecretUsage::Ceph(s) | SecretUsage::Tls(s) | SecretUsage::Vtpm(s) => {
+                    Some(("name", s))
+                }
                 SecretUsage::Iscsi(s) => Some(("target", s)),
             };
             if let Some((name, id)) = child {
-                e.push(El::new("usage").attr("type", u.type_name()).text_child(name, id));
+                e.push(
+                    El::new("usage")
+                        .attr("type", u.type_name())
+                        .text_child(name, id),
+                );
             }
         }
         e
@@ -158,19 +172,24 @@ fn parse_usage(u: Node<'_, '_>) -> Result<SecretUsage> {
         Some(t) => t,
     };
     let need = |child: &str, what: &str| -> Result<String> {
-        xml::child_string(u, child).ok_or_else(|| ConfError::internal(format!("{what} usage specified, but {child} is missing")))
+        xml::child_string(u, child).ok_or_else(|| {
+            ConfError::internal(format!("{what} usage specified, but {child} is missing"))
+        })
     };
     Ok(match ty {
         "none" => SecretUsage::None,
-        "volume" => SecretUsage::Volume(
-            xml::child_string(u, "volume")
-                .ok_or_else(|| ConfError::internal("volume usage specified, but volume path is missing"))?,
-        ),
+        "volume" => SecretUsage::Volume(xml::child_string(u, "volume").ok_or_else(|| {
+            ConfError::internal("volume usage specified, but volume path is missing")
+        })?),
         "ceph" => SecretUsage::Ceph(need("name", "Ceph")?),
         "iscsi" => SecretUsage::Iscsi(need("target", "iSCSI")?),
         "tls" => SecretUsage::Tls(need("name", "TLS")?),
         "vtpm" => SecretUsage::Vtpm(need("name", "vTPM")?),
-        other => return Err(ConfError::unsupported_config(format!("unknown secret usage type {other}"))),
+        other => {
+            return Err(ConfError::unsupported_config(format!(
+                "unknown secret usage type {other}"
+            )))
+        }
     })
 }
 

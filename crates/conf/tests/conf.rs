@@ -1,0 +1,57 @@
+//! Integration tests of `oxvirt-conf`: golden XML round trips under `tests/data/<kind>/`
+//! and robustness properties. One test binary; each kind is a module.
+//!
+//! Golden layout: `NAME.xml` is parsed and formatted; the result must equal
+//! `NAME.out.xml` when that file exists, else the input itself. Set
+//! `OXVIRT_REGENERATE=1` to (re)write the `.out.xml` files from the current output.
+
+#![allow(clippy::unwrap_used)] // tests may panic on unexpected input
+
+// Module files live in `tests/conf/`; a crate-root test file needs explicit paths.
+#[path = "conf/network.rs"]
+mod network;
+#[path = "conf/nwfilter.rs"]
+mod nwfilter;
+#[path = "conf/secret.rs"]
+mod secret;
+
+use std::path::{Path, PathBuf};
+
+/// Run `format` over every `*.xml` (not `*.out.xml`) in `tests/data/<kind>/`.
+pub fn golden(kind: &str, format: impl Fn(&str) -> Result<String, oxvirt_conf::ConfError>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(kind);
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("data dir")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "xml") && !p.to_string_lossy().ends_with(".out.xml")
+        })
+        .collect();
+    inputs.sort();
+    assert!(!inputs.is_empty(), "no golden inputs in {}", dir.display());
+    let regenerate = std::env::var_os("OXVIRT_REGENERATE").is_some();
+    for input in inputs {
+        let text = std::fs::read_to_string(&input).expect("read input");
+        let actual = format(&text).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+        let out = input.with_extension("out.xml");
+        if regenerate && (out.exists() || actual != text) {
+            std::fs::write(&out, &actual).expect("write expected");
+            continue;
+        }
+        let expected = if out.exists() {
+            std::fs::read_to_string(&out).expect("read expected")
+        } else {
+            text.clone()
+        };
+        assert_eq!(actual, expected, "golden mismatch for {}", input.display());
+        // The canonical form is a fixed point.
+        assert_eq!(
+            format(&actual).expect("reparse"),
+            actual,
+            "not idempotent: {}",
+            input.display()
+        );
+    }
+}
