@@ -954,7 +954,9 @@ fn parse_dhcp(net: &str, node: Node<'_, '_>, ip: &mut NetworkIp) -> Result<()> {
                 ip.hosts.push(host);
             }
             "bootp" if ip.address.is_ipv4() => {
-                let Some(file) = ip_attr(c, "file") else { continue };
+                let Some(file) = ip_attr(c, "file") else {
+                    continue;
+                };
                 let server = match c.attribute("server") {
                     None => None,
                     Some(s) => Some(parse_ip(s).ok_or_else(|| ConfError::invalid_arg(format!("Cannot parse socket address '{s}'")))?),
@@ -1416,7 +1418,9 @@ fn sanitize_metadata(node: Node<'_, '_>) -> El {
     let mut e = El::new("metadata");
     let mut seen: Vec<&str> = Vec::new();
     for c in xml::elements(node) {
-        let Some(ns) = c.tag_name().namespace() else { continue };
+        let Some(ns) = c.tag_name().namespace() else {
+            continue;
+        };
         if seen.contains(&ns) {
             continue;
         }

@@ -180,7 +180,9 @@ impl NetworkPortDef {
 }
 
 fn parse_plug(p: Node<'_, '_>) -> Result<Option<PortPlug>> {
-    let Some(t) = p.attribute("type") else { return Ok(None) };
+    let Some(t) = p.attribute("type") else {
+        return Ok(None);
+    };
     let bridge_plug = |network: bool| -> Result<PortPlug> {
         let bridge = p.attribute("bridge").ok_or_else(|| ConfError::xml("Missing network port bridge name"))?.to_string();
         let mac_table_manager = match p.attribute("macTableManager") {

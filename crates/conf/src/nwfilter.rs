@@ -315,16 +315,21 @@ impl VarAccess {
         let Some(inner) = rest.strip_prefix('[') else {
             return Err(ConfError::invalid_arg("Malformatted variable"));
         };
-        let inner = inner.trim_start_matches(' ');
+        let ws = |c: char| c.is_ascii_whitespace();
+        let inner = inner.trim_start_matches(ws);
         let (iter, body) = match inner.strip_prefix('@') {
             Some(b) => (true, b),
             None => (false, inner),
         };
+        // Like strtoul: leading blanks, then digits; then blanks and ']' (anything
+        // after the bracket is ignored, as libvirt does).
+        let body = body.trim_start_matches(ws);
+        let body = body.strip_prefix('+').unwrap_or(body);
         let digits_end = body.find(|c: char| !c.is_ascii_digit()).unwrap_or(body.len());
         let num = body[..digits_end].parse::<u32>().ok();
-        let tail = body[digits_end..].trim_start_matches(' ');
+        let tail = body[digits_end..].trim_start_matches(ws);
         let msg = if iter { "Malformatted iterator id" } else { "Malformatted array index" };
-        let Some(num) = num.filter(|_| tail == "]") else {
+        let Some(num) = num.filter(|_| tail.starts_with(']')) else {
             return Err(ConfError::invalid_arg(msg));
         };
         if iter {
@@ -660,7 +665,9 @@ fn try_type(spec: &AttrSpec, t: u32, prop: &str) -> Result<Option<AttrValue>> {
 
 /// Range checks of attributes with a validator in libvirt.
 fn validate_value(kind: Kind, v: &AttrValue) -> bool {
-    let AttrValue::Uint { value, .. } = v else { return true };
+    let AttrValue::Uint { value, .. } = v else {
+        return true;
+    };
     match kind {
         // Every named protocol is above these limits too.
         Kind::MacProto => *value >= 0x600,
@@ -772,7 +779,9 @@ impl Rule {
             let negate = c.attribute("match") == Some("no");
             let mut first_err = None;
             for (i, spec) in tbl.iter().enumerate() {
-                let Some(prop) = c.attribute(spec.name) else { continue };
+                let Some(prop) = c.attribute(spec.name) else {
+                    continue;
+                };
                 match parse_attr(spec, prop) {
                     Ok(value) => proto.attrs[i] = Some(RuleAttr { name: spec.name, negate, value }),
                     Err(e) => {
@@ -834,7 +843,9 @@ fn fixup(p: &mut RuleProtocol) {
     let tbl = table(&p.name);
     let idx = |n: &str| tbl.iter().position(|s| s.name == n);
     for (target, source) in neg_fixups(&p.name) {
-        let (Some(ti), Some(si)) = (idx(target), idx(source)) else { continue };
+        let (Some(ti), Some(si)) = (idx(target), idx(source)) else {
+            continue;
+        };
         let neg = p.attrs[si].as_ref().is_some_and(|a| a.negate);
         if let Some(t) = p.attrs[ti].as_mut() {
             t.negate = neg;
@@ -884,7 +895,9 @@ fn format_value(spec: &AttrSpec, v: &AttrValue) -> String {
         AttrValue::Text(t) => t.clone(),
         AttrValue::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
         AttrValue::State(f) => print_items(STATE_MAP, *f),
-        AttrValue::TcpFlags { mask, flags } => format!("{}/{}", tcp_flags_str(*mask), tcp_flags_str(*flags)),
+        AttrValue::TcpFlags { mask, flags } => {
+            format!("{}/{}", tcp_flags_str(*mask), tcp_flags_str(*flags))
+        }
         AttrValue::IpSet(s) => s.clone(),
         AttrValue::IpSetFlags { count, flags } => {
             (0..*count).map(|i| if flags & (1 << i) != 0 { "src" } else { "dst" }).collect::<Vec<_>>().join(",")
@@ -988,7 +1001,9 @@ fn parse_filterref(node: Node<'_, '_>) -> Result<FilterRef> {
     let filter = node.attribute("filter").ok_or_else(|| ConfError::internal("rule node requires action attribute"))?.to_string();
     let mut params: Vec<(String, Vec<String>)> = Vec::new();
     for p in xml::children(node, "parameter") {
-        let (Some(name), Some(value)) = (p.attribute("name"), p.attribute("value")) else { continue };
+        let (Some(name), Some(value)) = (p.attribute("name"), p.attribute("value")) else {
+            continue;
+        };
         let name_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let value_ok = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "_.:".contains(c));
         if !name_ok || !value_ok {
