@@ -517,7 +517,7 @@ impl Domain {
         &self.conn
     }
     /// Raw reference (for the daemon and tests).
-    pub fn as_ref(&self) -> DomainRef {
+    pub fn raw(&self) -> DomainRef {
         self.r()
     }
     /// `virDomainGetName`.
@@ -788,7 +788,7 @@ impl Network {
         self.conn.net()
     }
     /// Raw reference.
-    pub fn as_ref(&self) -> &NetworkRef {
+    pub fn raw(&self) -> &NetworkRef {
         &self.r
     }
     /// `virNetworkGetName`.
@@ -862,7 +862,7 @@ impl StoragePool {
         self.conn.stor()
     }
     /// Raw reference.
-    pub fn as_ref(&self) -> &StoragePoolRef {
+    pub fn raw(&self) -> &StoragePoolRef {
         &self.r
     }
     /// `virStoragePoolGetName`.
@@ -968,7 +968,7 @@ impl StorageVol {
         self.conn.stor()
     }
     /// Raw reference.
-    pub fn as_ref(&self) -> &StorageVolRef {
+    pub fn raw(&self) -> &StorageVolRef {
         &self.r
     }
     /// `virStorageVolGetName`.
@@ -1028,7 +1028,7 @@ impl Secret {
         self.conn.sec()
     }
     /// Raw reference.
-    pub fn as_ref(&self) -> &SecretRef {
+    pub fn raw(&self) -> &SecretRef {
         &self.r
     }
     /// `virSecretGetUUID`.

@@ -215,6 +215,7 @@ pub fn default_uri() -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -633,6 +633,7 @@ impl ErrorLevel {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

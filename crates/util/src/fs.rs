@@ -30,6 +30,7 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -55,6 +55,7 @@ pub fn generate() -> Uuid {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
