@@ -50,13 +50,38 @@ impl NodeDevObj {
         if caps.is_empty() {
             return Err(Error::new(ErrorCode::XmlError, ErrorDomain::Nodedev, format!("no capabilities found for device '{name}'")));
         }
-        let xml = El::from_node(n).to_xml();
+        let xml = zero_vport_counts(&El::from_node(n).to_xml());
         Ok(NodeDevObj { name, parent, caps, xml })
     }
 
     fn dref(&self) -> NodeDeviceRef {
         NodeDeviceRef { name: self.name.clone() }
     }
+}
+
+/// libvirt does not take `max_vports`/`vports` from XML (they come from sysfs), so
+/// a test device always reports them as 0.
+fn zero_vport_counts(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut in_vport = false;
+    for line in xml.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with("<capability type='vport_ops'") {
+            in_vport = true;
+        } else if in_vport && t.starts_with("</capability>") {
+            in_vport = false;
+        } else if in_vport {
+            let indent = &line[..line.len() - t.len()];
+            for tag in ["max_vports", "vports"] {
+                if t.starts_with(&format!("<{tag}>")) {
+                    out.push_str(&format!("{indent}<{tag}>0</{tag}>\n"));
+                }
+            }
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 impl State {

@@ -349,3 +349,29 @@ fn ten_thousand_domains() {
         assert_eq!(c.domain_lookup_by_uuid(&d.uuid()).unwrap().name(), d.name());
     }
 }
+
+/// Documents captured from real `virsh -c test:///default` (libvirt 9.0).
+#[test]
+fn golden_against_libvirt() {
+    let (_g, c) = default_conn();
+    let golden = |f: &str| std::fs::read_to_string(format!("{}/tests/data/virsh/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut diffs = Vec::new();
+    let mut check = |f: &str, got: String| {
+        // Known oxvirt-conf deviation: libvirt drops <source bridge=...> of
+        // type='network' interfaces in inactive parsing; conf keeps it.
+        let got = got.replace("<source network='default' bridge='virbr0'/>", "<source network='default'/>");
+        if got.trim_end() != golden(f).trim_end() {
+            diffs.push(format!("--- {f}\n{got}"));
+        }
+    };
+    let d = c.domain_lookup_by_name("test").unwrap();
+    check("domain_test.xml", d.xml_desc(DomainXmlFlags::empty()).unwrap());
+    check("domain_test_inactive.xml", d.xml_desc(DomainXmlFlags::INACTIVE).unwrap());
+    check("net_default.xml", c.network_lookup_by_name("default").unwrap().xml_desc(NetworkXmlFlags::empty()).unwrap());
+    check("pool_default.xml", c.storage_pool_lookup_by_name("default-pool").unwrap().xml_desc(0).unwrap());
+    check("iface_eth1.xml", c.interface_lookup_by_name("eth1").unwrap().xml_desc(InterfaceXmlFlags::empty()).unwrap());
+    check("nodedev_computer.xml", c.node_device_lookup_by_name("computer").unwrap().xml_desc(0).unwrap());
+    check("nodedev_scsi_host1.xml", c.node_device_lookup_by_name("scsi_host1").unwrap().xml_desc(0).unwrap());
+    check("capabilities.xml", c.capabilities().unwrap());
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
