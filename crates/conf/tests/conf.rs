@@ -8,6 +8,8 @@
 mod capabilities;
 #[path = "conf/interface.rs"]
 mod interface;
+#[path = "conf/schema.rs"]
+mod schema;
 #[path = "conf/snapshot.rs"]
 mod snapshot;
 #[path = "conf/storage.rs"]
