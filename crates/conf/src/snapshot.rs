@@ -1,10 +1,12 @@
 //! Domain snapshot (`<domainsnapshot>`) XML: typed model, parse and canonical format,
 //! following libvirt's `snapshot_conf.c`.
 //!
-//! The embedded `<domain>`/`<inactiveDomain>` definitions, a disk's `<source>` and the
-//! hypervisor's `<cookie>` are kept as element trees (re-indented on output) until the
-//! domain model can parse them.
+//! The embedded `<domain>`/`<inactiveDomain>` definitions are typed
+//! [`DomainDef`]s (parsed inactive, formatted inactive, as libvirt does), a disk's
+//! `<source>` is the domain model's [`DiskSource`], and the hypervisor's `<cookie>` is
+//! kept as an element tree.
 
+use crate::domain::{DiskSource, DomainDef, FormatOptions, ParseOptions};
 use crate::error::{ConfError, Result};
 use crate::storage::FILE_FORMATS;
 use crate::tool::ToolOptions;
@@ -39,6 +41,8 @@ pub struct SnapshotFormatOptions {
     pub domain_uuid: Option<String>,
     /// `INTERNAL`: write `<active>`.
     pub internal: bool,
+    /// `SECURE`: include secrets (passwords) in the embedded domain definitions.
+    pub secure: bool,
 }
 
 /// `<disk>` of a snapshot.
@@ -54,16 +58,15 @@ pub struct SnapshotDisk {
     pub format: Option<String>,
     /// `<driver><metadata_cache><max_size>` in bytes (0 = unset).
     pub metadata_cache_max_size: u64,
-    /// `<source>` element as given.
-    pub source: Option<El>,
-    /// Path (or network name) from the source, used for validation.
-    pub path: Option<String>,
+    /// `<source>`; its `path` is the file/block path (or the network name), used
+    /// for validation.
+    pub source: Option<DiskSource>,
     /// `<snapshotDeleteInProgress/>` (redefine only).
     pub delete_in_progress: bool,
 }
 
 /// A domain snapshot definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SnapshotDef {
     /// Snapshot name.
     pub name: Option<String>,
@@ -82,9 +85,9 @@ pub struct SnapshotDef {
     /// Per-disk settings.
     pub disks: Vec<SnapshotDisk>,
     /// The domain definition at snapshot time (`<domain type=...>`).
-    pub domain: Option<El>,
+    pub domain: Option<DomainDef>,
     /// The inactive definition of a running domain (`<inactiveDomain>`).
-    pub inactive_domain: Option<El>,
+    pub inactive_domain: Option<DomainDef>,
     /// Hypervisor save cookie.
     pub cookie: Option<El>,
     /// `<active>` (internal parse): whether this is the current snapshot.
@@ -97,6 +100,58 @@ fn location(n: Node<'_, '_>, attr: &str) -> Result<Option<String>> {
         Some(v) if v != "default" && LOCATIONS.contains(&v) => Ok(Some(v.to_string())),
         Some(v) => Err(ConfError::xml(format!("Invalid value for attribute '{attr}' in element '{}': '{v}'.", n.tag_name().name()))),
     }
+}
+
+/// The attribute of `<source>` holding the path for a storage type.
+fn path_attr(disk_type: &str) -> Option<&'static str> {
+    match disk_type {
+        "file" => Some("file"),
+        "block" => Some("dev"),
+        _ => None,
+    }
+}
+
+/// The path (file, block) or network name of a snapshot disk source.
+fn source_path<'a>(s: &'a DiskSource, disk_type: &str) -> Option<&'a str> {
+    match disk_type {
+        "network" => s.name.as_deref(),
+        _ => s.path.as_deref(),
+    }
+    .filter(|p| !p.is_empty())
+}
+
+/// Parse a snapshot disk's `<source>` into the domain model's [`DiskSource`]
+/// (libvirt parses it with the same `virDomainStorageSourceParse`).
+fn parse_source(s: Node<'_, '_>, disk_type: &str) -> Result<DiskSource> {
+    let protocol = xml::prop(s, "protocol");
+    if disk_type == "network" && protocol.is_none() {
+        return Err(ConfError::xml("missing network source protocol type"));
+    }
+    Ok(DiskSource {
+        path: path_attr(disk_type).and_then(|k| xml::prop(s, k)).filter(|p| !p.is_empty()),
+        protocol,
+        name: xml::prop(s, "name"),
+        pool: xml::prop(s, "pool"),
+        volume: xml::prop(s, "volume"),
+        hosts: xml::children(s, "host").map(|h| (xml::prop(h, "name"), xml::prop(h, "port"))).collect(),
+        raw: Some(El::from_node(s)),
+    })
+}
+
+/// `<source>` as written, with the typed path applied.
+fn source_el(s: &DiskSource, disk_type: &str) -> El {
+    let mut e = s.raw.clone().unwrap_or_else(|| El::new("source"));
+    if let Some(k) = path_attr(disk_type) {
+        match (&s.path, e.attrs.iter().position(|(a, _)| a == k)) {
+            (Some(p), Some(i)) => e.attrs[i].1 = p.clone(),
+            (Some(p), None) => e.attrs.insert(0, (k.to_string(), p.clone())),
+            (None, Some(i)) => {
+                e.attrs.remove(i);
+            }
+            (None, None) => {}
+        }
+    }
+    e
 }
 
 impl SnapshotDisk {
@@ -112,16 +167,11 @@ impl SnapshotDisk {
             return Err(ConfError::xml(format!("unsupported disk snapshot type '{disk_type}'")));
         }
         let delete_in_progress = flags.redefine && xml::child(n, "snapshotDeleteInProgress").is_some();
-        let src = xml::child(n, "source");
-        let path = src
-            .and_then(|s| match disk_type.as_str() {
-                "file" => s.attribute("file"),
-                "block" => s.attribute("dev"),
-                "network" => s.attribute("name"),
-                _ => None,
-            })
-            .filter(|p| !p.is_empty())
-            .map(str::to_string);
+        let source = match xml::child(n, "source") {
+            Some(s) => Some(parse_source(s, &disk_type)?),
+            None => None,
+        };
+        let path = source.as_ref().and_then(|s| source_path(s, &disk_type));
         let drv = xml::child(n, "driver");
         let format = match drv.and_then(|d| d.attribute("type")).filter(|s| !s.is_empty()) {
             None => None,
@@ -137,7 +187,7 @@ impl SnapshotDisk {
             metadata_cache_max_size = xml::scale_integer(v, ms.attribute("unit"), 1, u64::MAX)?;
         }
         if matches!(disk_type.as_str(), "file" | "block") {
-            if let Some(p) = &path {
+            if let Some(p) = path {
                 if !p.starts_with('/') {
                     return Err(ConfError::xml(format!("disk snapshot image path '{p}' must be absolute")));
                 }
@@ -146,16 +196,13 @@ impl SnapshotDisk {
         if snapshot.is_none() && (path.is_some() || format.is_some()) {
             snapshot = Some("external".into());
         }
-        Ok(SnapshotDisk {
-            name,
-            snapshot,
-            disk_type,
-            format,
-            metadata_cache_max_size,
-            source: src.map(El::from_node),
-            path,
-            delete_in_progress,
-        })
+        Ok(SnapshotDisk { name, snapshot, disk_type, format, metadata_cache_max_size, source, delete_in_progress })
+    }
+
+    /// The path of the new image (file or block device) or, for a network disk, the
+    /// source name.
+    pub fn path(&self) -> Option<&str> {
+        self.source.as_ref().and_then(|s| source_path(s, &self.disk_type))
     }
 
     fn to_el(&self) -> El {
@@ -163,7 +210,7 @@ impl SnapshotDisk {
         if self.delete_in_progress {
             e.push(El::new("snapshotDeleteInProgress"));
         }
-        if self.path.is_some() || self.format.is_some() {
+        if self.path().is_some() || self.format.is_some() {
             e.push_attr("type", &self.disk_type);
             let mut d = El::new("driver").attr_opt("type", self.format.as_deref());
             if self.metadata_cache_max_size > 0 {
@@ -171,7 +218,7 @@ impl SnapshotDisk {
             }
             e = e.child_nonempty(d);
             if let Some(s) = &self.source {
-                e.push(s.clone());
+                e = e.child_nonempty(source_el(s, &self.disk_type));
             }
         }
         e
@@ -187,6 +234,15 @@ impl SnapshotDef {
 
     /// Parse from a `<domainsnapshot>` element (libvirt's `virDomainSnapshotDefParse`).
     pub fn from_node(n: Node<'_, '_>, flags: SnapshotParseFlags) -> Result<Self> {
+        Self::from_node_with(n, flags, None)
+    }
+
+    /// Parse from a `<domainsnapshot>` element, reading the embedded domain
+    /// definitions with the rules of `driver` (`qemu`, `test`, ...; `None` for the
+    /// generic rules).
+    pub fn from_node_with(n: Node<'_, '_>, flags: SnapshotParseFlags, driver: Option<&str>) -> Result<Self> {
+        // libvirt reads the embedded definitions as inactive ones.
+        let domain_opts = ParseOptions { driver: driver.map(str::to_string), inactive: true };
         let mut offline = flags.offline;
         let name = xml::xpath_string(n, "name");
         if name.is_none() && flags.redefine {
@@ -218,10 +274,14 @@ impl SnapshotDef {
             }
             offline = state == "shutoff" || state == "disk-snapshot";
             def.state = Some(state);
+            // Older snapshots carry only `<domain><uuid/></domain>`, without a type:
+            // there is no definition to read then.
             if let Some(d) = xml::child(n, "domain").filter(|d| d.attribute("type").is_some_and(|t| !t.is_empty())) {
-                def.domain = Some(El::from_node(d));
+                def.domain = Some(DomainDef::from_node(d, &domain_opts)?);
             }
-            def.inactive_domain = xml::child(n, "inactiveDomain").map(El::from_node);
+            if let Some(d) = xml::child(n, "inactiveDomain") {
+                def.inactive_domain = Some(DomainDef::from_node(d, &domain_opts)?);
+            }
         }
         if let Some(m) = xml::child(n, "memory") {
             def.memory_file = xml::prop(m, "file");
@@ -289,13 +349,17 @@ impl SnapshotDef {
             }
             e.push(d);
         }
+        // libvirt writes the embedded definitions as inactive ones.
+        let dom_opts = FormatOptions { id: None, inactive: true, secure: opts.secure };
         if let Some(d) = &self.domain {
-            e.push(d.clone());
+            e.push(d.to_el(&dom_opts));
         } else if let Some(u) = &opts.domain_uuid {
             e.push(El::new("domain").text_child("uuid", u));
         }
         if let Some(d) = &self.inactive_domain {
-            e.push(d.clone());
+            let mut el = d.to_el(&dom_opts);
+            el.name = "inactiveDomain".into();
+            e.push(el);
         }
         if let Some(c) = &self.cookie {
             e.push(c.clone());
@@ -318,7 +382,8 @@ impl SnapshotDef {
 /// when absent, of a new snapshot) and `--set-state-running`.
 pub fn tool_format(text: &str, opts: &ToolOptions) -> Result<String> {
     let flags = SnapshotParseFlags { redefine: opts.redefine, internal: opts.internal, offline: false };
-    let mut def = SnapshotDef::parse(text, flags)?;
+    let doc = xml::parse_root(text, "domainsnapshot")?;
+    let mut def = SnapshotDef::from_node_with(doc.root_element(), flags, opts.driver.as_deref())?;
     if !opts.redefine {
         if let Some(t) = &opts.creation_time {
             let t: i64 = t.parse().map_err(|_| ConfError::invalid_arg(format!("invalid --creation-time '{t}'")))?;
@@ -340,5 +405,6 @@ pub fn tool_format(text: &str, opts: &ToolOptions) -> Result<String> {
         Some(u) => Some(uuid::format(&uuid::parse(u).ok_or_else(|| ConfError::invalid_arg(format!("invalid domain UUID '{u}'")))?)),
         None => None,
     };
-    Ok(def.format(&SnapshotFormatOptions { domain_uuid, internal: opts.internal }))
+    // libvirt's snapshot xml2xml test formats with `SECURE`.
+    Ok(def.format(&SnapshotFormatOptions { domain_uuid, internal: opts.internal, secure: true }))
 }

@@ -14,6 +14,8 @@ mod interface;
 mod network;
 #[path = "conf/nwfilter.rs"]
 mod nwfilter;
+#[path = "conf/schema.rs"]
+mod schema;
 #[path = "conf/secret.rs"]
 mod secret;
 #[path = "conf/snapshot.rs"]
