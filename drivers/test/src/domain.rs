@@ -23,7 +23,8 @@ const DEFAULT_ARCH: &str = "i686";
 
 /// Parse a domain definition with the test driver's defaults.
 pub(crate) fn parse_domain(xml: &str) -> Result<DomainDef> {
-    let mut def = DomainDef::parse(xml, &ParseOptions { driver: Some("test".into()), inactive: true }).map_err(|e| e.into_vir(ErrorDomain::Domain))?;
+    let mut def = DomainDef::parse(xml, &ParseOptions { driver: Some("test".into()), inactive: true })
+        .map_err(|e| e.into_vir(ErrorDomain::Domain))?;
     if !names_arch(xml) {
         def.os.arch = Some(DEFAULT_ARCH.into());
     }
@@ -47,7 +48,8 @@ fn generate_ifnames(def: &mut DomainDef) {
         if def.devices.interfaces[i].target_dev.is_some() {
             continue;
         }
-        let name = (0..1024).map(|n| format!("testnet{n}")).find(|n| !def.devices.interfaces.iter().any(|x| x.target_dev.as_deref() == Some(n)));
+        let name =
+            (0..1024).map(|n| format!("testnet{n}")).find(|n| !def.devices.interfaces.iter().any(|x| x.target_dev.as_deref() == Some(n)));
         def.devices.interfaces[i].target_dev = name;
     }
 }
@@ -205,14 +207,16 @@ fn read_save_image(path: &str) -> Result<DomainDef> {
         return Err(Error::internal(D, "mismatched header magic"));
     }
     let rest = &data[SAVE_MAGIC.len()..];
-    let len_bytes: [u8; 4] = rest.get(..4).and_then(|b| b.try_into().ok()).ok_or_else(|| {
-        Error::raw(ErrorCode::SystemError, D, format!("failed to read metadata length in '{path}'"))
-    })?;
+    let len_bytes: [u8; 4] = rest
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Error::raw(ErrorCode::SystemError, D, format!("failed to read metadata length in '{path}'")))?;
     let len = i32::from_ne_bytes(len_bytes);
     if !(1..=8192).contains(&len) {
         return Err(Error::internal(D, "length of metadata out of range"));
     }
-    let xml = rest.get(4..4 + len as usize).ok_or_else(|| Error::raw(ErrorCode::SystemError, D, format!("incomplete metadata in '{path}'")))?;
+    let xml =
+        rest.get(4..4 + len as usize).ok_or_else(|| Error::raw(ErrorCode::SystemError, D, format!("incomplete metadata in '{path}'")))?;
     let xml = std::str::from_utf8(xml).map_err(|_| Error::internal(D, "save image metadata is not UTF-8"))?;
     parse_domain(xml)
 }
@@ -304,13 +308,21 @@ impl HypervisorDriver for TestConn {
 
     fn domain_lookup_by_id(&self, id: i32) -> Result<DomainRef> {
         self.with(|st| {
-            st.domains.uuid_by_id(id).and_then(|u| st.domains.get(&u)).map(DomObj::dref).ok_or_else(|| Error::new(ErrorCode::NoDomain, D, ""))
+            st.domains
+                .uuid_by_id(id)
+                .and_then(|u| st.domains.get(&u))
+                .map(DomObj::dref)
+                .ok_or_else(|| Error::new(ErrorCode::NoDomain, D, ""))
         })
     }
 
     fn domain_lookup_by_name(&self, name: &str) -> Result<DomainRef> {
         self.with(|st| {
-            st.domains.uuid_by_name(name).and_then(|u| st.domains.get(&u)).map(DomObj::dref).ok_or_else(|| Error::new(ErrorCode::NoDomain, D, ""))
+            st.domains
+                .uuid_by_name(name)
+                .and_then(|u| st.domains.get(&u))
+                .map(DomObj::dref)
+                .ok_or_else(|| Error::new(ErrorCode::NoDomain, D, ""))
         })
     }
 
@@ -528,7 +540,8 @@ impl HypervisorDriver for TestConn {
     fn domain_get_info(&self, d: &DomainRef) -> Result<DomainInfo> {
         self.with(|st| {
             let obj = st.domains.by_ref(d)?;
-            let cpu_time_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_micros() as u64 * 1000).unwrap_or(0);
+            let cpu_time_ns =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.as_micros() as u64 * 1000).unwrap_or(0);
             Ok(DomainInfo {
                 state: obj.state,
                 max_mem_kib: obj.def.memory_kib,
@@ -584,7 +597,11 @@ impl HypervisorDriver for TestConn {
                     return Err(Error::new(ErrorCode::OperationInvalid, D, "cannot resize the maximum memory on an active domain"));
                 }
                 if def.max_memory_kib.is_some_and(|m| m < kib) {
-                    return Err(Error::new(ErrorCode::OperationInvalid, D, "cannot set initial memory size greater than the maximum memory size"));
+                    return Err(Error::new(
+                        ErrorCode::OperationInvalid,
+                        D,
+                        "cannot set initial memory size greater than the maximum memory size",
+                    ));
                 }
                 def.memory_kib = kib;
                 if def.current_memory_kib > kib {
@@ -603,14 +620,22 @@ impl HypervisorDriver for TestConn {
     fn domain_set_vcpus(&self, d: &DomainRef, n: u32, flags: u32) -> Result<()> {
         check_flags(flags, 0x7, "testDomainSetVcpusFlags", D)?;
         if n > MAX_VCPUS as u32 {
-            return Err(Error::new(ErrorCode::InvalidArg, D, format!("requested cpu amount exceeds maximum supported amount ({n} > {MAX_VCPUS})")));
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                D,
+                format!("requested cpu amount exceeds maximum supported amount ({n} > {MAX_VCPUS})"),
+            ));
         }
         self.with(|st| {
             let obj = st.domains.by_ref_mut(d)?;
             let (live, config) = impact(obj, flags)?;
             let maximum = flags & DomainModFlags::MAXIMUM.bits() != 0;
             if live && obj.def.vcpus_max < n {
-                return Err(Error::new(ErrorCode::InvalidArg, D, format!("requested cpu amount exceeds maximum ({n} > {})", obj.def.vcpus_max)));
+                return Err(Error::new(
+                    ErrorCode::InvalidArg,
+                    D,
+                    format!("requested cpu amount exceeds maximum ({n} > {})", obj.def.vcpus_max),
+                ));
             }
             if config && !maximum && obj.persistent_def().vcpus_max < n {
                 return Err(Error::new(
@@ -626,11 +651,7 @@ impl HypervisorDriver for TestConn {
                 obj.def.vcpus_current = n;
             }
             if config {
-                let pd = if obj.is_active() {
-                    obj.new_def.get_or_insert_with(|| obj.def.clone())
-                } else {
-                    &mut obj.def
-                };
+                let pd = if obj.is_active() { obj.new_def.get_or_insert_with(|| obj.def.clone()) } else { &mut obj.def };
                 if maximum {
                     pd.vcpus_max = n;
                     if pd.vcpus_current > n {
@@ -753,7 +774,11 @@ impl HypervisorDriver for TestConn {
                 let name = def.name.clone().unwrap_or_default();
                 if let Some(p) = def.parent.as_deref() {
                     if obj.snapshots.get(p).is_none() && p != name {
-                        return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::DomainSnapshot, format!("parent {p} for snapshot {name} not found")));
+                        return Err(Error::new(
+                            ErrorCode::InvalidArg,
+                            ErrorDomain::DomainSnapshot,
+                            format!("parent {p} for snapshot {name} not found"),
+                        ));
                     }
                 }
                 Snap { name, def, dom: Some(obj.def.clone()) }
@@ -761,7 +786,11 @@ impl HypervisorDriver for TestConn {
                 let now = now_secs();
                 if let Some(n) = &def.name {
                     if obj.snapshots.get(n).is_some() {
-                        return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::DomainSnapshot, format!("domain snapshot '{n}' already exists")));
+                        return Err(Error::new(
+                            ErrorCode::OperationInvalid,
+                            ErrorDomain::DomainSnapshot,
+                            format!("domain snapshot '{n}' already exists"),
+                        ));
                     }
                 }
                 let name = def.name.clone().unwrap_or_else(|| now.to_string());
@@ -830,7 +859,11 @@ impl HypervisorDriver for TestConn {
         check_flags(flags, 0, "testDomainSnapshotCurrent", D)?;
         self.with(|st| {
             let obj = st.domains.by_ref(d)?;
-            let cur = obj.snapshots.current.as_deref().ok_or_else(|| Error::new(ErrorCode::NoDomainSnapshot, D, "the domain does not have a current snapshot"))?;
+            let cur = obj
+                .snapshots
+                .current
+                .as_deref()
+                .ok_or_else(|| Error::new(ErrorCode::NoDomainSnapshot, D, "the domain does not have a current snapshot"))?;
             Ok(snap_ref(obj, cur))
         })
     }
@@ -840,9 +873,9 @@ impl HypervisorDriver for TestConn {
         self.with(|st| {
             let obj = st.domains.by_ref(&s.domain)?;
             let snap = obj.snapshots.find(&s.name)?;
-            let p = snap.parent().ok_or_else(|| {
-                Error::new(ErrorCode::NoDomainSnapshot, D, format!("snapshot '{}' does not have a parent", s.name))
-            })?;
+            let p = snap
+                .parent()
+                .ok_or_else(|| Error::new(ErrorCode::NoDomainSnapshot, D, format!("snapshot '{}' does not have a parent", s.name)))?;
             Ok(snap_ref(obj, p))
         })
     }
@@ -852,7 +885,10 @@ impl HypervisorDriver for TestConn {
         self.with(|st| {
             let obj = st.domains.by_ref(&s.domain)?;
             let snap = obj.snapshots.find(&s.name)?;
-            let opts = oxvirt_conf::snapshot::SnapshotFormatOptions { domain_uuid: Some(oxvirt_util::uuid::format(&obj.def.uuid)), internal: false };
+            let opts = oxvirt_conf::snapshot::SnapshotFormatOptions {
+                domain_uuid: Some(oxvirt_util::uuid::format(&obj.def.uuid)),
+                internal: false,
+            };
             Ok(snap.def.format(&opts))
         })
     }
@@ -884,10 +920,18 @@ impl HypervisorDriver for TestConn {
             let snap_state = snap.state().to_string();
             let live_snap = snap_state == "running" || snap_state == "paused";
             if !obj.persistent && !live_snap && !f.intersects(F::RUNNING | F::PAUSED) {
-                return Err(Error::new(ErrorCode::OperationInvalid, D, "transient domain needs to request run or pause to revert to inactive snapshot"));
+                return Err(Error::new(
+                    ErrorCode::OperationInvalid,
+                    D,
+                    "transient domain needs to request run or pause to revert to inactive snapshot",
+                ));
             }
             let config = snap.dom.clone().ok_or_else(|| {
-                Error::new(ErrorCode::SnapshotRevertRisky, D, format!("snapshot '{}' lacks domain '{}' rollback info", s.name, s.domain.name))
+                Error::new(
+                    ErrorCode::SnapshotRevertRisky,
+                    D,
+                    format!("snapshot '{}' lacks domain '{}' rollback info", s.name, s.domain.name),
+                )
             })?;
             let u = obj.def.uuid;
             if let Some(o) = st.domains.get_mut(&u) {

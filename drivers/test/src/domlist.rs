@@ -166,7 +166,11 @@ impl DomList {
             }
             if check_live {
                 if obj.is_active() {
-                    return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, format!("domain '{}' is already active", obj.def.name)));
+                    return Err(Error::new(
+                        ErrorCode::OperationInvalid,
+                        ErrorDomain::Domain,
+                        format!("domain '{}' is already active", obj.def.name),
+                    ));
                 }
                 if !obj.persistent {
                     return Err(Error::new(

@@ -54,7 +54,10 @@ impl InterfaceDriver for TestConn {
             Ok(st
                 .ifaces
                 .iter()
-                .filter(|o| !(f.contains(ListInterfacesFlags::ACTIVE) ^ f.contains(ListInterfacesFlags::INACTIVE)) || f.contains(ListInterfacesFlags::ACTIVE) == o.active)
+                .filter(|o| {
+                    !(f.contains(ListInterfacesFlags::ACTIVE) ^ f.contains(ListInterfacesFlags::INACTIVE))
+                        || f.contains(ListInterfacesFlags::ACTIVE) == o.active
+                })
                 .map(IfaceObj::iref)
                 .collect())
         })
@@ -66,7 +69,8 @@ impl InterfaceDriver for TestConn {
 
     fn interface_lookup_by_mac(&self, mac: &str) -> Result<InterfaceRef> {
         self.with(|st| {
-            let found: Vec<&IfaceObj> = st.ifaces.iter().filter(|o| o.def.mac.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(mac))).collect();
+            let found: Vec<&IfaceObj> =
+                st.ifaces.iter().filter(|o| o.def.mac.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(mac))).collect();
             match found.as_slice() {
                 [] => Err(Error::new(ErrorCode::NoInterface, D, format!("no interface with matching mac '{mac}'"))),
                 [one] => Ok(one.iref()),

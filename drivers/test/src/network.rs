@@ -41,10 +41,9 @@ fn event(n: &NetObj, ev: i32) -> Event {
 
 impl State {
     fn net_index(&self, n: &NetworkRef) -> Result<usize> {
-        self.networks
-            .iter()
-            .position(|o| o.def.uuid == n.uuid)
-            .ok_or_else(|| Error::new(ErrorCode::NoNetwork, D, format!("no network with matching uuid '{}' ({})", uuid::format(&n.uuid), n.name)))
+        self.networks.iter().position(|o| o.def.uuid == n.uuid).ok_or_else(|| {
+            Error::new(ErrorCode::NoNetwork, D, format!("no network with matching uuid '{}' ({})", uuid::format(&n.uuid), n.name))
+        })
     }
 
     /// Add or update a network as `virNetworkObjAssignDef` does. `live` makes the
@@ -61,7 +60,11 @@ impl State {
             }
             if live {
                 if o.active {
-                    return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Network, format!("network is already active as '{}'", o.def.name)));
+                    return Err(Error::new(
+                        ErrorCode::OperationInvalid,
+                        ErrorDomain::Network,
+                        format!("network is already active as '{}'", o.def.name),
+                    ));
                 }
                 let old = std::mem::replace(&mut o.def, def);
                 o.new_def = Some(old);
@@ -88,7 +91,9 @@ fn filter(o: &NetObj, flags: u32) -> bool {
     use ListNetworksFlags as L;
     let f = L::from_bits_truncate(flags);
     let pair = |a: L, b: L, v: bool| !(f.contains(a) ^ f.contains(b)) || f.contains(a) == v;
-    pair(L::ACTIVE, L::INACTIVE, o.active) && pair(L::PERSISTENT, L::TRANSIENT, o.persistent) && pair(L::AUTOSTART, L::NO_AUTOSTART, o.autostart)
+    pair(L::ACTIVE, L::INACTIVE, o.active)
+        && pair(L::PERSISTENT, L::TRANSIENT, o.persistent)
+        && pair(L::AUTOSTART, L::NO_AUTOSTART, o.autostart)
 }
 
 impl NetworkDriver for TestConn {

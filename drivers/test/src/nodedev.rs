@@ -11,8 +11,28 @@ const D: ErrorDomain = ErrorDomain::Test;
 
 /// Capability names in the bit order of `VIR_CONNECT_LIST_NODE_DEVICES_CAP_*`.
 const CAP_BITS: [&str; 22] = [
-    "system", "pci", "usb_device", "usb", "net", "scsi_host", "scsi_target", "scsi", "storage", "fc_host", "vports", "scsi_generic", "drm",
-    "mdev_types", "mdev", "ccw", "css", "vdpa", "ap_card", "ap_queue", "ap_matrix", "vpd",
+    "system",
+    "pci",
+    "usb_device",
+    "usb",
+    "net",
+    "scsi_host",
+    "scsi_target",
+    "scsi",
+    "storage",
+    "fc_host",
+    "vports",
+    "scsi_generic",
+    "drm",
+    "mdev_types",
+    "mdev",
+    "ccw",
+    "css",
+    "vdpa",
+    "ap_card",
+    "ap_queue",
+    "ap_matrix",
+    "vpd",
 ];
 
 /// One node device.
@@ -32,7 +52,9 @@ impl NodeDevObj {
     /// Parse a `<device>` element.
     pub(crate) fn from_node(n: roxmltree::Node<'_, '_>) -> Result<NodeDevObj> {
         let child_text = |name: &str| n.children().find(|c| c.has_tag_name(name)).and_then(|c| c.text()).map(|t| t.trim().to_string());
-        let name = child_text("name").filter(|s| !s.is_empty()).ok_or_else(|| Error::new(ErrorCode::XmlError, ErrorDomain::Nodedev, "missing device name"))?;
+        let name = child_text("name")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::new(ErrorCode::XmlError, ErrorDomain::Nodedev, "missing device name"))?;
         let parent = child_text("parent").filter(|s| !s.is_empty());
         let mut caps = Vec::new();
         for c in n.children().filter(|c| c.has_tag_name("capability")) {
@@ -100,7 +122,9 @@ impl NodeDeviceDriver for TestConn {
             Ok(st
                 .nodedevs
                 .iter()
-                .filter(|d| flags == 0 || d.caps.iter().any(|c| CAP_BITS.iter().position(|b| b == c).is_some_and(|i| flags & (1 << i) != 0)))
+                .filter(|d| {
+                    flags == 0 || d.caps.iter().any(|c| CAP_BITS.iter().position(|b| b == c).is_some_and(|i| flags & (1 << i) != 0))
+                })
                 .map(NodeDevObj::dref)
                 .collect())
         })

@@ -36,7 +36,8 @@ pub(crate) fn load_default() -> Result<State> {
 
 /// A private state loaded from the node file at `path`.
 pub(crate) fn load_file(path: &str) -> Result<State> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::new(ErrorCode::SystemError, D, format!("Failed to open file '{path}': {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::new(ErrorCode::SystemError, D, format!("Failed to open file '{path}': {e}")))?;
     let mut st = State::new();
     load(&mut st, &text, Some(Path::new(path)))?;
     Ok(st)
@@ -48,7 +49,8 @@ fn object_text(node: Node<'_, '_>, src: &str, base: Option<&Path>) -> Result<Str
     if let Some(file) = node.attribute("file") {
         let p = PathBuf::from(file);
         let full = if p.is_absolute() { p } else { base.and_then(Path::parent).map(|d| d.join(&p)).unwrap_or(p) };
-        return std::fs::read_to_string(&full).map_err(|e| Error::new(ErrorCode::SystemError, D, format!("Failed to open file '{}': {e}", full.display())));
+        return std::fs::read_to_string(&full)
+            .map_err(|e| Error::new(ErrorCode::SystemError, D, format!("Failed to open file '{}': {e}", full.display())));
     }
     let mut text = src[node.range()].to_string();
     let uses_test_ns = node.descendants().any(|n| n.tag_name().namespace() == Some(TEST_NS));
@@ -77,7 +79,13 @@ fn parse_uint(ctx: Node<'_, '_>, path: &[&str], what: &str) -> Result<Option<u64
 }
 
 fn load(st: &mut State, text: &str, base: Option<&Path>) -> Result<()> {
-    let doc = Document::parse(text).map_err(|e| Error::new(ErrorCode::XmlDetail, D, format!("{}: {e}", base.map(|p| p.display().to_string()).unwrap_or_else(|| "(test driver)".into()))))?;
+    let doc = Document::parse(text).map_err(|e| {
+        Error::new(
+            ErrorCode::XmlDetail,
+            D,
+            format!("{}: {e}", base.map(|p| p.display().to_string()).unwrap_or_else(|| "(test driver)".into())),
+        )
+    })?;
     let root = doc.root_element();
     if !root.has_tag_name("node") {
         return Err(xml_err(format!("expected root element 'node', got '{}'", root.tag_name().name())));
@@ -187,9 +195,12 @@ fn add_pool(st: &mut State, n: Node<'_, '_>, src: &str, base: Option<&Path>) -> 
     let i = st.pool_add(def)?;
     st.pools[i].persistent = true;
     st.pools[i].active = true;
-    // Volumes are children of the <pool> element in the node file itself.
-    for v in n.children().filter(|c| c.has_tag_name("volume")) {
-        let vt = object_text(v, src, base)?;
+    // Like libvirt, volumes are read from the element that replaced <pool>: the
+    // referenced file's root when `file` is given, else the inline element.
+    let pool_doc = Document::parse(&text).map_err(|e| xml_err(e.to_string()))?;
+    let (vol_parent, vol_src) = if n.attribute("file").is_some() { (pool_doc.root_element(), text.as_str()) } else { (n, src) };
+    for v in vol_parent.children().filter(|c| c.has_tag_name("volume")) {
+        let vt = object_text(v, vol_src, base)?;
         let pool: &mut PoolObj = &mut st.pools[i];
         let vol = VolDef::parse(&vt, &pool.def, VolParseFlags::default()).map_err(|e| e.into_vir(ErrorDomain::Storage))?;
         pool.add_vol(vol, false);

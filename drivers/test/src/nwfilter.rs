@@ -64,7 +64,11 @@ impl NWFilterDriver for TestConn {
         self.with(|st| {
             if let Some(o) = st.nwfilters.iter().find(|o| o.def.uuid == def.uuid && def.uuid_specified) {
                 if o.def.name != def.name {
-                    return Err(Error::new(ErrorCode::OperationFailed, D, format!("filter with same UUID but different name ('{}') already exists", o.def.name)));
+                    return Err(Error::new(
+                        ErrorCode::OperationFailed,
+                        D,
+                        format!("filter with same UUID but different name ('{}') already exists", o.def.name),
+                    ));
                 }
             }
             if let Some(i) = st.nwfilters.iter().position(|o| o.def.name == def.name) {

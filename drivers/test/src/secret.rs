@@ -21,7 +21,8 @@ pub(crate) struct SecretObj {
 
 impl SecretObj {
     fn sref(&self) -> SecretRef {
-        let (usage_type, usage_id) = self.def.usage.as_ref().map(|u| (u.usage_type(), u.usage_id())).unwrap_or((secret_usage::NONE, String::new()));
+        let (usage_type, usage_id) =
+            self.def.usage.as_ref().map(|u| (u.usage_type(), u.usage_id())).unwrap_or((secret_usage::NONE, String::new()));
         SecretRef { uuid: self.def.uuid, usage_type, usage_id }
     }
 }
@@ -48,7 +49,10 @@ impl SecretDriver for TestConn {
             Ok(st
                 .secrets
                 .iter()
-                .filter(|s| pair(ListSecretsFlags::EPHEMERAL, ListSecretsFlags::NO_EPHEMERAL, s.def.ephemeral) && pair(ListSecretsFlags::PRIVATE, ListSecretsFlags::NO_PRIVATE, s.def.private))
+                .filter(|s| {
+                    pair(ListSecretsFlags::EPHEMERAL, ListSecretsFlags::NO_EPHEMERAL, s.def.ephemeral)
+                        && pair(ListSecretsFlags::PRIVATE, ListSecretsFlags::NO_PRIVATE, s.def.private)
+                })
                 .map(SecretObj::sref)
                 .collect())
         })
@@ -73,7 +77,12 @@ impl SecretDriver for TestConn {
         let def = SecretDef::parse(xml).map_err(|e| e.into_vir(D))?;
         self.with(|st| {
             let new_ref = SecretObj { def: def.clone(), value: None }.sref();
-            if let Some(other) = st.secrets.iter().find(|s| s.def.uuid != def.uuid && def.usage.is_some() && s.sref().usage_type == new_ref.usage_type && s.sref().usage_id == new_ref.usage_id) {
+            if let Some(other) = st.secrets.iter().find(|s| {
+                s.def.uuid != def.uuid
+                    && def.usage.is_some()
+                    && s.sref().usage_type == new_ref.usage_type
+                    && s.sref().usage_id == new_ref.usage_id
+            }) {
                 return Err(Error::new(
                     ErrorCode::InternalError,
                     D,
@@ -131,7 +140,9 @@ impl SecretDriver for TestConn {
             if o.def.private {
                 return Err(Error::new(ErrorCode::InvalidSecret, D, "secret is private"));
             }
-            o.value.clone().ok_or_else(|| Error::new(ErrorCode::NoSecret, D, format!("secret '{}' does not have a value", uuid::format(&s.uuid))))
+            o.value
+                .clone()
+                .ok_or_else(|| Error::new(ErrorCode::NoSecret, D, format!("secret '{}' does not have a value", uuid::format(&s.uuid))))
         })
     }
 

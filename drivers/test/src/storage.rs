@@ -84,10 +84,9 @@ fn no_vol(name: &str) -> Error {
 
 impl State {
     fn pool_index(&self, p: &StoragePoolRef) -> Result<usize> {
-        self.pools
-            .iter()
-            .position(|o| o.def.uuid == p.uuid)
-            .ok_or_else(|| Error::new(ErrorCode::NoStoragePool, D, format!("no storage pool with matching uuid '{}' ({})", uuid::format(&p.uuid), p.name)))
+        self.pools.iter().position(|o| o.def.uuid == p.uuid).ok_or_else(|| {
+            Error::new(ErrorCode::NoStoragePool, D, format!("no storage pool with matching uuid '{}' ({})", uuid::format(&p.uuid), p.name))
+        })
     }
 
     fn pool_by_name(&self, name: &str) -> Result<usize> {
@@ -125,7 +124,11 @@ impl State {
                 ));
             }
             if o.active {
-                return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Storage, format!("storage pool '{}' is already active", o.def.name)));
+                return Err(Error::new(
+                    ErrorCode::OperationInvalid,
+                    ErrorDomain::Storage,
+                    format!("storage pool '{}' is already active", o.def.name),
+                ));
             }
             let vols = std::mem::take(&mut self.pools[i].vols);
             let mut n = PoolObj::new(def);
@@ -159,7 +162,10 @@ fn filter(o: &PoolObj, flags: u32) -> bool {
     use ListPoolsFlags as L;
     let f = L::from_bits_truncate(flags);
     let pair = |a: L, b: L, v: bool| !(f.contains(a) ^ f.contains(b)) || f.contains(a) == v;
-    if !(pair(L::ACTIVE, L::INACTIVE, o.active) && pair(L::PERSISTENT, L::TRANSIENT, o.persistent) && pair(L::AUTOSTART, L::NO_AUTOSTART, o.autostart)) {
+    if !(pair(L::ACTIVE, L::INACTIVE, o.active)
+        && pair(L::PERSISTENT, L::TRANSIENT, o.persistent)
+        && pair(L::AUTOSTART, L::NO_AUTOSTART, o.autostart))
+    {
         return false;
     }
     let types = flags & L::TYPES.bits();
@@ -167,7 +173,22 @@ fn filter(o: &PoolObj, flags: u32) -> bool {
         return true;
     }
     // Bit order of VIR_CONNECT_LIST_STORAGE_POOLS_<TYPE> from 1 << 6.
-    const ORDER: [&str; 14] = ["dir", "fs", "netfs", "logical", "disk", "iscsi", "scsi", "mpath", "rbd", "sheepdog", "gluster", "zfs", "vstorage", "iscsi-direct"];
+    const ORDER: [&str; 14] = [
+        "dir",
+        "fs",
+        "netfs",
+        "logical",
+        "disk",
+        "iscsi",
+        "scsi",
+        "mpath",
+        "rbd",
+        "sheepdog",
+        "gluster",
+        "zfs",
+        "vstorage",
+        "iscsi-direct",
+    ];
     ORDER.iter().position(|t| *t == o.def.pool_type).is_some_and(|i| types & (1 << (6 + i)) != 0)
 }
 
@@ -455,9 +476,9 @@ impl StorageDriver for TestConn {
             let vol = &o.vols[j];
             let new_cap = if f.contains(VolResizeFlags::DELTA) {
                 if f.contains(VolResizeFlags::SHRINK) {
-                    vol.capacity.checked_sub(capacity).ok_or_else(|| {
-                        Error::new(ErrorCode::InvalidArg, D, "can't shrink capacity below existing allocation")
-                    })?
+                    vol.capacity
+                        .checked_sub(capacity)
+                        .ok_or_else(|| Error::new(ErrorCode::InvalidArg, D, "can't shrink capacity below existing allocation"))?
                 } else {
                     vol.capacity.saturating_add(capacity)
                 }
@@ -468,7 +489,11 @@ impl StorageDriver for TestConn {
                 return Err(Error::new(ErrorCode::InvalidArg, D, "can't shrink capacity below existing allocation"));
             }
             if new_cap < vol.capacity && !f.contains(VolResizeFlags::SHRINK) {
-                return Err(Error::new(ErrorCode::InvalidArg, D, "Can't shrink capacity below current capacity unless shrink flag explicitly specified"));
+                return Err(Error::new(
+                    ErrorCode::InvalidArg,
+                    D,
+                    "Can't shrink capacity below current capacity unless shrink flag explicitly specified",
+                ));
             }
             let grow = new_cap.saturating_sub(vol.allocation);
             if f.contains(VolResizeFlags::ALLOCATE) && grow > o.def.available {
