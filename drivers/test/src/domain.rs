@@ -801,8 +801,7 @@ impl HypervisorDriver for TestConn {
                     def.memory = Some(if offline { "no" } else { "internal" }.into());
                 }
                 def.parent = obj.snapshots.current.clone();
-                let dom_el = obj.def.to_el(&FormatOptions { id: None, inactive: true, secure: true });
-                def.domain = Some(dom_el);
+                def.domain = Some(obj.def.clone());
                 Snap { name, def, dom: Some(obj.def.clone()) }
             };
             let name = snap.name.clone();
@@ -888,6 +887,7 @@ impl HypervisorDriver for TestConn {
             let opts = oxvirt_conf::snapshot::SnapshotFormatOptions {
                 domain_uuid: Some(oxvirt_util::uuid::format(&obj.def.uuid)),
                 internal: false,
+                secure: flags & DomainXmlFlags::SECURE.bits() != 0,
             };
             Ok(snap.def.format(&opts))
         })
