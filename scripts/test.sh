@@ -38,7 +38,7 @@ else
 fi
 
 say "golden tests: oxvirsh against the real virsh's recorded output"
-tests/golden/run.sh --bin "$ROOT/target/release/oxvirsh"
+tests/golden/run.sh "$ROOT/target/release/oxvirsh"
 
 say "XML conformance corpus (libvirt 9.0 golden files)"
 scripts/conformance.sh "$ROOT/target/release/oxvirsh"
