@@ -1,0 +1,10 @@
+//! The rpc crate's single integration test binary. Modules live in `tests/rpc/`;
+//! reference tables in `data/`, captured sessions in `tests/data/captures/`.
+
+// Test code may panic on unexpected results; that is how it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[path = "rpc/codegen.rs"]
+mod codegen;
+#[path = "rpc/tsv.rs"]
+mod tsv;
