@@ -6,5 +6,7 @@
 
 #[path = "rpc/codegen.rs"]
 mod codegen;
+#[path = "rpc/schema.rs"]
+mod schema;
 #[path = "rpc/tsv.rs"]
 mod tsv;

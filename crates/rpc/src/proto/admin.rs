@@ -31,6 +31,13 @@ xdr_struct! {
     }
 }
 
+/// The helper structs above, for table-driven checks.
+pub static HELPER_STRUCTS: [super::PayloadInfo; 3] = [
+    super::payload::<AdminTypedParam>(),
+    super::payload::<AdminNonnullServer>(),
+    super::payload::<AdminNonnullClient>(),
+];
+
 xdr_struct! {
     /// `admin_connect_open_args`: arguments of `ADMIN_PROC_CONNECT_OPEN` (1).
     AdminConnectOpenArgs = "admin_connect_open_args" {

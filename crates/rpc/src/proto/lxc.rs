@@ -9,6 +9,10 @@ use crate::xdr::xdr_struct;
 use super::remote::*;
 
 
+/// The helper structs above, for table-driven checks.
+pub static HELPER_STRUCTS: [super::PayloadInfo; 0] = [
+];
+
 xdr_struct! {
     /// `lxc_domain_open_namespace_args`: arguments of `LXC_PROC_DOMAIN_OPEN_NAMESPACE` (1).
     LxcDomainOpenNamespaceArgs = "lxc_domain_open_namespace_args" {

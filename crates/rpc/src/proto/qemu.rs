@@ -9,6 +9,10 @@ use crate::xdr::xdr_struct;
 use super::remote::*;
 
 
+/// The helper structs above, for table-driven checks.
+pub static HELPER_STRUCTS: [super::PayloadInfo; 0] = [
+];
+
 xdr_struct! {
     /// `qemu_domain_monitor_command_args`: arguments of `QEMU_PROC_DOMAIN_MONITOR_COMMAND` (1).
     QemuDomainMonitorCommandArgs = "qemu_domain_monitor_command_args" {

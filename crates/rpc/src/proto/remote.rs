@@ -204,6 +204,37 @@ xdr_struct! {
     }
 }
 
+/// The helper structs above, for table-driven checks.
+pub static HELPER_STRUCTS: [super::PayloadInfo; 27] = [
+    super::payload::<RemoteNonnullDomain>(),
+    super::payload::<RemoteNonnullNetwork>(),
+    super::payload::<RemoteNonnullNetworkPort>(),
+    super::payload::<RemoteNonnullNwfilter>(),
+    super::payload::<RemoteNonnullNwfilterBinding>(),
+    super::payload::<RemoteNonnullInterface>(),
+    super::payload::<RemoteNonnullStoragePool>(),
+    super::payload::<RemoteNonnullStorageVol>(),
+    super::payload::<RemoteNonnullNodeDevice>(),
+    super::payload::<RemoteNonnullSecret>(),
+    super::payload::<RemoteNonnullDomainCheckpoint>(),
+    super::payload::<RemoteNonnullDomainSnapshot>(),
+    super::payload::<RemoteError>(),
+    super::payload::<RemoteVcpuInfo>(),
+    super::payload::<RemoteTypedParam>(),
+    super::payload::<RemoteNodeGetCpuStats>(),
+    super::payload::<RemoteNodeGetMemoryStats>(),
+    super::payload::<RemoteDomainDiskError>(),
+    super::payload::<RemoteDomainMemoryStat>(),
+    super::payload::<RemoteDomainIothreadInfo>(),
+    super::payload::<RemoteDomainEventGraphicsAddress>(),
+    super::payload::<RemoteDomainEventGraphicsIdentity>(),
+    super::payload::<RemoteNetworkDhcpLease>(),
+    super::payload::<RemoteDomainStatsRecord>(),
+    super::payload::<RemoteDomainFsinfo>(),
+    super::payload::<RemoteDomainIpAddr>(),
+    super::payload::<RemoteDomainInterface>(),
+];
+
 xdr_struct! {
     /// `remote_connect_open_args`: arguments of `REMOTE_PROC_CONNECT_OPEN` (1).
     RemoteConnectOpenArgs = "remote_connect_open_args" {

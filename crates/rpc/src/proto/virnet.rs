@@ -48,3 +48,11 @@ xdr_struct! {
         flags: u32 = "flags:unsigned int",
     }
 }
+
+/// The helper structs above, for table-driven checks.
+pub static HELPER_STRUCTS: [super::PayloadInfo; 4] = [
+    super::payload::<VirNetMessageNonnullDomain>(),
+    super::payload::<VirNetMessageNonnullNetwork>(),
+    super::payload::<VirNetMessageError>(),
+    super::payload::<VirNetStreamHole>(),
+];

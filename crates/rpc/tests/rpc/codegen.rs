@@ -168,11 +168,21 @@ fn helper_types(types: &Types, out: &mut String, rows: &[TypeRow]) {
     let structs: Vec<&TypeRow> = rows.iter().filter(|t| t.kind == "struct").collect();
     if !structs.is_empty() {
         writeln!(out, "\nxdr_struct! {{").unwrap();
-        for t in structs {
+        for t in &structs {
             struct_entry(types, out, &format!("`{}` ({}).", t.name, t.file), &t.name, &tsv::fields(&t.definition));
         }
         writeln!(out, "}}").unwrap();
     }
+    writeln!(
+        out,
+        "\n/// The helper structs above, for table-driven checks.\npub static HELPER_STRUCTS: [super::PayloadInfo; {}] = [",
+        structs.len()
+    )
+    .unwrap();
+    for t in &structs {
+        writeln!(out, "    super::payload::<{}>(),", camel(&t.name)).unwrap();
+    }
+    writeln!(out, "];").unwrap();
 }
 
 fn common_prefix<'a>(names: impl Iterator<Item = &'a str>) -> usize {
