@@ -4,6 +4,8 @@
 // Test code may panic on unexpected results; that is how it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[path = "rpc/captures.rs"]
+mod captures;
 #[path = "rpc/codegen.rs"]
 mod codegen;
 #[path = "rpc/schema.rs"]
