@@ -189,8 +189,9 @@ impl RemoteError {
         }
     }
 
-    /// The error a client reports for this payload. Unknown codes or domains become
-    /// `VIR_ERR_INTERNAL_ERROR` / `VIR_FROM_NONE`... rather than being dropped.
+    /// The error a client reports for this payload. An unknown code becomes
+    /// `VIR_ERR_INTERNAL_ERROR`, an unknown domain `VIR_FROM_NONE`, a missing message
+    /// "unknown error".
     pub fn to_vir_error(&self) -> VirError {
         VirError {
             code: ErrorCode::from_i32(self.code).unwrap_or(ErrorCode::InternalError),

@@ -6,9 +6,13 @@
 
 #[path = "rpc/captures.rs"]
 mod captures;
+#[path = "rpc/codec.rs"]
+mod codec;
 #[path = "rpc/codegen.rs"]
 mod codegen;
 #[path = "rpc/schema.rs"]
 mod schema;
+#[path = "rpc/tables.rs"]
+mod tables;
 #[path = "rpc/tsv.rs"]
 mod tsv;
