@@ -1,14 +1,36 @@
-//! `oxvirt-rpc`: libvirt's RPC wire protocol — XDR encoding, packet framing, the
-//! procedure tables of the REMOTE/QEMU/LXC/KEEPALIVE/ADMIN programs, and client and
-//! server transports.
+//! `oxvirt-rpc`: libvirt's RPC wire protocol, synchronous and transport-free.
 //!
-//! Layer: util-level library. May depend on `oxvirt-util` only; the daemon and the
-//! remote driver build on it. (Filled in by the daemon issue; this crate holds the
-//! framing constants so the layout is fixed from the start.)
+//! * [`xdr`] — XDR encoding ([`xdr::Encode`], [`xdr::Decode`]) with libvirt's rules
+//!   (widened chars, lenient booleans, bounded strings and arrays, no unchecked
+//!   allocation while decoding).
+//! * [`frame`] — packet framing and an incremental decoder ([`frame::FrameDecoder`]).
+//! * [`message`] — the packet header, message types/statuses, `remote_error`.
+//! * [`proto`] — every program as data: the REMOTE (443 procedures), QEMU, LXC,
+//!   ADMIN and KEEPALIVE procedure tables and the Rust struct of every payload,
+//!   generated from the reference tables in `data/` and checked in.
+//! * [`dispatch`] — how libvirtd reacts to unknown programs, procedures, statuses and
+//!   message types, as a pure function.
+//! * [`consts`] — every `const` of the `.x` files (message and array limits).
+//!
+//! Layer: util-level library. Depends on `oxvirt-util` (error numbering) and
+//! `thiserror` only; the daemon (`oxvirtd`) and the remote driver build their
+//! transports on it. `docs/wire-protocol.md` describes the design.
 
-/// Maximum size of one RPC message (`VIR_NET_MESSAGE_MAX`), 32 MiB.
-pub const MESSAGE_MAX: usize = 32 * 1024 * 1024;
-/// Size of the length word plus header (`VIR_NET_MESSAGE_HEADER_XDR_LEN` + 4).
-pub const HEADER_LEN: usize = 28;
+#[rustfmt::skip]
+pub mod consts;
+pub mod dispatch;
+pub mod frame;
+pub mod message;
+pub mod proto;
+pub mod xdr;
+
+pub use frame::{FrameDecoder, FrameError, Packet};
+pub use message::{Header, MessageStatus, MessageType};
+pub use xdr::{Decode, Encode, XdrError};
+
+/// Maximum size of one RPC message without its length word (`VIR_NET_MESSAGE_MAX`).
+pub const MESSAGE_MAX: usize = consts::VIR_NET_MESSAGE_MAX as usize;
+/// Size of the length word plus header.
+pub const HEADER_LEN: usize = frame::MIN_PACKET;
 /// The REMOTE program number.
-pub const REMOTE_PROGRAM: u32 = 0x2000_8086;
+pub const REMOTE_PROGRAM: u32 = message::REMOTE_PROGRAM;
