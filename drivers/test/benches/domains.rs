@@ -21,9 +21,7 @@ fn empty_conn() -> Connect {
 }
 
 fn domain_xml(i: usize) -> String {
-    format!(
-        "<domain type='test'><name>bench{i}</name><memory unit='KiB'>1024</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>"
-    )
+    format!("<domain type='test'><name>bench{i}</name><memory unit='KiB'>1024</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>")
 }
 
 fn populated(n: usize) -> (Connect, Vec<String>, Vec<[u8; 16]>) {
