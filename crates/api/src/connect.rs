@@ -191,6 +191,46 @@ impl Connect {
         self.hv().get_sysinfo(flags)
     }
 
+    // ---- handles from references (libvirt's virGetDomain & co.) ----
+
+    /// A domain handle for `r` without asking the driver (as libvirt's `virGetDomain`):
+    /// the daemon uses this for the `remote_nonnull_domain` a client sends.
+    pub fn domain_from_ref(&self, r: DomainRef) -> Domain {
+        self.dom(r)
+    }
+    /// A network handle for `r` without asking the driver.
+    pub fn network_from_ref(&self, r: NetworkRef) -> Network {
+        self.netw(r)
+    }
+    /// A storage pool handle for `r` without asking the driver.
+    pub fn storage_pool_from_ref(&self, r: StoragePoolRef) -> StoragePool {
+        self.pool(r)
+    }
+    /// A storage volume handle for `r` without asking the driver.
+    pub fn storage_vol_from_ref(&self, r: StorageVolRef) -> StorageVol {
+        self.vol(r)
+    }
+    /// A secret handle for `r` without asking the driver.
+    pub fn secret_from_ref(&self, r: SecretRef) -> Secret {
+        self.secret(r)
+    }
+    /// A network filter handle for `r` without asking the driver.
+    pub fn nwfilter_from_ref(&self, r: NWFilterRef) -> NWFilter {
+        self.filter(r)
+    }
+    /// An interface handle for `r` without asking the driver.
+    pub fn interface_from_ref(&self, r: InterfaceRef) -> Interface {
+        self.ifc(r)
+    }
+    /// A node device handle for `r` without asking the driver.
+    pub fn node_device_from_ref(&self, r: NodeDeviceRef) -> NodeDevice {
+        self.ndev(r)
+    }
+    /// A snapshot handle for `r` without asking the driver.
+    pub fn snapshot_from_ref(&self, r: SnapshotRef) -> DomainSnapshot {
+        DomainSnapshot { dom: self.dom(r.domain), name: r.name }
+    }
+
     // ---- domains ----
 
     fn dom(&self, r: DomainRef) -> Domain {
@@ -736,6 +776,10 @@ impl DomainSnapshot {
     fn r(&self) -> SnapshotRef {
         SnapshotRef { domain: self.dom.r(), name: self.name.clone() }
     }
+    /// Raw reference.
+    pub fn raw(&self) -> SnapshotRef {
+        self.r()
+    }
     /// `virDomainSnapshotGetName`.
     pub fn name(&self) -> &str {
         &self.name
@@ -1079,6 +1123,10 @@ impl NWFilter {
     fn d(&self) -> Result<&dyn driver::NWFilterDriver> {
         self.conn.nwf()
     }
+    /// Raw reference.
+    pub fn raw(&self) -> &NWFilterRef {
+        &self.r
+    }
     /// `virNWFilterGetName`.
     pub fn name(&self) -> &str {
         &self.r.name
@@ -1112,6 +1160,10 @@ pub struct Interface {
 impl Interface {
     fn d(&self) -> Result<&dyn driver::InterfaceDriver> {
         self.conn.iface()
+    }
+    /// Raw reference.
+    pub fn raw(&self) -> &InterfaceRef {
+        &self.r
     }
     /// `virInterfaceGetName`.
     pub fn name(&self) -> &str {
@@ -1156,6 +1208,10 @@ pub struct NodeDevice {
 impl NodeDevice {
     fn d(&self) -> Result<&dyn driver::NodeDeviceDriver> {
         self.conn.nodedev()
+    }
+    /// Raw reference.
+    pub fn raw(&self) -> &NodeDeviceRef {
+        &self.r
     }
     /// `virNodeDeviceGetName`.
     pub fn name(&self) -> &str {
