@@ -8,9 +8,6 @@
 //! the parser rejects (libvirt's corpora contain deliberately invalid ones) are left
 //! out and counted on stderr before the run.
 
-// Benchmark setup may panic: a missing corpus is a setup error, not a measurement.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{black_box, Bencher};
 use oxvirt_conf::domain::{DomainDef, FormatOptions, ParseOptions};
