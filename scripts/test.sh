@@ -18,7 +18,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     # libvirt-clients: the real virsh (golden tests compare against it, test:/// needs no daemon)
     # libxml2-utils: xmllint, used to check our XML against libvirt's schemas
     # python3: runs the conformance checker
-    apt-get install -y -qq --no-install-recommends libvirt-clients libxml2-utils python3 >/dev/null
+    # python3-libvirt: libvirt-python, a real client of oxvirtd (tests/tests/daemon.rs)
+    apt-get install -y -qq --no-install-recommends libvirt-clients libxml2-utils python3 python3-libvirt >/dev/null
 fi
 
 command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain" >&2; exit 1; }

@@ -222,12 +222,20 @@ pub async fn serve(server: Arc<Server>, listeners: Vec<Listener>) -> Result<()> 
 async fn accept_loop(server: Arc<Server>, kind: SocketKind, listener: UnixListener) {
     let mut stop = server.shutdown_signal();
     loop {
-        // libvirtd stops accepting while max_clients are connected; new connections
-        // wait in the kernel's backlog.
-        let Ok(slot) = server.slots.clone().acquire_owned().await else { return };
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = stop.changed() => return,
+        };
+        // max_clients: while every slot is taken, the accepted client waits unserved
+        // and this listener stops accepting (new connections wait in the backlog), as
+        // libvirtd does. Admin clients do not count.
+        let slot = if kind == SocketKind::Admin {
+            None
+        } else {
+            tokio::select! {
+                s = server.slots.clone().acquire_owned() => match s { Ok(s) => Some(s), Err(_) => return },
+                _ = stop.changed() => return,
+            }
         };
         match accepted {
             Ok((stream, _)) => {

@@ -107,11 +107,30 @@ pub fn unknown_procedure(n: i32) -> Error {
     Error::raw(ErrorCode::Rpc, ErrorDomain::Rpc, format!("unknown procedure: {n}"))
 }
 
+/// The `remote_error` libvirtd sends for `e`: like [`RemoteError::from_vir_error`],
+/// but with `str1` = the code's message template and `str2` = the detail when the
+/// message was built from the template (libvirtd's `virRaiseError` arguments).
+pub fn remote_error(e: &Error) -> RemoteError {
+    let mut r = RemoteError::from_vir_error(e);
+    if e.code != ErrorCode::Rpc {
+        let template = oxvirt_util::error::prefix(e.code, true);
+        if let Some((head, tail)) = template.split_once("%s") {
+            if let Some(detail) = e.message.strip_prefix(head).and_then(|m| m.strip_suffix(tail)) {
+                if !detail.is_empty() {
+                    r.str1 = Some(template.to_string());
+                    r.str2 = Some(detail.to_string());
+                }
+            }
+        }
+    }
+    r
+}
+
 /// The reply packet for a call's result.
 pub fn reply_packet(p: &Packet, r: Reply) -> Vec<u8> {
     let pkt = match r {
         Ok(payload) => Packet { header: p.header.reply(MessageStatus::OK), nfds: 0, payload },
-        Err(e) => match Packet::with_body(p.header.reply(MessageStatus::ERROR), &RemoteError::from_vir_error(&e)) {
+        Err(e) => match Packet::with_body(p.header.reply(MessageStatus::ERROR), &remote_error(&e)) {
             Ok(pkt) => pkt,
             Err(_) => return Vec::new(),
         },
@@ -123,6 +142,8 @@ pub fn reply_packet(p: &Packet, r: Reply) -> Vec<u8> {
 /// `VIR_ERR_INTERNAL_ERROR` for this call only.
 pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static Program, procedure: &'static ProcInfo, p: &Packet) {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match program.number {
+        // libvirtd decodes the arguments before anything else looks at the call.
+        _ if !args_decode(procedure, &p.payload) => Some(Err(dispatch::undecodable())),
         REMOTE_PROGRAM => remote_call(server, client, procedure.number, p),
         QEMU_PROGRAM | LXC_PROGRAM => Some(client.conn().and_then(|_| Err(unknown_procedure(procedure.number)))),
         _ => Some(Err(unknown_procedure(procedure.number))),
@@ -140,6 +161,14 @@ pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static
             let e = Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, format!("{} failed unexpectedly: {what}", procedure.name));
             client.send(reply_packet(p, Err(e)));
         }
+    }
+}
+
+/// Whether the call's payload decodes as its argument struct (trailing bytes allowed).
+fn args_decode(procedure: &ProcInfo, payload: &[u8]) -> bool {
+    match procedure.args {
+        None => true,
+        Some(info) => (info.decode)(&mut oxvirt_rpc::xdr::Reader::new(payload)).is_ok(),
     }
 }
 

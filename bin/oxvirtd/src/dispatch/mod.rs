@@ -29,9 +29,12 @@ pub type Reply = Result<Vec<u8>, Error>;
 /// Decode call arguments; libvirtd ignores trailing bytes after the arguments and
 /// answers an undecodable payload with `VIR_ERR_RPC` "Unable to decode message payload".
 pub fn args<T: Decode>(payload: &[u8]) -> Result<T, Error> {
-    T::from_bytes_prefix(payload)
-        .map(|(v, _)| v)
-        .map_err(|_| Error::raw(ErrorCode::Rpc, ErrorDomain::Rpc, "Unable to decode message payload"))
+    T::from_bytes_prefix(payload).map(|(v, _)| v).map_err(|_| undecodable())
+}
+
+/// libvirtd's error for arguments that do not decode.
+pub fn undecodable() -> Error {
+    Error::raw(ErrorCode::Rpc, ErrorDomain::Rpc, "Unable to decode message payload")
 }
 
 /// Encode a return struct.

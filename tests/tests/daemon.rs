@@ -1,0 +1,13 @@
+//! End-to-end tests of `oxvirtd` with real libvirt clients: Debian's `virsh`
+//! (`libvirt-clients`) and libvirt-python (`python3-libvirt`, run with
+//! `/usr/bin/python3`), plus raw malformed input. Each test starts its own daemon on a
+//! private socket directory. The clients are required: a missing one fails the test.
+
+#[path = "daemon/harness.rs"]
+mod harness;
+#[path = "daemon/malformed.rs"]
+mod malformed;
+#[path = "daemon/python.rs"]
+mod python;
+#[path = "daemon/virsh.rs"]
+mod virsh;

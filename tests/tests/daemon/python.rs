@@ -1,0 +1,97 @@
+//! Real libvirt-python (`/usr/bin/python3`, Debian `python3-libvirt`) against oxvirtd.
+
+use super::harness::{client_cmd, Daemon, TempDir};
+
+const PYTHON: &str = "/usr/bin/python3";
+
+fn run_python(d: &Daemon, script: &str) -> String {
+    assert!(std::path::Path::new(PYTHON).exists(), "{PYTHON} is required for the daemon tests");
+    let home = TempDir::new("py-home");
+    let probe = client_cmd(PYTHON, &home.0).args(["-c", "import libvirt"]).output().expect("python runs");
+    assert!(
+        probe.status.success(),
+        "libvirt-python is required (Debian package python3-libvirt): {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let out = client_cmd(PYTHON, &home.0).arg("-c").arg(script).arg(d.uri()).output().expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "script failed:\nstdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+#[test]
+fn basic_api() {
+    let d = Daemon::start("py-basic");
+    let out = run_python(
+        &d,
+        r#"
+import sys, libvirt
+c = libvirt.open(sys.argv[1])
+assert c.getType() == "TEST", c.getType()
+assert c.getLibVersion() >= 9000000
+assert c.getVersion() > 0
+assert c.getHostname()
+d = c.lookupByName("test")
+assert d.name() == "test" and d.ID() == 1
+assert d.UUIDString() == "6695eb01-f6a4-8304-79aa-97f2502e193f"
+info = d.info()
+assert info[0] == libvirt.VIR_DOMAIN_RUNNING and info[1] == 8388608 and info[3] == 2, info
+assert d.state() == [1, 0], d.state()
+assert "<name>test</name>" in d.XMLDesc(0)
+assert d.isActive() == 1 and d.isPersistent() == 1
+assert [x.name() for x in c.listAllDomains()] == ["test"]
+assert c.listDomainsID() == [1] and c.numOfDomains() == 1 and c.numOfDefinedDomains() == 0
+assert c.lookupByID(1).name() == "test"
+assert c.lookupByUUIDString("6695eb01-f6a4-8304-79aa-97f2502e193f").name() == "test"
+try:
+    c.lookupByName("nosuch")
+    raise SystemExit("lookup of a missing domain succeeded")
+except libvirt.libvirtError as e:
+    assert e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN, e.get_error_code()
+d.suspend(); assert d.info()[0] == libvirt.VIR_DOMAIN_PAUSED
+d.resume(); d.destroy(); assert d.isActive() == 0 and d.ID() == -1
+d.create(); assert d.isActive() == 1
+print("ok", c.getURI())
+c.close()
+"#,
+    );
+    assert!(out.starts_with("ok test+unix:///default"), "{out}");
+}
+
+#[test]
+fn lifecycle_events_of_suspend_resume_arrive() {
+    let d = Daemon::start("py-events");
+    let out = run_python(
+        &d,
+        r#"
+import sys, threading, time, libvirt
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+got = []
+def cb(conn, dom, event, detail, opaque):
+    got.append((dom.name(), event, detail))
+cid = c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+def loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=loop, daemon=True).start()
+c.setKeepAlive(1, 3)
+d = c.lookupByName("test")
+N = 1000
+for i in range(N):
+    d.suspend(); d.resume()
+deadline = time.time() + 30
+while len(got) < 2 * N and time.time() < deadline:
+    time.sleep(0.01)
+want = [("test", libvirt.VIR_DOMAIN_EVENT_SUSPENDED, 0), ("test", libvirt.VIR_DOMAIN_EVENT_RESUMED, 0)] * N
+assert got == want, (len(got), got[:4])
+# A filtered registration only sees its domain; deregistration stops delivery.
+c.domainEventDeregisterAny(cid)
+d.suspend(); d.resume(); time.sleep(0.2)
+assert len(got) == 2 * N, len(got)
+print("events", len(got))
+c.close()
+"#,
+    );
+    assert_eq!(out.trim(), "events 2000");
+}
