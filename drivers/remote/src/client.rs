@@ -419,4 +419,103 @@ mod tests {
         let e = std::io::Error::from_raw_os_error(2);
         assert_eq!(io_text(&e), "No such file or directory");
     }
+
+    /// A client on one end of a socket pair; the test plays the server on the other.
+    fn pair() -> (Client, std::os::unix::net::UnixStream, Arc<Mutex<Vec<Packet>>>) {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let r = a.try_clone().unwrap();
+        let c = a.try_clone().unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let ev = events.clone();
+        let t = Transport {
+            reader: Box::new(r),
+            writer: Box::new(a),
+            closer: Box::new(move || {
+                let _ = c.shutdown(std::net::Shutdown::Both);
+            }),
+        };
+        let client = Client::new(t, Box::new(move |p| ev.lock().unwrap().push(p.clone()))).unwrap();
+        (client, b, events)
+    }
+
+    fn read_packet(s: &mut std::os::unix::net::UnixStream) -> Packet {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).unwrap();
+        let n = u32::from_be_bytes(len) as usize;
+        let mut rest = vec![0u8; n - 4];
+        s.read_exact(&mut rest).unwrap();
+        let mut all = len.to_vec();
+        all.extend(rest);
+        Packet::from_frame(&all).unwrap()
+    }
+
+    fn send(s: &mut std::os::unix::net::UnixStream, p: &Packet) {
+        s.write_all(&p.to_bytes().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn replies_out_of_order_events_and_keepalive() {
+        let (client, mut srv, events) = pair();
+        let client = Arc::new(client);
+        let c1 = client.clone();
+        let c2 = client.clone();
+        let t1 = std::thread::spawn(move || c1.call::<_, u32>(3, &7u32));
+        let t2 = std::thread::spawn(move || c2.call::<_, u32>(4, &8u32));
+        let p1 = read_packet(&mut srv);
+        let p2 = read_packet(&mut srv);
+        // Server PING first: the client answers PONG at once.
+        send(&mut srv, &Packet { header: Header::keepalive(KEEPALIVE_PROC_PING), nfds: 0, payload: Vec::new() });
+        let pong = read_packet(&mut srv);
+        assert_eq!((pong.header.prog, pong.header.procedure), (KEEPALIVE_PROGRAM, KEEPALIVE_PROC_PONG));
+        // An event between the replies.
+        send(&mut srv, &Packet::with_body(Header::event(oxvirt_rpc::REMOTE_PROGRAM, 318), &5u32).unwrap());
+        // Reply in reverse order; each carries its args plus 100.
+        for p in [&p2, &p1] {
+            let arg: u32 = p.body().unwrap();
+            send(&mut srv, &Packet::with_body(p.header.reply(MessageStatus::OK), &(arg + 100)).unwrap());
+        }
+        let mut got = [t1.join().unwrap().unwrap(), t2.join().unwrap().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [107, 108]);
+        assert_eq!(events.lock().unwrap().len(), 1);
+        // Client keepalive: silence makes it PING.
+        client.start_keepalive(Duration::from_millis(50), 100);
+        let ping = read_packet(&mut srv);
+        assert_eq!((ping.header.prog, ping.header.procedure), (KEEPALIVE_PROGRAM, KEEPALIVE_PROC_PING));
+        client.close();
+        assert!(!client.is_alive());
+        assert_eq!(client.call::<_, Void>(3, &Void).unwrap_err().message, "internal error: client socket is closed");
+    }
+
+    #[test]
+    fn malformed_server_data_fails_calls_with_rpc_error() {
+        // A reply that does not decode as the expected type.
+        let (client, mut srv, _) = pair();
+        let client = Arc::new(client);
+        let c = client.clone();
+        let t = std::thread::spawn(move || c.call::<_, String>(3, &Void));
+        let p = read_packet(&mut srv);
+        send(&mut srv, &Packet { header: p.header.reply(MessageStatus::OK), nfds: 0, payload: vec![0, 0, 0, 9, 1] });
+        let e = t.join().unwrap().unwrap_err();
+        assert_eq!((e.code, e.domain), (ErrorCode::Rpc, ErrorDomain::Rpc));
+        // A reply nobody waits for kills the connection; so does a bad length word.
+        let c = client.clone();
+        let t = std::thread::spawn(move || c.call::<_, Void>(3, &Void));
+        let p = read_packet(&mut srv);
+        let mut bogus = p.header.reply(MessageStatus::OK);
+        bogus.serial += 1000;
+        send(&mut srv, &Packet { header: bogus, nfds: 0, payload: Vec::new() });
+        let e = t.join().unwrap().unwrap_err();
+        assert_eq!(e.code, ErrorCode::Rpc, "{e:?}");
+        assert!(!client.is_alive());
+
+        let (client, mut srv, _) = pair();
+        let client = Arc::new(client);
+        let c = client.clone();
+        let t = std::thread::spawn(move || c.call::<_, Void>(3, &Void));
+        let _ = read_packet(&mut srv);
+        srv.write_all(&[0, 0, 0, 2]).unwrap();
+        let e = t.join().unwrap().unwrap_err();
+        assert_eq!(e.code, ErrorCode::Rpc, "{e:?}");
+    }
 }
