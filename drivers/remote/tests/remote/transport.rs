@@ -68,3 +68,40 @@ fn ext_transport_through_nc() {
     drop(c);
     let _ = std::fs::remove_file(&script);
 }
+
+#[test]
+fn ssh_transport_with_a_stand_in_ssh() {
+    // `?command=` replaces the ssh binary; the stand-in records its arguments and
+    // bridges to the daemon's socket the way `ssh host nc -U socket` would.
+    let d = Daemon::start();
+    let bridge = ["/usr/bin/socat", "/bin/nc", "/usr/bin/nc"].iter().find(|p| std::path::Path::new(p).exists()).unwrap();
+    let dir = std::env::temp_dir().join(format!("oxvirt-ssh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("ssh");
+    let args_file = dir.join("args");
+    let exec = if bridge.ends_with("socat") {
+        format!("exec {bridge} - UNIX-CONNECT:{}", d.socket())
+    } else {
+        format!("exec {bridge} -U {}", d.socket())
+    };
+    std::fs::write(&script, format!("#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done > {}\n{exec}\n", args_file.display())).unwrap();
+    std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+    oxvirt_driver_remote::register();
+    let uri = format!("test+ssh://admin@example.invalid:2222/default?command={}&socket=/run/x-sock&no_tty=1", script.display());
+    let c = Connect::open(Some(&uri)).unwrap();
+    assert_eq!(c.domain_lookup_by_name("test").unwrap().id(), Some(1));
+    drop(c);
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(args[..10], ["-p", "2222", "-l", "admin", "-T", "-e", "none", "-o", "BatchMode=yes", "--"]);
+    assert_eq!(args[10], "example.invalid");
+    assert!(
+        args[11].starts_with("sh -c ")
+            && args[11].contains(" -U ")
+            && args[11].contains("/run/x-sock")
+            && !args[11].contains("virt-ssh-helper"),
+        "{}",
+        args[11]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
