@@ -352,28 +352,6 @@ fn title_of(d: &oxvirt::Domain) -> String {
     t.lines().next().unwrap_or("").to_string()
 }
 
-struct SecInfo {
-    model: String,
-    doi: String,
-}
-
-fn security_model(conn: &oxvirt::Connect) -> Option<SecInfo> {
-    let caps = conn.capabilities().ok()?;
-    let start = caps.find("<secmodel>")?;
-    let sm = &caps[start..];
-    let sm = &sm[..sm.find("</secmodel>")?];
-    Some(SecInfo { model: xml_text(sm, "model").unwrap_or_default(), doi: xml_text(sm, "doi").unwrap_or_default() })
-}
-
-fn security_label(d: &oxvirt::Domain) -> Option<(String, bool)> {
-    let xml = d.xml_desc(DomainXmlFlags::empty()).ok()?;
-    let start = xml.find("<seclabel")?;
-    let sl = &xml[start..];
-    let sl = &sl[..sl.find("</seclabel>")?];
-    let label = xml_text(sl, "label")?;
-    Some((label, !sl.contains("relabel='no'")))
-}
-
 fn cmd_dominfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
@@ -382,9 +360,20 @@ fn cmd_dominfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let persistent = dom.is_persistent().ok();
     let autostart = dom.autostart().ok();
     let managed = dom.has_managed_save().ok();
-    let active = dom.is_active().unwrap_or(false);
-    let sec = security_model(&conn).filter(|s| !s.model.is_empty());
-    let label = if active && sec.is_some() { security_label(&dom) } else { None };
+    // virsh: a driver without a security model is fine (NO_SUPPORT), any other
+    // failure ends the command after the lines printed so far.
+    let (sec, sec_err) = match conn.node_security_model() {
+        Ok(m) => (Some(m).filter(|m| !m.model.is_empty()), None),
+        Err(e) if is_no_support(&e) => (None, None),
+        Err(e) => (None, Some(e)),
+    };
+    let (label, label_err) = match &sec {
+        Some(_) => match dom.security_label() {
+            Ok(l) => (Some(l).filter(|l| !l.label.is_empty()), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, None),
+    };
     if cmd.has("json") {
         let v = json::obj(vec![
             ("id", dom.id().map(json::num).unwrap_or(json::Value::Null)),
@@ -401,7 +390,7 @@ fn cmd_dominfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
             ("managed_save", managed.map(json::Value::Bool).unwrap_or(json::Value::Null)),
             ("security_model", sec.as_ref().map(|s| json::str(&s.model)).unwrap_or(json::Value::Null)),
             ("security_doi", sec.as_ref().map(|s| json::str(&s.doi)).unwrap_or(json::Value::Null)),
-            ("security_label", label.as_ref().map(|l| json::str(&l.0)).unwrap_or(json::Value::Null)),
+            ("security_label", label.as_ref().map(|l| json::str(&l.label)).unwrap_or(json::Value::Null)),
         ]);
         ctl.print(&json::render(&v));
         return Ok(());
@@ -432,12 +421,15 @@ fn cmd_dominfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     if let Some(s) = &sec {
         o += &kv("Security model:", &s.model);
         o += &kv("Security DOI:", &s.doi);
-        if let Some((l, enforcing)) = &label {
-            o += &kv("Security label:", format!("{l} ({})", if *enforcing { "enforcing" } else { "permissive" }));
+        if let Some(l) = &label {
+            o += &kv("Security label:", format!("{} ({})", l.label, if l.enforcing { "enforcing" } else { "permissive" }));
         }
     }
     ctl.print(&o);
-    Ok(())
+    match sec_err.or(label_err) {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 fn cmd_domstate(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
@@ -734,20 +726,28 @@ fn cmd_setmaxmem(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
 }
 
 fn cmd_setvcpus(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
-    let conn = ctl.conn()?;
-    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    // virsh checks the option combinations before looking the domain up.
     let mut f = mod_flags(ctl, cmd)?;
-    let count = cmd.uint("count").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
-    let count = u32::try_from(count)
-        .map_err(|_| ctl.fail_msg(format!("Numeric value '{count}' for <count> option is malformed or out of range")))?;
-    if count == 0 {
-        return Err(ctl.fail_msg("Invalid number of virtual CPUs"));
-    }
-    for (o, b) in [("maximum", DomainModFlags::MAXIMUM), ("guest", DomainModFlags::GUEST), ("hotpluggable", DomainModFlags::HOTPLUGGABLE)] {
+    exclusive(ctl, cmd, "guest", "config")?;
+    require(ctl, cmd, "maximum", "config")?;
+    for (o, b) in [("guest", DomainModFlags::GUEST), ("maximum", DomainModFlags::MAXIMUM), ("hotpluggable", DomainModFlags::HOTPLUGGABLE)] {
         if cmd.has(o) {
             f |= b;
         }
     }
-    dom.set_vcpus(count, f)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let count = cmd.uint("count").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
+    let count = u32::try_from(count)
+        .map_err(|_| ctl.fail_msg(format!("Numeric value '{count}' for <count> option is malformed or out of range")))?;
+    if count == 0 {
+        return Err(ctl.fail_msg("Can't set 0 processors for a VM"));
+    }
+    // Without any option virsh uses the older `virDomainSetVcpus` (live only).
+    if f.is_empty() && !cmd.has("current") {
+        dom.set_vcpus_live(count)?;
+    } else {
+        dom.set_vcpus(count, f)?;
+    }
     Ok(())
 }
