@@ -8,7 +8,7 @@ use crate::parse::{alias, b, d, n, s, CmdDef, CmdResult, Needs, OptDef, DOMAIN, 
 use crate::table::Table;
 use oxvirt::{
     DomainCreateFlags, DomainDefineFlags, DomainDestroyFlags, DomainModFlags, DomainRebootFlags, DomainSaveRestoreFlags,
-    DomainShutdownFlags, DomainState, DomainUndefineFlags, DomainXmlFlags, ListDomainsFlags,
+    DomainShutdownFlags, DomainState, DomainUndefineFlags, DomainXmlFlags, ListDomainsFlags, SnapshotListFlags,
 };
 
 const JSON: OptDef = b("json", "print machine-readable JSON (see docs/oxvirsh-json.md)");
@@ -524,7 +524,72 @@ fn cmd_undefine(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     exclusive(ctl, cmd, "nvram", "keep-nvram")?;
     exclusive(ctl, cmd, "tpm", "keep-tpm")?;
     let name = dom.name().to_string();
-    dom.undefine(f).map_err(|e| ctl.fail(format!("Failed to undefine domain '{name}'"), e))?;
+    // virsh's flow: learn whether managed save or snapshot metadata exist, drop the
+    // flags that do not matter, and use virDomainUndefineFlags only when that is safe;
+    // otherwise undefine piecewise with its own refusals.
+    let mut ms_safe = cmd.has("managed-save");
+    let mut snap_safe = cmd.has("snapshots-metadata");
+    let (mut has_ms, mut has_snaps, mut has_snap_meta) = (false, 0, 0);
+    if !dom.is_active()? {
+        has_ms = match dom.has_managed_save() {
+            Ok(v) => v,
+            Err(e) if is_no_support(&e) => false,
+            Err(e) => return Err(e.into()),
+        };
+        has_snaps = match dom.snapshot_num(SnapshotListFlags::empty()) {
+            Ok(n) => n,
+            Err(e) if is_no_support(&e) => 0,
+            Err(e) => return Err(e.into()),
+        };
+        if has_snaps > 0 {
+            match dom.snapshot_num(SnapshotListFlags::METADATA) {
+                Ok(n) => {
+                    has_snap_meta = n;
+                    ms_safe = true;
+                    snap_safe = true;
+                }
+                Err(_) => has_snap_meta = has_snaps,
+            }
+        }
+    }
+    if !has_ms {
+        f.remove(DomainUndefineFlags::MANAGED_SAVE);
+        ms_safe = true;
+    }
+    if has_snaps == 0 {
+        snap_safe = true;
+    }
+    if has_snap_meta == 0 {
+        f.remove(DomainUndefineFlags::SNAPSHOTS_METADATA);
+        snap_safe = true;
+    }
+    let nvram = cmd.has("nvram");
+    let mut done = false;
+    if (ms_safe && snap_safe) || nvram {
+        match dom.undefine(f) {
+            Ok(()) => done = true,
+            Err(e) if nvram || !matches!(e.code, oxvirt::ErrorCode::NoSupport | oxvirt::ErrorCode::InvalidArg) => {
+                return Err(ctl.fail(format!("Failed to undefine domain '{name}'"), e));
+            }
+            Err(_) => {}
+        }
+    }
+    if !done {
+        if has_ms {
+            if !cmd.has("managed-save") {
+                return Err(ctl.fail_msg("Refusing to undefine while domain managed save image exists"));
+            }
+            dom.managed_save_remove()?;
+        }
+        if has_snap_meta > 0 {
+            return Err(ctl.fail_msg(if cmd.has("snapshots-metadata") {
+                format!("Unable to remove metadata of {has_snap_meta} snapshots")
+            } else {
+                format!("Refusing to undefine while {has_snap_meta} snapshots exist")
+            }));
+        }
+        dom.undefine(DomainUndefineFlags::empty()).map_err(|e| ctl.fail(format!("Failed to undefine domain '{name}'"), e))?;
+    }
     ctl.extra(&format!("Domain '{name}' has been undefined\n"));
     Ok(())
 }
@@ -561,7 +626,24 @@ fn cmd_start(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     if dom.id().is_some() || dom.is_active().unwrap_or(false) {
         return Err(ctl.fail_msg("Domain is already active"));
     }
-    dom.create(create_flags(cmd)).map_err(|e| ctl.fail(format!("Failed to start domain '{}'", dom.name()), e))?;
+    let mut f = create_flags(cmd);
+    // virsh emulates --force-boot for drivers that reject it: drop the managed save
+    // image, then start without the flag.
+    if f.contains(DomainCreateFlags::FORCE_BOOT) {
+        match dom.create(f) {
+            Ok(()) => {
+                ctl.extra(&format!("Domain '{}' started\n", dom.name()));
+                return Ok(());
+            }
+            Err(e) if !matches!(e.code, oxvirt::ErrorCode::NoSupport | oxvirt::ErrorCode::InvalidArg) => return Err(e.into()),
+            Err(_) => {}
+        }
+        if dom.has_managed_save().unwrap_or(false) {
+            dom.managed_save_remove()?;
+        }
+        f.remove(DomainCreateFlags::FORCE_BOOT);
+    }
+    dom.create(f).map_err(|e| ctl.fail(format!("Failed to start domain '{}'", dom.name()), e))?;
     ctl.extra(&format!("Domain '{}' started\n", dom.name()));
     Ok(())
 }
