@@ -63,8 +63,11 @@ impl ConnectDriver for TestConnectDriver {
             hypervisor: conn.clone(),
             network: Some(conn.clone()),
             storage: Some(conn.clone()),
-            secret: Some(conn.clone()),
-            nwfilter: Some(conn.clone()),
+            // libvirt's test driver registers no secret or nwfilter driver, so on
+            // test:/// those families fail with VIR_ERR_NO_SUPPORT, as with virsh.
+            // `TestConn` still implements both traits for embedders that want them.
+            secret: None,
+            nwfilter: None,
             interface: Some(conn.clone()),
             nodedev: Some(conn),
         })
@@ -85,4 +88,50 @@ fn open_default() -> Result<Arc<state::Driver>> {
 /// Register the `test` driver with the public API's driver registry.
 pub fn register() {
     oxvirt::driver::register(Arc::new(TestConnectDriver));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use oxvirt::{secret_usage, Connect};
+
+    /// A connection whose secret and nwfilter slots use `TestConn`, as an embedder may.
+    fn conn_with_all_drivers() -> Connect {
+        let drv = Arc::new(state::Driver::new(nodefile::load_default().unwrap()));
+        let c = Arc::new(TestConn::new(drv));
+        let drivers = ConnectDrivers {
+            hypervisor: c.clone(),
+            network: None,
+            storage: None,
+            secret: Some(c.clone()),
+            nwfilter: Some(c.clone()),
+            interface: None,
+            nodedev: None,
+        };
+        Connect::from_drivers(Uri::parse("test:///default").unwrap(), false, drivers)
+    }
+
+    #[test]
+    fn secrets_and_nwfilters_through_test_conn() {
+        let c = conn_with_all_drivers();
+        let s = c
+            .secret_define_xml("<secret ephemeral='no' private='no'><uuid>0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f</uuid><usage type='volume'><volume>/var/lib/a.img</volume></usage></secret>", 0)
+            .unwrap();
+        assert_eq!(s.value(0).unwrap_err().code, ErrorCode::NoSecret);
+        s.set_value(b"s3cr3t", 0).unwrap();
+        assert_eq!(s.value(0).unwrap(), b"s3cr3t");
+        assert_eq!(c.secret_lookup_by_usage(secret_usage::VOLUME, "/var/lib/a.img").unwrap().uuid(), s.uuid());
+        s.undefine().unwrap();
+        assert_eq!(c.secret_lookup_by_uuid(&s.uuid()).err().map(|e| e.code), Some(ErrorCode::NoSecret));
+        let f = c
+            .nwfilter_define_xml(
+                "<filter name='f1' chain='root'><rule action='accept' direction='out' priority='500'><all/></rule></filter>",
+                0,
+            )
+            .unwrap();
+        assert_eq!(c.nwfilter_lookup_by_name("f1").unwrap().uuid(), f.uuid());
+        f.undefine().unwrap();
+        assert_eq!(c.nwfilter_lookup_by_name("f1").err().map(|e| e.code), Some(ErrorCode::NoNwfilter));
+    }
 }

@@ -343,26 +343,32 @@ fn networks_and_interfaces() {
 }
 
 #[test]
-fn secrets_and_nwfilters() {
+fn no_secrets_or_nwfilters_on_test_uris() {
+    // libvirt's test driver has neither family; virsh prints NO_SUPPORT errors.
     let c = private_conn();
-    let s = c
-        .secret_define_xml("<secret ephemeral='no' private='no'><uuid>0a81f5b2-8403-7b23-c8d6-21ccc2f80d6f</uuid><usage type='volume'><volume>/var/lib/a.img</volume></usage></secret>", 0)
-        .unwrap();
-    assert_eq!(code(s.value(0)), ErrorCode::NoSecret);
-    s.set_value(b"s3cr3t", 0).unwrap();
-    assert_eq!(s.value(0).unwrap(), b"s3cr3t");
-    assert_eq!(c.secret_lookup_by_usage(secret_usage::VOLUME, "/var/lib/a.img").unwrap().uuid(), s.uuid());
-    s.undefine().unwrap();
-    assert_eq!(code(c.secret_lookup_by_uuid(&s.uuid())), ErrorCode::NoSecret);
-    let f = c
-        .nwfilter_define_xml(
-            "<filter name='f1' chain='root'><rule action='accept' direction='out' priority='500'><all/></rule></filter>",
-            0,
-        )
-        .unwrap();
-    assert_eq!(c.nwfilter_lookup_by_name("f1").unwrap().uuid(), f.uuid());
-    f.undefine().unwrap();
-    assert_eq!(code(c.nwfilter_lookup_by_name("f1")), ErrorCode::NoNwfilter);
+    let e = c.list_all_secrets(ListSecretsFlags::empty()).err().unwrap();
+    assert_eq!(e.code, ErrorCode::NoSupport);
+    assert_eq!(e.message, "this function is not supported by the connection driver: virConnectListAllSecrets");
+    let e = c.nwfilter_define_xml("<filter name='f1' chain='root'/>", 0).err().unwrap();
+    assert_eq!(e.message, "this function is not supported by the connection driver: virNWFilterDefineXML");
+    let e = c.secret_lookup_by_uuid_string("x").err().unwrap();
+    assert_eq!((e.code, e.message.as_str()), (ErrorCode::InvalidArg, "uuidstr in virSecretLookupByUUIDString must be a valid UUID"));
+}
+
+#[test]
+fn security_model_and_label() {
+    let c = private_conn();
+    let m = c.node_security_model().unwrap();
+    assert_eq!((m.model.as_str(), m.doi.as_str()), ("testSecurity", ""));
+    let doms = c.list_all_domains(ListDomainsFlags::empty()).unwrap();
+    for d in doms {
+        let l = d.security_label().unwrap();
+        if d.is_active().unwrap() {
+            assert_eq!(l, SecurityLabel { label: "libvirt-test".into(), enforcing: true });
+        } else {
+            assert_eq!(l, SecurityLabel::default());
+        }
+    }
 }
 
 #[test]

@@ -82,7 +82,8 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         Err(e) if is_no_support(&e) && f.is_empty() => {
             return Err(ctl.fail("Failed to count secrets", count_fallback("virConnectNumOfSecrets")))
         }
-        Err(e) => return Err(ctl.fail("Failed to list secrets", e)),
+        Err(e) if is_no_support(&e) => return Err(ctl.fail_msg("Filtering is not supported by this libvirt")),
+        Err(e) => return Err(ctl.fail("Failed to list node secrets", e)),
     };
     secrets.sort_by_key(|s| s.uuid_string());
     if cmd.has("json") {

@@ -231,7 +231,8 @@ fn cmd_create_as(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     }
     xml += "</domainsnapshot>\n";
     if cmd.has("print-xml") {
-        ctl.print(&xml);
+        // virsh prints the document (which ends in a newline) plus a newline.
+        ctl.print(&format!("{xml}\n"));
         return Ok(());
     }
     let snap = dom.snapshot_create_xml(&xml, create_flags(cmd))?;

@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::json;
-use crate::parse::{b, d, s, CmdDef, CmdResult, Needs, OptDef, FILE, POOL, REQ_OPT};
+use crate::parse::{b, d, s, CmdDef, CmdResult, Needs, OptDef, FILE, POOL, REQ, REQ_OPT};
 use crate::table::Table;
-use oxvirt::{ListPoolsFlags, StoragePoolState, VolCreateFlags, VolDeleteFlags};
+use oxvirt::{ListPoolsFlags, PoolBuildFlags, StoragePoolState, VolCreateFlags, VolDeleteFlags};
 
 const JSON: OptDef = b("json", "print machine-readable JSON (see docs/oxvirsh-json.md)");
 const VOL: OptDef = d("vol", "vol name, key or path");
@@ -79,6 +79,13 @@ pub const CMDS: &[CmdDef] = &[
         ],
         cmd_pool_create
     ),
+    cmd!(
+        "pool-build",
+        "pool",
+        "build a pool",
+        &[POOL, b("no-overwrite", "do not overwrite any existing data"), b("overwrite", "overwrite any existing data")],
+        cmd_pool_build
+    ),
     cmd!("pool-undefine", "pool", "undefine an inactive pool", &[POOL], cmd_pool_undefine),
     cmd!("pool-autostart", "pool", "autostart a pool", &[POOL, b("disable", "disable autostarting")], cmd_pool_autostart),
     cmd!("pool-refresh", "pool", "refresh a pool", &[POOL], cmd_pool_refresh),
@@ -130,6 +137,23 @@ pub const CMDS: &[CmdDef] = &[
             b("validate", "validate the XML")
         ],
         cmd_vol_create
+    ),
+    cmd!(
+        "vol-create-as",
+        "volume",
+        "create a volume from a set of args",
+        &[
+            s("pool", REQ, "pool name"),
+            s("name", REQ, "name of the volume"),
+            s("capacity", REQ, "size of the vol, as scaled integer (default bytes)"),
+            s("allocation", 0, "initial allocation size, as scaled integer (default bytes)"),
+            s("format", 0, "file format type raw,bochs,qcow,qcow2,qed,vmdk"),
+            s("backing-vol", 0, "the backing volume if taking a snapshot"),
+            s("backing-vol-format", 0, "format of backing volume if taking a snapshot"),
+            b("prealloc-metadata", "preallocate metadata (for qcow2 instead of full allocation)"),
+            b("print-xml", "print XML document, but don't define/create"),
+        ],
+        cmd_vol_create_as
     ),
     cmd!(
         "vol-delete",
@@ -363,6 +387,21 @@ fn cmd_pool_create(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     Ok(())
 }
 
+fn cmd_pool_build(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let p = lookup_pool(ctl, &conn, cmd, "pool")?;
+    let mut f = PoolBuildFlags::empty();
+    if cmd.has("no-overwrite") {
+        f |= PoolBuildFlags::NO_OVERWRITE;
+    }
+    if cmd.has("overwrite") {
+        f |= PoolBuildFlags::OVERWRITE;
+    }
+    p.build(f).map_err(|e| ctl.fail(format!("Failed to build pool {}", p.name()), e))?;
+    ctl.extra(&format!("Pool {} built\n", p.name()));
+    Ok(())
+}
+
 fn cmd_pool_undefine(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let p = lookup_pool(ctl, &conn, cmd, "pool")?;
@@ -516,6 +555,51 @@ fn cmd_vol_create(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     }
     let v = p.vol_create_xml(&xml, f).map_err(|e| ctl.fail(format!("Failed to create vol from {file}"), e))?;
     ctl.extra(&format!("Vol {} created from {file}\n", v.name()));
+    Ok(())
+}
+
+/// A volume size as virsh reads it: a number of bytes with an optional unit suffix.
+fn vol_size(ctl: &Ctl, v: &str) -> Result<u64, Fail> {
+    crate::parse::parse_scaled(v, 1).ok_or_else(|| ctl.fail_msg(format!("Malformed size {v}")))
+}
+
+fn cmd_vol_create_as(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let p = lookup_pool(ctl, &conn, cmd, "pool")?;
+    let name = req_str(ctl, cmd, "name")?;
+    let capacity = vol_size(ctl, req_str(ctl, cmd, "capacity")?)?;
+    let allocation = opt_str(ctl, cmd, "allocation")?.map(|a| vol_size(ctl, a)).transpose()?;
+    let format = opt_str(ctl, cmd, "format")?;
+    let backing = opt_str(ctl, cmd, "backing-vol")?;
+    let backing_format = opt_str(ctl, cmd, "backing-vol-format")?;
+    let mut xml = format!("<volume>\n  <name>{name}</name>\n  <capacity>{capacity}</capacity>\n");
+    if let Some(a) = allocation {
+        xml += &format!("  <allocation>{a}</allocation>\n");
+    }
+    if let Some(f) = format {
+        xml += &format!("  <target>\n    <format type='{f}'/>\n  </target>\n");
+    }
+    if let Some(bv) = backing {
+        // The backing volume: by name in this pool, else by key, else by path.
+        let vol = p
+            .vol_lookup_by_name(bv)
+            .or_else(|_| conn.storage_vol_lookup_by_key(bv))
+            .or_else(|_| conn.storage_vol_lookup_by_path(bv))
+            .map_err(|_| ctl.fail_msg(format!("failed to get vol '{bv}'")))?;
+        xml += &format!("  <backingStore>\n    <path>{}</path>\n", vol.path()?);
+        if let Some(f) = backing_format {
+            xml += &format!("    <format type='{f}'/>\n");
+        }
+        xml += "  </backingStore>\n";
+    }
+    xml += "</volume>\n";
+    if cmd.has("print-xml") {
+        ctl.print(&xml);
+        return Ok(());
+    }
+    let f = if cmd.has("prealloc-metadata") { VolCreateFlags::PREALLOC_METADATA } else { VolCreateFlags::empty() };
+    p.vol_create_xml(&xml, f).map_err(|e| ctl.fail(format!("Failed to create vol {name}"), e))?;
+    ctl.extra(&format!("Vol {name} created\n"));
     Ok(())
 }
 
