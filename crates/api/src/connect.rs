@@ -1035,6 +1035,10 @@ impl StorageVol {
     pub fn info(&self) -> Result<StorageVolInfo> {
         self.d()?.vol_get_info(&self.r)
     }
+    /// `virStorageVolGetInfoFlags`.
+    pub fn info_flags(&self, flags: u32) -> Result<StorageVolInfo> {
+        self.d()?.vol_get_info_flags(&self.r, flags)
+    }
     /// `virStorageVolGetXMLDesc`.
     pub fn xml_desc(&self, flags: u32) -> Result<String> {
         self.d()?.vol_get_xml_desc(&self.r, flags)
