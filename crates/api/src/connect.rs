@@ -788,8 +788,16 @@ impl DomainSnapshot {
     pub fn domain(&self) -> &Domain {
         &self.dom
     }
-    /// `virDomainSnapshotGetXMLDesc`.
+    /// `virDomainSnapshotGetXMLDesc` (`VIR_DOMAIN_SNAPSHOT_XML_SECURE` is refused on
+    /// read-only connections, as libvirt does).
     pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        if flags & DomainXmlFlags::SECURE.bits() != 0 && self.dom.conn.is_read_only() {
+            return Err(Error::new(
+                ErrorCode::OperationDenied,
+                ErrorDomain::DomainSnapshot,
+                "virDomainSnapshotGetXMLDesc with secure flag",
+            ));
+        }
         self.dom.hv().snapshot_get_xml_desc(&self.r(), flags)
     }
     /// `virDomainSnapshotGetParent`.
