@@ -6,6 +6,7 @@ use super::{args, conv, ret, void, Reply};
 use oxvirt::{Connect, Error, ErrorCode, ErrorDomain, ListNetworksFlags, NetworkXmlFlags};
 use oxvirt_rpc::consts::REMOTE_NETWORK_LIST_MAX;
 use oxvirt_rpc::proto::remote::*;
+use oxvirt_rpc::Decode;
 
 // ---- helpers shared by the object-family modules ----
 
@@ -51,16 +52,20 @@ pub(super) fn int(b: bool) -> i32 {
 
 /// `VIR_ERR_NO_SUPPORT` for a public API the `oxvirt` API (or its driver interface)
 /// does not offer yet, worded as libvirt's `virReportUnsupportedError` in the public
-/// API function `api`, raised in `domain` (the public API file's subsystem).
-pub(super) fn unsupported(api: &str, domain: ErrorDomain) -> Reply {
+/// API function `api`, raised in `domain` (the public API file's subsystem). The
+/// arguments are decoded first: libvirtd refuses an undecodable payload before it
+/// looks at the procedure.
+pub(super) fn unsupported<A: Decode>(payload: &[u8], api: &str, domain: ErrorDomain) -> Reply {
+    args::<A>(payload)?;
     Err(Error::no_support(domain, api))
 }
 
 /// [`unsupported`] for a call libvirt refuses on a read-only connection before it
 /// looks for the driver method.
-pub(super) fn unsupported_rw(conn: &Connect, api: &str, domain: ErrorDomain) -> Reply {
+pub(super) fn unsupported_rw<A: Decode>(payload: &[u8], conn: &Connect, api: &str, domain: ErrorDomain) -> Reply {
+    args::<A>(payload)?;
     conn.check_rw(api)?;
-    unsupported(api, domain)
+    Err(Error::no_support(domain, api))
 }
 
 // ---- network procedures ----
@@ -106,14 +111,22 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
             .and_then(|on| ret(&RemoteNetworkIsPersistentRet { persistent: int(on) })),
         P::NetworkUpdate => update(p, conn),
         // Not in the `oxvirt` API yet.
-        P::NetworkGetDhcpLeases => unsupported("virNetworkGetDHCPLeases", ErrorDomain::Network),
-        P::NetworkListAllPorts => unsupported("virNetworkListAllPorts", ErrorDomain::Network),
-        P::NetworkPortLookupByUuid => unsupported("virNetworkPortLookupByUUID", ErrorDomain::Network),
-        P::NetworkPortCreateXml => unsupported_rw(conn, "virNetworkPortCreateXML", ErrorDomain::Network),
-        P::NetworkPortGetParameters => unsupported("virNetworkPortGetParameters", ErrorDomain::Network),
-        P::NetworkPortSetParameters => unsupported_rw(conn, "virNetworkPortSetParameters", ErrorDomain::Network),
-        P::NetworkPortGetXmlDesc => unsupported("virNetworkPortGetXMLDesc", ErrorDomain::Network),
-        P::NetworkPortDelete => unsupported_rw(conn, "virNetworkPortDelete", ErrorDomain::Network),
+        P::NetworkGetDhcpLeases => unsupported::<RemoteNetworkGetDhcpLeasesArgs>(p, "virNetworkGetDHCPLeases", ErrorDomain::Network),
+        P::NetworkListAllPorts => unsupported::<RemoteNetworkListAllPortsArgs>(p, "virNetworkListAllPorts", ErrorDomain::Network),
+        P::NetworkPortLookupByUuid => {
+            unsupported::<RemoteNetworkPortLookupByUuidArgs>(p, "virNetworkPortLookupByUUID", ErrorDomain::Network)
+        }
+        P::NetworkPortCreateXml => {
+            unsupported_rw::<RemoteNetworkPortCreateXmlArgs>(p, conn, "virNetworkPortCreateXML", ErrorDomain::Network)
+        }
+        P::NetworkPortGetParameters => {
+            unsupported::<RemoteNetworkPortGetParametersArgs>(p, "virNetworkPortGetParameters", ErrorDomain::Network)
+        }
+        P::NetworkPortSetParameters => {
+            unsupported_rw::<RemoteNetworkPortSetParametersArgs>(p, conn, "virNetworkPortSetParameters", ErrorDomain::Network)
+        }
+        P::NetworkPortGetXmlDesc => unsupported::<RemoteNetworkPortGetXmlDescArgs>(p, "virNetworkPortGetXMLDesc", ErrorDomain::Network),
+        P::NetworkPortDelete => unsupported_rw::<RemoteNetworkPortDeleteArgs>(p, conn, "virNetworkPortDelete", ErrorDomain::Network),
         _ => return None,
     })
 }

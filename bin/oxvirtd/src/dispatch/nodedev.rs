@@ -69,16 +69,18 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         }
         // Not in the `oxvirt` API yet (detach/reattach/reset belong to the
         // hypervisor driver in libvirt).
-        P::NodeDeviceDettach => unsupported_rw(c, "virNodeDeviceDettach", D),
-        P::NodeDeviceDetachFlags => unsupported_rw(c, "virNodeDeviceDetachFlags", D),
-        P::NodeDeviceReAttach => unsupported_rw(c, "virNodeDeviceReAttach", D),
-        P::NodeDeviceReset => unsupported_rw(c, "virNodeDeviceReset", D),
-        P::NodeDeviceLookupScsiHostByWwn => unsupported("virNodeDeviceLookupSCSIHostByWWN", D),
-        P::NodeDeviceCreate => unsupported_rw(c, "virNodeDeviceCreate", D),
-        P::NodeDeviceGetAutostart => unsupported("virNodeDeviceGetAutostart", D),
-        P::NodeDeviceSetAutostart => unsupported_rw(c, "virNodeDeviceSetAutostart", D),
-        P::NodeDeviceIsPersistent => unsupported("virNodeDeviceIsPersistent", D),
-        P::NodeDeviceIsActive => unsupported("virNodeDeviceIsActive", D),
+        P::NodeDeviceDettach => unsupported_rw::<RemoteNodeDeviceDettachArgs>(p, c, "virNodeDeviceDettach", D),
+        P::NodeDeviceDetachFlags => unsupported_rw::<RemoteNodeDeviceDetachFlagsArgs>(p, c, "virNodeDeviceDetachFlags", D),
+        P::NodeDeviceReAttach => unsupported_rw::<RemoteNodeDeviceReAttachArgs>(p, c, "virNodeDeviceReAttach", D),
+        P::NodeDeviceReset => unsupported_rw::<RemoteNodeDeviceResetArgs>(p, c, "virNodeDeviceReset", D),
+        P::NodeDeviceLookupScsiHostByWwn => {
+            unsupported::<RemoteNodeDeviceLookupScsiHostByWwnArgs>(p, "virNodeDeviceLookupSCSIHostByWWN", D)
+        }
+        P::NodeDeviceCreate => unsupported_rw::<RemoteNodeDeviceCreateArgs>(p, c, "virNodeDeviceCreate", D),
+        P::NodeDeviceGetAutostart => unsupported::<RemoteNodeDeviceGetAutostartArgs>(p, "virNodeDeviceGetAutostart", D),
+        P::NodeDeviceSetAutostart => unsupported_rw::<RemoteNodeDeviceSetAutostartArgs>(p, c, "virNodeDeviceSetAutostart", D),
+        P::NodeDeviceIsPersistent => unsupported::<RemoteNodeDeviceIsPersistentArgs>(p, "virNodeDeviceIsPersistent", D),
+        P::NodeDeviceIsActive => unsupported::<RemoteNodeDeviceIsActiveArgs>(p, "virNodeDeviceIsActive", D),
         _ => return None,
     })
 }

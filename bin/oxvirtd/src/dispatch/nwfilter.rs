@@ -32,11 +32,21 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
             .and_then(|a| filter(c, &a.nwfilter).xml_desc(a.flags))
             .and_then(|xml| ret(&RemoteNwfilterGetXmlDescRet { xml })),
         // Filter bindings are not in the `oxvirt` API yet.
-        P::ConnectListAllNwfilterBindings => unsupported("virConnectListAllNWFilterBindings", ErrorDomain::Nwfilter),
-        P::NwfilterBindingLookupByPortDev => unsupported("virNWFilterBindingLookupByPortDev", ErrorDomain::Nwfilter),
-        P::NwfilterBindingGetXmlDesc => unsupported("virNWFilterBindingGetXMLDesc", ErrorDomain::Nwfilter),
-        P::NwfilterBindingCreateXml => unsupported_rw(c, "virNWFilterBindingCreateXML", ErrorDomain::Nwfilter),
-        P::NwfilterBindingDelete => unsupported_rw(c, "virNWFilterBindingDelete", ErrorDomain::Nwfilter),
+        P::ConnectListAllNwfilterBindings => {
+            unsupported::<RemoteConnectListAllNwfilterBindingsArgs>(p, "virConnectListAllNWFilterBindings", ErrorDomain::Nwfilter)
+        }
+        P::NwfilterBindingLookupByPortDev => {
+            unsupported::<RemoteNwfilterBindingLookupByPortDevArgs>(p, "virNWFilterBindingLookupByPortDev", ErrorDomain::Nwfilter)
+        }
+        P::NwfilterBindingGetXmlDesc => {
+            unsupported::<RemoteNwfilterBindingGetXmlDescArgs>(p, "virNWFilterBindingGetXMLDesc", ErrorDomain::Nwfilter)
+        }
+        P::NwfilterBindingCreateXml => {
+            unsupported_rw::<RemoteNwfilterBindingCreateXmlArgs>(p, c, "virNWFilterBindingCreateXML", ErrorDomain::Nwfilter)
+        }
+        P::NwfilterBindingDelete => {
+            unsupported_rw::<RemoteNwfilterBindingDeleteArgs>(p, c, "virNWFilterBindingDelete", ErrorDomain::Nwfilter)
+        }
         _ => return None,
     })
 }

@@ -108,12 +108,16 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         // Not in the `oxvirt` API yet (upload and download also need the daemon's
         // stream support).
         P::StorageVolWipePattern => {
-            args::<RemoteStorageVolWipePatternArgs>(p).and_then(|_| unsupported_rw(c, "virStorageVolWipePattern", ErrorDomain::Storage))
+            unsupported_rw::<RemoteStorageVolWipePatternArgs>(p, c, "virStorageVolWipePattern", ErrorDomain::Storage)
         }
-        P::StorageVolUpload => unsupported_rw(c, "virStorageVolUpload", ErrorDomain::Storage),
-        P::StorageVolDownload => unsupported_rw(c, "virStorageVolDownload", ErrorDomain::Storage),
-        P::StoragePoolLookupByTargetPath => unsupported("virStoragePoolLookupByTargetPath", ErrorDomain::Storage),
-        P::ConnectGetStoragePoolCapabilities => unsupported("virConnectGetStoragePoolCapabilities", ErrorDomain::Storage),
+        P::StorageVolUpload => unsupported_rw::<RemoteStorageVolUploadArgs>(p, c, "virStorageVolUpload", ErrorDomain::Storage),
+        P::StorageVolDownload => unsupported_rw::<RemoteStorageVolDownloadArgs>(p, c, "virStorageVolDownload", ErrorDomain::Storage),
+        P::StoragePoolLookupByTargetPath => {
+            unsupported::<RemoteStoragePoolLookupByTargetPathArgs>(p, "virStoragePoolLookupByTargetPath", ErrorDomain::Storage)
+        }
+        P::ConnectGetStoragePoolCapabilities => {
+            unsupported::<RemoteConnectGetStoragePoolCapabilitiesArgs>(p, "virConnectGetStoragePoolCapabilities", ErrorDomain::Storage)
+        }
         _ => return None,
     })
 }

@@ -123,7 +123,13 @@ fn read_only_and_undecodable() {
     let net = lookup(&c, "default").unwrap();
     assert_err(call_void(&c, P::NetworkDestroy, &RemoteNetworkDestroyArgs { net }), ErrorCode::OperationDenied, "virNetworkDestroy");
     assert_err(call_raw(&c, P::NetworkLookupByName, &[0, 0]), ErrorCode::Rpc, "Unable to decode message payload");
-    assert_err(call_raw(&c, P::NetworkGetDhcpLeases, &[]), ErrorCode::NoSupport, "virNetworkGetDHCPLeases");
+    // Unserved calls still decode their arguments first, as libvirtd does.
+    assert_err(call_raw(&c, P::NetworkGetDhcpLeases, &[]), ErrorCode::Rpc, "Unable to decode message payload");
+    let a = RemoteNetworkGetDhcpLeasesArgs { net: RemoteNonnullNetwork::default(), mac: None, need_results: 1, flags: 0 };
+    let r = call::<_, RemoteNetworkGetDhcpLeasesRet>(&c, P::NetworkGetDhcpLeases, &a);
+    let e = assert_err(r, ErrorCode::NoSupport, "virNetworkGetDHCPLeases");
+    assert_eq!(e.message, "this function is not supported by the connection driver: virNetworkGetDHCPLeases");
+    assert_eq!(e.domain, oxvirt::ErrorDomain::Network);
 }
 
 #[test]

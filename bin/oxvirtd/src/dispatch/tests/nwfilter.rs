@@ -40,7 +40,11 @@ fn nwfilter_lifecycle() {
     let r = call::<_, RemoteConnectListNwfiltersRet>(&c, P::ConnectListNwfilters, &RemoteConnectListNwfiltersArgs { maxnames: 20000 });
     assert_err(r, ErrorCode::Rpc, "maxnames > REMOTE_NWFILTER_LIST_MAX");
     assert_err(
-        call0::<RemoteConnectListAllNwfilterBindingsRet>(&c, P::ConnectListAllNwfilterBindings),
+        call::<_, RemoteConnectListAllNwfilterBindingsRet>(
+            &c,
+            P::ConnectListAllNwfilterBindings,
+            &RemoteConnectListAllNwfilterBindingsArgs { need_results: 1, flags: 0 },
+        ),
         ErrorCode::NoSupport,
         "virConnectListAllNWFilterBindings",
     );
