@@ -819,8 +819,16 @@ impl DomainSnapshot {
     pub fn domain(&self) -> &Domain {
         &self.dom
     }
-    /// `virDomainSnapshotGetXMLDesc`.
+    /// `virDomainSnapshotGetXMLDesc` (`VIR_DOMAIN_SNAPSHOT_XML_SECURE` is refused on
+    /// read-only connections, as libvirt does).
     pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        if flags & DomainXmlFlags::SECURE.bits() != 0 && self.dom.conn.is_read_only() {
+            return Err(Error::new(
+                ErrorCode::OperationDenied,
+                ErrorDomain::DomainSnapshot,
+                "virDomainSnapshotGetXMLDesc with secure flag",
+            ));
+        }
         self.dom.hv().snapshot_get_xml_desc(&self.r(), flags)
     }
     /// `virDomainSnapshotGetParent`.
@@ -1065,6 +1073,10 @@ impl StorageVol {
     /// `virStorageVolGetInfo`.
     pub fn info(&self) -> Result<StorageVolInfo> {
         self.d()?.vol_get_info(&self.r)
+    }
+    /// `virStorageVolGetInfoFlags`.
+    pub fn info_flags(&self, flags: u32) -> Result<StorageVolInfo> {
+        self.d()?.vol_get_info_flags(&self.r, flags)
     }
     /// `virStorageVolGetXMLDesc`.
     pub fn xml_desc(&self, flags: u32) -> Result<String> {

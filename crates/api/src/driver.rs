@@ -513,6 +513,11 @@ pub trait StorageDriver: Send + Sync {
     fn vol_get_info(&self, v: &StorageVolRef) -> Result<StorageVolInfo> {
         nosup!("virStorageVolGetInfo")
     }
+    /// `virStorageVolGetInfoFlags` (`VIR_STORAGE_VOL_GET_PHYSICAL`: allocation is the
+    /// host's physical size).
+    fn vol_get_info_flags(&self, v: &StorageVolRef, flags: u32) -> Result<StorageVolInfo> {
+        nosup!("virStorageVolGetInfoFlags")
+    }
     /// `virStorageVolGetXMLDesc`.
     fn vol_get_xml_desc(&self, v: &StorageVolRef, flags: u32) -> Result<String> {
         nosup!("virStorageVolGetXMLDesc")
