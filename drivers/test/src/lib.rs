@@ -52,26 +52,45 @@ impl ConnectDriver for TestConnectDriver {
     }
 
     fn open(&self, uri: &Uri, flags: u32) -> Result<ConnectDrivers> {
-        oxvirt::driver::check_flags(flags, OpenFlags::READ_ONLY.bits(), "testConnectOpen", ErrorDomain::Test)?;
-        let path = uri.path.as_str();
-        if path.is_empty() || path == "/" {
-            return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Test, "testOpen: supply a path or use test:///default"));
-        }
-        let drv = if path == "/default" { open_default()? } else { Arc::new(state::Driver::new(nodefile::load_file(path)?)) };
-        let conn = Arc::new(TestConn::new(drv));
-        Ok(ConnectDrivers {
-            hypervisor: conn.clone(),
-            network: Some(conn.clone()),
-            storage: Some(conn.clone()),
-            // libvirt's test driver registers no secret or nwfilter driver, so on
-            // test:/// those families fail with VIR_ERR_NO_SUPPORT, as with virsh.
-            // `TestConn` still implements both traits for embedders that want them.
-            secret: None,
-            nwfilter: None,
-            interface: Some(conn.clone()),
-            nodedev: Some(conn),
-        })
+        // libvirt's test driver registers no secret or nwfilter driver, so on test:///
+        // those families fail with VIR_ERR_NO_SUPPORT, as with virsh.
+        open_drivers(uri, flags, false)
     }
+}
+
+fn open_drivers(uri: &Uri, flags: u32, with_secret_nwfilter: bool) -> Result<ConnectDrivers> {
+    oxvirt::driver::check_flags(flags, OpenFlags::READ_ONLY.bits(), "testConnectOpen", ErrorDomain::Test)?;
+    let path = uri.path.as_str();
+    if path.is_empty() || path == "/" {
+        return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Test, "testOpen: supply a path or use test:///default"));
+    }
+    let drv = if path == "/default" { open_default()? } else { Arc::new(state::Driver::new(nodefile::load_file(path)?)) };
+    let conn = Arc::new(TestConn::new(drv));
+    let mut drivers = ConnectDrivers {
+        hypervisor: conn.clone(),
+        network: Some(conn.clone()),
+        storage: Some(conn.clone()),
+        secret: None,
+        nwfilter: None,
+        interface: Some(conn.clone()),
+        nodedev: Some(conn.clone()),
+    };
+    if with_secret_nwfilter {
+        drivers.secret = Some(conn.clone());
+        drivers.nwfilter = Some(conn);
+    }
+    Ok(drivers)
+}
+
+/// Open a `test:///` URI with the test driver's secret and nwfilter drivers enabled as
+/// well. libvirt's test driver has neither, so `Connect::open("test:///...")` leaves
+/// them out to behave like virsh; embedders and the daemon's own tests that want an
+/// in-memory secret store or filter list use this instead.
+pub fn open_with_secrets_and_nwfilters(uri: &str, read_only: bool) -> Result<oxvirt::Connect> {
+    let parsed = Uri::parse(uri)?;
+    let flags = if read_only { OpenFlags::READ_ONLY.bits() } else { 0 };
+    let drivers = open_drivers(&parsed, flags, true)?;
+    Ok(oxvirt::Connect::from_drivers(parsed, read_only, drivers))
 }
 
 /// The default state: reuse the live one, or build a fresh one.

@@ -10,7 +10,7 @@ const FILTER: &str = "<filter name='no-spoof' chain='root'><uuid>d217f2d7-5a04-0
 
 #[test]
 fn nwfilter_lifecycle() {
-    let c = open();
+    let c = open_full();
     let before: RemoteConnectNumOfNwfiltersRet = call0(&c, P::ConnectNumOfNwfilters).unwrap();
     let d: RemoteNwfilterDefineXmlFlagsRet =
         call(&c, P::NwfilterDefineXmlFlags, &RemoteNwfilterDefineXmlFlagsArgs { xml: FILTER.into(), flags: 0 }).unwrap();

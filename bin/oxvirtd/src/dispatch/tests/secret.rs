@@ -10,7 +10,7 @@ const SECRET: &str = "<secret ephemeral='no' private='no'><uuid>b8a1a2c4-6bd8-4c
 
 #[test]
 fn secret_lifecycle() {
-    let c = open();
+    let c = open_full();
     let d: RemoteSecretDefineXmlRet = call(&c, P::SecretDefineXml, &RemoteSecretDefineXmlArgs { xml: SECRET.into(), flags: 0 }).unwrap();
     assert_eq!((d.secret.usage_type, d.secret.usage_id.as_str()), (2, "client.admin secret"));
     let n: RemoteConnectNumOfSecretsRet = call0(&c, P::ConnectNumOfSecrets).unwrap();

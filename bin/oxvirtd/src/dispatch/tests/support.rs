@@ -21,6 +21,12 @@ pub fn open() -> Connect {
     Connect::open(Some(&format!("test://{}", default_node()))).expect("open private test node")
 }
 
+/// Like [`open`], with the test driver's secret and nwfilter drivers enabled
+/// (libvirt's test driver has neither, so plain `test:///` URIs leave them out).
+pub fn open_full() -> Connect {
+    oxvirt_driver_test::open_with_secrets_and_nwfilters(&format!("test://{}", default_node()), false).expect("open private test node")
+}
+
 /// A read-only connection to a private copy of the default test node.
 pub fn open_ro() -> Connect {
     oxvirt_driver_test::register();
