@@ -8,6 +8,8 @@
 mod capabilities;
 #[path = "conf/interface.rs"]
 mod interface;
+#[path = "conf/nodedev.rs"]
+mod nodedev;
 #[path = "conf/snapshot.rs"]
 mod snapshot;
 #[path = "conf/storage.rs"]
