@@ -1,13 +1,15 @@
 //! `oxvirt-util`: the bottom layer of oxvirt, usable from every other crate.
 //!
 //! Holds libvirt's error numbering and the error value that crosses every layer
-//! ([`VirError`]), atomic file writes, and UUID helpers. It depends on nothing of
+//! ([`VirError`]), atomic file writes, UUID helpers and the parser of libvirt's
+//! configuration-file syntax ([`virconf`]). It depends on nothing of
 //! oxvirt's own and must stay that way.
 
 pub mod errnum;
 pub mod error;
 pub mod fs;
 pub mod uuid;
+pub mod virconf;
 
 pub use errnum::{ErrorCode, ErrorDomain, ErrorLevel};
 pub use error::VirError;

@@ -1,4 +1,6 @@
 //! Conversions between wire identities (`remote_nonnull_*`) and API references.
+// The object modules (networks, storage, ...) use the rest.
+#![allow(dead_code)]
 
 use oxvirt::types::*;
 use oxvirt_rpc::proto::remote::*;

@@ -1,0 +1,213 @@
+//! Per-client state and what libvirtd handles before procedure dispatch: the
+//! connection lifecycle (`AUTH_LIST`, `CONNECT_SUPPORTS_FEATURE`, `CONNECT_OPEN`,
+//! `CONNECT_CLOSE`, close callbacks), calls before open, and panics in dispatch.
+
+use crate::dispatch::{self, args, ret, void, Reply};
+use crate::events;
+use crate::server::{encode, Server, SocketKind};
+use oxvirt::{Connect, Error, ErrorCode, ErrorDomain, OpenFlags};
+use oxvirt_rpc::message::{LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM};
+use oxvirt_rpc::proto::remote::*;
+use oxvirt_rpc::proto::{ProcInfo, Program};
+use oxvirt_rpc::{MessageStatus, Packet};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// `VIR_DRV_FEATURE_*` numbers the daemon answers itself.
+mod feature {
+    pub const FD_PASSING: i32 = 8;
+    pub const TYPED_PARAM_STRING: i32 = 9;
+    pub const PROGRAM_KEEPALIVE: i32 = 10;
+    pub const REMOTE_EVENT_CALLBACK: i32 = 14;
+    pub const REMOTE_CLOSE_CALLBACK: i32 = 15;
+    pub const NETWORK_UPDATE_HAS_CORRECT_ORDER: i32 = 16;
+}
+
+/// One connected client.
+pub struct Client {
+    /// The socket it came in on.
+    pub kind: SocketKind,
+    out: UnboundedSender<Vec<u8>>,
+    conn: Mutex<Option<Connect>>,
+    keepalive: AtomicBool,
+    /// Held while an event registration is made and answered, and while an event is
+    /// queued, so that no event of a new callback overtakes the registration's reply.
+    event_gate: Mutex<()>,
+    /// Event registrations: the callbackID the client knows → the API's id.
+    pub(crate) callbacks: Mutex<HashMap<i32, i32>>,
+    /// Legacy domain event registrations: (eventID, the API's id).
+    pub(crate) legacy: Mutex<Vec<(i32, i32)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Client {
+    /// A new client writing through `out`.
+    pub fn new(kind: SocketKind, out: UnboundedSender<Vec<u8>>) -> Client {
+        Client {
+            kind,
+            out,
+            conn: Mutex::new(None),
+            keepalive: AtomicBool::new(false),
+            event_gate: Mutex::new(()),
+            callbacks: Mutex::new(HashMap::new()),
+            legacy: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Queue bytes for the socket.
+    pub fn send(&self, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            let _ = self.out.send(bytes);
+        }
+    }
+
+    /// Queue an event packet, after any registration reply being sent.
+    pub fn send_event(&self, bytes: Vec<u8>) {
+        let _g = lock(&self.event_gate);
+        self.send(bytes);
+    }
+
+    /// Take the event gate (see [`Client::send_event`]).
+    pub(crate) fn gate(&self) -> MutexGuard<'_, ()> {
+        lock(&self.event_gate)
+    }
+
+    /// Whether the client asked for keepalive (`CONNECT_SUPPORTS_FEATURE` 10), so the
+    /// server may ping it.
+    pub fn keepalive_enabled(&self) -> bool {
+        self.keepalive.load(Ordering::SeqCst)
+    }
+
+    /// The open hypervisor connection, or libvirtd's error for calls before open.
+    pub fn conn(&self) -> Result<Connect, Error> {
+        lock(&self.conn).clone().ok_or_else(|| Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "hypervisor connection not open"))
+    }
+
+    /// Drop every event registration and the hypervisor connection (client gone or
+    /// `CONNECT_CLOSE`).
+    pub fn teardown(&self) {
+        let conn = lock(&self.conn).take();
+        let ids: Vec<i32> =
+            lock(&self.callbacks).drain().map(|(_, api)| api).chain(lock(&self.legacy).drain(..).map(|(_, api)| api)).collect();
+        if let Some(c) = conn {
+            for id in ids {
+                let _ = c.event_deregister(id);
+            }
+        }
+    }
+}
+
+/// libvirt's answer for a procedure nobody serves.
+pub fn unknown_procedure(n: i32) -> Error {
+    Error::raw(ErrorCode::Rpc, ErrorDomain::Rpc, format!("unknown procedure: {n}"))
+}
+
+/// The reply packet for a call's result.
+pub fn reply_packet(p: &Packet, r: Reply) -> Vec<u8> {
+    let pkt = match r {
+        Ok(payload) => Packet { header: p.header.reply(MessageStatus::OK), nfds: 0, payload },
+        Err(e) => match Packet::with_body(p.header.reply(MessageStatus::ERROR), &RemoteError::from_vir_error(&e)) {
+            Ok(pkt) => pkt,
+            Err(_) => return Vec::new(),
+        },
+    };
+    encode(&pkt)
+}
+
+/// Execute one call and queue its reply. Runs on the blocking pool; a panic becomes
+/// `VIR_ERR_INTERNAL_ERROR` for this call only.
+pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static Program, procedure: &'static ProcInfo, p: &Packet) {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match program.number {
+        REMOTE_PROGRAM => remote_call(server, client, procedure.number, p),
+        QEMU_PROGRAM | LXC_PROGRAM => Some(client.conn().and_then(|_| Err(unknown_procedure(procedure.number)))),
+        _ => Some(Err(unknown_procedure(procedure.number))),
+    }));
+    match result {
+        Ok(Some(r)) => client.send(reply_packet(p, r)),
+        // Already answered (event registrations answer under the event gate).
+        Ok(None) => {}
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".to_string());
+            let e = Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, format!("{} failed unexpectedly: {what}", procedure.name));
+            client.send(reply_packet(p, Err(e)));
+        }
+    }
+}
+
+fn remote_call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -> Option<Reply> {
+    use RemoteProcedure as P;
+    let payload = &p.payload;
+    let Some(rp) = RemoteProcedure::from_number(n) else { return Some(Err(unknown_procedure(n))) };
+    Some(match rp {
+        P::AuthList => ret(&RemoteAuthListRet { types: vec![RemoteAuthType::None] }),
+        P::ConnectSupportsFeature => supports_feature(client, payload),
+        P::ConnectOpen => open(client, payload),
+        P::ConnectClose => {
+            client.teardown();
+            void()
+        }
+        P::ConnectRegisterCloseCallback | P::ConnectUnregisterCloseCallback => client.conn().and_then(|_| void()),
+        P::ConnectDomainEventCallbackRegisterAny
+        | P::ConnectDomainEventCallbackDeregisterAny
+        | P::ConnectDomainEventRegisterAny
+        | P::ConnectDomainEventDeregisterAny
+        | P::ConnectDomainEventRegister
+        | P::ConnectDomainEventDeregister
+        | P::ConnectNetworkEventRegisterAny
+        | P::ConnectNetworkEventDeregisterAny
+        | P::ConnectStoragePoolEventRegisterAny
+        | P::ConnectStoragePoolEventDeregisterAny
+        | P::ConnectNodeDeviceEventRegisterAny
+        | P::ConnectNodeDeviceEventDeregisterAny
+        | P::ConnectSecretEventRegisterAny
+        | P::ConnectSecretEventDeregisterAny => return events::call(server, client, rp, p),
+        _ => match client.conn() {
+            Err(e) => Err(e),
+            Ok(conn) => dispatch::dispatch_call(rp, payload, &conn).unwrap_or_else(|| Err(unknown_procedure(n))),
+        },
+    })
+}
+
+fn supports_feature(client: &Client, payload: &[u8]) -> Reply {
+    let a: RemoteConnectSupportsFeatureArgs = args(payload)?;
+    // Keepalive is answered before open, and from now on the server may ping.
+    if a.feature == feature::PROGRAM_KEEPALIVE {
+        client.keepalive.store(true, Ordering::SeqCst);
+        return ret(&RemoteConnectSupportsFeatureRet { supported: 1 });
+    }
+    client.conn()?;
+    let supported = match a.feature {
+        feature::REMOTE_EVENT_CALLBACK | feature::REMOTE_CLOSE_CALLBACK => 1,
+        // Global features every libvirt 9.0 driver reports.
+        feature::TYPED_PARAM_STRING | feature::NETWORK_UPDATE_HAS_CORRECT_ORDER => 1,
+        // libvirtd says 1; fd passing is not implemented yet, so clients must not use it.
+        feature::FD_PASSING => 0,
+        _ => 0,
+    };
+    ret(&RemoteConnectSupportsFeatureRet { supported })
+}
+
+fn open(client: &Client, payload: &[u8]) -> Reply {
+    let a: RemoteConnectOpenArgs = args(payload)?;
+    let mut guard = lock(&client.conn);
+    if guard.is_some() {
+        return Err(Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "connection already open"));
+    }
+    // Only VIR_CONNECT_RO matters to the server; the read-only socket forces it.
+    let mut flags = OpenFlags::from_bits_truncate(a.flags & OpenFlags::READ_ONLY.bits());
+    if client.kind == SocketKind::ReadOnly {
+        flags |= OpenFlags::READ_ONLY;
+    }
+    let name = a.name.as_deref().filter(|s| !s.is_empty());
+    *guard = Some(Connect::open_flags(name, flags)?);
+    void()
+}
