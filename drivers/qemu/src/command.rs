@@ -1,0 +1,1 @@
+//! `command` (being written; see the crate docs).

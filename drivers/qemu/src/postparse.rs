@@ -1,0 +1,1 @@
+//! `postparse` (being written; see the crate docs).
