@@ -70,6 +70,12 @@ impl Ctl {
         let _ = self.out.flush();
     }
 
+    /// `vshTablePrintToStdout`: a table, without its header under `-q`.
+    pub fn print_table(&mut self, t: &table::Table) {
+        let out = t.render_with(!self.quiet);
+        self.print(&out);
+    }
+
     /// `vshPrintExtra`: suppressed by `-q`.
     pub fn extra(&mut self, s: &str) {
         if !self.quiet {

@@ -58,7 +58,7 @@ pub const CMDS: &[CmdDef] = &[
     cmd!("dominfo", "monitor", "domain information", &[DOMAIN, JSON], cmd_dominfo),
     cmd!("domstate", "monitor", "domain state", &[DOMAIN, b("reason", "also print reason for the state"), JSON], cmd_domstate),
     cmd!("domid", "domain", "convert a domain name or UUID to domain id", &[DOMAIN], cmd_domid),
-    cmd!("domname", "domain", "convert a domain id or UUID to domain name", &[DOMAIN], cmd_domname),
+    cmd!("domname", "domain", "convert a domain id or UUID to domain name", &[OptDef { help: "domain id or uuid", ..DOMAIN }], cmd_domname),
     cmd!("domuuid", "domain", "convert a domain name or id to domain UUID", &[DOMAIN], cmd_domuuid),
     cmd!(
         "dumpxml",
@@ -339,7 +339,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         }
     }
     if opt_table {
-        out = table.render();
+        out = table.render_with(!ctl.quiet);
     }
     ctl.print(&out);
     Ok(())

@@ -217,7 +217,15 @@ pub fn lookup_vol(ctl: &Ctl, conn: &Connect, cmd: &Cmd, opt: &str) -> Result<Sto
     if let Ok(v) = conn.storage_vol_lookup_by_key(name) {
         return Ok(v);
     }
-    conn.storage_vol_lookup_by_path(name).map_err(|e| ctl.fail(format!("failed to get vol '{name}'"), e))
+    conn.storage_vol_lookup_by_path(name).map_err(|e| {
+        // virsh hints at --pool when the command has that option and it was not given.
+        let has_pool_opt = cmd.def.opts.iter().any(|o| o.name == "pool");
+        if pool.is_none() && has_pool_opt {
+            ctl.fail(format!("failed to get vol '{name}', specifying --pool might help"), e)
+        } else {
+            ctl.fail(format!("failed to get vol '{name}'"), e)
+        }
+    })
 }
 
 /// Find a secret by UUID (or usage id).

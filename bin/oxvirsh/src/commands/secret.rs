@@ -105,7 +105,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         let usage = if s.usage_type() != 0 { format!("{} {}", usage_str(s.usage_type()), s.usage_id()) } else { "Unused".to_string() };
         t.row(&[s.uuid_string(), usage]);
     }
-    ctl.print(&t.render());
+    ctl.print_table(&t);
     Ok(())
 }
 

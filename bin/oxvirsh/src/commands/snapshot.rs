@@ -395,7 +395,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
             t.row(&[s.name().to_string(), when, st]);
         }
     }
-    ctl.print(&t.render());
+    ctl.print_table(&t);
     Ok(())
 }
 
