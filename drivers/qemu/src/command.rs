@@ -224,7 +224,7 @@ impl Builder<'_> {
         for c in &d.controllers {
             if c.controller_type == "pci" && !matches!(c.model.as_deref(), Some("pci-root")) {
                 return Err(unsupported(format!(
-                    "unsupported configuration: PCI controller model '{}' is not supported by this driver yet",
+                    "PCI controller model '{}' is not supported by this driver yet",
                     c.model.as_deref().unwrap_or("")
                 )));
             }
@@ -235,8 +235,11 @@ impl Builder<'_> {
         if self.def.os.loader.is_some() || self.def.os.nvram.is_some() || self.def.os.firmware.is_some() {
             return Err(unsupported("<loader> is not supported by this driver yet"));
         }
-        if !self.def.other.is_empty() || self.def.max_memory_kib.is_some() {
-            return Err(unsupported("element is not supported by this driver yet"));
+        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel")) {
+            return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
+        }
+        if self.def.max_memory_kib.is_some() {
+            return Err(unsupported("<maxMemory> is not supported by this driver yet"));
         }
         Ok(())
     }
@@ -282,6 +285,7 @@ impl Builder<'_> {
         if is_x86(&arch) && !self.feature("acpi") {
             self.cmd.arg("-no-acpi");
         }
+        self.pm();
         self.boot();
         self.controllers()?;
         self.disks()?;
@@ -300,6 +304,16 @@ impl Builder<'_> {
         Ok(())
     }
 
+    fn pm(&mut self) {
+        let Some(pm) = self.def.other.iter().find(|e| e.name == "pm") else { return };
+        let dev = if crate::postparse::is_q35(self.def) { "ICH9-LPC" } else { "PIIX4_PM" };
+        for (el, prop) in [("suspend-to-mem", "disable_s3"), ("suspend-to-disk", "disable_s4")] {
+            if let Some(v) = child(pm, el).and_then(|e| attr(e, "enabled")) {
+                self.cmd.opt("-global", format!("{dev}.{prop}={}", if v == "no" { 1 } else { 0 }));
+            }
+        }
+    }
+
     fn feature(&self, name: &str) -> bool {
         self.def.features.as_ref().is_some_and(|f| child(f, name).is_some())
     }
@@ -315,6 +329,11 @@ impl Builder<'_> {
             if let Some(s) = child(f, "smm") {
                 m.push_str(&format!(",smm={}", if attr(s, "state") == Some("off") { "off" } else { "on" }));
             }
+        }
+        let arch = def.os.arch.as_deref().unwrap_or("");
+        if (arch == "aarch64" || arch == "armv7l") && def.os.machine.as_deref().is_some_and(|m| m.starts_with("virt")) {
+            let gic = def.features.as_ref().and_then(|f| child(f, "gic")).and_then(|g| attr(g, "version")).unwrap_or("2");
+            m.push_str(&format!(",gic-version={gic}"));
         }
         let dump = match def.memory_dump_core.as_deref() {
             Some("on") => "on",
@@ -369,7 +388,12 @@ impl Builder<'_> {
         let def = self.def;
         self.cmd.opt("-m", def.memory_kib.div_ceil(1024).to_string());
         if let Some(ram) = machine_of(def, &self.setup.caps).and_then(|m| m.default_ram_id.clone()) {
-            self.object(Props::default().s("qom-type", "memory-backend-ram").s("id", ram).n("size", (def.memory_kib * 1024) as i64));
+            self.object(
+                Props::default()
+                    .s("qom-type", "memory-backend-ram")
+                    .s("id", ram)
+                    .n("size", (def.memory_kib.div_ceil(1024) * 1024 * 1024) as i64),
+            );
         }
         self.cmd.opt("-overcommit", "mem-lock=off");
     }
@@ -633,10 +657,7 @@ impl Builder<'_> {
         let (_, boot) = self.boot_indexes();
         for (i, n) in self.def.devices.interfaces.iter().enumerate() {
             if n.iface_type != "user" || !n.other.is_empty() {
-                return Err(unsupported(format!(
-                    "unsupported configuration: interface type '{}' is not supported by this driver yet",
-                    n.iface_type
-                )));
+                return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type)));
             }
             self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}")));
             let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
@@ -784,12 +805,7 @@ impl Builder<'_> {
                     }
                     self.device(p);
                 }
-                (t, b) => {
-                    return Err(unsupported(format!(
-                        "unsupported configuration: input '{t}' on bus '{}' is not supported by this driver yet",
-                        b.unwrap_or("")
-                    )))
-                }
+                (t, b) => return Err(unsupported(format!("input '{t}' on bus '{}' is not supported by this driver yet", b.unwrap_or("")))),
             }
         }
         Ok(())
@@ -816,10 +832,7 @@ impl Builder<'_> {
     fn graphics(&mut self) -> Result<()> {
         for g in &self.def.devices.graphics {
             if g.graphics_type != "vnc" || !g.other.is_empty() || g.websocket.is_some() {
-                return Err(unsupported(format!(
-                    "unsupported configuration: graphics type '{}' is not supported by this driver yet",
-                    g.graphics_type
-                )));
+                return Err(unsupported(format!("graphics type '{}' is not supported by this driver yet", g.graphics_type)));
             }
             if g.attrs.iter().any(|(k, _)| k != "keymap" && k != "passwd") {
                 return Err(unsupported("VNC options are not supported by this driver yet"));
