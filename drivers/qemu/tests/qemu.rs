@@ -5,3 +5,5 @@
 
 #[path = "qemu/caps.rs"]
 mod caps;
+#[path = "qemu/qmp.rs"]
+mod qmp;

@@ -8,7 +8,7 @@ use oxvirt_driver_qemu::caps::QemuCaps;
 use oxvirt_driver_qemu::tool;
 use std::path::{Path, PathBuf};
 
-fn corpus() -> Option<PathBuf> {
+pub fn corpus() -> Option<PathBuf> {
     let found = match std::env::var_os("OXVIRT_SHARED") {
         Some(s) => Some(PathBuf::from(s).join("conformance/corpus")),
         // The nearest `shared` folder beside an ancestor of the crate (checkouts and
