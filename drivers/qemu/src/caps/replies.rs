@@ -91,3 +91,36 @@ pub fn fake_microcode_version(arch: &str, version: &str) -> u64 {
     let sum = |s: &str| s.bytes().map(u64::from).sum::<u64>();
     sum(arch) * 100_000 + sum(version)
 }
+
+/// The release a transcript's QEMU version belongs to, as libvirt names its test files
+/// (`caps_RELEASE.ARCH.replies`): the version itself for a release, the upcoming
+/// release for a development snapshot (micro >= 50; QEMU makes three releases a year,
+/// `X.0`, `X.1` and `X.2`, so `7.2.50` leads to `8.0.0`).
+pub fn release_label(version: u64) -> String {
+    let (major, minor, micro) = (version / 1_000_000, version / 1_000 % 1_000, version % 1_000);
+    if micro < 50 {
+        format!("{major}.{minor}.{micro}")
+    } else if minor < 2 {
+        format!("{major}.{}.0", minor + 1)
+    } else {
+        format!("{}.0.0", major + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_labels() {
+        assert_eq!(release_label(7_002_050), "8.0.0");
+        assert_eq!(release_label(6_001_050), "6.2.0");
+        assert_eq!(release_label(6_002_092), "7.0.0");
+        assert_eq!(release_label(5_002_000), "5.2.0");
+    }
+
+    #[test]
+    fn fake_microcode_matches_libvirts_numbers() {
+        assert_eq!(fake_microcode_version("x86_64", "8.0.0"), 43_100_244);
+    }
+}
