@@ -213,6 +213,16 @@ fn main() {
         }
         return;
     }
+    if args.first().map(String::as_str) == Some("qemu") {
+        match oxvirt_driver_qemu::tool::run(&args[1..]) {
+            Ok(out) => print!("{out}"),
+            Err(e) => {
+                eprintln!("error: {}", oxvirt_util::VirError::from(e));
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     register_drivers();
     std::process::exit(run_cli(&args));
 }

@@ -14,6 +14,27 @@ pub enum QemuError {
     /// Malformed capabilities data or QMP transcript.
     #[error("{0}")]
     Caps(String),
+    /// QEMU answered a QMP command with an error.
+    #[error("unable to execute QEMU command '{command}': {desc}")]
+    Qmp {
+        /// Command that failed.
+        command: String,
+        /// QMP error class (`GenericError`, `CommandNotFound`, ...).
+        class: String,
+        /// QEMU's description.
+        desc: String,
+    },
+    /// The monitor did not answer in time.
+    #[error("QEMU monitor did not answer '{command}' within {timeout_ms} ms")]
+    Timeout {
+        /// Command that timed out.
+        command: String,
+        /// Timeout in milliseconds.
+        timeout_ms: u64,
+    },
+    /// The monitor connection failed or QEMU spoke something that is not QMP.
+    #[error("QEMU monitor: {0}")]
+    Monitor(String),
     /// Anything else, reported as an internal error.
     #[error("{0}")]
     Internal(String),
@@ -36,6 +57,9 @@ impl From<QemuError> for VirError {
         match e {
             QemuError::Conf(c) => c.into_vir(ErrorDomain::Domain),
             QemuError::Unsupported(m) => VirError::new(ErrorCode::ConfigUnsupported, ErrorDomain::Qemu, m),
+            e @ QemuError::Qmp { .. } => VirError::new(ErrorCode::InternalError, ErrorDomain::Qemu, e.to_string()),
+            e @ QemuError::Timeout { .. } => VirError::new(ErrorCode::OperationTimeout, ErrorDomain::Qemu, e.to_string()),
+            e @ QemuError::Monitor(_) => VirError::new(ErrorCode::OperationFailed, ErrorDomain::Qemu, e.to_string()),
             QemuError::Caps(m) | QemuError::Internal(m) => VirError::new(ErrorCode::InternalError, ErrorDomain::Qemu, m),
             QemuError::Io { path, source } => {
                 VirError::new(ErrorCode::SystemError, ErrorDomain::Qemu, format!("cannot read '{path}': {source}"))
