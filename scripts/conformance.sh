@@ -26,6 +26,7 @@ nwfilterxml2xml 80
 interfacexml2xml 80
 virnetworkportxml2xml 80
 qemudomainsnapshotxml2xml 80
+nodedevxml2xml 80
 "
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

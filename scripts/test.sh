@@ -16,10 +16,20 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     # libvirt-clients: the real virsh (golden tests compare against it, test:/// needs no daemon)
-    # libxml2-utils: xmllint, used to check our XML against libvirt's schemas
+    # libvirt-daemon: the real libvirtd 9.0 (the remote driver's tests run against it)
+    # python3-libvirt: real libvirt-python clients of oxvirtd
+    # netcat-openbsd: `nc -U`, libvirt's ssh/ext transport helper
+    # libxml2-utils: xmllint, checks our XML against libvirt's schemas
     # python3: runs the conformance checker
-    # python3-libvirt: libvirt-python, a real client of oxvirtd (tests/tests/daemon.rs)
-    apt-get install -y -qq --no-install-recommends libvirt-clients libxml2-utils python3 python3-libvirt >/dev/null
+    # Keep package scripts from starting services (a system libvirtd) while installing.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+    fi
+    apt-get install -y -qq --no-install-recommends \
+        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 >/dev/null
+    if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
 fi
 
 command -v cargo >/dev/null || { echo "cargo not found: install the Rust toolchain" >&2; exit 1; }

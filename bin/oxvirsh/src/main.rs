@@ -24,6 +24,7 @@ use std::io::Write;
 fn register_drivers() {
     // The `test:///` driver: enable once `oxvirt_driver_test::register` lands on main.
     oxvirt_driver_test::register();
+    oxvirt_driver_remote::register();
 }
 
 /// The state shared by all commands (virsh's `vshControl`).
@@ -67,6 +68,12 @@ impl Ctl {
     pub fn print(&mut self, s: &str) {
         let _ = self.out.write_all(s.as_bytes());
         let _ = self.out.flush();
+    }
+
+    /// `vshTablePrintToStdout`: a table, without its header under `-q`.
+    pub fn print_table(&mut self, t: &table::Table) {
+        let out = t.render_with(!self.quiet);
+        self.print(&out);
     }
 
     /// `vshPrintExtra`: suppressed by `-q`.
@@ -168,13 +175,49 @@ oxvirsh [options]... <command> [args...]\n\
         .to_string()
 }
 
+/// Whether `xml <args>` is `format --kind domain --driver qemu ...` (the QEMU driver's rules).
+fn is_qemu_domain_format(args: &[String]) -> bool {
+    let opt = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].as_str());
+    args.first().map(String::as_str) == Some("format") && opt("--driver") == Some("qemu") && opt("--kind") == Some("domain")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("xml") && is_qemu_domain_format(&args[1..]) {
+        match oxvirt_driver_qemu::tool::xml_format(&args[2..]) {
+            Ok(out) => print!("{out}"),
+            Err(e) => {
+                eprintln!("error: {}", oxvirt_util::VirError::from(e));
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("qemu") {
+        match oxvirt_driver_qemu::tool::run(&args[1..]) {
+            Ok(out) => print!("{out}"),
+            Err(e) => {
+                eprintln!("error: {}", oxvirt_util::VirError::from(e));
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     if args.first().map(String::as_str) == Some("xml") {
         match oxvirt_conf::tool::run(&args[1..]) {
             Ok(out) => print!("{out}"),
             Err(e) => {
                 eprintln!("error: {}", e.into_vir(oxvirt_util::ErrorDomain::Xml));
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("qemu") {
+        match oxvirt_driver_qemu::tool::run(&args[1..]) {
+            Ok(out) => print!("{out}"),
+            Err(e) => {
+                eprintln!("error: {}", oxvirt_util::VirError::from(e));
                 std::process::exit(1);
             }
         }

@@ -100,18 +100,87 @@ fn history_path() -> Option<std::path::PathBuf> {
     Some(base.join("oxvirsh").join("history"))
 }
 
-/// Run the interactive shell; returns the exit code.
+/// virsh's prompt on a read-write connection (`VIRSH_PROMPT_RW`): scripts that drive
+/// `virsh` through a pipe see the prompt, so a drop-in replacement prints the same.
+pub const PROMPT_RW: &str = "virsh # ";
+/// virsh's prompt on a read-only connection (`VIRSH_PROMPT_RO`).
+pub const PROMPT_RO: &str = "virsh > ";
+
+/// The program name as virsh takes it for its banner: `argv[0]` after the last `/`.
+fn progname() -> String {
+    let arg0 = std::env::args().next().unwrap_or_default();
+    match arg0.rsplit_once('/') {
+        Some((_, base)) => base.to_string(),
+        None => arg0,
+    }
+}
+
+/// Parse and run one input line, as virsh's loop does for a non-empty line.
+fn run_line(ctl: &mut Ctl, line: &str) {
+    match parse::parse_str(TABLE, line) {
+        Ok(cmds) => {
+            ctl.run(&cmds);
+        }
+        Err(msgs) => {
+            for m in msgs {
+                ctl.error(&m);
+            }
+        }
+    }
+}
+
+/// Run the interactive shell; returns the exit code, which is 0 as in virsh whatever
+/// the commands did.
 pub fn run(ctl: &mut Ctl) -> i32 {
+    use std::io::IsTerminal;
     ctl.interactive = true;
     if !ctl.quiet {
-        ctl.print("Welcome to oxvirsh, the virtualization interactive terminal.\n\nType:  'help' for help with commands\n       'quit' to quit\n\n");
+        ctl.print(&format!(
+            "Welcome to {}, the virtualization interactive terminal.\n\nType:  'help' for help with commands\n       'quit' to quit\n\n",
+            progname()
+        ));
     }
+    if std::io::stdin().is_terminal() {
+        run_terminal(ctl);
+    } else {
+        run_piped(ctl, &mut std::io::stdin().lock());
+    }
+    0
+}
+
+/// Input from a pipe or file: like readline without a terminal, print the prompt and
+/// echo each line read, then run it; at the end (EOF or `quit`) print a newline.
+fn run_piped(ctl: &mut Ctl, input: &mut dyn std::io::BufRead) {
+    loop {
+        ctl.print(if ctl.readonly { PROMPT_RO } else { PROMPT_RW });
+        let mut buf = Vec::new();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        let line = String::from_utf8_lossy(&buf).into_owned();
+        ctl.print(&format!("{line}\n"));
+        if !line.is_empty() {
+            run_line(ctl, &line);
+        }
+        if ctl.exit_requested {
+            break;
+        }
+    }
+    ctl.print("\n");
+}
+
+/// Input from a terminal: rustyline editing, history and completion.
+fn run_terminal(ctl: &mut Ctl) {
     let shared = Arc::new(Mutex::new(ctl.conn.clone()));
     let mut ed: Editor<ShellHelper, rustyline::history::FileHistory> = match Editor::new() {
         Ok(e) => e,
         Err(e) => {
             ctl.error(&format!("cannot start line editor: {e}"));
-            return 1;
+            return;
         }
     };
     ed.set_helper(Some(ShellHelper { conn: shared.clone() }));
@@ -119,23 +188,13 @@ pub fn run(ctl: &mut Ctl) -> i32 {
     if let Some(h) = &hist {
         let _ = ed.load_history(h);
     }
-    let mut ok = true;
     loop {
-        let prompt = if ctl.readonly { "oxvirsh > " } else { "oxvirsh # " };
+        let prompt = if ctl.readonly { PROMPT_RO } else { PROMPT_RW };
         match ed.readline(prompt) {
             Ok(line) => {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let _ = ed.add_history_entry(line.as_str());
-                match parse::parse_str(TABLE, &line) {
-                    Ok(cmds) => ok = ctl.run(&cmds),
-                    Err(msgs) => {
-                        for m in msgs {
-                            ctl.error(&m);
-                        }
-                        ok = false;
-                    }
+                if !line.is_empty() {
+                    let _ = ed.add_history_entry(line.as_str());
+                    run_line(ctl, &line);
                 }
                 *shared.lock().unwrap_or_else(|p| p.into_inner()) = ctl.conn.clone();
                 if ctl.exit_requested {
@@ -143,19 +202,16 @@ pub fn run(ctl: &mut Ctl) -> i32 {
                 }
             }
             Err(ReadlineError::Interrupted) => continue,
-            Err(_) => {
-                ctl.print("\n");
-                break;
-            }
+            Err(_) => break,
         }
     }
+    ctl.print("\n");
     if let Some(h) = &hist {
         if let Some(dir) = h.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
         let _ = ed.save_history(h);
     }
-    i32::from(!ok)
 }
 
 #[cfg(test)]
@@ -167,6 +223,36 @@ mod tests {
             Complete::Domain => vec!["web".into(), "db".into()],
             _ => Vec::new(),
         }
+    }
+
+    fn piped(input: &str, readonly: bool) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let out = Buf::default();
+        let mut ctl = Ctl::with_output(Box::new(out.clone()));
+        ctl.quiet = true;
+        ctl.readonly = readonly;
+        run_piped(&mut ctl, &mut input.as_bytes());
+        let v = out.0.lock().unwrap().clone();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn piped_sessions_echo_like_readline() {
+        // Blank lines are echoed and skipped; a last line without newline still runs;
+        // quit stops reading; the session ends with a newline either way.
+        assert_eq!(piped("\n  \nquit\nhelp\n", false), "virsh # \nvirsh #   \nvirsh # quit\n\n");
+        assert_eq!(piped("", true), "virsh > \n");
+        assert_eq!(piped("exit", false), "virsh # exit\n\n");
     }
 
     #[test]

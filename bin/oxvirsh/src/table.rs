@@ -25,15 +25,22 @@ impl Table {
 
     /// Render with the header and rule.
     pub fn render(&self) -> String {
+        self.render_with(true)
+    }
+
+    /// Render with or without the header and rule (`vshTablePrintToString`); without
+    /// them, as under `-q`, the header does not count for the column widths either.
+    pub fn render_with(&self, header: bool) -> String {
         let ncol = self.rows[0].len();
         let mut widths = vec![0usize; ncol];
-        for r in &self.rows {
+        let skip = usize::from(!header);
+        for r in self.rows.iter().skip(skip) {
             for (i, c) in r.iter().enumerate() {
                 widths[i] = widths[i].max(c.chars().count());
             }
         }
         let mut out = String::new();
-        for (ri, r) in self.rows.iter().enumerate() {
+        for (ri, r) in self.rows.iter().enumerate().skip(skip) {
             for (i, c) in r.iter().enumerate() {
                 out.push(' ');
                 out.push_str(c);
@@ -67,5 +74,7 @@ mod tests {
         let mut t = Table::new(&["Id", "Name", "State", "Title"]);
         t.row(&["2", "batch", "paused", ""]);
         assert!(t.render().contains(" 2    batch   paused   \n"));
+        assert_eq!(t.render_with(false), " 2   batch   paused   \n");
+        assert_eq!(Table::new(&["Name"]).render_with(false), "");
     }
 }

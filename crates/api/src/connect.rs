@@ -42,9 +42,16 @@ impl std::fmt::Debug for Connect {
     }
 }
 
-fn missing(kind: &str) -> Error {
-    driver::no_support(kind)
-}
+/// Stands in for a driver kind the connection lacks: every method keeps its
+/// default body, failing with `VIR_ERR_NO_SUPPORT`.
+struct NoDriver;
+
+impl driver::NetworkDriver for NoDriver {}
+impl driver::StorageDriver for NoDriver {}
+impl driver::SecretDriver for NoDriver {}
+impl driver::NWFilterDriver for NoDriver {}
+impl driver::InterfaceDriver for NoDriver {}
+impl driver::NodeDeviceDriver for NoDriver {}
 
 impl Connect {
     /// `virConnectOpen`: open `uri` read-write. `None` uses `LIBVIRT_DEFAULT_URI`, the
@@ -104,23 +111,26 @@ impl Connect {
     fn hv(&self) -> &dyn driver::HypervisorDriver {
         self.inner.drivers.hypervisor.as_ref()
     }
+    // A connection without a driver of some kind answers every call of that kind
+    // with `VIR_ERR_NO_SUPPORT` naming the public function, as libvirt does when the
+    // driver table has no such driver.
     fn net(&self) -> Result<&dyn driver::NetworkDriver> {
-        self.inner.drivers.network.as_deref().ok_or_else(|| missing("network driver"))
+        Ok(self.inner.drivers.network.as_deref().unwrap_or(&NoDriver))
     }
     fn stor(&self) -> Result<&dyn driver::StorageDriver> {
-        self.inner.drivers.storage.as_deref().ok_or_else(|| missing("storage driver"))
+        Ok(self.inner.drivers.storage.as_deref().unwrap_or(&NoDriver))
     }
     fn sec(&self) -> Result<&dyn driver::SecretDriver> {
-        self.inner.drivers.secret.as_deref().ok_or_else(|| missing("secret driver"))
+        Ok(self.inner.drivers.secret.as_deref().unwrap_or(&NoDriver))
     }
     fn nwf(&self) -> Result<&dyn driver::NWFilterDriver> {
-        self.inner.drivers.nwfilter.as_deref().ok_or_else(|| missing("nwfilter driver"))
+        Ok(self.inner.drivers.nwfilter.as_deref().unwrap_or(&NoDriver))
     }
     fn iface(&self) -> Result<&dyn driver::InterfaceDriver> {
-        self.inner.drivers.interface.as_deref().ok_or_else(|| missing("interface driver"))
+        Ok(self.inner.drivers.interface.as_deref().unwrap_or(&NoDriver))
     }
     fn nodedev(&self) -> Result<&dyn driver::NodeDeviceDriver> {
-        self.inner.drivers.nodedev.as_deref().ok_or_else(|| missing("node device driver"))
+        Ok(self.inner.drivers.nodedev.as_deref().unwrap_or(&NoDriver))
     }
 
     /// Fail with `VIR_ERR_OPERATION_DENIED` on a read-only connection.
@@ -181,6 +191,10 @@ impl Connect {
     /// `virNodeGetCellsFreeMemory`.
     pub fn node_cells_free_memory(&self, start: i32, max: i32) -> Result<Vec<u64>> {
         self.hv().node_get_cells_free_memory(start, max)
+    }
+    /// `virNodeGetSecurityModel`.
+    pub fn node_security_model(&self) -> Result<SecurityModel> {
+        self.hv().node_get_security_model()
     }
     /// `virConnectIsAlive`.
     pub fn is_alive(&self) -> bool {
@@ -263,8 +277,9 @@ impl Connect {
     }
     /// `virDomainLookupByUUIDString`.
     pub fn domain_lookup_by_uuid_string(&self, s: &str) -> Result<Domain> {
-        let u = uuidfmt::parse(s)
-            .ok_or_else(|| Error::invalid_arg(ErrorDomain::None, "uuidstr in virDomainLookupByUUIDString must be a valid UUID"))?;
+        let u = uuidfmt::parse(s).ok_or_else(|| {
+            Error::raw(ErrorCode::InvalidArg, ErrorDomain::Domain, "uuidstr in virDomainLookupByUUIDString must be a valid UUID")
+        })?;
         self.domain_lookup_by_uuid(&u)
     }
     /// `virDomainDefineXMLFlags`.
@@ -277,9 +292,9 @@ impl Connect {
         self.check_rw("virDomainCreateXML")?;
         Ok(self.dom(self.hv().domain_create_xml(xml, flags.bits())?))
     }
-    /// `virDomainRestoreFlags`.
+    /// `virDomainRestoreFlags`; without flags and XML, `virDomainRestore`.
     pub fn domain_restore(&self, path: &str, dxml: Option<&str>, flags: DomainSaveRestoreFlags) -> Result<()> {
-        self.check_rw("virDomainRestoreFlags")?;
+        self.check_rw(if flags.is_empty() && dxml.is_none() { "virDomainRestore" } else { "virDomainRestoreFlags" })?;
         self.hv().domain_restore(path, dxml, flags.bits())
     }
     /// `virDomainSaveImageGetXMLDesc`.
@@ -425,6 +440,13 @@ impl Connect {
     /// `virConnectListAllSecrets`.
     pub fn list_all_secrets(&self, flags: ListSecretsFlags) -> Result<Vec<Secret>> {
         Ok(self.sec()?.list_all_secrets(flags.bits())?.into_iter().map(|r| self.secret(r)).collect())
+    }
+    /// `virSecretLookupByUUIDString`.
+    pub fn secret_lookup_by_uuid_string(&self, s: &str) -> Result<Secret> {
+        let u = uuidfmt::parse(s).ok_or_else(|| {
+            Error::raw(ErrorCode::InvalidArg, ErrorDomain::Secret, "uuidstr in virSecretLookupByUUIDString must be a valid UUID")
+        })?;
+        self.secret_lookup_by_uuid(&u)
     }
     /// `virSecretLookupByUUID`.
     pub fn secret_lookup_by_uuid(&self, uuid: &Uuid) -> Result<Secret> {
@@ -607,23 +629,23 @@ impl Domain {
     pub fn vcpus_flags(&self, flags: DomainModFlags) -> Result<i32> {
         self.hv().domain_get_vcpus_flags(&self.r(), flags.bits())
     }
-    /// `virDomainCreateWithFlags` (start).
+    /// `virDomainCreateWithFlags` (start); without flags, `virDomainCreate`.
     pub fn create(&self, flags: DomainCreateFlags) -> Result<()> {
-        self.conn.check_rw("virDomainCreateWithFlags")?;
+        self.conn.check_rw(if flags.is_empty() { "virDomainCreate" } else { "virDomainCreateWithFlags" })?;
         let r = self.hv().domain_create(&self.r(), flags.bits())?;
         self.id.store(r.id, Ordering::Relaxed);
         Ok(())
     }
-    /// `virDomainDestroyFlags`.
+    /// `virDomainDestroyFlags`; without flags, `virDomainDestroy`.
     pub fn destroy(&self, flags: DomainDestroyFlags) -> Result<()> {
-        self.conn.check_rw("virDomainDestroyFlags")?;
+        self.conn.check_rw(if flags.is_empty() { "virDomainDestroy" } else { "virDomainDestroyFlags" })?;
         self.hv().domain_destroy(&self.r(), flags.bits())?;
         self.id.store(-1, Ordering::Relaxed);
         Ok(())
     }
-    /// `virDomainShutdownFlags`.
+    /// `virDomainShutdownFlags`; without flags, `virDomainShutdown`.
     pub fn shutdown(&self, flags: DomainShutdownFlags) -> Result<()> {
-        self.conn.check_rw("virDomainShutdownFlags")?;
+        self.conn.check_rw(if flags.is_empty() { "virDomainShutdown" } else { "virDomainShutdownFlags" })?;
         self.hv().domain_shutdown(&self.r(), flags.bits())
     }
     /// `virDomainReboot`.
@@ -646,9 +668,9 @@ impl Domain {
         self.conn.check_rw("virDomainResume")?;
         self.hv().domain_resume(&self.r())
     }
-    /// `virDomainSaveFlags`.
+    /// `virDomainSaveFlags`; without flags and XML, `virDomainSave`.
     pub fn save(&self, path: &str, dxml: Option<&str>, flags: DomainSaveRestoreFlags) -> Result<()> {
-        self.conn.check_rw("virDomainSaveFlags")?;
+        self.conn.check_rw(if flags.is_empty() && dxml.is_none() { "virDomainSave" } else { "virDomainSaveFlags" })?;
         self.hv().domain_save(&self.r(), path, dxml, flags.bits())?;
         self.id.store(-1, Ordering::Relaxed);
         Ok(())
@@ -663,6 +685,10 @@ impl Domain {
     /// `virDomainHasManagedSaveImage`.
     pub fn has_managed_save(&self) -> Result<bool> {
         self.hv().domain_has_managed_save(&self.r(), 0)
+    }
+    /// `virDomainGetSecurityLabel`.
+    pub fn security_label(&self) -> Result<SecurityLabel> {
+        self.hv().domain_get_security_label(&self.r())
     }
     /// `virDomainManagedSaveRemove`.
     pub fn managed_save_remove(&self) -> Result<()> {
@@ -692,6 +718,11 @@ impl Domain {
     pub fn set_max_memory(&self, kib: u64) -> Result<()> {
         self.conn.check_rw("virDomainSetMaxMemory")?;
         self.hv().domain_set_max_memory(&self.r(), kib)
+    }
+    /// `virDomainSetVcpus`: the live vCPU count.
+    pub fn set_vcpus_live(&self, n: u32) -> Result<()> {
+        self.conn.check_rw("virDomainSetVcpus")?;
+        self.hv().domain_set_vcpus(&self.r(), n, DomainModFlags::LIVE.bits())
     }
     /// `virDomainSetVcpusFlags`.
     pub fn set_vcpus(&self, n: u32, flags: DomainModFlags) -> Result<()> {
@@ -788,8 +819,16 @@ impl DomainSnapshot {
     pub fn domain(&self) -> &Domain {
         &self.dom
     }
-    /// `virDomainSnapshotGetXMLDesc`.
+    /// `virDomainSnapshotGetXMLDesc` (`VIR_DOMAIN_SNAPSHOT_XML_SECURE` is refused on
+    /// read-only connections, as libvirt does).
     pub fn xml_desc(&self, flags: u32) -> Result<String> {
+        if flags & DomainXmlFlags::SECURE.bits() != 0 && self.dom.conn.is_read_only() {
+            return Err(Error::new(
+                ErrorCode::OperationDenied,
+                ErrorDomain::DomainSnapshot,
+                "virDomainSnapshotGetXMLDesc with secure flag",
+            ));
+        }
         self.dom.hv().snapshot_get_xml_desc(&self.r(), flags)
     }
     /// `virDomainSnapshotGetParent`.
@@ -1034,6 +1073,10 @@ impl StorageVol {
     /// `virStorageVolGetInfo`.
     pub fn info(&self) -> Result<StorageVolInfo> {
         self.d()?.vol_get_info(&self.r)
+    }
+    /// `virStorageVolGetInfoFlags`.
+    pub fn info_flags(&self, flags: u32) -> Result<StorageVolInfo> {
+        self.d()?.vol_get_info_flags(&self.r, flags)
     }
     /// `virStorageVolGetXMLDesc`.
     pub fn xml_desc(&self, flags: u32) -> Result<String> {

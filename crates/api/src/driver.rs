@@ -69,6 +69,10 @@ pub trait HypervisorDriver: Send + Sync {
     fn node_get_cells_free_memory(&self, start: i32, max: i32) -> Result<Vec<u64>> {
         nosup!("virNodeGetCellsFreeMemory")
     }
+    /// `virNodeGetSecurityModel`.
+    fn node_get_security_model(&self) -> Result<SecurityModel> {
+        nosup!("virNodeGetSecurityModel")
+    }
     /// `virConnectIsAlive`.
     fn is_alive(&self) -> bool {
         true
@@ -177,6 +181,10 @@ pub trait HypervisorDriver: Send + Sync {
     /// `virDomainGetInfo`.
     fn domain_get_info(&self, d: &DomainRef) -> Result<DomainInfo> {
         nosup!("virDomainGetInfo")
+    }
+    /// `virDomainGetSecurityLabel`.
+    fn domain_get_security_label(&self, d: &DomainRef) -> Result<SecurityLabel> {
+        nosup!("virDomainGetSecurityLabel")
     }
     /// `virDomainGetState`: (state, reason).
     fn domain_get_state(&self, d: &DomainRef, flags: u32) -> Result<(DomainState, i32)> {
@@ -504,6 +512,11 @@ pub trait StorageDriver: Send + Sync {
     /// `virStorageVolGetInfo`.
     fn vol_get_info(&self, v: &StorageVolRef) -> Result<StorageVolInfo> {
         nosup!("virStorageVolGetInfo")
+    }
+    /// `virStorageVolGetInfoFlags` (`VIR_STORAGE_VOL_GET_PHYSICAL`: allocation is the
+    /// host's physical size).
+    fn vol_get_info_flags(&self, v: &StorageVolRef, flags: u32) -> Result<StorageVolInfo> {
+        nosup!("virStorageVolGetInfoFlags")
     }
     /// `virStorageVolGetXMLDesc`.
     fn vol_get_xml_desc(&self, v: &StorageVolRef, flags: u32) -> Result<String> {

@@ -232,6 +232,24 @@ pub struct NodeInfo {
     pub threads: u32,
 }
 
+/// `virSecurityModel`: the host's security driver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityModel {
+    /// Security model name; empty when no security driver is active.
+    pub model: String,
+    /// Domain of interpretation of the model's labels.
+    pub doi: String,
+}
+
+/// `virSecurityLabel`: a running domain's security label.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityLabel {
+    /// The label; empty when the domain has none (for example when inactive).
+    pub label: String,
+    /// Whether the security policy is enforced.
+    pub enforcing: bool,
+}
+
 int_enum!(
     /// `virStoragePoolState`.
     StoragePoolState {

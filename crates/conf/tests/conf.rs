@@ -12,6 +12,8 @@ mod domain;
 mod interface;
 #[path = "conf/network.rs"]
 mod network;
+#[path = "conf/nodedev.rs"]
+mod nodedev;
 #[path = "conf/nwfilter.rs"]
 mod nwfilter;
 #[path = "conf/schema.rs"]

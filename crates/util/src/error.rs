@@ -62,7 +62,8 @@ impl VirError {
 
     /// Unsupported flag bits, worded as libvirt's `virCheckFlags`.
     pub fn unsupported_flags(domain: ErrorDomain, func: &str, bits: u64) -> Self {
-        Self::new(ErrorCode::InvalidArg, domain, format!("unsupported flags (0x{bits:x}) in function {func}"))
+        // virCheckFlags reports through virReportInvalidArg: the text has no prefix.
+        Self::raw(ErrorCode::InvalidArg, domain, format!("unsupported flags (0x{bits:x}) in function {func}"))
     }
 }
 

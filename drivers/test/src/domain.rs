@@ -283,6 +283,11 @@ impl HypervisorDriver for TestConn {
         })
     }
 
+    fn node_get_security_model(&self) -> Result<SecurityModel> {
+        // The test driver's capabilities always carry one secmodel (see caps.rs).
+        Ok(SecurityModel { model: "testSecurity".into(), doi: String::new() })
+    }
+
     fn get_sysinfo(&self, flags: u32) -> Result<String> {
         check_flags(flags, 0, "testConnectGetSysinfo", D)?;
         Ok("<sysinfo type='smbios'>\n</sysinfo>\n".into())
@@ -549,6 +554,18 @@ impl HypervisorDriver for TestConn {
                 nr_virt_cpu: obj.def.vcpus_current,
                 cpu_time_ns,
             })
+        })
+    }
+
+    fn domain_get_security_label(&self, d: &DomainRef) -> Result<SecurityLabel> {
+        // Running domains carry a fixed enforcing label, inactive ones none.
+        self.with(|st| {
+            let obj = st.domains.by_ref(d)?;
+            if obj.is_active() {
+                Ok(SecurityLabel { label: "libvirt-test".into(), enforcing: true })
+            } else {
+                Ok(SecurityLabel::default())
+            }
         })
     }
 

@@ -36,11 +36,33 @@ pub(crate) fn load_default() -> Result<State> {
 
 /// A private state loaded from the node file at `path`.
 pub(crate) fn load_file(path: &str) -> Result<State> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::new(ErrorCode::SystemError, D, format!("Failed to open file '{path}': {e}")))?;
+    let text = read_node_file(path)?;
     let mut st = State::new();
     load(&mut st, &text, Some(Path::new(path)))?;
     Ok(st)
+}
+
+/// The text of the node file (or a file it references), failing as libvirt's `virXMLParse` does when the file
+/// yields no document: an unreadable file is `failed to parse xml document`
+/// (`VIR_ERR_XML_ERROR`); an empty file or a directory is libxml2's "Document is
+/// empty" and a file of blanks its "Start tag expected", both reported as
+/// `VIR_ERR_XML_DETAIL` with libvirt's `file:line: message` layout and an empty
+/// context line.
+fn read_node_file(path: &str) -> Result<String> {
+    let detail = |line: usize, msg: &str| Error::new(ErrorCode::XmlDetail, D, format!("{path}:{line}: {msg}\n(null)\n^"));
+    let text = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.raw_os_error() == Some(21) => return Err(detail(1, "Document is empty")),
+        Err(_) => return Err(Error::new(ErrorCode::XmlError, D, format!("failed to parse xml document '{path}'"))),
+    };
+    if text.is_empty() {
+        return Err(detail(1, "Document is empty"));
+    }
+    if text.iter().all(u8::is_ascii_whitespace) {
+        let line = 1 + text.iter().filter(|b| **b == b'\n').count();
+        return Err(detail(line, "Start tag expected, '<' not found"));
+    }
+    String::from_utf8(text).map_err(|_| Error::new(ErrorCode::XmlDetail, D, format!("{path}: input is not proper UTF-8")))
 }
 
 /// The XML text of an object element: the referenced file's content, or the element
@@ -49,8 +71,7 @@ fn object_text(node: Node<'_, '_>, src: &str, base: Option<&Path>) -> Result<Str
     if let Some(file) = node.attribute("file") {
         let p = PathBuf::from(file);
         let full = if p.is_absolute() { p } else { base.and_then(Path::parent).map(|d| d.join(&p)).unwrap_or(p) };
-        return std::fs::read_to_string(&full)
-            .map_err(|e| Error::new(ErrorCode::SystemError, D, format!("Failed to open file '{}': {e}", full.display())));
+        return read_node_file(&full.to_string_lossy());
     }
     let mut text = src[node.range()].to_string();
     let uses_test_ns = node.descendants().any(|n| n.tag_name().namespace() == Some(TEST_NS));
@@ -88,7 +109,11 @@ fn load(st: &mut State, text: &str, base: Option<&Path>) -> Result<()> {
     })?;
     let root = doc.root_element();
     if !root.has_tag_name("node") {
-        return Err(xml_err(format!("expected root element 'node', got '{}'", root.tag_name().name())));
+        return Err(Error::new(
+            ErrorCode::XmlError,
+            ErrorDomain::Xml,
+            format!("expecting root element of 'node', not '{}'", root.tag_name().name()),
+        ));
     }
     node_info(st, root)?;
     for n in root.children().filter(|n| n.is_element()) {

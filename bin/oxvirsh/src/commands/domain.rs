@@ -8,7 +8,7 @@ use crate::parse::{alias, b, d, n, s, CmdDef, CmdResult, Needs, OptDef, DOMAIN, 
 use crate::table::Table;
 use oxvirt::{
     DomainCreateFlags, DomainDefineFlags, DomainDestroyFlags, DomainModFlags, DomainRebootFlags, DomainSaveRestoreFlags,
-    DomainShutdownFlags, DomainState, DomainUndefineFlags, DomainXmlFlags, ListDomainsFlags,
+    DomainShutdownFlags, DomainState, DomainUndefineFlags, DomainXmlFlags, ListDomainsFlags, SnapshotListFlags,
 };
 
 const JSON: OptDef = b("json", "print machine-readable JSON (see docs/oxvirsh-json.md)");
@@ -58,7 +58,7 @@ pub const CMDS: &[CmdDef] = &[
     cmd!("dominfo", "monitor", "domain information", &[DOMAIN, JSON], cmd_dominfo),
     cmd!("domstate", "monitor", "domain state", &[DOMAIN, b("reason", "also print reason for the state"), JSON], cmd_domstate),
     cmd!("domid", "domain", "convert a domain name or UUID to domain id", &[DOMAIN], cmd_domid),
-    cmd!("domname", "domain", "convert a domain id or UUID to domain name", &[DOMAIN], cmd_domname),
+    cmd!("domname", "domain", "convert a domain id or UUID to domain name", &[OptDef { help: "domain id or uuid", ..DOMAIN }], cmd_domname),
     cmd!("domuuid", "domain", "convert a domain name or id to domain UUID", &[DOMAIN], cmd_domuuid),
     cmd!(
         "dumpxml",
@@ -339,7 +339,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         }
     }
     if opt_table {
-        out = table.render();
+        out = table.render_with(!ctl.quiet);
     }
     ctl.print(&out);
     Ok(())
@@ -352,28 +352,6 @@ fn title_of(d: &oxvirt::Domain) -> String {
     t.lines().next().unwrap_or("").to_string()
 }
 
-struct SecInfo {
-    model: String,
-    doi: String,
-}
-
-fn security_model(conn: &oxvirt::Connect) -> Option<SecInfo> {
-    let caps = conn.capabilities().ok()?;
-    let start = caps.find("<secmodel>")?;
-    let sm = &caps[start..];
-    let sm = &sm[..sm.find("</secmodel>")?];
-    Some(SecInfo { model: xml_text(sm, "model").unwrap_or_default(), doi: xml_text(sm, "doi").unwrap_or_default() })
-}
-
-fn security_label(d: &oxvirt::Domain) -> Option<(String, bool)> {
-    let xml = d.xml_desc(DomainXmlFlags::empty()).ok()?;
-    let start = xml.find("<seclabel")?;
-    let sl = &xml[start..];
-    let sl = &sl[..sl.find("</seclabel>")?];
-    let label = xml_text(sl, "label")?;
-    Some((label, !sl.contains("relabel='no'")))
-}
-
 fn cmd_dominfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
@@ -382,9 +360,20 @@ fn cmd_dominfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let persistent = dom.is_persistent().ok();
     let autostart = dom.autostart().ok();
     let managed = dom.has_managed_save().ok();
-    let active = dom.is_active().unwrap_or(false);
-    let sec = security_model(&conn).filter(|s| !s.model.is_empty());
-    let label = if active && sec.is_some() { security_label(&dom) } else { None };
+    // virsh: a driver without a security model is fine (NO_SUPPORT), any other
+    // failure ends the command after the lines printed so far.
+    let (sec, sec_err) = match conn.node_security_model() {
+        Ok(m) => (Some(m).filter(|m| !m.model.is_empty()), None),
+        Err(e) if is_no_support(&e) => (None, None),
+        Err(e) => (None, Some(e)),
+    };
+    let (label, label_err) = match &sec {
+        Some(_) => match dom.security_label() {
+            Ok(l) => (Some(l).filter(|l| !l.label.is_empty()), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, None),
+    };
     if cmd.has("json") {
         let v = json::obj(vec![
             ("id", dom.id().map(json::num).unwrap_or(json::Value::Null)),
@@ -401,7 +390,7 @@ fn cmd_dominfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
             ("managed_save", managed.map(json::Value::Bool).unwrap_or(json::Value::Null)),
             ("security_model", sec.as_ref().map(|s| json::str(&s.model)).unwrap_or(json::Value::Null)),
             ("security_doi", sec.as_ref().map(|s| json::str(&s.doi)).unwrap_or(json::Value::Null)),
-            ("security_label", label.as_ref().map(|l| json::str(&l.0)).unwrap_or(json::Value::Null)),
+            ("security_label", label.as_ref().map(|l| json::str(&l.label)).unwrap_or(json::Value::Null)),
         ]);
         ctl.print(&json::render(&v));
         return Ok(());
@@ -432,12 +421,15 @@ fn cmd_dominfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     if let Some(s) = &sec {
         o += &kv("Security model:", &s.model);
         o += &kv("Security DOI:", &s.doi);
-        if let Some((l, enforcing)) = &label {
-            o += &kv("Security label:", format!("{l} ({})", if *enforcing { "enforcing" } else { "permissive" }));
+        if let Some(l) = &label {
+            o += &kv("Security label:", format!("{} ({})", l.label, if l.enforcing { "enforcing" } else { "permissive" }));
         }
     }
     ctl.print(&o);
-    Ok(())
+    match sec_err.or(label_err) {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 fn cmd_domstate(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
@@ -532,7 +524,72 @@ fn cmd_undefine(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     exclusive(ctl, cmd, "nvram", "keep-nvram")?;
     exclusive(ctl, cmd, "tpm", "keep-tpm")?;
     let name = dom.name().to_string();
-    dom.undefine(f).map_err(|e| ctl.fail(format!("Failed to undefine domain '{name}'"), e))?;
+    // virsh's flow: learn whether managed save or snapshot metadata exist, drop the
+    // flags that do not matter, and use virDomainUndefineFlags only when that is safe;
+    // otherwise undefine piecewise with its own refusals.
+    let mut ms_safe = cmd.has("managed-save");
+    let mut snap_safe = cmd.has("snapshots-metadata");
+    let (mut has_ms, mut has_snaps, mut has_snap_meta) = (false, 0, 0);
+    if !dom.is_active()? {
+        has_ms = match dom.has_managed_save() {
+            Ok(v) => v,
+            Err(e) if is_no_support(&e) => false,
+            Err(e) => return Err(e.into()),
+        };
+        has_snaps = match dom.snapshot_num(SnapshotListFlags::empty()) {
+            Ok(n) => n,
+            Err(e) if is_no_support(&e) => 0,
+            Err(e) => return Err(e.into()),
+        };
+        if has_snaps > 0 {
+            match dom.snapshot_num(SnapshotListFlags::METADATA) {
+                Ok(n) => {
+                    has_snap_meta = n;
+                    ms_safe = true;
+                    snap_safe = true;
+                }
+                Err(_) => has_snap_meta = has_snaps,
+            }
+        }
+    }
+    if !has_ms {
+        f.remove(DomainUndefineFlags::MANAGED_SAVE);
+        ms_safe = true;
+    }
+    if has_snaps == 0 {
+        snap_safe = true;
+    }
+    if has_snap_meta == 0 {
+        f.remove(DomainUndefineFlags::SNAPSHOTS_METADATA);
+        snap_safe = true;
+    }
+    let nvram = cmd.has("nvram");
+    let mut done = false;
+    if (ms_safe && snap_safe) || nvram {
+        match dom.undefine(f) {
+            Ok(()) => done = true,
+            Err(e) if nvram || !matches!(e.code, oxvirt::ErrorCode::NoSupport | oxvirt::ErrorCode::InvalidArg) => {
+                return Err(ctl.fail(format!("Failed to undefine domain '{name}'"), e));
+            }
+            Err(_) => {}
+        }
+    }
+    if !done {
+        if has_ms {
+            if !cmd.has("managed-save") {
+                return Err(ctl.fail_msg("Refusing to undefine while domain managed save image exists"));
+            }
+            dom.managed_save_remove()?;
+        }
+        if has_snap_meta > 0 {
+            return Err(ctl.fail_msg(if cmd.has("snapshots-metadata") {
+                format!("Unable to remove metadata of {has_snap_meta} snapshots")
+            } else {
+                format!("Refusing to undefine while {has_snap_meta} snapshots exist")
+            }));
+        }
+        dom.undefine(DomainUndefineFlags::empty()).map_err(|e| ctl.fail(format!("Failed to undefine domain '{name}'"), e))?;
+    }
     ctl.extra(&format!("Domain '{name}' has been undefined\n"));
     Ok(())
 }
@@ -569,7 +626,24 @@ fn cmd_start(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     if dom.id().is_some() || dom.is_active().unwrap_or(false) {
         return Err(ctl.fail_msg("Domain is already active"));
     }
-    dom.create(create_flags(cmd)).map_err(|e| ctl.fail(format!("Failed to start domain '{}'", dom.name()), e))?;
+    let mut f = create_flags(cmd);
+    // virsh emulates --force-boot for drivers that reject it: drop the managed save
+    // image, then start without the flag.
+    if f.contains(DomainCreateFlags::FORCE_BOOT) {
+        match dom.create(f) {
+            Ok(()) => {
+                ctl.extra(&format!("Domain '{}' started\n", dom.name()));
+                return Ok(());
+            }
+            Err(e) if !matches!(e.code, oxvirt::ErrorCode::NoSupport | oxvirt::ErrorCode::InvalidArg) => return Err(e.into()),
+            Err(_) => {}
+        }
+        if dom.has_managed_save().unwrap_or(false) {
+            dom.managed_save_remove()?;
+        }
+        f.remove(DomainCreateFlags::FORCE_BOOT);
+    }
+    dom.create(f).map_err(|e| ctl.fail(format!("Failed to start domain '{}'", dom.name()), e))?;
     ctl.extra(&format!("Domain '{}' started\n", dom.name()));
     Ok(())
 }
@@ -734,20 +808,28 @@ fn cmd_setmaxmem(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
 }
 
 fn cmd_setvcpus(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
-    let conn = ctl.conn()?;
-    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    // virsh checks the option combinations before looking the domain up.
     let mut f = mod_flags(ctl, cmd)?;
-    let count = cmd.uint("count").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
-    let count = u32::try_from(count)
-        .map_err(|_| ctl.fail_msg(format!("Numeric value '{count}' for <count> option is malformed or out of range")))?;
-    if count == 0 {
-        return Err(ctl.fail_msg("Invalid number of virtual CPUs"));
-    }
-    for (o, b) in [("maximum", DomainModFlags::MAXIMUM), ("guest", DomainModFlags::GUEST), ("hotpluggable", DomainModFlags::HOTPLUGGABLE)] {
+    exclusive(ctl, cmd, "guest", "config")?;
+    require(ctl, cmd, "maximum", "config")?;
+    for (o, b) in [("guest", DomainModFlags::GUEST), ("maximum", DomainModFlags::MAXIMUM), ("hotpluggable", DomainModFlags::HOTPLUGGABLE)] {
         if cmd.has(o) {
             f |= b;
         }
     }
-    dom.set_vcpus(count, f)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let count = cmd.uint("count").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
+    let count = u32::try_from(count)
+        .map_err(|_| ctl.fail_msg(format!("Numeric value '{count}' for <count> option is malformed or out of range")))?;
+    if count == 0 {
+        return Err(ctl.fail_msg("Can't set 0 processors for a VM"));
+    }
+    // Without any option virsh uses the older `virDomainSetVcpus` (live only).
+    if f.is_empty() && !cmd.has("current") {
+        dom.set_vcpus_live(count)?;
+    } else {
+        dom.set_vcpus(count, f)?;
+    }
     Ok(())
 }

@@ -304,20 +304,48 @@ fn cmd_event(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     Ok(())
 }
 
+/// virsh's option type for `o`: a required `Str` is what virsh calls `DATA`.
+fn help_kind(o: &OptDef) -> OptKind {
+    match o.kind {
+        OptKind::Str if o.flags & crate::parse::REQ != 0 => OptKind::Data,
+        k => k,
+    }
+}
+
+/// Options `help` documents: not aliases, and not oxvirsh's `--json` extension
+/// (described in docs/oxvirsh-json.md), so the text stays virsh's.
+fn help_opts(def: &CmdDef) -> impl Iterator<Item = &OptDef> {
+    def.opts.iter().filter(|o| !matches!(o.kind, OptKind::Alias(_)) && o.name != "json")
+}
+
+/// True when some option before an `Argv` can be given without its name, which
+/// makes virsh show the `Argv` option with its name too.
+fn has_shortopt(def: &CmdDef) -> bool {
+    help_opts(def).any(|o| matches!(help_kind(o), OptKind::Int | OptKind::Str | OptKind::Data) && o.flags & crate::parse::REQ_OPT == 0)
+}
+
 fn synopsis(def: &CmdDef) -> String {
     let mut s = format!("    {}", def.name);
-    for o in def.opts {
-        let part = match o.kind {
+    let mut shortopt = false;
+    let req = |o: &OptDef| o.flags & crate::parse::REQ != 0;
+    for o in help_opts(def) {
+        let kind = help_kind(o);
+        let part = match kind {
             OptKind::Bool => format!("[--{}]", o.name),
-            OptKind::Alias(_) => continue,
-            OptKind::Data if o.flags & crate::parse::REQ != 0 => format!("<{}>", o.name),
-            OptKind::Data => format!("[<{}>]", o.name),
-            OptKind::Argv => format!("[<{}>]...", o.name),
-            OptKind::Int if o.flags & crate::parse::REQ != 0 => format!("[--{}] <number>", o.name),
+            OptKind::Int if req(o) => format!("<{}>", o.name),
             OptKind::Int => format!("[--{} <number>]", o.name),
-            OptKind::Str if o.flags & crate::parse::REQ != 0 => format!("[--{}] <string>", o.name),
             OptKind::Str => format!("[--{} <string>]", o.name),
+            OptKind::Data if req(o) => format!("<{}>", o.name),
+            OptKind::Data => format!("[<{}>]", o.name),
+            OptKind::Argv if shortopt && req(o) => format!("{{[--{}] <string>}}...", o.name),
+            OptKind::Argv if shortopt => format!("[[--{}] <string>]...", o.name),
+            OptKind::Argv if req(o) => format!("<{}>...", o.name),
+            OptKind::Argv => format!("[<{}>]...", o.name),
+            OptKind::Alias(_) => continue,
         };
+        if matches!(kind, OptKind::Int | OptKind::Str | OptKind::Data) && o.flags & crate::parse::REQ_OPT == 0 {
+            shortopt = true;
+        }
         s.push(' ');
         s.push_str(&part);
     }
@@ -354,16 +382,22 @@ fn cmd_help(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         return Err(ctl.fail_msg(format!("command or command group '{name}' doesn't exist")));
     };
     let mut o = format!("  NAME\n    {} - {}\n\n  SYNOPSIS\n{}\n", def.name, def.help, synopsis(def));
-    let opts: Vec<&OptDef> = def.opts.iter().filter(|o| !matches!(o.kind, OptKind::Alias(_))).collect();
-    if !opts.is_empty() {
+    if let Some(desc) = super::help_desc::description(def.name) {
+        o += &format!("\n  DESCRIPTION\n    {desc}\n");
+    }
+    let shortopt = has_shortopt(def);
+    let mut opts = help_opts(def).peekable();
+    if opts.peek().is_some() {
         o += "\n  OPTIONS\n";
         for opt in opts {
-            let left = match opt.kind {
+            let left = match help_kind(opt) {
                 OptKind::Bool => format!("--{}", opt.name),
                 OptKind::Int if opt.flags & crate::parse::REQ != 0 => format!("[--{}] <number>", opt.name),
                 OptKind::Int => format!("--{} <number>", opt.name),
-                OptKind::Str if opt.flags & crate::parse::REQ_OPT != 0 => format!("--{} <string>", opt.name),
-                OptKind::Str | OptKind::Data | OptKind::Argv => format!("[--{}] <string>", opt.name),
+                OptKind::Str => format!("--{} <string>", opt.name),
+                OptKind::Data => format!("[--{}] <string>", opt.name),
+                OptKind::Argv if shortopt => format!("[--{}] <string>", opt.name),
+                OptKind::Argv => format!("<{}>", opt.name),
                 OptKind::Alias(_) => continue,
             };
             o += &format!("    {left:<15}  {}\n", opt.help);

@@ -72,7 +72,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         let st = if i.is_active().unwrap_or(false) { "active" } else { "inactive" };
         t.row(&[i.name(), st, i.mac()]);
     }
-    ctl.print(&t.render());
+    ctl.print_table(&t);
     Ok(())
 }
 

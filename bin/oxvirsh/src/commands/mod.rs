@@ -3,6 +3,7 @@
 //! accessors that report virsh's errors, file reading and size formatting.
 
 pub mod domain;
+pub mod help_desc;
 pub mod host;
 pub mod iface;
 pub mod network;
@@ -80,6 +81,14 @@ pub fn req_str<'a>(ctl: &Ctl, cmd: &'a Cmd, name: &str) -> Result<&'a str, Fail>
 pub fn exclusive(ctl: &Ctl, cmd: &Cmd, a: &str, b: &str) -> Result<(), Fail> {
     if cmd.has(a) && cmd.has(b) {
         return Err(ctl.fail_msg(format!("Options --{a} and --{b} are mutually exclusive")));
+    }
+    Ok(())
+}
+
+/// Fail when `a` is given without `b` (`VSH_REQUIRE_OPTION`).
+pub fn require(ctl: &Ctl, cmd: &Cmd, a: &str, b: &str) -> Result<(), Fail> {
+    if cmd.has(a) && !cmd.has(b) {
+        return Err(ctl.fail_msg(format!("Option --{b} is required by option --{a}")));
     }
     Ok(())
 }
@@ -208,20 +217,21 @@ pub fn lookup_vol(ctl: &Ctl, conn: &Connect, cmd: &Cmd, opt: &str) -> Result<Sto
     if let Ok(v) = conn.storage_vol_lookup_by_key(name) {
         return Ok(v);
     }
-    conn.storage_vol_lookup_by_path(name).map_err(|e| ctl.fail(format!("failed to get vol '{name}'"), e))
+    conn.storage_vol_lookup_by_path(name).map_err(|e| {
+        // virsh hints at --pool when the command has that option and it was not given.
+        let has_pool_opt = cmd.def.opts.iter().any(|o| o.name == "pool");
+        if pool.is_none() && has_pool_opt {
+            ctl.fail(format!("failed to get vol '{name}', specifying --pool might help"), e)
+        } else {
+            ctl.fail(format!("failed to get vol '{name}'"), e)
+        }
+    })
 }
 
 /// Find a secret by UUID (or usage id).
 pub fn lookup_secret(ctl: &Ctl, conn: &Connect, cmd: &Cmd, opt: &str) -> Result<Secret, Fail> {
     let name = req_str(ctl, cmd, opt)?;
-    let res = match oxvirt_util::uuid::parse(name) {
-        Some(u) => conn.secret_lookup_by_uuid(&u),
-        None => Err(oxvirt::Error::new(
-            oxvirt::ErrorCode::NoSecret,
-            oxvirt::ErrorDomain::Secret,
-            format!("no secret with matching uuid '{name}'"),
-        )),
-    };
+    let res = conn.secret_lookup_by_uuid_string(name);
     res.map_err(|e| ctl.fail(format!("failed to get secret '{name}'"), e))
 }
 

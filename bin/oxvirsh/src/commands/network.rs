@@ -123,7 +123,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         let pers = n.is_persistent().map(yes_no).unwrap_or("-");
         t.row(&[n.name(), active, auto, pers]);
     }
-    ctl.print(&t.render());
+    ctl.print_table(&t);
     Ok(())
 }
 

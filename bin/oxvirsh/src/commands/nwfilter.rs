@@ -44,7 +44,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     for f in &list {
         t.row(&[f.uuid_string(), f.name().to_string()]);
     }
-    ctl.print(&t.render());
+    ctl.print_table(&t);
     Ok(())
 }
 

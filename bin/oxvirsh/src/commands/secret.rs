@@ -82,7 +82,8 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         Err(e) if is_no_support(&e) && f.is_empty() => {
             return Err(ctl.fail("Failed to count secrets", count_fallback("virConnectNumOfSecrets")))
         }
-        Err(e) => return Err(ctl.fail("Failed to list secrets", e)),
+        Err(e) if is_no_support(&e) => return Err(ctl.fail_msg("Filtering is not supported by this libvirt")),
+        Err(e) => return Err(ctl.fail("Failed to list node secrets", e)),
     };
     secrets.sort_by_key(|s| s.uuid_string());
     if cmd.has("json") {
@@ -104,7 +105,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         let usage = if s.usage_type() != 0 { format!("{} {}", usage_str(s.usage_type()), s.usage_id()) } else { "Unused".to_string() };
         t.row(&[s.uuid_string(), usage]);
     }
-    ctl.print(&t.render());
+    ctl.print_table(&t);
     Ok(())
 }
 

@@ -231,7 +231,8 @@ fn cmd_create_as(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     }
     xml += "</domainsnapshot>\n";
     if cmd.has("print-xml") {
-        ctl.print(&xml);
+        // virsh prints the document (which ends in a newline) plus a newline.
+        ctl.print(&format!("{xml}\n"));
         return Ok(());
     }
     let snap = dom.snapshot_create_xml(&xml, create_flags(cmd))?;
@@ -394,7 +395,7 @@ fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
             t.row(&[s.name().to_string(), when, st]);
         }
     }
-    ctl.print(&t.render());
+    ctl.print_table(&t);
     Ok(())
 }
 

@@ -565,7 +565,8 @@ impl Interface {
             mac,
             mac_attrs,
             source_network: sa("network"),
-            source_bridge: sa("bridge"),
+            // Only `type='bridge'` reads `bridge=` from <source>; libvirt drops it elsewhere.
+            source_bridge: if iface_type == "bridge" { sa("bridge") } else { None },
             source_dev: sa("dev"),
             source_mode: sa("mode"),
             source_portgroup: sa("portgroup"),

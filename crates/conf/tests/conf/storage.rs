@@ -124,5 +124,6 @@ proptest! {
         let _ = oxvirt_conf::interface::InterfaceDef::parse(&s);
         let _ = oxvirt_conf::snapshot::SnapshotDef::parse(&s, Default::default());
         let _ = oxvirt_conf::capabilities::CapsDef::parse(&s);
+        let _ = oxvirt_conf::nodedev::NodeDeviceDef::parse(&s);
     }
 }

@@ -1,0 +1,951 @@
+//! Domain definition → QEMU command line (libvirt's `qemuBuildCommandLine`), the
+//! modern way: `-blockdev` for storage, `-device`/`-object`/`-netdev` in JSON when the
+//! binary accepts it, `-audiodev`, `-sandbox`.
+//!
+//! The input is a definition that went through [`crate::postparse::post_parse`], so
+//! every device has its model and address.
+
+use crate::error::{QemuError, Result};
+use crate::postparse::{is_x86, machine_of, Setup};
+use oxvirt_conf::domain::{Address, Chardev, ChrSource, Disk, DomainDef};
+use oxvirt_conf::xml::{El, XNode};
+
+/// A QEMU process to start: environment, binary and arguments.
+#[derive(Debug, Clone, Default)]
+pub struct Command {
+    /// Environment variables in order.
+    pub env: Vec<(String, String)>,
+    /// The emulator binary.
+    pub binary: String,
+    /// Arguments.
+    pub args: Vec<String>,
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && !s.chars().any(|c| "\"'\\ \t\n$`|&;<>()*?[]#~!{}".contains(c)) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl Command {
+    /// The command in the layout of libvirt's `.args` test files: one variable or
+    /// option (with its value) per line, lines joined with ` \`.
+    pub fn to_args_file(&self) -> String {
+        let mut lines: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={}", shell_quote(v))).collect();
+        lines.push(shell_quote(&self.binary));
+        for a in &self.args {
+            let q = shell_quote(a);
+            match lines.last_mut() {
+                Some(l) if !a.starts_with('-') && l.starts_with('-') => {
+                    l.push(' ');
+                    l.push_str(&q);
+                }
+                _ => lines.push(q),
+            }
+        }
+        let mut out = lines.join(" \\\n");
+        out.push('\n');
+        out
+    }
+
+    fn arg(&mut self, a: impl Into<String>) {
+        self.args.push(a.into());
+    }
+
+    fn opt(&mut self, o: &str, v: impl Into<String>) {
+        self.args.push(o.to_string());
+        self.args.push(v.into());
+    }
+}
+
+/// A property value of a device, object or backend.
+#[derive(Debug, Clone)]
+enum V {
+    S(String),
+    N(i64),
+    B(bool),
+    O(Props),
+}
+
+/// Ordered properties (QEMU's keyval or JSON syntax).
+#[derive(Debug, Clone, Default)]
+struct Props(Vec<(String, V)>);
+
+impl Props {
+    fn s(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.0.push((k.into(), V::S(v.into())));
+        self
+    }
+    fn n(mut self, k: &str, v: i64) -> Self {
+        self.0.push((k.into(), V::N(v)));
+        self
+    }
+    fn b(mut self, k: &str, v: bool) -> Self {
+        self.0.push((k.into(), V::B(v)));
+        self
+    }
+    fn o(mut self, k: &str, v: Props) -> Self {
+        self.0.push((k.into(), V::O(v)));
+        self
+    }
+    fn push_s(&mut self, k: &str, v: impl Into<String>) {
+        self.0.push((k.into(), V::S(v.into())));
+    }
+    fn push_n(&mut self, k: &str, v: i64) {
+        self.0.push((k.into(), V::N(v)));
+    }
+    fn push_b(&mut self, k: &str, v: bool) {
+        self.0.push((k.into(), V::B(v)));
+    }
+
+    fn json(&self) -> String {
+        let mut out = String::from("{");
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::Value::String(k.clone()).to_string());
+            out.push(':');
+            match v {
+                V::S(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+                V::N(n) => out.push_str(&n.to_string()),
+                V::B(b) => out.push_str(if *b { "true" } else { "false" }),
+                V::O(o) => out.push_str(&o.json()),
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    /// keyval syntax; `lead` is the key whose value is written bare first.
+    fn keyval(&self, lead: &str) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in &self.0 {
+            let val = match v {
+                V::S(s) => s.replace(',', ",,"),
+                V::N(n) => n.to_string(),
+                V::B(b) => if *b { "on" } else { "off" }.to_string(),
+                V::O(_) => continue,
+            };
+            if k == lead {
+                parts.insert(0, val);
+            } else {
+                parts.push(format!("{k}={val}"));
+            }
+        }
+        parts.join(",")
+    }
+}
+
+fn attr<'a>(e: &'a El, k: &str) -> Option<&'a str> {
+    e.attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
+}
+
+fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
+    e.children.iter().find_map(|c| match c {
+        XNode::El(x) if x.name == name => Some(x),
+        _ => None,
+    })
+}
+
+fn text(e: &El) -> String {
+    e.children
+        .iter()
+        .filter_map(|c| match c {
+            XNode::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn unsupported(msg: impl Into<String>) -> QemuError {
+    QemuError::Unsupported(msg.into())
+}
+
+struct Builder<'a> {
+    def: &'a DomainDef,
+    setup: &'a Setup,
+    cmd: Command,
+    lib_dir: String,
+}
+
+/// Build the command line of `def` (after post-parse) for the binary in `setup.caps`.
+pub fn build(def: &DomainDef, setup: &Setup) -> Result<Command> {
+    let lib_dir = format!("/tmp/lib/domain--1-{}", def.name);
+    let mut b = Builder { def, setup, cmd: Command::default(), lib_dir };
+    b.check_supported()?;
+    b.build()?;
+    Ok(b.cmd)
+}
+
+fn pci_addr(a: &Option<Address>, p: &mut Props) {
+    if let Some(Address::Pci { bus, slot, function, multifunction, .. }) = a {
+        p.push_s("bus", if *bus == 0 { "pci.0".to_string() } else { format!("pci.{bus}") });
+        if *function != 0 {
+            p.push_s("addr", format!("0x{slot:x}.0x{function:x}"));
+        } else {
+            p.push_s("addr", format!("0x{slot:x}"));
+        }
+        if multifunction.as_deref() == Some("on") {
+            p.push_b("multifunction", true);
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn has(&self, f: &str) -> bool {
+        self.setup.caps.has(f)
+    }
+
+    fn device(&mut self, p: Props) {
+        let v = if self.has("device.json+hotplug") { p.json() } else { p.keyval("driver") };
+        self.cmd.opt("-device", v);
+    }
+
+    fn object(&mut self, p: Props) {
+        let v = if self.has("object.qapified") { p.json() } else { p.keyval("qom-type") };
+        self.cmd.opt("-object", v);
+    }
+
+    fn netdev(&mut self, p: Props) {
+        let v = if self.has("netdev.json") { p.json() } else { p.keyval("type") };
+        self.cmd.opt("-netdev", v);
+    }
+
+    /// Reject what this builder cannot express yet, naming the element.
+    fn check_supported(&self) -> Result<()> {
+        let d = &self.def.devices;
+        for e in &d.other {
+            if !matches!(e.name.as_str(), "audio") {
+                return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
+            }
+        }
+        for c in &d.controllers {
+            if c.controller_type == "pci" && !matches!(c.model.as_deref(), Some("pci-root")) {
+                return Err(unsupported(format!(
+                    "PCI controller model '{}' is not supported by this driver yet",
+                    c.model.as_deref().unwrap_or("")
+                )));
+            }
+        }
+        if !d.smartcards.is_empty() || !d.redirdevs.is_empty() {
+            return Err(unsupported("<smartcard>/<redirdev> are not supported by this driver yet"));
+        }
+        if self.def.os.loader.is_some() || self.def.os.nvram.is_some() || self.def.os.firmware.is_some() {
+            return Err(unsupported("<loader> is not supported by this driver yet"));
+        }
+        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel")) {
+            return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
+        }
+        if self.def.max_memory_kib.is_some() {
+            return Err(unsupported("<maxMemory> is not supported by this driver yet"));
+        }
+        Ok(())
+    }
+
+    fn build(&mut self) -> Result<()> {
+        let def = self.def;
+        let lib = self.lib_dir.clone();
+        self.cmd.env = vec![
+            ("LC_ALL".into(), "C".into()),
+            ("PATH".into(), "/bin".into()),
+            ("HOME".into(), lib.clone()),
+            ("USER".into(), "test".into()),
+            ("LOGNAME".into(), "test".into()),
+            ("XDG_DATA_HOME".into(), format!("{lib}/.local/share")),
+            ("XDG_CACHE_HOME".into(), format!("{lib}/.cache")),
+            ("XDG_CONFIG_HOME".into(), format!("{lib}/.config")),
+        ];
+        self.cmd.binary = def.devices.emulator.clone().unwrap_or_default();
+        self.cmd.opt("-name", format!("guest={},debug-threads=on", def.name.replace(',', ",,")));
+        self.cmd.arg("-S");
+        self.object(
+            Props::default().s("qom-type", "secret").s("id", "masterKey0").s("format", "raw").s("file", format!("{lib}/master-key.aes")),
+        );
+        self.machine()?;
+        self.cmd.opt("-accel", if def.virt_type == "kvm" { "kvm" } else { "tcg" });
+        self.cpu()?;
+        self.memory();
+        self.smp();
+        self.cmd.opt("-uuid", oxvirt_util::uuid::format(&def.uuid));
+        if def.devices.graphics.is_empty() {
+            self.cmd.opt("-display", "none");
+        }
+        self.cmd.arg("-no-user-config");
+        self.cmd.arg("-nodefaults");
+        self.cmd.opt("-chardev", "socket,id=charmonitor,fd=1729,server=on,wait=off".to_string());
+        self.cmd.opt("-mon", "chardev=charmonitor,id=monitor,mode=control");
+        self.clock()?;
+        if def.on_reboot == "destroy" {
+            self.cmd.arg("-no-reboot");
+        }
+        self.cmd.arg("-no-shutdown");
+        let arch = def.os.arch.clone().unwrap_or_default();
+        if is_x86(&arch) && !self.feature("acpi") {
+            self.cmd.arg("-no-acpi");
+        }
+        self.pm();
+        self.boot();
+        self.controllers()?;
+        self.disks()?;
+        self.nets()?;
+        self.chardevs()?;
+        self.inputs()?;
+        self.audio()?;
+        self.graphics()?;
+        self.videos()?;
+        self.memballoon();
+        self.rngs()?;
+        if self.has("seccomp-sandbox") {
+            self.cmd.opt("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+        }
+        self.cmd.opt("-msg", "timestamp=on");
+        Ok(())
+    }
+
+    fn pm(&mut self) {
+        let Some(pm) = self.def.other.iter().find(|e| e.name == "pm") else { return };
+        let dev = if crate::postparse::is_q35(self.def) { "ICH9-LPC" } else { "PIIX4_PM" };
+        for (el, prop) in [("suspend-to-mem", "disable_s3"), ("suspend-to-disk", "disable_s4")] {
+            if let Some(v) = child(pm, el).and_then(|e| attr(e, "enabled")) {
+                self.cmd.opt("-global", format!("{dev}.{prop}={}", if v == "no" { 1 } else { 0 }));
+            }
+        }
+    }
+
+    fn feature(&self, name: &str) -> bool {
+        self.def.features.as_ref().is_some_and(|f| child(f, name).is_some())
+    }
+
+    fn machine(&mut self) -> Result<()> {
+        let def = self.def;
+        let mut m = def.os.machine.clone().unwrap_or_default();
+        m.push_str(",usb=off");
+        if let Some(f) = &def.features {
+            if let Some(v) = child(f, "vmport") {
+                m.push_str(&format!(",vmport={}", attr(v, "state").unwrap_or("on")));
+            }
+            if let Some(s) = child(f, "smm") {
+                m.push_str(&format!(",smm={}", if attr(s, "state") == Some("off") { "off" } else { "on" }));
+            }
+        }
+        let arch = def.os.arch.as_deref().unwrap_or("");
+        if (arch == "aarch64" || arch == "armv7l") && def.os.machine.as_deref().is_some_and(|m| m.starts_with("virt")) {
+            let gic = def.features.as_ref().and_then(|f| child(f, "gic")).and_then(|g| attr(g, "version")).unwrap_or("2");
+            m.push_str(&format!(",gic-version={gic}"));
+        }
+        let dump = match def.memory_dump_core.as_deref() {
+            Some("on") => "on",
+            Some(_) => "off",
+            None => {
+                if self.setup.conf("dump_guest_core") == Some("1") {
+                    "on"
+                } else {
+                    "off"
+                }
+            }
+        };
+        m.push_str(&format!(",dump-guest-core={dump}"));
+        if let Some(ram) = machine_of(def, &self.setup.caps).and_then(|m| m.default_ram_id.clone()) {
+            m.push_str(&format!(",memory-backend={ram}"));
+        }
+        self.cmd.opt("-machine", m);
+        Ok(())
+    }
+
+    fn cpu(&mut self) -> Result<()> {
+        let Some(cpu) = &self.def.cpu else { return Ok(()) };
+        let mode = attr(cpu, "mode").unwrap_or("custom");
+        let model = match mode {
+            "host-passthrough" => "host".to_string(),
+            "custom" => match child(cpu, "model") {
+                Some(m) => text(m).trim().to_string(),
+                None => return Ok(()),
+            },
+            other => return Err(unsupported(format!("CPU mode '{other}' is not supported by this driver yet"))),
+        };
+        let mut s = model;
+        for f in cpu.children.iter().filter_map(|c| match c {
+            XNode::El(x) if x.name == "feature" => Some(x),
+            _ => None,
+        }) {
+            let name = attr(f, "name").unwrap_or_default();
+            match attr(f, "policy").unwrap_or("require") {
+                "require" | "force" => s.push_str(&format!(",{name}=on")),
+                "disable" | "forbid" => s.push_str(&format!(",{name}=off")),
+                _ => {}
+            }
+        }
+        if child(cpu, "topology").is_some() || child(cpu, "numa").is_some() {
+            return Err(unsupported("CPU topology/NUMA is not supported by this driver yet"));
+        }
+        self.cmd.opt("-cpu", s);
+        Ok(())
+    }
+
+    fn memory(&mut self) {
+        let def = self.def;
+        self.cmd.opt("-m", def.memory_kib.div_ceil(1024).to_string());
+        if let Some(ram) = machine_of(def, &self.setup.caps).and_then(|m| m.default_ram_id.clone()) {
+            self.object(
+                Props::default()
+                    .s("qom-type", "memory-backend-ram")
+                    .s("id", ram)
+                    .n("size", (def.memory_kib.div_ceil(1024) * 1024 * 1024) as i64),
+            );
+        }
+        self.cmd.opt("-overcommit", "mem-lock=off");
+    }
+
+    fn smp(&mut self) {
+        let def = self.def;
+        let mut s = def.vcpus_current.to_string();
+        if def.vcpus_current != def.vcpus_max {
+            s.push_str(&format!(",maxcpus={}", def.vcpus_max));
+        }
+        s.push_str(&format!(",sockets={},cores=1,threads=1", def.vcpus_max));
+        self.cmd.opt("-smp", s);
+    }
+
+    fn clock(&mut self) -> Result<()> {
+        let offset = self.def.clock.as_ref().and_then(|c| attr(c, "offset")).unwrap_or("utc");
+        if self.def.clock.as_ref().is_some_and(|c| child(c, "timer").is_some()) {
+            return Err(unsupported("clock timers are not supported by this driver yet"));
+        }
+        match offset {
+            "utc" => self.cmd.opt("-rtc", "base=utc"),
+            "localtime" => self.cmd.opt("-rtc", "base=localtime"),
+            other => return Err(unsupported(format!("clock offset '{other}' is not supported by this driver yet"))),
+        }
+        Ok(())
+    }
+
+    fn boot(&mut self) {
+        let mut s = String::new();
+        for o in &self.def.os.other {
+            if o.name == "bootmenu" {
+                if attr(o, "enable") == Some("yes") {
+                    s.push_str("menu=on,");
+                    if let Some(t) = attr(o, "timeout") {
+                        s.push_str(&format!("splash-time={t},"));
+                    }
+                } else {
+                    s.push_str("menu=off,");
+                }
+            }
+        }
+        s.push_str("strict=on");
+        self.cmd.opt("-boot", s);
+    }
+
+    /// Boot index of each disk and interface from `<os><boot dev>` or per-device `<boot>`.
+    fn boot_indexes(&self) -> (Vec<Option<u32>>, Vec<Option<u32>>) {
+        let d = &self.def.devices;
+        let mut disks: Vec<Option<u32>> = d.disks.iter().map(|x| x.info.boot_order).collect();
+        let mut nets: Vec<Option<u32>> = d.interfaces.iter().map(|x| x.info.boot_order).collect();
+        let mut n = 1;
+        for dev in &self.def.os.boot_devs {
+            let found = match dev.as_str() {
+                "hd" => d.disks.iter().position(|x| x.device == "disk" || x.device == "lun").map(|i| (true, i)),
+                "cdrom" => d.disks.iter().position(|x| x.device == "cdrom").map(|i| (true, i)),
+                "fd" => d.disks.iter().position(|x| x.device == "floppy").map(|i| (true, i)),
+                "network" => (!d.interfaces.is_empty()).then_some((false, 0)),
+                _ => None,
+            };
+            match found {
+                Some((true, i)) => disks[i] = Some(n),
+                Some((false, i)) => nets[i] = Some(n),
+                None => continue,
+            }
+            n += 1;
+        }
+        (disks, nets)
+    }
+
+    fn controllers(&mut self) -> Result<()> {
+        let d = &self.def.devices;
+        let i440 = crate::postparse::is_i440fx(self.def);
+        let mut legacy_usb = false;
+        for ty in ["pci", "usb", "scsi", "ide", "sata", "virtio-serial"] {
+            for c in d.controllers.iter().filter(|c| c.controller_type == ty) {
+                let idx = c.index.unwrap_or(0);
+                let driver = match (ty, c.model.as_deref()) {
+                    ("pci", _) => continue,
+                    ("ide", _) if idx == 0 && i440 => continue,
+                    ("usb", None) => {
+                        legacy_usb = true;
+                        continue;
+                    }
+                    ("usb", Some("none")) => continue,
+                    ("usb", Some(m)) => match m {
+                        "piix3-uhci" => "piix3-usb-uhci",
+                        "piix4-uhci" => "piix4-usb-uhci",
+                        "ehci" => "usb-ehci",
+                        "ich9-ehci1" => "ich9-usb-ehci1",
+                        "ich9-uhci1" => "ich9-usb-uhci1",
+                        "ich9-uhci2" => "ich9-usb-uhci2",
+                        "ich9-uhci3" => "ich9-usb-uhci3",
+                        "vt82c686b-uhci" => "vt82c686b-usb-uhci",
+                        "pci-ohci" => "pci-ohci",
+                        "nec-xhci" => "nec-usb-xhci",
+                        "qemu-xhci" => "qemu-xhci",
+                        other => return Err(unsupported(format!("USB controller model '{other}'"))),
+                    },
+                    ("scsi", Some("lsilogic")) => "lsi",
+                    ("scsi", Some("virtio-scsi")) => "virtio-scsi-pci",
+                    ("scsi", Some("lsisas1068")) => "mptsas1068",
+                    ("scsi", Some("lsisas1078")) => "megasas",
+                    ("scsi", m) => return Err(unsupported(format!("SCSI controller model '{}'", m.unwrap_or("default")))),
+                    ("sata", _) => "ahci",
+                    ("virtio-serial", _) => "virtio-serial-pci",
+                    _ => return Err(unsupported(format!("controller type '{ty}'"))),
+                };
+                if !c.other.is_empty() || !c.attrs.is_empty() {
+                    return Err(unsupported(format!("options of controller '{ty}' are not supported yet")));
+                }
+                let id = match ty {
+                    "usb" if idx == 0 => "usb".to_string(),
+                    "sata" | "ide" => format!("{ty}{idx}"),
+                    _ => format!("{ty}{idx}"),
+                };
+                let mut p = Props::default().s("driver", driver).s("id", id);
+                if c.info.address.is_some() && !matches!(c.info.address, Some(Address::Pci { .. })) {
+                    return Err(unsupported("controller address type"));
+                }
+                pci_addr(&c.info.address, &mut p);
+                self.device(p);
+            }
+        }
+        if legacy_usb {
+            self.cmd.arg("-usb");
+        }
+        Ok(())
+    }
+
+    fn disks(&mut self) -> Result<()> {
+        let d = &self.def.devices;
+        let (boot, _) = self.boot_indexes();
+        let total = d.disks.iter().filter(|x| x.source.path.is_some() || x.disk_type == "network").count();
+        let mut n = total;
+        for (i, disk) in d.disks.iter().enumerate() {
+            let node = if disk.source.path.is_some() {
+                let node = n;
+                n -= 1;
+                self.blockdev(disk, node)?;
+                Some(node)
+            } else if disk.disk_type == "file" || disk.disk_type == "block" {
+                None
+            } else {
+                return Err(unsupported(format!("disk type '{}' is not supported yet", disk.disk_type)));
+            };
+            self.disk_device(disk, node, boot[i])?;
+        }
+        Ok(())
+    }
+
+    fn cache(disk: &Disk) -> Option<(bool, bool, bool)> {
+        let c = disk.driver.as_ref().and_then(|d| attr(d, "cache"))?;
+        Some(match c {
+            "writeback" => (false, false, true),
+            "none" => (true, false, true),
+            "writethrough" => (false, false, false),
+            "directsync" => (true, false, false),
+            "unsafe" => (false, true, true),
+            _ => return None,
+        })
+    }
+
+    fn blockdev(&mut self, disk: &Disk, node: usize) -> Result<()> {
+        let path = disk.source.path.clone().unwrap_or_default();
+        if !disk.other.iter().all(|o| matches!(o.name.as_str(), "backingStore")) || disk.serial.is_some() {
+            return Err(unsupported("disk options are not supported by this driver yet"));
+        }
+        if let Some(drv) = &disk.driver {
+            if drv.attrs.iter().any(|(k, _)| !matches!(k.as_str(), "name" | "type" | "cache")) {
+                return Err(unsupported("disk driver options are not supported by this driver yet"));
+            }
+        }
+        let driver = match (disk.disk_type.as_str(), disk.device.as_str()) {
+            ("block", "cdrom") => "host_cdrom",
+            ("block", _) => "host_device",
+            ("file", _) => "file",
+            (t, _) => return Err(unsupported(format!("disk type '{t}' is not supported yet"))),
+        };
+        let cache = Self::cache(disk);
+        let cache_props = |(direct, noflush, _): (bool, bool, bool)| Props::default().b("direct", direct).b("no-flush", noflush);
+        let mut p = Props::default().s("driver", driver).s("filename", path).s("node-name", format!("libvirt-{node}-storage"));
+        if let Some(c) = cache {
+            p = p.o("cache", cache_props(c));
+        }
+        p = p.b("auto-read-only", true).s("discard", "unmap");
+        self.cmd.opt("-blockdev", p.json());
+        let ro = disk.readonly || disk.device == "cdrom";
+        let mut f = Props::default().s("node-name", format!("libvirt-{node}-format")).b("read-only", ro);
+        if let Some(c) = cache {
+            f = f.o("cache", cache_props(c));
+        }
+        let fmt = disk.driver_type().unwrap_or("raw").to_string();
+        f = f.s("driver", fmt).s("file", format!("libvirt-{node}-storage"));
+        self.cmd.opt("-blockdev", f.json());
+        Ok(())
+    }
+
+    fn disk_device(&mut self, disk: &Disk, node: Option<usize>, boot: Option<u32>) -> Result<()> {
+        let cd = disk.device == "cdrom";
+        let mut p = Props::default();
+        let drive = |p: &mut Props| {
+            if let Some(n) = node {
+                p.push_s("drive", format!("libvirt-{n}-format"));
+            }
+        };
+        match (disk.target_bus.as_str(), &disk.info.address) {
+            ("ide", Some(Address::Drive { controller, bus, unit, .. })) => {
+                p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
+                p.push_s("bus", format!("ide.{bus}"));
+                p.push_n("unit", *unit as i64);
+                drive(&mut p);
+                p.push_s("id", format!("ide{controller}-{bus}-{unit}"));
+            }
+            ("sata", Some(Address::Drive { controller, bus, unit, .. })) => {
+                p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
+                p.push_s("bus", format!("ide.{unit}"));
+                drive(&mut p);
+                p.push_s("id", format!("sata{controller}-{bus}-{unit}"));
+            }
+            ("scsi", Some(Address::Drive { controller, bus, target, unit })) => {
+                let lsi = self
+                    .def
+                    .devices
+                    .controllers
+                    .iter()
+                    .any(|c| c.controller_type == "scsi" && c.index == Some(*controller) && c.model.as_deref() == Some("lsilogic"));
+                p.push_s("driver", if cd { "scsi-cd" } else { "scsi-hd" });
+                if lsi {
+                    p.push_s("bus", format!("scsi{controller}.{bus}"));
+                    p.push_n("scsi-id", *unit as i64);
+                } else {
+                    p.push_s("bus", format!("scsi{controller}.0"));
+                    p.push_n("channel", *bus as i64);
+                    p.push_n("scsi-id", *target as i64);
+                    p.push_n("lun", *unit as i64);
+                }
+                p.push_s("device_id", format!("drive-scsi{controller}-{bus}-{unit}"));
+                drive(&mut p);
+                p.push_s("id", format!("scsi{controller}-{bus}-{unit}"));
+            }
+            ("virtio", a) => {
+                p.push_s("driver", "virtio-blk-pci");
+                pci_addr(a, &mut p);
+                drive(&mut p);
+                let idx = crate::postparse::disk_index(&disk.target_dev).unwrap_or(0);
+                p.push_s("id", format!("virtio-disk{idx}"));
+            }
+            (bus, _) => return Err(unsupported(format!("disk bus '{bus}' is not supported by this driver yet"))),
+        }
+        if let Some(b) = boot {
+            p.push_n("bootindex", b as i64);
+        }
+        if let Some((_, _, wc)) = Self::cache(disk) {
+            p.push_s("write-cache", if wc { "on" } else { "off" });
+        }
+        self.device(p);
+        Ok(())
+    }
+
+    fn nets(&mut self) -> Result<()> {
+        let (_, boot) = self.boot_indexes();
+        for (i, n) in self.def.devices.interfaces.iter().enumerate() {
+            if n.iface_type != "user" || !n.other.is_empty() {
+                return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type)));
+            }
+            self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}")));
+            let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
+            let driver = match model.as_str() {
+                "virtio" => "virtio-net-pci",
+                "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
+                other => return Err(unsupported(format!("interface model '{other}'"))),
+            };
+            let mut p = Props::default().s("driver", driver).s("netdev", format!("hostnet{i}")).s("id", format!("net{i}")).s("mac", &n.mac);
+            pci_addr(&n.info.address, &mut p);
+            if let Some(b) = boot[i] {
+                p.push_n("bootindex", b as i64);
+            }
+            self.device(p);
+        }
+        Ok(())
+    }
+
+    fn chardev_backend(&self, s: &ChrSource, id: &str) -> Result<String> {
+        let esc = |v: &str| v.replace(',', ",,");
+        Ok(match s.chr_type.as_str() {
+            "pty" => format!("pty,id={id}"),
+            "null" => format!("null,id={id}"),
+            "vc" => format!("vc,id={id}"),
+            "stdio" => format!("stdio,id={id}"),
+            "file" => {
+                let mut v = format!("file,id={id},path={}", esc(s.path.as_deref().unwrap_or("")));
+                if let Some(a) = &s.append {
+                    v.push_str(&format!(",append={a}"));
+                }
+                v
+            }
+            "pipe" => format!("pipe,id={id},path={}", esc(s.path.as_deref().unwrap_or(""))),
+            "dev" => format!("serial,id={id},path={}", esc(s.path.as_deref().unwrap_or(""))),
+            "unix" => {
+                let mut v = format!("socket,id={id},path={}", esc(s.path.as_deref().unwrap_or("")));
+                if s.listen {
+                    v.push_str(",server=on,wait=off");
+                }
+                v
+            }
+            "tcp" => {
+                if s.tls.is_some() || s.reconnect.is_some() {
+                    return Err(unsupported("chardev TLS/reconnect is not supported by this driver yet"));
+                }
+                let mut v = format!("socket,id={id},host={},port={}", s.host.as_deref().unwrap_or(""), s.service.as_deref().unwrap_or(""));
+                if s.protocol.as_deref() == Some("telnet") {
+                    v.push_str(",telnet=on");
+                }
+                if s.listen {
+                    v.push_str(",server=on,wait=off");
+                }
+                v
+            }
+            other => return Err(unsupported(format!("chardev type '{other}' is not supported by this driver yet"))),
+        })
+    }
+
+    fn chardevs(&mut self) -> Result<()> {
+        let d = &self.def.devices;
+        let mut channel_n = 0;
+        let mut console_n = 0;
+        let serials: Vec<&Chardev> = d.chardevs.iter().filter(|c| c.device == "serial").collect();
+        let channels: Vec<&Chardev> = d.chardevs.iter().filter(|c| c.device == "channel").collect();
+        let consoles: Vec<&Chardev> = d.chardevs.iter().filter(|c| c.device == "console").collect();
+        if d.chardevs.iter().any(|c| c.device == "parallel") || d.chardevs.iter().any(|c| c.source.log.is_some()) {
+            return Err(unsupported("<parallel> is not supported by this driver yet"));
+        }
+        for (serial_n, c) in serials.into_iter().enumerate() {
+            let serial_n = serial_n as u32;
+            let id = format!("charserial{serial_n}");
+            let be = self.chardev_backend(&c.source, &id)?;
+            self.cmd.opt("-chardev", be);
+            let ty = c.target_type().unwrap_or("isa-serial");
+            let port = c.target_port().unwrap_or(serial_n);
+            match ty {
+                "isa-serial" => self.device(
+                    Props::default()
+                        .s("driver", "isa-serial")
+                        .s("chardev", &id)
+                        .s("id", format!("serial{serial_n}"))
+                        .n("index", port as i64),
+                ),
+                "pci-serial" => {
+                    let mut p = Props::default().s("driver", "pci-serial").s("chardev", &id).s("id", format!("serial{serial_n}"));
+                    pci_addr(&c.info.address, &mut p);
+                    self.device(p);
+                }
+                other => return Err(unsupported(format!("serial target type '{other}'"))),
+            }
+        }
+        for c in channels {
+            let id = format!("charchannel{channel_n}");
+            if c.target_type() != Some("virtio") {
+                return Err(unsupported("<channel> target type is not supported by this driver yet"));
+            }
+            let be = self.chardev_backend(&c.source, &id)?;
+            self.cmd.opt("-chardev", be);
+            let name = c.target.as_ref().and_then(|t| attr(t, "name")).map(str::to_string);
+            let mut p = Props::default().s("driver", "virtserialport");
+            if let Some(Address::VirtioSerial { controller, bus, port }) = c.info.address {
+                p = p.s("bus", format!("virtio-serial{controller}.{bus}")).n("nr", port as i64);
+            }
+            p = p.s("chardev", &id).s("id", format!("channel{channel_n}"));
+            if let Some(n) = name {
+                p = p.s("name", n);
+            }
+            self.device(p);
+            channel_n += 1;
+        }
+        for c in consoles {
+            match c.target_type() {
+                None | Some("serial") => {}
+                Some("virtio") => {
+                    let id = format!("charconsole{console_n}");
+                    let be = self.chardev_backend(&c.source, &id)?;
+                    self.cmd.opt("-chardev", be);
+                    let mut p = Props::default().s("driver", "virtconsole");
+                    if let Some(Address::VirtioSerial { controller, bus, port }) = c.info.address {
+                        p = p.s("bus", format!("virtio-serial{controller}.{bus}")).n("nr", port as i64);
+                    }
+                    self.device(p.s("chardev", &id).s("id", format!("console{console_n}")));
+                }
+                Some(o) => return Err(unsupported(format!("console target type '{o}'"))),
+            }
+            console_n += 1;
+        }
+        Ok(())
+    }
+
+    fn inputs(&mut self) -> Result<()> {
+        for (i, inp) in self.def.devices.inputs.iter().enumerate() {
+            match (inp.input_type.as_str(), inp.bus.as_deref()) {
+                (_, Some("ps2")) => {}
+                (t @ ("tablet" | "mouse" | "keyboard"), Some("usb")) => {
+                    let driver = match t {
+                        "tablet" => "usb-tablet",
+                        "mouse" => "usb-mouse",
+                        _ => "usb-kbd",
+                    };
+                    let mut p = Props::default().s("driver", driver).s("id", format!("input{i}")).s("bus", "usb.0");
+                    match &inp.info.address {
+                        Some(Address::Usb { port: Some(port), .. }) => p.push_s("port", port.clone()),
+                        _ => p.push_s("port", "1"),
+                    }
+                    self.device(p);
+                }
+                (t, b) => return Err(unsupported(format!("input '{t}' on bus '{}' is not supported by this driver yet", b.unwrap_or("")))),
+            }
+        }
+        Ok(())
+    }
+
+    fn audio(&mut self) -> Result<()> {
+        for a in self.def.devices.other.iter().filter(|e| e.name == "audio") {
+            let id = attr(a, "id").unwrap_or("1");
+            let ty = attr(a, "type").unwrap_or("none");
+            if !a.children.is_empty() {
+                return Err(unsupported("<audio> options are not supported by this driver yet"));
+            }
+            let driver = match ty {
+                "none" | "alsa" | "coreaudio" | "jack" | "oss" | "sdl" | "spice" => ty,
+                "pulseaudio" => "pa",
+                "file" => "wav",
+                o => return Err(unsupported(format!("audio type '{o}'"))),
+            };
+            self.cmd.opt("-audiodev", Props::default().s("id", format!("audio{id}")).s("driver", driver).json());
+        }
+        Ok(())
+    }
+
+    fn graphics(&mut self) -> Result<()> {
+        for g in &self.def.devices.graphics {
+            if g.graphics_type != "vnc" || !g.other.is_empty() || g.websocket.is_some() {
+                return Err(unsupported(format!("graphics type '{}' is not supported by this driver yet", g.graphics_type)));
+            }
+            if g.attrs.iter().any(|(k, _)| k != "keymap" && k != "passwd") {
+                return Err(unsupported("VNC options are not supported by this driver yet"));
+            }
+            let l = g.listens.first();
+            let mut s = match l.map(|l| l.listen_type.as_str()) {
+                Some("socket") => format!("vnc=unix:{}", l.and_then(|l| l.socket.clone()).unwrap_or_default().replace(',', ",,")),
+                Some("none") => "none".to_string(),
+                _ => {
+                    let addr = l.and_then(|l| l.address.clone()).unwrap_or_else(|| "127.0.0.1".into());
+                    let addr = if addr.contains(':') { format!("[{addr}]") } else { addr };
+                    let port = if g.autoport { 0 } else { (g.port - 5900).max(0) };
+                    format!("{addr}:{port}")
+                }
+            };
+            if g.attrs.iter().any(|(k, _)| k == "passwd") {
+                s.push_str(",password=on");
+            }
+            if let Some(a) = self.def.devices.other.iter().find(|e| e.name == "audio") {
+                s.push_str(&format!(",audiodev=audio{}", attr(a, "id").unwrap_or("1")));
+            }
+            self.cmd.opt("-vnc", s);
+            if let Some((_, k)) = g.attrs.iter().find(|(k, _)| k == "keymap") {
+                self.cmd.opt("-k", k.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn videos(&mut self) -> Result<()> {
+        for (i, v) in self.def.devices.videos.iter().enumerate() {
+            let model = v.model.clone().unwrap_or_default();
+            let primary = i == 0;
+            let driver = match (model.as_str(), primary) {
+                ("none", _) => continue,
+                ("cirrus", true) => "cirrus-vga",
+                ("vga", true) => "VGA",
+                ("vmvga", true) => "vmware-svga",
+                ("bochs", _) => "bochs-display",
+                ("virtio", true) => "virtio-vga",
+                ("virtio", false) => "virtio-gpu-pci",
+                (m, _) => return Err(unsupported(format!("video model '{m}' is not supported by this driver yet"))),
+            };
+            let mut p = Props::default().s("driver", driver).s("id", format!("video{i}"));
+            let vram = v.model_attrs.iter().find(|(k, _)| k == "vram").and_then(|(_, x)| x.parse::<i64>().ok());
+            if model == "vga" || model == "vmvga" {
+                if let Some(vr) = vram.filter(|v| *v != 16384) {
+                    p.push_n("vgamem_mb", vr / 1024);
+                }
+            }
+            pci_addr(&v.info.address, &mut p);
+            self.device(p);
+        }
+        Ok(())
+    }
+
+    fn memballoon(&mut self) {
+        if let Some(m) = &self.def.devices.memballoon {
+            if m.model == "virtio" {
+                let mut p = Props::default().s("driver", "virtio-balloon-pci").s("id", "balloon0");
+                pci_addr(&m.info.address, &mut p);
+                for (k, v) in &m.attrs {
+                    if k == "autodeflate" {
+                        p.push_b("deflate-on-oom", v == "on");
+                    }
+                }
+                self.device(p);
+            }
+        }
+    }
+
+    fn rngs(&mut self) -> Result<()> {
+        for (i, r) in self.def.devices.rngs.iter().enumerate() {
+            if r.model != "virtio" || r.rate.is_some() || r.driver.is_some() {
+                return Err(unsupported("RNG options are not supported by this driver yet"));
+            }
+            let id = format!("objrng{i}");
+            match r.backend_model.as_str() {
+                "builtin" => self.object(Props::default().s("qom-type", "rng-builtin").s("id", &id)),
+                "random" => self.object(
+                    Props::default()
+                        .s("qom-type", "rng-random")
+                        .s("id", &id)
+                        .s("filename", r.backend_path.clone().unwrap_or_else(|| "/dev/urandom".into())),
+                ),
+                "egd" => {
+                    let src = r.backend_source.clone().unwrap_or_default();
+                    let cid = format!("char{id}");
+                    let be = self.chardev_backend(&src, &cid)?;
+                    self.cmd.opt("-chardev", be);
+                    self.object(Props::default().s("qom-type", "rng-egd").s("id", &id).s("chardev", cid));
+                }
+                o => return Err(unsupported(format!("RNG backend '{o}'"))),
+            }
+            let mut p = Props::default().s("driver", "virtio-rng-pci").s("rng", &id).s("id", format!("rng{i}"));
+            pci_addr(&r.info.address, &mut p);
+            self.device(p);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_layout_groups_values() {
+        let c = Command {
+            env: vec![("LC_ALL".into(), "C".into())],
+            binary: "/usr/bin/qemu".into(),
+            args: vec!["-S".into(), "-device".into(), "{\"a\":1}".into()],
+        };
+        assert_eq!(c.to_args_file(), "LC_ALL=C \\\n/usr/bin/qemu \\\n-S \\\n-device '{\"a\":1}'\n");
+    }
+}

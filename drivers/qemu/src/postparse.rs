@@ -1,0 +1,865 @@
+//! The QEMU driver's definition rules, applied after the generic parse (libvirt's
+//! `qemuDomainDefPostParse`, the per-device post-parse callbacks and
+//! `qemuDomainAssignAddresses`): default emulator, architecture and machine type,
+//! implicit controllers and devices, default device models, drive and PCI addresses.
+//!
+//! [`post_parse`] is shared by `xml format --driver qemu` (qemuxml2xml) and the
+//! command-line builder (qemuxml2argv), which needs the same addresses.
+
+use crate::caps::{Machine, QemuCaps};
+use crate::error::{QemuError, Result};
+use oxvirt_conf::domain::{Address, Controller, DeviceInfo, DomainDef, Input, Memballoon, Video};
+use oxvirt_conf::xml::{El, XNode};
+use std::collections::BTreeSet;
+
+/// Options of [`post_parse`].
+#[derive(Debug, Clone, Default)]
+pub struct PostParseOptions {
+    /// Parsing a persistent (inactive) definition.
+    pub inactive: bool,
+}
+
+/// Test-harness setup shared by `qemu argv` and `xml format --driver qemu`: the
+/// capabilities to use and the options of the corpus manifests.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Capabilities (real, from `--qemu-caps`, or fake).
+    pub caps: QemuCaps,
+    /// Whether the capabilities are fake (`--fake-caps-flags`, no caps file).
+    pub fake: bool,
+    /// `--conf KEY=VALUE` settings (qemu.conf).
+    pub conf: Vec<(String, String)>,
+    /// Host architecture (`--host-arch`), x86_64 by default.
+    pub host_arch: String,
+    /// Parse a persistent definition (`--inactive`).
+    pub inactive: bool,
+}
+
+impl Setup {
+    /// Parse manifest options; returns the setup and the input file.
+    pub fn from_args(args: &[String]) -> Result<(Setup, String)> {
+        let mut s = Setup { host_arch: "x86_64".into(), ..Setup::default() };
+        let mut caps_file: Option<String> = None;
+        let mut fake_flags: Vec<String> = Vec::new();
+        let mut add_flags: Vec<String> = Vec::new();
+        let mut strip = false;
+        let mut file = None;
+        let mut i = 0;
+        let value = |i: &mut usize| -> Result<String> {
+            *i += 1;
+            args.get(*i).cloned().ok_or_else(|| QemuError::Internal(format!("option '{}' needs a value", args[*i - 1])))
+        };
+        while i < args.len() {
+            match args[i].as_str() {
+                "--qemu-caps" => caps_file = Some(value(&mut i)?),
+                "--fake-caps-flags" => {
+                    s.fake = true;
+                    fake_flags.extend(value(&mut i)?.split(',').filter(|f| *f != "none" && !f.is_empty()).map(str::to_string));
+                }
+                "--add-caps-flags" => add_flags.extend(value(&mut i)?.split(',').map(str::to_string)),
+                "--strip-machine-aliases" => strip = true,
+                "--inactive" => s.inactive = true,
+                "--conf" => {
+                    let v = value(&mut i)?;
+                    let (k, val) = v.split_once('=').unwrap_or((v.as_str(), ""));
+                    s.conf.push((k.to_string(), val.to_string()));
+                }
+                "--host-arch" => s.host_arch = value(&mut i)?,
+                "--driver" | "--kind" | "--gic" | "--host-cpu" | "--host-os" | "--env" | "--migrate-fd" | "--migrate-from"
+                | "--parse-flag" | "--fd-group" | "--slirp-helper" => {
+                    value(&mut i)?;
+                }
+                a if a.starts_with("--") => {}
+                a => file = Some(a.to_string()),
+            }
+            i += 1;
+        }
+        let file = file.ok_or_else(|| QemuError::Internal("missing input file".into()))?;
+        if let Some(cf) = caps_file {
+            let text = std::fs::read_to_string(&cf).map_err(|source| QemuError::Io { path: cf.clone(), source })?;
+            s.caps = QemuCaps::parse(&text)?;
+            s.fake = false;
+            if strip {
+                strip_machine_aliases(&mut s.caps);
+            }
+        }
+        s.caps.flags.extend(fake_flags);
+        s.caps.flags.extend(add_flags);
+        Ok((s, file))
+    }
+
+    /// A qemu.conf setting given with `--conf`.
+    pub fn conf(&self, key: &str) -> Option<&str> {
+        self.conf.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// libvirt's `virQEMUCapsStripMachineAliases`: every alias becomes a machine of its own.
+fn strip_machine_aliases(caps: &mut QemuCaps) {
+    let mut extra = Vec::new();
+    for m in caps.machines.iter_mut() {
+        if let Some(a) = m.alias.take() {
+            extra.push(Machine { name: a, alias: None, ..m.clone() });
+        }
+    }
+    caps.machines.extend(extra);
+}
+
+/// Whether `arch` is 32- or 64-bit x86.
+pub fn is_x86(arch: &str) -> bool {
+    arch == "x86_64" || arch == "i686"
+}
+
+/// Whether the machine type is a Q35 one.
+pub fn is_q35(def: &DomainDef) -> bool {
+    def.os.machine.as_deref().is_some_and(|m| m == "q35" || m.starts_with("pc-q35"))
+}
+
+/// Whether the machine type is an i440FX one.
+pub fn is_i440fx(def: &DomainDef) -> bool {
+    def.os.machine.as_deref().is_some_and(|m| m == "pc" || m.starts_with("pc-i440fx") || m.starts_with("pc-0.") || m.starts_with("pc-1."))
+}
+
+/// The accelerator entries of the caps a domain type uses.
+pub fn accel_of(virt_type: &str) -> &'static str {
+    if virt_type == "kvm" {
+        "kvm"
+    } else {
+        "tcg"
+    }
+}
+
+/// The machine entry of the caps matching the domain's machine type.
+pub fn machine_of<'a>(def: &DomainDef, caps: &'a QemuCaps) -> Option<&'a Machine> {
+    let m = def.os.machine.as_deref()?;
+    caps.machines.iter().filter(|x| x.accel == accel_of(&def.virt_type)).find(|x| x.name == m)
+}
+
+fn emulator_for(arch: &str) -> String {
+    let bin = match arch {
+        "i686" => "i386",
+        "armv7l" | "armv6l" => "arm",
+        a => a,
+    };
+    format!("/usr/bin/qemu-system-{bin}")
+}
+
+fn fake_machines(arch: &str) -> &'static [&'static str] {
+    match arch {
+        "i686" => &["pc"],
+        "x86_64" => &["pc", "q35"],
+        "aarch64" => &["virt", "virt-2.6", "versatilepb"],
+        "armv7l" => &["vexpress-a9", "virt"],
+        "ppc64" => &["pseries"],
+        "ppc" => &["ppce500"],
+        "riscv32" | "riscv64" => &["virt"],
+        "s390x" => &["s390-ccw-virtio"],
+        "sparc" => &["SS-5"],
+        _ => &[],
+    }
+}
+
+fn has_attr(e: &El, k: &str) -> bool {
+    e.attrs.iter().any(|(a, _)| a == k)
+}
+
+fn attr<'a>(e: &'a El, k: &str) -> Option<&'a str> {
+    e.attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
+}
+
+fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
+    e.children.iter().find_map(|c| match c {
+        XNode::El(x) if x.name == name => Some(x),
+        _ => None,
+    })
+}
+
+/// Apply the QEMU driver's post-parse rules to `def`.
+pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, _opts: &PostParseOptions) -> Result<()> {
+    // Architecture, emulator and machine type.
+    if def.os.arch.is_none() {
+        let a = if caps.arch.is_empty() { "x86_64".to_string() } else { caps.arch.clone() };
+        def.os.arch = Some(a);
+    }
+    let arch = def.os.arch.clone().unwrap_or_default();
+    if fake {
+        caps.arch = arch.clone();
+        if caps.machines.is_empty() {
+            for accel in ["tcg", "kvm"] {
+                for m in fake_machines(&arch) {
+                    caps.machines.push(Machine { accel: accel.into(), name: (*m).into(), ..Machine::default() });
+                }
+            }
+        }
+    } else if !caps.arch.is_empty() && caps.arch != arch && !(caps.arch == "x86_64" && arch == "i686") {
+        return Err(QemuError::Unsupported(format!("No emulator found for arch '{arch}'")));
+    }
+    if def.devices.emulator.is_none() {
+        def.devices.emulator = Some(if caps.emulator.is_empty() { emulator_for(&arch) } else { caps.emulator.clone() });
+    }
+    let accel = accel_of(&def.virt_type);
+    match def.os.machine.clone() {
+        None => {
+            let m = caps.machines.iter().filter(|m| m.accel == accel).find(|m| m.default).map(|m| m.name.clone());
+            def.os.machine = m;
+        }
+        Some(name) => {
+            if let Some(m) = caps.canonical_machine(accel, &name) {
+                def.os.machine = Some(m.name.clone());
+            }
+        }
+    }
+    if def.os.machine.is_none() {
+        return Err(QemuError::Unsupported(format!("missing machine type for arch '{arch}'")));
+    }
+
+    // Default CPU model of the machine type.
+    if def.cpu.is_none() && is_x86(&arch) {
+        if let Some(cpu) = machine_of(def, caps).and_then(|m| m.default_cpu.clone()) {
+            let model = cpu.strip_suffix("-x86_64-cpu").or_else(|| cpu.strip_suffix("-i386-cpu")).unwrap_or(&cpu).to_string();
+            def.cpu = Some(
+                El::new("cpu")
+                    .attr("mode", "custom")
+                    .attr("match", "exact")
+                    .attr("check", "none")
+                    .child(El::new("model").attr("fallback", "forbid").text(model)),
+            );
+        }
+    }
+
+    add_default_devices(def, caps, &arch);
+    device_post_parse(def, caps, &arch);
+    assign_drive_addresses(def);
+    def.devices.add_implicit();
+    controller_defaults(def, caps, &arch);
+    assign_virtio_serial_ports(def);
+    if is_x86(&arch) && is_i440fx(def) {
+        assign_pci_i440fx(def)?;
+    }
+    Ok(())
+}
+
+fn add_default_devices(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
+    let machine = def.os.machine.clone().unwrap_or_default();
+    let q35 = is_q35(def);
+    let i440 = is_i440fx(def);
+    let d = &mut def.devices;
+    if is_x86(arch) {
+        for ty in ["mouse", "keyboard"] {
+            if !d.inputs.iter().any(|i| i.input_type == ty && i.bus.as_deref() == Some("ps2")) {
+                d.inputs.push(Input {
+                    input_type: ty.into(),
+                    bus: Some("ps2".into()),
+                    attrs: Vec::new(),
+                    other: Vec::new(),
+                    info: DeviceInfo::default(),
+                });
+            }
+        }
+    }
+    let mut add_usb = true;
+    let mut usb_model: Option<&str> = None;
+    let (mut pci_root, mut pcie_root, mut sata, mut balloon) = (false, false, false, true);
+    match arch {
+        "i686" | "x86_64" => {
+            if machine == "isapc" {
+                add_usb = false;
+            } else if q35 {
+                pcie_root = true;
+                sata = true;
+                usb_model = if caps.has("qemu-xhci") {
+                    Some("qemu-xhci")
+                } else if caps.has("nec-usb-xhci") {
+                    Some("nec-xhci")
+                } else if caps.has("ich9-usb-ehci1") {
+                    Some("ich9-ehci1")
+                } else {
+                    add_usb = false;
+                    None
+                };
+            }
+            if i440 {
+                pci_root = true;
+            }
+        }
+        "armv6l" | "armv7l" | "aarch64" => {
+            add_usb = false;
+            balloon = false;
+            pcie_root = machine.starts_with("virt") && caps.has("gpex-pcihost");
+        }
+        "ppc64" | "ppc64le" | "ppc" | "sparc64" => pci_root = true,
+        "riscv32" | "riscv64" => {
+            add_usb = false;
+            pcie_root = machine.starts_with("virt") && caps.has("gpex-pcihost");
+        }
+        "s390" | "s390x" => {
+            add_usb = false;
+            pci_root = caps.has("zpci");
+        }
+        "sparc" => {
+            add_usb = false;
+            balloon = false;
+        }
+        _ => {}
+    }
+    if add_usb && !d.controllers.iter().any(|c| c.controller_type == "usb" && c.index == Some(0)) {
+        let mut c = Controller::new("usb", 0);
+        c.model = usb_model.map(str::to_string);
+        d.insert_controller(c);
+    }
+    if sata {
+        d.maybe_add_controller("sata", 0);
+    }
+    let has_pci0 = d.controllers.iter().any(|c| c.controller_type == "pci" && c.index == Some(0));
+    if (pci_root || pcie_root) && !has_pci0 {
+        let mut c = Controller::new("pci", 0);
+        c.model = Some(if pcie_root { "pcie-root" } else { "pci-root" }.into());
+        d.insert_controller(c);
+    }
+    if balloon && d.memballoon.is_none() {
+        d.memballoon = Some(Memballoon { model: "virtio".into(), attrs: Vec::new(), other: Vec::new(), info: DeviceInfo::default() });
+    }
+    // Default audio backend.
+    if !d.other.iter().any(|e| e.name == "audio") {
+        let mut add = None;
+        for g in &d.graphics {
+            match g.graphics_type.as_str() {
+                "vnc" => add = Some("none"),
+                "spice" => add = Some("spice"),
+                "sdl" => add = None,
+                _ => {}
+            }
+        }
+        if d.graphics.is_empty() {
+            add = Some("none");
+        }
+        if let Some(t) = add {
+            d.other.push(El::new("audio").attr("id", 1).attr("type", t));
+        }
+    }
+    // Implicit video for graphics.
+    if d.videos.is_empty() && d.graphics.iter().any(|g| g.graphics_type != "egl-headless" && g.graphics_type != "dbus") {
+        d.videos.push(Video {
+            model: None,
+            model_attrs: Vec::new(),
+            model_children: Vec::new(),
+            primary: true,
+            driver: None,
+            info: DeviceInfo::default(),
+        });
+    }
+}
+
+fn default_video_model(arch: &str, machine: &str, caps: &QemuCaps) -> Option<&'static str> {
+    if arch.starts_with("ppc64") {
+        return Some("vga");
+    }
+    if (arch.starts_with("arm") || arch == "aarch64" || arch.starts_with("riscv")) && machine.starts_with("virt")
+        || arch.starts_with("s390")
+    {
+        return Some("virtio");
+    }
+    if caps.has("cirrus-vga") {
+        return Some("cirrus");
+    }
+    if caps.has("VGA") {
+        return Some("vga");
+    }
+    None
+}
+
+fn video_defaults(model: &str) -> (Option<u32>, Option<u32>, Option<u32>) {
+    // (vram, heads, vgamem); ram is qxl only.
+    match model {
+        "vga" | "cirrus" | "vmvga" => (Some(16384), Some(1), None),
+        "qxl" => (Some(65536), Some(1), Some(16384)),
+        "virtio" | "bochs" => (None, Some(1), None),
+        "xen" => (Some(16384), Some(1), None),
+        _ => (None, Some(1), None),
+    }
+}
+
+fn device_post_parse(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
+    let machine = def.os.machine.clone().unwrap_or_default();
+    let d = &mut def.devices;
+    // Disks: driver name and format.
+    for disk in d.disks.iter_mut() {
+        let drv = disk.driver.get_or_insert_with(|| El::new("driver"));
+        if !has_attr(drv, "name") {
+            drv.attrs.insert(0, ("name".into(), "qemu".into()));
+        }
+        if !has_attr(drv, "type") && disk.disk_type != "volume" {
+            let pos = drv.attrs.iter().position(|(k, _)| k == "name").map_or(0, |p| p + 1);
+            drv.attrs.insert(pos, ("type".into(), "raw".into()));
+        }
+    }
+    // Interfaces: default model.
+    interface_defaults(d, arch, &machine);
+    video_post_parse(d, arch, &machine, caps);
+    serial_defaults(d, arch);
+}
+
+fn controller_defaults(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
+    let machine = def.os.machine.clone().unwrap_or_default();
+    let d = &mut def.devices;
+    let scsi_model = if caps.has("lsi") {
+        Some("lsilogic")
+    } else if caps.has("virtio-scsi-pci") {
+        Some("virtio-scsi")
+    } else {
+        None
+    };
+    for c in d.controllers.iter_mut() {
+        match c.controller_type.as_str() {
+            "usb" if c.model.is_none() => {
+                if caps.has("piix3-usb-uhci") && is_x86(arch) {
+                    c.model = Some("piix3-uhci".into());
+                }
+                if arch.starts_with("s390") && c.info.address.is_none() {
+                    c.model = Some("none".into());
+                } else if arch == "aarch64" {
+                    if caps.has("qemu-xhci") {
+                        c.model = Some("qemu-xhci".into());
+                    } else if caps.has("nec-usb-xhci") {
+                        c.model = Some("nec-xhci".into());
+                    }
+                }
+            }
+            "scsi" if c.model.is_none() => {
+                c.model = if machine.starts_with("pseries") {
+                    Some("ibmvscsi".into())
+                } else if arch.starts_with("s390") || arch == "aarch64" {
+                    Some("virtio-scsi".into())
+                } else {
+                    scsi_model.map(str::to_string)
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+fn interface_defaults(d: &mut oxvirt_conf::domain::Devices, arch: &str, machine: &str) {
+    for n in d.interfaces.iter_mut() {
+        if n.model.is_none() && n.iface_type != "hostdev" {
+            n.model = Some(
+                if arch.starts_with("s390") || ((arch == "aarch64" || arch.starts_with("arm")) && machine.starts_with("virt")) {
+                    "virtio"
+                } else if arch.starts_with("ppc64") {
+                    "spapr-vlan"
+                } else {
+                    "rtl8139"
+                }
+                .into(),
+            );
+        }
+    }
+}
+
+fn video_post_parse(d: &mut oxvirt_conf::domain::Devices, arch: &str, machine: &str, caps: &QemuCaps) {
+    let default_video = default_video_model(arch, machine, caps);
+    for v in d.videos.iter_mut() {
+        if v.model.is_none() {
+            v.model = default_video.map(str::to_string);
+        }
+        let Some(model) = v.model.clone() else { continue };
+        let (vram, heads, vgamem) = video_defaults(&model);
+        if model == "qxl" && !v.model_attrs.iter().any(|(k, _)| k == "ram") {
+            v.model_attrs.insert(0, ("ram".into(), "65536".into()));
+        }
+        let mut put = |k: &str, val: Option<u32>| {
+            if let Some(x) = val {
+                if !v.model_attrs.iter().any(|(a, _)| a == k) {
+                    v.model_attrs.push((k.into(), x.to_string()));
+                }
+            }
+        };
+        put("vram", vram);
+        if model == "qxl" {
+            put("vgamem", vgamem);
+        }
+        put("heads", heads);
+        let order = ["ram", "vram", "vram64", "vgamem", "heads"];
+        v.model_attrs.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(order.len()));
+    }
+}
+
+fn serial_defaults(d: &mut oxvirt_conf::domain::Devices, arch: &str) {
+    if is_x86(arch) {
+        for c in d.chardevs.iter_mut().filter(|c| c.device == "serial") {
+            let t = c.target.get_or_insert_with(|| El::new("target"));
+            let ty = attr(t, "type").map(str::to_string);
+            let ty = match ty {
+                Some(t) => t,
+                None => {
+                    t.attrs.insert(0, ("type".into(), "isa-serial".into()));
+                    "isa-serial".into()
+                }
+            };
+            if child(t, "model").is_none() {
+                let model = match ty.as_str() {
+                    "isa-serial" => Some("isa-serial"),
+                    "usb-serial" => Some("usb-serial"),
+                    "pci-serial" => Some("pci-serial"),
+                    "isa-debug" => Some("isa-debugcon"),
+                    _ => None,
+                };
+                if let Some(m) = model {
+                    t.push(El::new("model").attr("name", m));
+                }
+            }
+        }
+    }
+}
+
+fn assign_drive_addresses(def: &mut DomainDef) {
+    let scsi_lsi = def.devices.controllers.iter().any(|c| c.controller_type == "scsi" && c.model.as_deref() == Some("lsilogic"));
+    for disk in def.devices.disks.iter_mut() {
+        if disk.info.address.is_some() {
+            continue;
+        }
+        let Some(idx) = disk_index(&disk.target_dev) else { continue };
+        disk.info.address = match disk.target_bus.as_str() {
+            "ide" => Some(Address::Drive { controller: idx / 4, bus: (idx % 4) / 2, target: 0, unit: idx % 2 }),
+            "sata" => Some(Address::Drive { controller: idx / 6, bus: 0, target: 0, unit: idx % 6 }),
+            "fdc" => Some(Address::Drive { controller: idx / 2, bus: 0, target: 0, unit: idx % 2 }),
+            "scsi" => {
+                let units = if scsi_lsi { 7 } else { 16 };
+                Some(Address::Drive { controller: idx / units, bus: 0, target: 0, unit: idx % units })
+            }
+            _ => None,
+        };
+    }
+}
+
+/// The disk index of a target name (`hda` → 0, `sdab` → 27).
+pub fn disk_index(dev: &str) -> Option<u32> {
+    let letters = ["hd", "sd", "vd", "xvd", "fd", "ub"].iter().find_map(|p| dev.strip_prefix(p))?;
+    if letters.is_empty() || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut idx: u32 = 0;
+    for (i, b) in letters.bytes().enumerate() {
+        let v = (b - b'a') as u32;
+        idx = if i == 0 { v } else { (idx + 1).checked_mul(26)?.checked_add(v)? };
+    }
+    Some(idx)
+}
+
+fn assign_virtio_serial_ports(def: &mut DomainDef) {
+    let mut used: BTreeSet<(u32, u32)> = BTreeSet::new();
+    for c in &def.devices.chardevs {
+        if let Some(Address::VirtioSerial { controller, port, .. }) = c.info.address {
+            used.insert((controller, port));
+        }
+    }
+    for c in def.devices.chardevs.iter_mut() {
+        let virtio = (c.device == "channel" || c.device == "console") && c.target_type() == Some("virtio");
+        if !virtio || c.info.address.is_some() {
+            continue;
+        }
+        let mut port = if c.device == "console" { 0 } else { 1 };
+        while used.contains(&(0, port)) {
+            port += 1;
+        }
+        used.insert((0, port));
+        c.info.address = Some(Address::VirtioSerial { controller: 0, bus: 0, port });
+    }
+}
+
+// ---------------------------------------------------------------- PCI
+
+struct PciBus {
+    used: BTreeSet<(u32, u32)>,
+}
+
+impl PciBus {
+    fn reserve(&mut self, slot: u32, function: u32) {
+        self.used.insert((slot, function));
+    }
+
+    fn slot_free(&self, slot: u32) -> bool {
+        !self.used.iter().any(|(s, _)| *s == slot)
+    }
+
+    fn next(&mut self) -> Result<Address> {
+        for slot in 1..32 {
+            if self.slot_free(slot) {
+                self.reserve(slot, 0);
+                return Ok(pci(slot, 0));
+            }
+        }
+        Err(QemuError::Internal("No more available PCI slots".into()))
+    }
+}
+
+fn pci(slot: u32, function: u32) -> Address {
+    Address::Pci { domain: 0, bus: 0, slot, function, multifunction: None, zpci: None }
+}
+
+/// Whether a device's address asks for PCI auto-assignment.
+fn wanted(a: &Option<Address>) -> bool {
+    matches!(a, None | Some(Address::Pci { domain: 0, bus: 0, slot: 0, function: 0, .. }))
+}
+
+fn set_pci(a: &mut Option<Address>, new: Address) {
+    if let (Some(Address::Pci { multifunction, zpci, .. }), Address::Pci { domain, bus, slot, function, .. }) = (a.as_ref(), &new) {
+        *a = Some(Address::Pci {
+            domain: *domain,
+            bus: *bus,
+            slot: *slot,
+            function: *function,
+            multifunction: multifunction.clone(),
+            zpci: zpci.clone(),
+        });
+        return;
+    }
+    *a = Some(new);
+}
+
+fn el_address(e: &El) -> Option<Address> {
+    let a = child(e, "address")?;
+    if attr(a, "type") != Some("pci") {
+        return Some(Address::Other(a.clone()));
+    }
+    let n = |k: &str| attr(a, k).and_then(|v| oxvirt_conf::xml::parse_uint(v, 0)).unwrap_or(0);
+    Some(Address::Pci {
+        domain: n("domain"),
+        bus: n("bus"),
+        slot: n("slot"),
+        function: n("function"),
+        multifunction: attr(a, "multifunction").map(str::to_string),
+        zpci: None,
+    })
+}
+
+fn el_set_address(e: &mut El, a: &Address) {
+    e.children.retain(|c| !matches!(c, XNode::El(x) if x.name == "address"));
+    e.push(a.to_el());
+}
+
+fn controller_needs_pci(c: &Controller) -> bool {
+    match c.controller_type.as_str() {
+        "pci" => !matches!(c.model.as_deref(), Some("pci-root") | Some("pcie-root")),
+        "usb" => c.model.as_deref() != Some("none") && c.model.is_some(),
+        "fdc" | "ccid" | "xenbus" | "isa" => false,
+        "scsi" => !matches!(c.model.as_deref(), Some("ncr53c90") | Some("ibmvscsi") | Some("am53c974")) || c.model.is_none(),
+        _ => true,
+    }
+}
+
+fn other_needs_pci(e: &El) -> bool {
+    match e.name.as_str() {
+        "sound" => !matches!(attr(e, "model"), Some("sb16") | Some("pcspk") | Some("usb")),
+        "watchdog" => attr(e, "model") == Some("i6300esb"),
+        "filesystem" => {
+            let drv = child(e, "driver").and_then(|d| attr(d, "type"));
+            attr(e, "type").unwrap_or("mount") == "mount" && !matches!(drv, Some("handle") | Some("loop") | Some("nbd"))
+        }
+        "hostdev" => attr(e, "mode").unwrap_or("subsys") == "subsys" && matches!(attr(e, "type"), Some("pci") | Some("scsi_host")),
+        "shmem" | "vsock" => true,
+        "iommu" => attr(e, "model") == Some("virtio"),
+        _ => false,
+    }
+}
+
+fn assign_pci_i440fx(def: &mut DomainDef) -> Result<()> {
+    let d = &mut def.devices;
+    let mut bus = PciBus { used: BTreeSet::new() };
+    // Reserve explicit addresses.
+    let mut explicit: Vec<Address> = Vec::new();
+    explicit.extend(d.disks.iter().filter_map(|x| x.info.address.clone()));
+    explicit.extend(d.controllers.iter().filter_map(|x| x.info.address.clone()));
+    explicit.extend(d.interfaces.iter().filter_map(|x| x.info.address.clone()));
+    explicit.extend(d.videos.iter().filter_map(|x| x.info.address.clone()));
+    explicit.extend(d.inputs.iter().filter_map(|x| x.info.address.clone()));
+    explicit.extend(d.rngs.iter().filter_map(|x| x.info.address.clone()));
+    explicit.extend(d.chardevs.iter().filter_map(|x| x.info.address.clone()));
+    explicit.extend(d.memballoon.iter().filter_map(|x| x.info.address.clone()));
+    explicit.extend(d.other.iter().filter_map(el_address));
+    for a in explicit {
+        if let Address::Pci { domain: 0, bus: 0, slot, function, .. } = a {
+            if slot != 0 || function != 0 {
+                bus.reserve(slot, function);
+            }
+        }
+    }
+    // PIIX3 integrated devices at slot 1.
+    for c in d.controllers.iter_mut() {
+        let want = match (c.controller_type.as_str(), c.index) {
+            ("ide", Some(0)) => Some(1),
+            ("usb", Some(0)) if matches!(c.model.as_deref(), None | Some("piix3-uhci")) => Some(2),
+            _ => None,
+        };
+        if let Some(f) = want {
+            if wanted(&c.info.address) {
+                set_pci(&mut c.info.address, pci(1, f));
+            } else if !matches!(c.info.address, Some(Address::Pci { slot: 1, function, .. }) if function == f) {
+                return Err(QemuError::Internal(if f == 1 {
+                    "Primary IDE controller must have PCI address 0:0:1.1".into()
+                } else {
+                    "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2".into()
+                }));
+            }
+            bus.reserve(1, f);
+        }
+    }
+    bus.reserve(1, 0);
+    bus.reserve(1, 3);
+    // Primary video at slot 2.
+    if let Some(v) = d.videos.first_mut() {
+        if !matches!(v.model.as_deref(), Some("none") | Some("ramfb")) && wanted(&v.info.address) {
+            let a = if bus.slot_free(2) {
+                bus.reserve(2, 0);
+                pci(2, 0)
+            } else {
+                bus.next()?
+            };
+            set_pci(&mut v.info.address, a);
+        }
+    }
+    for c in d.controllers.iter_mut().filter(|c| c.controller_type == "pci") {
+        if controller_needs_pci(c) && wanted(&c.info.address) {
+            let a = bus.next()?;
+            set_pci(&mut c.info.address, a);
+        }
+    }
+    for e in d.other.iter_mut().filter(|e| e.name == "filesystem") {
+        if other_needs_pci(e) && el_address(e).is_none() {
+            let a = bus.next()?;
+            el_set_address(e, &a);
+        }
+    }
+    for n in d.interfaces.iter_mut() {
+        if n.iface_type != "hostdev" && wanted(&n.info.address) && n.model.as_deref() != Some("usb-net") {
+            let a = bus.next()?;
+            set_pci(&mut n.info.address, a);
+        }
+    }
+    for e in d.other.iter_mut().filter(|e| e.name == "sound") {
+        if other_needs_pci(e) && el_address(e).is_none() {
+            let a = bus.next()?;
+            el_set_address(e, &a);
+        }
+    }
+    // Other controllers; USB2 companions share the slot of their index.
+    let n = d.controllers.len();
+    for i in 0..n {
+        let c = &d.controllers[i];
+        if c.controller_type == "pci" || !controller_needs_pci(c) || (c.controller_type == "ide" && c.index == Some(0)) {
+            continue;
+        }
+        if !wanted(&c.info.address) {
+            continue;
+        }
+        let model = c.model.clone().unwrap_or_default();
+        let usb2 = c.controller_type == "usb" && model.starts_with("ich9-");
+        if usb2 {
+            let (f, multi) = match model.as_str() {
+                "ich9-ehci1" => (7, None),
+                "ich9-uhci1" => (0, Some("on")),
+                "ich9-uhci2" => (1, None),
+                "ich9-uhci3" => (2, None),
+                _ => (0, None),
+            };
+            let idx = c.index;
+            let found = d.controllers.iter().find_map(|o| match (&o.info.address, o.controller_type == "usb") {
+                (Some(Address::Pci { slot, .. }), true)
+                    if o.index == idx && o.model.as_deref().is_some_and(|m| m.starts_with("ich9-")) && *slot != 0 =>
+                {
+                    Some(*slot)
+                }
+                _ => None,
+            });
+            let slot = match found {
+                Some(s) => s,
+                None => match bus.next()? {
+                    Address::Pci { slot, .. } => slot,
+                    _ => 0,
+                },
+            };
+            bus.reserve(slot, f);
+            d.controllers[i].info.address =
+                Some(Address::Pci { domain: 0, bus: 0, slot, function: f, multifunction: multi.map(str::to_string), zpci: None });
+        } else {
+            let a = bus.next()?;
+            set_pci(&mut d.controllers[i].info.address, a);
+        }
+    }
+    for disk in d.disks.iter_mut().filter(|x| x.target_bus == "virtio") {
+        if wanted(&disk.info.address) {
+            let a = bus.next()?;
+            set_pci(&mut disk.info.address, a);
+        }
+    }
+    for e in d.other.iter_mut().filter(|e| e.name == "hostdev") {
+        if other_needs_pci(e) && el_address(e).is_none() {
+            let a = bus.next()?;
+            el_set_address(e, &a);
+        }
+    }
+    if let Some(m) = d.memballoon.as_mut() {
+        if m.model.starts_with("virtio") && wanted(&m.info.address) {
+            let a = bus.next()?;
+            set_pci(&mut m.info.address, a);
+        }
+    }
+    for r in d.rngs.iter_mut() {
+        if wanted(&r.info.address) {
+            let a = bus.next()?;
+            set_pci(&mut r.info.address, a);
+        }
+    }
+    for e in d.other.iter_mut().filter(|e| e.name == "watchdog") {
+        if other_needs_pci(e) && el_address(e).is_none() {
+            let a = bus.next()?;
+            el_set_address(e, &a);
+        }
+    }
+    for v in d.videos.iter_mut() {
+        if !matches!(v.model.as_deref(), Some("none") | Some("ramfb")) && wanted(&v.info.address) {
+            let a = bus.next()?;
+            set_pci(&mut v.info.address, a);
+        }
+    }
+    for e in d.other.iter_mut().filter(|e| e.name == "shmem") {
+        if el_address(e).is_none() {
+            let a = bus.next()?;
+            el_set_address(e, &a);
+        }
+    }
+    for i in d.inputs.iter_mut().filter(|i| i.bus.as_deref() == Some("virtio")) {
+        if wanted(&i.info.address) {
+            let a = bus.next()?;
+            set_pci(&mut i.info.address, a);
+        }
+    }
+    for c in d.chardevs.iter_mut().filter(|c| c.device == "serial" && c.target_type() == Some("pci-serial")) {
+        if wanted(&c.info.address) {
+            let a = bus.next()?;
+            set_pci(&mut c.info.address, a);
+        }
+    }
+    for name in ["iommu", "vsock"] {
+        for e in d.other.iter_mut().filter(|e| e.name == name) {
+            if other_needs_pci(e) && el_address(e).is_none() {
+                let a = bus.next()?;
+                el_set_address(e, &a);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_indexes() {
+        assert_eq!(disk_index("hda"), Some(0));
+        assert_eq!(disk_index("sdb"), Some(1));
+        assert_eq!(disk_index("sdaa"), Some(26));
+        assert_eq!(disk_index("vd1"), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! The QEMU driver's single integration test binary. Modules live in `tests/qemu/`.
+
+// Test code may panic on unexpected results; that is how it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "qemu/argv.rs"]
+mod argv;
+#[path = "qemu/caps.rs"]
+mod caps;
+#[path = "qemu/qmp.rs"]
+mod qmp;
