@@ -270,7 +270,7 @@ async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let client = Arc::new(Client::new(kind, tx));
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         while let Some(buf) = rx.recv().await {
             if wr.write_all(&buf).await.is_err() {
                 break;
@@ -315,11 +315,17 @@ async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
             _ = stop.changed() => break 'conn,
         }
     }
-    // Deregister events and close the hypervisor connection off the I/O threads.
+    // Let calls already read finish and answer (bounded), then deregister events and
+    // close the hypervisor connection off the I/O threads.
+    let all = u32::try_from(cfg.max_client_requests).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(5), requests.acquire_many(all)).await;
     let c = client.clone();
     let _ = tokio::task::spawn_blocking(move || c.teardown()).await;
+    // Dropping the last sender lets the writer flush what is queued and stop.
     drop(client);
-    writer.abort();
+    if tokio::time::timeout(Duration::from_secs(1), &mut writer).await.is_err() {
+        writer.abort();
+    }
     if server.clients.fetch_sub(1, Ordering::SeqCst) == 1 {
         *server.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }

@@ -246,6 +246,20 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
                 .metadata(a.r#type, a.uri.as_deref(), a.flags)
                 .and_then(|metadata| ret(&RemoteDomainGetMetadataRet { metadata }))
         }
+        P::DomainGetSecurityLabel => {
+            let a = a!(RemoteDomainGetSecurityLabelArgs);
+            handle(conn, &a.dom)
+                .security_label()
+                .and_then(|l| ret(&RemoteDomainGetSecurityLabelRet { label: super::host::c_char_vec(&l.label), enforcing: b(l.enforcing) }))
+        }
+        P::DomainGetSecurityLabelList => {
+            let a = a!(RemoteDomainGetSecurityLabelListArgs);
+            // One security driver: the list is the single label.
+            handle(conn, &a.dom).security_label().and_then(|l| {
+                let labels = vec![RemoteDomainGetSecurityLabelRet { label: super::host::c_char_vec(&l.label), enforcing: b(l.enforcing) }];
+                ret(&RemoteDomainGetSecurityLabelListRet { labels, ret: 1 })
+            })
+        }
         // ---- modification ----
         P::DomainSetAutostart => {
             let a = a!(RemoteDomainSetAutostartArgs);

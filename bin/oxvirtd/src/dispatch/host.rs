@@ -14,6 +14,12 @@ pub fn c_chars<const N: usize>(s: &str) -> [i8; N] {
     out
 }
 
+/// A C string in a variable `char<N>` field: its bytes plus the trailing NUL, as
+/// libvirtd sends them (`strlen + 1`).
+pub fn c_char_vec(s: &str) -> Vec<i8> {
+    s.bytes().map(|b| b as i8).chain(std::iter::once(0)).collect()
+}
+
 /// Serve `proc` if it belongs to this module.
 pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option<Reply> {
     use RemoteProcedure as P;
@@ -47,6 +53,9 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         P::NodeGetCellsFreeMemory => args::<RemoteNodeGetCellsFreeMemoryArgs>(payload)
             .and_then(|a| conn.node_cells_free_memory(a.start_cell, a.maxcells))
             .and_then(|cells| ret(&RemoteNodeGetCellsFreeMemoryRet { cells })),
+        P::NodeGetSecurityModel => conn
+            .node_security_model()
+            .and_then(|m| ret(&RemoteNodeGetSecurityModelRet { model: c_char_vec(&m.model), doi: c_char_vec(&m.doi) })),
         _ => return None,
     })
 }
@@ -59,5 +68,7 @@ mod tests {
     fn c_strings() {
         let a = c_chars::<4>("abcdef");
         assert_eq!(a, [97, 98, 99, 0]);
+        assert_eq!(c_char_vec("ab"), vec![97, 98, 0]);
+        assert_eq!(c_char_vec(""), vec![0]);
     }
 }
