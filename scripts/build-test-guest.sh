@@ -63,31 +63,38 @@ apt_update() {
 
 # resolve: DEB[pkg] = where the candidate .deb of each of PKGS is kept (named as
 # `apt-get download` names it), KPKG = the kernel package behind $KERNEL_META. One
-# apt-cache call (each costs ~0.6 s); the package lists are updated once if they do not
-# know a package.
+# apt-cache call (each costs ~0.6 s). Without package lists apt-cache still describes
+# installed packages, but without a Filename: those count as unknown, and the lists are
+# updated once.
 declare -A DEB
 KPKG=
-resolve() {
-    local out pkg ver arch deps
-    while ! out=$(apt-cache show --no-all-versions "$KERNEL_META" "${PKGS[@]}" 2>/dev/null); do
-        apt_update "the package lists do not know all of $KERNEL_META ${PKGS[*]}" ||
-            die "apt-cache show $KERNEL_META ${PKGS[*]} failed"
-    done
-    while IFS=$'\t' read -r pkg ver arch deps; do
+resolve_once() {
+    local out pkg ver arch deps file
+    DEB=()
+    KPKG=
+    out=$(apt-cache show --no-all-versions "$KERNEL_META" "${PKGS[@]}" 2>/dev/null) || return 1
+    while IFS=$'\t' read -r pkg ver arch file deps; do
+        [ -n "$file" ] || continue
         DEB[$pkg]="$OUT/debs/${pkg}_${ver//:/%3a}_${arch}.deb"
         if [ "$pkg" = "$KERNEL_META" ]; then
             # Depends: linux-image-6.1.0-NN-cloud-amd64 (= VERSION): same version and arch
             KPKG=$(sed -n 's/^ *\(linux-image-[^ ,]*\).*/\1/p' <<<"$deps")
-            DEB[$KPKG]="$OUT/debs/${KPKG}_${ver//:/%3a}_${arch}.deb"
+            [ -n "$KPKG" ] && DEB[$KPKG]="$OUT/debs/${KPKG}_${ver//:/%3a}_${arch}.deb"
         fi
     done < <(awk -F': ' '
         /^Package: / { p = $2 } /^Version: / { v = $2 } /^Architecture: / { a = $2 }
-        /^Depends: / { d = $2 }
-        /^$/ { if (p != "") print p "\t" v "\t" a "\t" d; p = v = a = d = "" }
-        END { if (p != "") print p "\t" v "\t" a "\t" d }' <<<"$out")
-    [ -n "$KPKG" ] || die "cannot find the kernel package that $KERNEL_META depends on"
+        /^Filename: / { f = $2 } /^Depends: / { d = $2 }
+        /^$/ { if (p != "") print p "\t" v "\t" a "\t" f "\t" d; p = v = a = f = d = "" }
+        END { if (p != "") print p "\t" v "\t" a "\t" f "\t" d }' <<<"$out")
+    [ -n "$KPKG" ] || return 1
     for pkg in "${PKGS[@]}"; do
-        [ -n "${DEB[$pkg]:-}" ] || die "apt-cache show did not describe $pkg"
+        [ -n "${DEB[$pkg]:-}" ] || return 1
+    done
+}
+resolve() {
+    while ! resolve_once; do
+        apt_update "the package lists do not offer all of $KERNEL_META ${PKGS[*]}" ||
+            die "the package lists do not offer all of $KERNEL_META ${PKGS[*]}"
     done
 }
 
@@ -289,7 +296,7 @@ if [ "$WITH_QGA" = 1 ]; then
 fi
 
 (cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | "$BB" cpio -o -H newc -R 0:0 2>/dev/null) |
-    gzip -9n >"$OUT/initrd.img.tmp"
+    gzip -6n >"$OUT/initrd.img.tmp"
 mv "$OUT/initrd.img.tmp" "$OUT/initrd.img"
 
 echo "$key" >"$OUT/stamp"
