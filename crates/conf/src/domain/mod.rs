@@ -541,7 +541,10 @@ impl DomainDef {
             Some(d) => Devices::parse(d, inactive, hvm)?,
             None => Devices::default(),
         };
-        devices.add_implicit();
+        // The QEMU driver adds its default devices first and the implicit ones after.
+        if opts.driver.as_deref() != Some("qemu") {
+            devices.add_implicit();
+        }
 
         // Boot order: per-device boot and <os><boot> exclude each other.
         let mut orders: Vec<u32> = Vec::new();
