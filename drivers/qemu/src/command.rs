@@ -272,7 +272,7 @@ impl Builder<'_> {
         self.cmd.opt("-accel", if def.virt_type == "kvm" { "kvm" } else { "tcg" });
         self.cpu()?;
         self.memory();
-        self.smp();
+        self.smp()?;
         self.cmd.opt("-uuid", oxvirt_util::uuid::format(&def.uuid));
         if def.devices.graphics.is_empty() {
             self.cmd.opt("-display", "none");
@@ -355,6 +355,13 @@ impl Builder<'_> {
         if let Some(ram) = machine_of(def, &self.setup.caps).and_then(|m| m.default_ram_id.clone()) {
             m.push_str(&format!(",memory-backend={ram}"));
         }
+        for t in self.timers() {
+            if attr(t, "name") == Some("hpet") && self.has("machine-hpet") {
+                if let Some(p) = attr(t, "present") {
+                    m.push_str(&format!(",hpet={}", if p == "yes" { "on" } else { "off" }));
+                }
+            }
+        }
         self.cmd.opt("-machine", m);
         Ok(())
     }
@@ -382,8 +389,8 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        if child(cpu, "topology").is_some() || child(cpu, "numa").is_some() {
-            return Err(unsupported("CPU topology/NUMA is not supported by this driver yet"));
+        if child(cpu, "numa").is_some() {
+            return Err(unsupported("CPU NUMA is not supported by this driver yet"));
         }
         self.cmd.opt("-cpu", s);
         Ok(())
@@ -403,25 +410,96 @@ impl Builder<'_> {
         self.cmd.opt("-overcommit", "mem-lock=off");
     }
 
-    fn smp(&mut self) {
+    fn smp(&mut self) -> Result<()> {
         let def = self.def;
         let mut s = def.vcpus_current.to_string();
         if def.vcpus_current != def.vcpus_max {
             s.push_str(&format!(",maxcpus={}", def.vcpus_max));
         }
-        s.push_str(&format!(",sockets={},cores=1,threads=1", def.vcpus_max));
+        let topo = def.cpu.as_ref().and_then(|c| child(c, "topology"));
+        match topo {
+            Some(t) => {
+                let n = |k: &str| attr(t, k).and_then(|v| v.parse::<u32>().ok()).unwrap_or(1);
+                if n("dies") != 1 && !self.has("smp-dies") {
+                    return Err(unsupported("Only 1 die per socket is supported"));
+                }
+                s.push_str(&format!(",sockets={}", n("sockets")));
+                if self.has("smp-dies") {
+                    s.push_str(&format!(",dies={}", n("dies")));
+                }
+                s.push_str(&format!(",cores={},threads={}", n("cores"), n("threads")));
+            }
+            None => s.push_str(&format!(",sockets={},cores=1,threads=1", def.vcpus_max)),
+        }
         self.cmd.opt("-smp", s);
+        Ok(())
+    }
+
+    fn timers(&self) -> Vec<&El> {
+        match &self.def.clock {
+            Some(c) => c
+                .children
+                .iter()
+                .filter_map(|n| match n {
+                    XNode::El(x) if x.name == "timer" => Some(x),
+                    _ => None,
+                })
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
     fn clock(&mut self) -> Result<()> {
         let offset = self.def.clock.as_ref().and_then(|c| attr(c, "offset")).unwrap_or("utc");
-        if self.def.clock.as_ref().is_some_and(|c| child(c, "timer").is_some()) {
-            return Err(unsupported("clock timers are not supported by this driver yet"));
-        }
-        match offset {
-            "utc" => self.cmd.opt("-rtc", "base=utc"),
-            "localtime" => self.cmd.opt("-rtc", "base=localtime"),
+        let mut rtc = match offset {
+            "utc" => "base=utc".to_string(),
+            "localtime" => "base=localtime".to_string(),
             other => return Err(unsupported(format!("clock offset '{other}' is not supported by this driver yet"))),
+        };
+        let timers: Vec<El> = self.timers().into_iter().cloned().collect();
+        if let Some(t) = timers.iter().find(|t| attr(t, "name") == Some("rtc")) {
+            match attr(t, "track") {
+                None => {}
+                Some("guest") => rtc.push_str(",clock=vm"),
+                Some("wall") => rtc.push_str(",clock=host"),
+                Some("realtime") => rtc.push_str(",clock=rt"),
+                Some(o) => return Err(unsupported(format!("unsupported rtc timer track '{o}'"))),
+            }
+            match attr(t, "tickpolicy") {
+                None | Some("delay") => {}
+                Some("catchup") => rtc.push_str(",driftfix=slew"),
+                Some(o) => return Err(unsupported(format!("unsupported rtc timer tickpolicy '{o}'"))),
+            }
+        }
+        self.cmd.opt("-rtc", rtc);
+        for t in &timers {
+            match attr(t, "name").unwrap_or("") {
+                "rtc" | "tsc" | "kvmclock" | "hypervclock" | "armvtimer" => {
+                    if attr(t, "name") != Some("rtc") && t.attrs.len() > 1 {
+                        return Err(unsupported("CPU clock timers are not supported by this driver yet"));
+                    }
+                }
+                "pit" => match attr(t, "tickpolicy") {
+                    None | Some("delay") => {
+                        if self.has("kvm-pit-lost-tick-policy") {
+                            self.cmd.opt("-global", "kvm-pit.lost_tick_policy=delay");
+                        }
+                    }
+                    Some("catchup") => {}
+                    Some("discard") => {
+                        if self.has("kvm-pit-lost-tick-policy") {
+                            self.cmd.opt("-global", "kvm-pit.lost_tick_policy=discard");
+                        }
+                    }
+                    Some(o) => return Err(unsupported(format!("unsupported pit tickpolicy '{o}'"))),
+                },
+                "hpet" => {
+                    if self.has("no-hpet") && attr(t, "present") == Some("no") {
+                        self.cmd.arg("-no-hpet");
+                    }
+                }
+                o => return Err(unsupported(format!("clock timer '{o}' is not supported by this driver yet"))),
+            }
         }
         Ok(())
     }

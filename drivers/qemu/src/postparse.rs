@@ -17,6 +17,51 @@ use std::collections::BTreeSet;
 pub struct PostParseOptions {
     /// Parsing a persistent (inactive) definition.
     pub inactive: bool,
+    /// CPU models of the binary as (accelerator, name, QOM type name).
+    pub cpu_types: Vec<(String, String, String)>,
+}
+
+fn default_cpu(def: &mut DomainDef, caps: &QemuCaps, arch: &str, cpu_types: &[(String, String, String)]) -> Result<()> {
+    if let Some(cpu) = &def.cpu {
+        let mode = attr(cpu, "mode").unwrap_or("custom");
+        if mode != "custom" || child(cpu, "model").is_some() {
+            return Ok(());
+        }
+    }
+    let supported = is_x86(arch)
+        || arch.starts_with("ppc64")
+        || arch.starts_with("s390")
+        || matches!(arch, "aarch64" | "armv7l" | "armv6l" | "riscv64");
+    if !supported {
+        return Ok(());
+    }
+    if !is_x86(arch) && !arch.starts_with("s390") && !arch.starts_with("ppc64") && def.virt_type != "qemu" {
+        return Ok(());
+    }
+    let Some(ty) = machine_of(def, caps).and_then(|m| m.default_cpu.clone()) else { return Ok(()) };
+    let accel = accel_of(&def.virt_type);
+    let model = if cpu_types.is_empty() {
+        Some(ty.strip_suffix("-x86_64-cpu").or_else(|| ty.strip_suffix("-i386-cpu")).unwrap_or(&ty).to_string())
+    } else {
+        cpu_types.iter().find(|(a, _, t)| a == accel && *t == ty).map(|(_, n, _)| n.clone())
+    };
+    let Some(model) = model else { return Ok(()) };
+    if model == "host" && def.virt_type != "kvm" {
+        return Err(QemuError::Internal("QEMU reports invalid default CPU model \"host\" for non-kvm domain virt type".into()));
+    }
+    let mut cpu = def.cpu.take().unwrap_or_else(|| El::new("cpu"));
+    cpu.attrs.retain(|(k, _)| !matches!(k.as_str(), "mode" | "match" | "check"));
+    if model == "host" {
+        cpu.attrs.insert(0, ("mode".into(), "host-passthrough".into()));
+        cpu.attrs.insert(1, ("check".into(), "none".into()));
+    } else {
+        cpu.attrs.insert(0, ("mode".into(), "custom".into()));
+        cpu.attrs.insert(1, ("match".into(), "exact".into()));
+        cpu.attrs.insert(2, ("check".into(), "none".into()));
+        cpu.children.insert(0, XNode::El(El::new("model").attr("fallback", "forbid").text(model)));
+    }
+    def.cpu = Some(cpu);
+    Ok(())
 }
 
 /// Test-harness setup shared by `qemu argv` and `xml format --driver qemu`: the
@@ -33,6 +78,18 @@ pub struct Setup {
     pub host_arch: String,
     /// Parse a persistent definition (`--inactive`).
     pub inactive: bool,
+    /// CPU models of the caps file as (accelerator, name, QOM type name).
+    pub cpu_types: Vec<(String, String, String)>,
+}
+
+/// The `<cpu type= name= typename=>` entries of a `<qemuCaps>` document.
+fn caps_cpu_types(text: &str) -> Vec<(String, String, String)> {
+    let Ok(doc) = roxmltree::Document::parse(text) else { return Vec::new() };
+    doc.root_element()
+        .children()
+        .filter(|n| n.has_tag_name("cpu"))
+        .filter_map(|n| Some((n.attribute("type")?.to_string(), n.attribute("name")?.to_string(), n.attribute("typename")?.to_string())))
+        .collect()
 }
 
 impl Setup {
@@ -78,6 +135,7 @@ impl Setup {
         if let Some(cf) = caps_file {
             let text = std::fs::read_to_string(&cf).map_err(|source| QemuError::Io { path: cf.clone(), source })?;
             s.caps = QemuCaps::parse(&text)?;
+            s.cpu_types = caps_cpu_types(&text);
             s.fake = false;
             if strip {
                 strip_machine_aliases(&mut s.caps);
@@ -175,7 +233,7 @@ fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
 }
 
 /// Apply the QEMU driver's post-parse rules to `def`.
-pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, _opts: &PostParseOptions) -> Result<()> {
+pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &PostParseOptions) -> Result<()> {
     // Architecture, emulator and machine type.
     if def.os.arch.is_none() {
         let a = if caps.arch.is_empty() { "x86_64".to_string() } else { caps.arch.clone() };
@@ -221,19 +279,8 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, _opts: &
         return Err(QemuError::Unsupported(format!("missing machine type for arch '{arch}'")));
     }
 
-    // Default CPU model of the machine type.
-    if def.cpu.is_none() && is_x86(&arch) {
-        if let Some(cpu) = machine_of(def, caps).and_then(|m| m.default_cpu.clone()) {
-            let model = cpu.strip_suffix("-x86_64-cpu").or_else(|| cpu.strip_suffix("-i386-cpu")).unwrap_or(&cpu).to_string();
-            def.cpu = Some(
-                El::new("cpu")
-                    .attr("mode", "custom")
-                    .attr("match", "exact")
-                    .attr("check", "none")
-                    .child(El::new("model").attr("fallback", "forbid").text(model)),
-            );
-        }
-    }
+    // Default CPU model of the machine type (qemuDomainDefSetDefaultCPU).
+    default_cpu(def, caps, &arch, &opts.cpu_types)?;
 
     def.devices.assign_controller_indexes();
     // UHCI companions without <master> get their usual start port.

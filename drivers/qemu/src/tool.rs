@@ -26,7 +26,7 @@ fn load(args: &[String]) -> Result<(DomainDef, Setup)> {
     let popts = ParseOptions { driver: Some("qemu".into()), inactive: setup.inactive };
     let mut def = DomainDef::parse_without_implicit(&text, &popts)?;
     let fake = setup.fake;
-    post_parse(&mut def, &mut setup.caps, fake, &PostParseOptions { inactive: setup.inactive })?;
+    post_parse(&mut def, &mut setup.caps, fake, &PostParseOptions { inactive: setup.inactive, cpu_types: setup.cpu_types.clone() })?;
     Ok((def, setup))
 }
 
