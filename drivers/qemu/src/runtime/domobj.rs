@@ -22,6 +22,34 @@ pub struct Run {
     pub qmp: Option<Arc<Qmp>>,
     /// A destroy is in progress: the end of the process is its business.
     pub being_destroyed: bool,
+    /// STOP events our own `stop` commands will cause (already accounted for).
+    pub expect_stop: u32,
+    /// RESUME events our own `cont` commands will cause.
+    pub expect_resume: u32,
+}
+
+/// An event a monitor command of ours causes, so the event handler does not apply
+/// it a second time (possibly after a later change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// No state event.
+    Nothing,
+    /// `stop` → STOP.
+    Stop,
+    /// `cont` → RESUME.
+    Resume,
+}
+
+impl Run {
+    /// Count (`up`) or uncount an expected event.
+    pub fn expect(&mut self, e: Expect, up: bool) {
+        let slot = match e {
+            Expect::Nothing => return,
+            Expect::Stop => &mut self.expect_stop,
+            Expect::Resume => &mut self.expect_resume,
+        };
+        *slot = if up { slot.saturating_add(1) } else { slot.saturating_sub(1) };
+    }
 }
 
 /// One domain.

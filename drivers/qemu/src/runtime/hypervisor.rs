@@ -1,6 +1,6 @@
 //! `HypervisorDriver` for an open `qemu:///` connection.
 
-use super::domobj::{DomList, DomObj};
+use super::domobj::{DomList, DomObj, Expect};
 use super::{err, Driver};
 use oxvirt::driver::{check_flags, HypervisorDriver};
 use oxvirt::event::{lifecycle as lc, EventCallback, EventClass};
@@ -284,6 +284,7 @@ impl HypervisorDriver for QemuConn {
         }
         self.drv.monitor_job(
             d,
+            Expect::Nothing,
             |o| {
                 if o.state == DomainState::Running {
                     Ok(())
@@ -302,13 +303,13 @@ impl HypervisorDriver for QemuConn {
         if flags != 0 && flags & 1 == 0 {
             return Err(Error::new(ErrorCode::NoSupport, D, "this reboot mode is not supported yet"));
         }
-        self.drv.monitor_job(d, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
+        self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
         Ok(())
     }
 
     fn domain_reset(&self, d: &DomainRef, flags: u32) -> Result<()> {
         check_flags(flags, 0, "qemuDomainReset", D)?;
-        self.drv.monitor_job(d, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
+        self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
         Ok(())
     }
 
@@ -316,6 +317,7 @@ impl HypervisorDriver for QemuConn {
         self.drv
             .monitor_job(
                 d,
+                Expect::Resume,
                 |o| match o.state {
                     DomainState::PmSuspended => Err(Error::new(ErrorCode::OperationInvalid, D, "domain is pmsuspended")),
                     _ => Ok(()),
@@ -336,6 +338,7 @@ impl HypervisorDriver for QemuConn {
         self.drv
             .monitor_job(
                 d,
+                Expect::Resume,
                 |o| match o.state {
                     DomainState::PmSuspended => Err(Error::new(ErrorCode::OperationInvalid, D, "domain is pmsuspended")),
                     DomainState::Shutdown => Err(Error::new(ErrorCode::OperationInvalid, D, "domain is shutting down")),

@@ -2,7 +2,7 @@
 //! (libvirt's `qemuProcessStart`, `qemuProcessStop`, `qemuProcessKill` and the
 //! `qemuProcessHandle*` event handlers).
 
-use super::domobj::{DomObj, Run};
+use super::domobj::{DomObj, Expect, Run};
 use super::{err, process, Driver, WorkerMsg, PAUSED_STARTING_UP, PAUSED_UNKNOWN, SHUTDOWN_UNKNOWN, SHUTOFF_CRASHED};
 use crate::postparse::Setup;
 use crate::qmp::{Qmp, QmpEvent, MONITOR_EOF};
@@ -148,6 +148,8 @@ impl Driver {
                 lib_dir: lib_dir.clone(),
                 qmp: Some(qmp.clone()),
                 being_destroyed: false,
+                expect_stop: 0,
+                expect_resume: u32::from(!paused),
             });
             doms.set_id(u, id);
         }
@@ -217,6 +219,7 @@ impl Driver {
     pub(super) fn monitor_job<T>(
         &self,
         d: &DomainRef,
+        expect: Expect,
         check: impl FnOnce(&DomObj) -> Result<()>,
         f: impl FnOnce(&Qmp) -> crate::error::Result<T>,
         after: impl FnOnce(&Driver, &mut DomObj),
@@ -225,14 +228,26 @@ impl Driver {
         let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
         self.refresh(&d.uuid);
         let qmp = {
-            let doms = self.doms();
-            let obj = doms.by_ref(d)?;
+            let mut doms = self.doms();
+            let obj = doms.by_ref_mut(d)?;
             let qmp = obj.run.as_ref().and_then(|r| r.qmp.clone()).ok_or_else(not_running)?;
             check(obj)?;
+            if let Some(run) = obj.run.as_mut() {
+                run.expect(expect, true);
+            }
             qmp
         };
-        let out = f(&qmp)?;
+        let out = f(&qmp);
         let mut doms = self.doms();
+        let out = match out {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(run) = doms.get_mut(&d.uuid).and_then(|o| o.run.as_mut()) {
+                    run.expect(expect, false);
+                }
+                return Err(e.into());
+            }
+        };
         if let Ok(obj) = doms.by_ref_mut(d) {
             if obj.is_active() {
                 after(self, obj);
@@ -252,11 +267,12 @@ pub(super) fn apply_event(drv: &Arc<Driver>, u: &Uuid, id: i32, ev: &QmpEvent) {
     }
     let Some(run) = obj.run.as_ref() else { return };
     let (being_destroyed, pid, qmp) = (run.being_destroyed, run.pid, run.qmp.clone());
+    if being_destroyed {
+        // Whatever QEMU says while dying is the destroy's business.
+        return;
+    }
     match ev.name.as_str() {
         MONITOR_EOF => {
-            if being_destroyed {
-                return;
-            }
             let (why, detail) = if obj.state == DomainState::Shutdown {
                 (reason::SHUTOFF_SHUTDOWN, lc::STOPPED_SHUTDOWN)
             } else {
@@ -271,13 +287,16 @@ pub(super) fn apply_event(drv: &Arc<Driver>, u: &Uuid, id: i32, ev: &QmpEvent) {
             }
         }
         "SHUTDOWN" => {
-            if being_destroyed || obj.state == DomainState::Shutdown {
+            if obj.state == DomainState::Shutdown {
                 return;
             }
             obj.state = DomainState::Shutdown;
             obj.reason = SHUTDOWN_UNKNOWN;
-            let guest = ev.data.get("guest").and_then(Value::as_bool).unwrap_or(false);
-            let detail = if guest { lc::SHUTDOWN_GUEST } else { lc::SHUTDOWN_HOST };
+            let detail = match ev.data.get("guest").and_then(Value::as_bool) {
+                Some(true) => lc::SHUTDOWN_GUEST,
+                Some(false) => lc::SHUTDOWN_HOST,
+                None => lc::SHUTDOWN_FINISHED,
+            };
             let is_reboot = ev.data.get("reason").and_then(Value::as_str) == Some("guest-reset");
             let action = if is_reboot { obj.def.on_reboot.clone() } else { obj.def.on_poweroff.clone() };
             drv.emit(obj, lc::SHUTDOWN, detail);
@@ -302,6 +321,16 @@ pub(super) fn apply_event(drv: &Arc<Driver>, u: &Uuid, id: i32, ev: &QmpEvent) {
                     // The EOF that follows reports STOPPED/SHUTDOWN.
                     let _ = process::signal(pid, nix::sys::signal::Signal::SIGTERM);
                 }
+            }
+        }
+        "STOP" if obj.run.as_ref().is_some_and(|r| r.expect_stop > 0) => {
+            if let Some(r) = obj.run.as_mut() {
+                r.expect(Expect::Stop, false);
+            }
+        }
+        "RESUME" if obj.run.as_ref().is_some_and(|r| r.expect_resume > 0) => {
+            if let Some(r) = obj.run.as_mut() {
+                r.expect(Expect::Resume, false);
             }
         }
         "STOP" if obj.state == DomainState::Running => {

@@ -73,6 +73,12 @@ pub fn register() {
     oxvirt::driver::register(Arc::new(QemuConnectDriver));
 }
 
+/// Whether a driver instance for `uri` (as [`Paths::uri`] spells it) is open in this
+/// process. Tests use it to be sure a reopen is a fresh start.
+pub fn instance_is_open(uri: &str) -> bool {
+    INSTANCES.lock().unwrap_or_else(PoisonError::into_inner).iter().any(|(u, w)| u == uri && w.strong_count() > 0)
+}
+
 fn err(code: ErrorCode, msg: impl AsRef<str>) -> Error {
     Error::new(code, ErrorDomain::Qemu, msg)
 }
@@ -329,7 +335,15 @@ impl Driver {
         obj.new_def = if persistent { new_def } else { None };
         obj.state = state;
         obj.reason = reason;
-        obj.run = Some(Run { pid: st.pid, monitor_path: st.monitor, lib_dir: st.lib_dir, qmp: Some(qmp), being_destroyed: false });
+        obj.run = Some(Run {
+            pid: st.pid,
+            monitor_path: st.monitor,
+            lib_dir: st.lib_dir,
+            qmp: Some(qmp),
+            being_destroyed: false,
+            expect_stop: 0,
+            expect_resume: 0,
+        });
         obj.id = id;
         doms.insert(obj);
         if let Some(o) = doms.get(&uuid) {
@@ -375,7 +389,7 @@ impl Driver {
         let Some(obj) = doms.get_mut(u) else { return };
         if let Some(run) = obj.run.take() {
             drop(run.qmp);
-            process::reap(run.pid);
+            process::ensure_gone(run.pid);
             remove_run_files(&self.paths, &obj.def.name, &run.lib_dir, &run.monitor_path);
         }
         if let Some(nd) = obj.new_def.take() {

@@ -36,11 +36,18 @@ pub fn is_alive(pid: i32) -> bool {
         Ok(()) | Err(Errno::EPERM) => {}
         Err(_) => return false,
     }
-    // A zombie of another parent still answers signal 0.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+    // A zombie still answers signal 0. When it is ours, collect it now: it may have
+    // exited since the first waitpid, or its leader may be a zombie while its other
+    // threads are still exiting, which a non-blocking waitpid does not wait for.
+    // For a zombie of another parent waitpid fails at once (ECHILD).
+    let live = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|s| s != "Z" && s != "X"),
         Err(_) => false,
+    };
+    if !live {
+        let _ = waitpid(Pid::from_raw(pid), None);
     }
+    live
 }
 
 /// Whether live `pid` runs `binary` for guest `name` (guards against pid reuse).
@@ -73,6 +80,14 @@ pub fn wait_gone(pid: i32, timeout: Duration) -> bool {
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Make sure `pid` is gone and, when it is our child, reaped: SIGKILL if needed.
+pub fn ensure_gone(pid: i32) {
+    if is_alive(pid) {
+        let _ = signal(pid, Signal::SIGKILL);
+        wait_gone(pid, Duration::from_secs(5));
     }
 }
 

@@ -136,6 +136,11 @@ fn wait_events(events: &Events, want: &[(i32, i32)]) {
     }
 }
 
+/// `pid` is gone and reaped (no zombie left: these QEMUs are our children).
+fn reaped(pid: i32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 fn pid_alive(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -187,7 +192,7 @@ fn define_start_suspend_resume_destroy_undefine() {
 
     d.destroy(DomainDestroyFlags::empty()).unwrap();
     assert_eq!(d.state().unwrap(), (DomainState::Shutoff, 2));
-    assert!(!pid_alive(pids[0]));
+    assert!(reaped(pids[0]));
     root.assert_clean();
 
     d.create(DomainCreateFlags::START_PAUSED).unwrap();
@@ -212,4 +217,159 @@ fn define_start_suspend_resume_destroy_undefine() {
         ],
     );
     root.assert_clean();
+}
+
+fn kill(pid: i32, sig: &str) {
+    assert!(std::process::Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap().success());
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_restarted_driver_reconnects_and_controls_the_guest() {
+    if !have_qemu() {
+        return;
+    }
+    let root = Root::new("reco");
+    let c1 = root.open();
+    let d = c1.domain_define_xml(&domain_xml("reco"), Default::default()).unwrap();
+    d.create(DomainCreateFlags::empty()).unwrap();
+    let id = d.id().unwrap();
+    let pids = root.qemu_pids();
+    assert_eq!(pids.len(), 1);
+    drop(d);
+    drop(c1);
+    // The driver is gone (once its event worker let go of it), the guest is not.
+    wait_until("the driver to close", || !oxvirt_driver_qemu::runtime::instance_is_open(&root.uri()));
+    assert!(pid_alive(pids[0]));
+    assert!(root.dir.join("run/qemu/reco.xml").exists());
+
+    let c2 = root.open();
+    let events = record_events(&c2);
+    let d = c2.domain_lookup_by_name("reco").unwrap();
+    assert_eq!(d.id(), Some(id));
+    assert_eq!(d.state().unwrap(), (DomainState::Running, 1));
+    assert!(d.is_persistent().unwrap());
+    d.suspend().unwrap();
+    assert_eq!(d.state().unwrap(), (DomainState::Paused, 1));
+    // A new start gets a fresh id.
+    let d2 = c2.domain_define_xml(&domain_xml("reco2"), Default::default()).unwrap();
+    d2.create(DomainCreateFlags::empty()).unwrap();
+    assert!(d2.id().unwrap() > id);
+    d2.destroy(DomainDestroyFlags::empty()).unwrap();
+    d2.undefine(DomainUndefineFlags::empty()).unwrap();
+    d.destroy(DomainDestroyFlags::empty()).unwrap();
+    assert!(reaped(pids[0]));
+    wait_events(
+        &events,
+        &[
+            (lc::SUSPENDED, lc::SUSPENDED_PAUSED),
+            (lc::DEFINED, lc::DEFINED_ADDED),
+            (lc::STARTED, lc::STARTED_BOOTED),
+            (lc::STOPPED, lc::STOPPED_DESTROYED),
+            (lc::UNDEFINED, lc::UNDEFINED_REMOVED),
+            (lc::STOPPED, lc::STOPPED_DESTROYED),
+        ],
+    );
+    root.assert_clean();
+    d.undefine(DomainUndefineFlags::empty()).unwrap();
+}
+
+#[test]
+fn qemu_killed_behind_the_drivers_back_is_shut_off_as_crashed() {
+    if !have_qemu() {
+        return;
+    }
+    let root = Root::new("kill");
+    let c = root.open();
+    let events = record_events(&c);
+    let d = c.domain_define_xml(&domain_xml("kill"), Default::default()).unwrap();
+    d.create(DomainCreateFlags::empty()).unwrap();
+    let pid = root.qemu_pids()[0];
+    kill(pid, "KILL");
+    wait_until("the process to die", || !pid_alive(pid));
+    // The very next query sees it.
+    assert_eq!(d.state().unwrap(), (DomainState::Shutoff, 3));
+    assert!(reaped(pid));
+    assert!(!d.is_active().unwrap());
+    wait_events(&events, &[(lc::DEFINED, lc::DEFINED_ADDED), (lc::STARTED, lc::STARTED_BOOTED), (lc::STOPPED, lc::STOPPED_FAILED)]);
+    root.assert_clean();
+
+    // Killed while no driver watched: the next driver shuts it off as crashed.
+    d.create(DomainCreateFlags::empty()).unwrap();
+    let pid = root.qemu_pids()[0];
+    drop(d);
+    drop(c);
+    kill(pid, "KILL");
+    wait_until("the process to die", || !pid_alive(pid));
+    let c = root.open();
+    let d = c.domain_lookup_by_name("kill").unwrap();
+    assert_eq!(d.state().unwrap(), (DomainState::Shutoff, 3));
+    assert!(reaped(pid));
+    root.assert_clean();
+    d.undefine(DomainUndefineFlags::empty()).unwrap();
+}
+
+#[test]
+fn sigterm_from_outside_is_a_host_shutdown() {
+    if !have_qemu() {
+        return;
+    }
+    let root = Root::new("term");
+    let c = root.open();
+    let events = record_events(&c);
+    let d = c.domain_create_xml(&domain_xml("term"), DomainCreateFlags::empty()).unwrap();
+    assert!(!d.is_persistent().unwrap());
+    let pid = root.qemu_pids()[0];
+    kill(pid, "TERM");
+    wait_events(&events, &[(lc::STARTED, lc::STARTED_BOOTED), (lc::SHUTDOWN, lc::SHUTDOWN_HOST), (lc::STOPPED, lc::STOPPED_SHUTDOWN)]);
+    // Transient: gone with its process.
+    assert_eq!(c.domain_lookup_by_name("term").err().map(|e| e.code), Some(ErrorCode::NoDomain));
+    root.assert_clean();
+}
+
+#[test]
+fn a_missing_emulator_is_a_clear_error() {
+    let root = Root::new("noemu");
+    let c = root.open();
+    let xml = domain_xml("noemu").replace(QEMU, "/nonexistent/qemu-system-x86_64");
+    let e = c.domain_define_xml(&xml, Default::default()).unwrap_err();
+    assert_eq!(e.code, ErrorCode::SystemError);
+    assert!(e.message.contains("Cannot check QEMU binary /nonexistent/qemu-system-x86_64"), "{}", e.message);
+    let e = c.domain_create_xml(&xml, DomainCreateFlags::empty()).unwrap_err();
+    assert!(e.message.contains("/nonexistent/qemu-system-x86_64"), "{}", e.message);
+    assert!(c.list_all_domains(Default::default()).unwrap().is_empty());
+}
+
+#[test]
+fn a_qemu_that_fails_to_start_reports_its_log() {
+    if !have_qemu() {
+        return;
+    }
+    let root = Root::new("fail");
+    // Probes go to the real QEMU; a guest start fails like a bad configuration would.
+    let wrapper = root.dir.join("qemu-wrapper");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *'-machine none'*) exec {QEMU} \"$@\";; esac\necho 'qemu-system-x86_64: simulated failure: no such device' >&2\nexit 1\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let c = root.open();
+    let xml = domain_xml("fail").replace(QEMU, &wrapper.display().to_string());
+    let d = c.domain_define_xml(&xml, Default::default()).unwrap();
+    let e = d.create(DomainCreateFlags::empty()).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InternalError);
+    assert!(e.message.contains("simulated failure: no such device"), "{}", e.message);
+    assert_eq!(d.state().unwrap().0, DomainState::Shutoff);
+    root.assert_clean();
+    d.undefine(DomainUndefineFlags::empty()).unwrap();
 }
