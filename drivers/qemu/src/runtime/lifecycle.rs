@@ -118,7 +118,14 @@ impl Driver {
         if monitor.as_os_str().len() >= 108 {
             return Err(err(ErrorCode::InternalError, format!("monitor socket path '{}' is too long", monitor.display())));
         }
-        let setup = Setup { caps: (*caps).clone(), fake: false, conf: Vec::new(), host_arch: "x86_64".into(), inactive: false };
+        let setup = Setup {
+            caps: (*caps).clone(),
+            fake: false,
+            conf: Vec::new(),
+            host_arch: "x86_64".into(),
+            inactive: false,
+            cpu_types: caps.cpu_types(),
+        };
         let cmd = crate::command::build(&def, &setup)?;
         let args = fix_args(cmd.args, &def, &lib_dir, &monitor)?;
         write_master_key(&lib_dir)?;

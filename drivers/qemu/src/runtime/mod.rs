@@ -227,7 +227,8 @@ impl Driver {
         let emulator = Self::emulator_of(def);
         let caps = capscache::lookup(&emulator, &self.paths.cache_dir)?;
         let mut caps = (*caps).clone();
-        crate::postparse::post_parse(def, &mut caps, false, &crate::postparse::PostParseOptions { inactive: true })?;
+        let cpu_types = caps.cpu_types();
+        crate::postparse::post_parse(def, &mut caps, false, &crate::postparse::PostParseOptions { inactive: true, cpu_types })?;
         Ok(())
     }
 
