@@ -12,6 +12,9 @@
 
 mod admin;
 mod config;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod coverage;
 mod dispatch;
 mod events;
 mod server;

@@ -173,3 +173,65 @@ fn log_filters_and_outputs() {
     ok(&d, &home, &["daemon-log-outputs", ""]);
     assert_eq!(ok(&d, &home, &["daemon-log-outputs"]), " Logging outputs: 3:stderr\n\n");
 }
+
+/// Every REMOTE procedure `docs/rpc-coverage.md` lists as unserved, sent after
+/// `CONNECT_OPEN` with an empty payload and with an all-zero one, gets an error reply
+/// at once — "Unable to decode message payload" when the arguments do not decode (as
+/// libvirtd, which decodes first), else libvirtd's "unknown procedure: N" — none hangs
+/// or drops the connection, and the daemon keeps serving.
+#[test]
+fn unserved_procedures_answer_errors() {
+    use oxvirt_rpc::message::{Header, REMOTE_PROGRAM};
+    use oxvirt_rpc::proto::remote::{RemoteConnectOpenArgs, RemoteError};
+    use oxvirt_rpc::{Decode, Encode, FrameDecoder, MessageStatus, MessageType, Packet};
+    use std::io::Read;
+    use std::time::Duration;
+
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rpc-coverage.md")).expect("docs/rpc-coverage.md");
+    let unserved: Vec<i32> = doc
+        .lines()
+        .filter(|l| l.contains("| **no** |"))
+        .filter_map(|l| l.trim_start_matches('|').split('|').next()?.trim().parse().ok())
+        .collect();
+    assert!(unserved.len() > 10, "no unserved procedures found in docs/rpc-coverage.md");
+
+    let d = Daemon::start("admin-unserved");
+    let mut s = std::os::unix::net::UnixStream::connect(d.sock()).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut dec = FrameDecoder::new();
+    let mut call = |procedure: i32, serial: u32, payload: Vec<u8>| -> Packet {
+        let bytes = Packet { header: Header::call(REMOTE_PROGRAM, procedure, serial), nfds: 0, payload }.to_bytes().expect("encode");
+        s.write_all(&bytes).expect("send");
+        let mut buf = [0u8; 65536];
+        loop {
+            while let Some(p) = dec.next_packet().expect("valid frames") {
+                if p.header.msg_type == MessageType::REPLY && p.header.serial == serial {
+                    return p;
+                }
+            }
+            let n = s.read(&mut buf).unwrap_or_else(|e| panic!("procedure {procedure}: no reply within 5 s ({e})"));
+            assert!(n > 0, "procedure {procedure}: the daemon closed the connection");
+            dec.push(&buf[..n]);
+        }
+    };
+    let open = RemoteConnectOpenArgs { name: Some("test:///default".into()), flags: 0 }.to_bytes().expect("encode");
+    assert_eq!(call(1, 1, open).header.status, MessageStatus::OK);
+    let mut serial = 1;
+    let mut unknown = 0;
+    for n in &unserved {
+        for payload in [Vec::new(), vec![0u8; 4096]] {
+            serial += 1;
+            let r = call(*n, serial, payload);
+            assert_eq!(r.header.status, MessageStatus::ERROR, "procedure {n}");
+            let e = RemoteError::from_bytes(&r.payload).expect("remote_error");
+            let msg = e.message.unwrap_or_default();
+            assert!(msg == format!("unknown procedure: {n}") || msg == "Unable to decode message payload", "procedure {n}: {msg}");
+            unknown += usize::from(msg.starts_with("unknown"));
+        }
+    }
+    // Calls without arguments, and most with all-zero ones, reach the dispatcher.
+    assert!(unknown > unserved.len() / 2, "only {unknown} 'unknown procedure' replies");
+    // Still serving: CONNECT_GET_TYPE.
+    let r = call(3, 100_000, Vec::new());
+    assert_eq!(r.header.status, MessageStatus::OK);
+}
