@@ -79,6 +79,8 @@ pub struct Server {
     /// When the last client went away (for `--timeout`).
     pub idle_since: Mutex<Instant>,
     shutdown: watch::Sender<bool>,
+    /// Client lists of the `libvirtd` and `admin` servers (the ADMIN program's view).
+    pub admin: crate::admin::registry::Registry,
 }
 
 impl Server {
@@ -95,6 +97,7 @@ impl Server {
             slots_total: Mutex::new(max),
             idle_since: Mutex::new(Instant::now()),
             shutdown,
+            admin: Default::default(),
         })
     }
 
@@ -270,6 +273,7 @@ async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let client = Arc::new(Client::new(kind, tx));
+    let registration = server.admin.register(kind, rd.as_ref(), &client);
     let mut writer = tokio::spawn(async move {
         while let Some(buf) = rx.recv().await {
             if wr.write_all(&buf).await.is_err() {
@@ -313,6 +317,7 @@ async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
                 }
             }
             _ = stop.changed() => break 'conn,
+            _ = registration.closed() => break 'conn,
         }
     }
     // Let calls already read finish and answer (bounded), then deregister events and
