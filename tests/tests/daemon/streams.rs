@@ -219,7 +219,6 @@ fn virsh_vol_upload_download() {
 }
 
 /// oxvirsh through the remote driver (`test+unix://`), the same round trip.
-#[ignore = "oxvirsh vol-upload arrives in the next commit"]
 #[test]
 fn oxvirsh_vol_upload_download() {
     let d = Daemon::start("st-oxvirsh");
