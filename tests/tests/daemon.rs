@@ -11,5 +11,7 @@ mod harness;
 mod malformed;
 #[path = "daemon/python.rs"]
 mod python;
+#[path = "daemon/streams.rs"]
+mod streams;
 #[path = "daemon/virsh.rs"]
 mod virsh;

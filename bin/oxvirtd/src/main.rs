@@ -19,6 +19,7 @@ mod dispatch;
 mod events;
 mod server;
 mod session;
+mod stream;
 
 use anyhow::{bail, Context, Result};
 use config::Config;

@@ -341,7 +341,8 @@ async fn handle_packet(server: &Arc<Server>, client: &Arc<Client>, kind: SocketK
         Incoming::Ping => {
             client.send(encode(&Packet { header: Header::keepalive(KEEPALIVE_PROC_PONG), nfds: 0, payload: Vec::new() }));
         }
-        Incoming::Pong | Incoming::Ignore | Incoming::Stream => {}
+        Incoming::Stream => crate::stream::incoming(client, p).await,
+        Incoming::Pong | Incoming::Ignore => {}
         Incoming::ReplyError(e) => {
             let body = e.to_remote_error();
             if let Ok(pkt) = Packet::with_body(p.header.reply(MessageStatus::ERROR), &body) {

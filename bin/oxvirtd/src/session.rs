@@ -39,6 +39,8 @@ pub struct Client {
     pub(crate) callbacks: Mutex<HashMap<i32, i32>>,
     /// Legacy domain event registrations: (eventID, the API's id).
     pub(crate) legacy: Mutex<Vec<(i32, i32)>>,
+    /// Open data streams (`crate::stream`).
+    pub(crate) streams: crate::stream::Streams,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,6 +58,7 @@ impl Client {
             event_gate: Mutex::new(()),
             callbacks: Mutex::new(HashMap::new()),
             legacy: Mutex::new(Vec::new()),
+            streams: crate::stream::Streams::default(),
         }
     }
 
@@ -91,6 +94,7 @@ impl Client {
     /// Drop every event registration and the hypervisor connection (client gone or
     /// `CONNECT_CLOSE`).
     pub fn teardown(&self) {
+        self.streams.close_all();
         let conn = lock(&self.conn).take();
         let ids: Vec<i32> =
             lock(&self.callbacks).drain().map(|(_, api)| api).chain(lock(&self.legacy).drain(..).map(|(_, api)| api)).collect();
@@ -200,6 +204,7 @@ fn remote_call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -
         | P::ConnectNodeDeviceEventDeregisterAny
         | P::ConnectSecretEventRegisterAny
         | P::ConnectSecretEventDeregisterAny => return events::call(server, client, rp, p),
+        P::StorageVolUpload | P::StorageVolDownload => return crate::stream::open(client, rp, p),
         _ => match client.conn() {
             Err(e) => Err(e),
             Ok(conn) => dispatch::dispatch_call(rp, payload, &conn).unwrap_or_else(|| Err(unknown_procedure(n))),
