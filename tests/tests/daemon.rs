@@ -11,6 +11,8 @@ mod harness;
 mod malformed;
 #[path = "daemon/python.rs"]
 mod python;
+#[path = "daemon/qemu.rs"]
+mod qemu;
 #[path = "daemon/streams.rs"]
 mod streams;
 #[path = "daemon/virsh.rs"]
