@@ -5,7 +5,8 @@
 //!   model is described there and in `docs/daemon.md`);
 //! * [`session`] — per-client state and the calls libvirtd handles before dispatch;
 //! * [`events`] — event registration and delivery;
-//! * [`dispatch`] — procedures mapped to the public `oxvirt` API.
+//! * [`dispatch`] — procedures mapped to the public `oxvirt` API;
+//! * [`tcp`], [`tls`] — TCP and TLS listeners (`--listen`).
 //!
 //! Layer: binary; may use every library crate.
 
@@ -14,6 +15,8 @@ mod dispatch;
 mod events;
 mod server;
 mod session;
+mod tcp;
+mod tls;
 
 use anyhow::{bail, Context, Result};
 use config::Config;
@@ -29,7 +32,7 @@ Options:
   -h | --help            Display program help.
   -v | --verbose         Verbose messages.
   -d | --daemon          Run as a daemon & write PID file.
-  -l | --listen          Listen for TCP/IP connections (not served yet).
+  -l | --listen          Listen for TCP/IP connections.
   -t | --timeout <secs>  Exit after timeout period.
   -f | --config <file>   Configuration file.
   -V | --version         Display version information.
@@ -149,9 +152,6 @@ fn main() {
 
 fn run(opts: Opts) -> Result<()> {
     let cfg = load_config(&opts)?;
-    if opts.listen || cfg.listen_tcp || cfg.listen_tls {
-        eprintln!("oxvirtd: warning: TCP and TLS listeners are not implemented yet; serving unix sockets only");
-    }
     for (key, v) in [("auth_unix_rw", &cfg.auth_unix_rw), ("auth_unix_ro", &cfg.auth_unix_ro)] {
         if v != "none" {
             eprintln!("oxvirtd: warning: {key} = \"{v}\" is not supported yet; using \"none\"");
@@ -162,6 +162,7 @@ fn run(opts: Opts) -> Result<()> {
     }
     oxvirt_driver_test::register();
     let listeners = server::bind_all(&cfg)?;
+    let ip_listeners = tcp::bind_all(&cfg, opts.listen)?;
     let pid_file = opts.pid_file.clone().unwrap_or_else(default_pid_file);
     if let Some(dir) = pid_file.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -171,6 +172,9 @@ fn run(opts: Opts) -> Result<()> {
     if opts.verbose {
         for l in &listeners {
             eprintln!("oxvirtd: listening on {} ({:?})", l.path.display(), l.kind);
+        }
+        for l in &ip_listeners {
+            eprintln!("oxvirtd: listening on {} ({})", l.addr, l.kind());
         }
     }
     if std::env::var_os(DAEMON_CHILD_ENV).is_some() {
@@ -185,6 +189,7 @@ fn run(opts: Opts) -> Result<()> {
         if let Some(t) = opts.timeout {
             spawn_idle_timer(srv.clone(), Duration::from_secs(t));
         }
+        tcp::spawn(&srv, ip_listeners)?;
         server::serve(srv.clone(), listeners).await
     });
     let _ = std::fs::remove_file(&pid_file);

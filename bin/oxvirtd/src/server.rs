@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::UnixListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 /// The three sockets of the monolithic daemon.
@@ -74,7 +74,7 @@ pub struct Server {
     /// Daemon-wide counter for event callback ids (libvirtd starts at 0).
     pub next_callback_id: AtomicI32,
     /// Free client slots (`max_clients`).
-    slots: Arc<Semaphore>,
+    pub(crate) slots: Arc<Semaphore>,
     slots_total: Mutex<usize>,
     /// When the last client went away (for `--timeout`).
     pub idle_since: Mutex<Instant>,
@@ -122,7 +122,7 @@ impl Server {
         let _ = self.shutdown.send(true);
     }
 
-    fn shutdown_signal(&self) -> watch::Receiver<bool> {
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
 }
@@ -264,10 +264,11 @@ pub fn encode(p: &Packet) -> Vec<u8> {
     }
 }
 
-async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
+/// Serve one client on `stream` (a unix socket, a TCP socket or a TLS session).
+pub(crate) async fn run_client<S: AsyncRead + AsyncWrite + Send + 'static>(server: Arc<Server>, kind: SocketKind, stream: S) {
     let cfg = server.config();
     server.clients.fetch_add(1, Ordering::SeqCst);
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let client = Arc::new(Client::new(kind, tx));
     let mut writer = tokio::spawn(async move {
