@@ -9,5 +9,7 @@ mod harness;
 mod malformed;
 #[path = "daemon/python.rs"]
 mod python;
+#[path = "daemon/tls.rs"]
+mod tls;
 #[path = "daemon/virsh.rs"]
 mod virsh;
