@@ -40,7 +40,7 @@ cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -q -- -D warnings
 
 say "build"
-cargo build --locked --release --bin oxvirsh
+cargo build --locked --release --bin oxvirsh --bin oxvirtd
 
 say "unit and integration tests"
 if cargo nextest --version >/dev/null 2>&1; then
@@ -51,6 +51,9 @@ fi
 
 say "golden tests: oxvirsh against the real virsh's recorded output"
 tests/golden/run.sh "$ROOT/target/release/oxvirsh"
+
+say "golden tests through daemons: virsh -> oxvirtd, oxvirsh -> oxvirtd, oxvirsh -> libvirtd 9.0"
+tests/golden/via-daemon.sh "$ROOT/target/release/oxvirtd" "$ROOT/target/release/oxvirsh"
 
 say "XML conformance corpus (libvirt 9.0 golden files)"
 scripts/conformance.sh "$ROOT/target/release/oxvirsh"

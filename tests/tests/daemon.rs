@@ -3,6 +3,8 @@
 //! `/usr/bin/python3`), plus raw malformed input. Each test starts its own daemon on a
 //! private socket directory. The clients are required: a missing one fails the test.
 
+#[path = "daemon/admin.rs"]
+mod admin;
 #[path = "daemon/harness.rs"]
 mod harness;
 #[path = "daemon/malformed.rs"]

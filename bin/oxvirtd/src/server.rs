@@ -9,6 +9,7 @@
 //! all reach the socket through the client's writer channel, so nothing else writes to
 //! the socket.
 
+use crate::admin::registry::Cred;
 use crate::config::Config;
 use crate::session::{self, Client};
 use anyhow::{bail, Context, Result};
@@ -79,6 +80,8 @@ pub struct Server {
     /// When the last client went away (for `--timeout`).
     pub idle_since: Mutex<Instant>,
     shutdown: watch::Sender<bool>,
+    /// Client lists of the `libvirtd` and `admin` servers (the ADMIN program's view).
+    pub admin: crate::admin::registry::Registry,
 }
 
 impl Server {
@@ -95,6 +98,7 @@ impl Server {
             slots_total: Mutex::new(max),
             idle_since: Mutex::new(Instant::now()),
             shutdown,
+            admin: Default::default(),
         })
     }
 
@@ -241,7 +245,8 @@ async fn accept_loop(server: Arc<Server>, kind: SocketKind, listener: UnixListen
             Ok((stream, _)) => {
                 let server = server.clone();
                 tokio::spawn(async move {
-                    run_client(server, kind, stream).await;
+                    let cred = stream.peer_cred().ok().map(|c| Cred { uid: c.uid(), gid: c.gid(), pid: c.pid() });
+                    run_client(server, kind, stream, cred).await;
                     drop(slot);
                 });
             }
@@ -264,13 +269,18 @@ pub fn encode(p: &Packet) -> Vec<u8> {
     }
 }
 
-/// Serve one client on `stream` (a unix socket, a TCP socket or a TLS session).
-pub(crate) async fn run_client<S: AsyncRead + AsyncWrite + Send + 'static>(server: Arc<Server>, kind: SocketKind, stream: S) {
+/// Serve one client on `stream` (a unix socket with the peer's `cred`, a TCP socket
+/// or a TLS session).
+pub(crate) async fn run_client<S>(server: Arc<Server>, kind: SocketKind, stream: S, cred: Option<Cred>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let cfg = server.config();
     server.clients.fetch_add(1, Ordering::SeqCst);
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let client = Arc::new(Client::new(kind, tx));
+    let registration = server.admin.register(kind, cred, &client);
     let mut writer = tokio::spawn(async move {
         while let Some(buf) = rx.recv().await {
             if wr.write_all(&buf).await.is_err() {
@@ -314,6 +324,7 @@ pub(crate) async fn run_client<S: AsyncRead + AsyncWrite + Send + 'static>(serve
                 }
             }
             _ = stop.changed() => break 'conn,
+            _ = registration.closed() => break 'conn,
         }
     }
     // Let calls already read finish and answer (bounded), then deregister events and

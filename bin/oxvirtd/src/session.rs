@@ -6,7 +6,7 @@ use crate::dispatch::{self, args, ret, void, Reply};
 use crate::events;
 use crate::server::{encode, Server, SocketKind};
 use oxvirt::{Connect, Error, ErrorCode, ErrorDomain, OpenFlags};
-use oxvirt_rpc::message::{LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM};
+use oxvirt_rpc::message::{ADMIN_PROGRAM, LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM};
 use oxvirt_rpc::proto::remote::*;
 use oxvirt_rpc::proto::{ProcInfo, Program};
 use oxvirt_rpc::{MessageStatus, Packet};
@@ -145,6 +145,7 @@ pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static
         // libvirtd decodes the arguments before anything else looks at the call.
         _ if !args_decode(procedure, &p.payload) => Some(Err(dispatch::undecodable())),
         REMOTE_PROGRAM => remote_call(server, client, procedure.number, p),
+        ADMIN_PROGRAM => crate::admin::call(server, client, procedure.number, p),
         QEMU_PROGRAM | LXC_PROGRAM => Some(client.conn().and_then(|_| Err(unknown_procedure(procedure.number)))),
         _ => Some(Err(unknown_procedure(procedure.number))),
     }));

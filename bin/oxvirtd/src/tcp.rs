@@ -20,6 +20,16 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
+/// Log a warning of the `rpc` module.
+macro_rules! warn {
+    ($($arg:tt)*) => { crate::admin::logging::log(crate::admin::logging::Priority::Warning, "rpc", format_args!($($arg)*)) };
+}
+
+/// Log an error of the `rpc` module.
+macro_rules! error {
+    ($($arg:tt)*) => { crate::admin::logging::log(crate::admin::logging::Priority::Error, "rpc", format_args!($($arg)*)) };
+}
+
 /// How long a TLS client may take for its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -153,7 +163,7 @@ fn bind(addrs: &[SocketAddr], wildcard: bool, tls: Option<Arc<TlsContext>>) -> R
             }
             // The IPv6 wildcard usually covers IPv4 too (dual stack).
             Err(e) if wildcard && e.kind() == std::io::ErrorKind::AddrInUse && !out.is_empty() => {}
-            Err(e) if wildcard && a.is_ipv6() => eprintln!("oxvirtd: warning: cannot bind {a}: {e}"),
+            Err(e) if wildcard && a.is_ipv6() => warn!("cannot bind {a}: {e}"),
             Err(e) => return Err(e).with_context(|| format!("Failed to bind socket to {a}")),
         }
     }
@@ -172,15 +182,15 @@ pub fn bind_all(cfg: &Config, listen: bool) -> Result<Vec<IpListener>> {
     let wildcard = ip.listen_addr.is_none();
     if cfg.listen_tcp {
         if ip.auth_tcp == "none" {
-            eprintln!(
-                "oxvirtd: warning: listening for unencrypted TCP connections without authentication (auth_tcp = \"none\"); \
+            warn!(
+                "listening for unencrypted TCP connections without authentication (auth_tcp = \"none\"); \
                  anyone who can reach the port has full access"
             );
             let addrs = addresses(ip.listen_addr.as_deref(), &ip.tcp_port)?;
             out.extend(bind(&addrs, wildcard, None)?);
         } else {
-            eprintln!(
-                "oxvirtd: warning: auth_tcp = \"{}\" is not supported (oxvirtd has no SASL); the TCP listener is off. \
+            warn!(
+                "auth_tcp = \"{}\" is not supported (oxvirtd has no SASL); the TCP listener is off. \
                  Set auth_tcp = \"none\" to serve TCP without authentication (tests only)",
                 ip.auth_tcp
             );
@@ -188,10 +198,10 @@ pub fn bind_all(cfg: &Config, listen: bool) -> Result<Vec<IpListener>> {
     }
     if cfg.listen_tls {
         if ip.auth_tls != "none" {
-            eprintln!("oxvirtd: warning: auth_tls = \"{}\" is not supported (oxvirtd has no SASL); the TLS listener is off", ip.auth_tls);
+            warn!("auth_tls = \"{}\" is not supported (oxvirtd has no SASL); the TLS listener is off", ip.auth_tls);
         } else {
             if ip.tls_priority.is_some() {
-                eprintln!("oxvirtd: warning: tls_priority is ignored; rustls's safe defaults apply");
+                warn!("tls_priority is ignored; rustls's safe defaults apply");
             }
             let files = ServerFiles::locate(ip, config::privileged())?;
             let ctx = Arc::new(TlsContext::new(ip, &files)?);
@@ -230,14 +240,14 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, tls: Option<Arc
                 let tls = tls.clone();
                 tokio::spawn(async move {
                     match tls {
-                        None => server::run_client(server, SocketKind::ReadWrite, stream).await,
+                        None => server::run_client(server, SocketKind::ReadWrite, stream, None).await,
                         Some(ctx) => serve_tls(server, ctx, stream, peer).await,
                     }
                     drop(slot);
                 });
             }
             Err(e) => {
-                eprintln!("oxvirtd: accept failed on a TCP socket: {e}");
+                error!("accept failed on a TCP socket: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -249,23 +259,23 @@ async fn serve_tls(server: Arc<Server>, ctx: Arc<TlsContext>, stream: tokio::net
     let mut tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, ctx.acceptor().accept(stream)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
-            eprintln!("oxvirtd: TLS handshake with {peer} failed: {e}");
+            error!("TLS handshake with {peer} failed: {e}");
             return;
         }
         Err(_) => {
-            eprintln!("oxvirtd: TLS handshake with {peer} timed out");
+            error!("TLS handshake with {peer} timed out");
             return;
         }
     };
     if let Err(e) = ctx.check_peer(tls.get_ref().1.peer_certificates()) {
-        eprintln!("oxvirtd: refusing TLS client {peer}: {e}");
+        error!("refusing TLS client {peer}: {e}");
         let _ = tls.shutdown().await;
         return;
     }
     if tls.write_all(&[1]).await.is_err() || tls.flush().await.is_err() {
         return;
     }
-    server::run_client(server, SocketKind::ReadWrite, tls).await;
+    server::run_client(server, SocketKind::ReadWrite, tls, None).await;
 }
 
 #[cfg(test)]
