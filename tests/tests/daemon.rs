@@ -13,5 +13,7 @@ mod malformed;
 mod python;
 #[path = "daemon/streams.rs"]
 mod streams;
+#[path = "daemon/tls.rs"]
+mod tls;
 #[path = "daemon/virsh.rs"]
 mod virsh;

@@ -317,7 +317,7 @@ impl HypervisorDriver for QemuConn {
         self.drv
             .monitor_job(
                 d,
-                Expect::Resume,
+                Expect::Stop,
                 |o| match o.state {
                     DomainState::PmSuspended => Err(Error::new(ErrorCode::OperationInvalid, D, "domain is pmsuspended")),
                     _ => Ok(()),
