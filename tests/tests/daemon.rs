@@ -3,11 +3,17 @@
 //! `/usr/bin/python3`), plus raw malformed input. Each test starts its own daemon on a
 //! private socket directory. The clients are required: a missing one fails the test.
 
+#[path = "daemon/captures.rs"]
+mod captures;
 #[path = "daemon/harness.rs"]
 mod harness;
+#[path = "daemon/load.rs"]
+mod load;
 #[path = "daemon/malformed.rs"]
 mod malformed;
 #[path = "daemon/python.rs"]
 mod python;
+#[path = "daemon/robust.rs"]
+mod robust;
 #[path = "daemon/virsh.rs"]
 mod virsh;
