@@ -21,6 +21,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     # netcat-openbsd: `nc -U`, libvirt's ssh/ext transport helper
     # libxml2-utils: xmllint, checks our XML against libvirt's schemas
     # python3: runs the conformance checker
+    # qemu-system-x86: real guests (the test guest from scripts/build-test-guest.sh, the QEMU driver)
     # Keep package scripts from starting services (a system libvirtd) while installing.
     policy=/usr/sbin/policy-rc.d
     made_policy=0
@@ -28,7 +29,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
         printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
     fi
     apt-get install -y -qq --no-install-recommends \
-        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 >/dev/null
+        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 >/dev/null
     if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
 fi
 
@@ -39,7 +40,7 @@ cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -q -- -D warnings
 
 say "build"
-cargo build --locked --release --bin oxvirsh
+cargo build --locked --release --bin oxvirsh --bin oxvirtd
 
 say "unit and integration tests"
 if cargo nextest --version >/dev/null 2>&1; then
@@ -50,6 +51,9 @@ fi
 
 say "golden tests: oxvirsh against the real virsh's recorded output"
 tests/golden/run.sh "$ROOT/target/release/oxvirsh"
+
+say "golden tests through daemons: virsh -> oxvirtd, oxvirsh -> oxvirtd, oxvirsh -> libvirtd 9.0"
+tests/golden/via-daemon.sh "$ROOT/target/release/oxvirtd" "$ROOT/target/release/oxvirsh"
 
 say "XML conformance corpus (libvirt 9.0 golden files)"
 scripts/conformance.sh "$ROOT/target/release/oxvirsh"

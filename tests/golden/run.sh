@@ -4,6 +4,9 @@
 #   tests/golden/run.sh --regenerate      # capture expected/ from real `virsh`
 #   tests/golden/run.sh [BIN]             # run BIN (default target/debug/oxvirsh), diff
 #   tests/golden/run.sh -v [BIN]          # same, and print each diff
+#   tests/golden/run.sh --socket SOCK [BIN]  # same, through a daemon's socket:
+#        the URIs become test+unix:///default?socket=SOCK and
+#        test+unix://<abs>/node.xml?socket=SOCK (see via-daemon.sh)
 #
 # Every line of commands.txt runs as `$BIN -c URI [global opts] "<line>"` (one string,
 # so `;` chains commands inside one process: test:/// state resets per process) on
@@ -35,12 +38,15 @@ root=$(cd "$here/../.." && pwd)
 mode=check
 verbose=0
 bin=""
-for a in "$@"; do
-    case "$a" in
+socket=""
+while [ $# -gt 0 ]; do
+    case "$1" in
         --regenerate) mode=regen ;;
         -v) verbose=1 ;;
-        *) bin=$a ;;
+        --socket) socket=$2; shift ;;
+        *) bin=$1 ;;
     esac
+    shift
 done
 if [ "$mode" = regen ]; then
     bin=${bin:-virsh}
@@ -67,7 +73,8 @@ normalise() {
         -e 's/[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9] [+-][0-9]\{4\}/@TIME@/g' \
         -e 's#<creationTime>[0-9]*</creationTime>#<creationTime>@TIME@</creationTime>#' \
         -e "s/^$host\$/@HOSTNAME@/" \
-        -e 's/^Welcome to [^ ]*, the virtualization interactive terminal\.$/Welcome to @PROG@, the virtualization interactive terminal./'
+        -e 's/^Welcome to [^ ]*, the virtualization interactive terminal\.$/Welcome to @PROG@, the virtualization interactive terminal./' |
+        if [ -n "$socket" ]; then sed -e "s#test+unix://\([^? ]*\)?socket=$socket#test://\1#g"; else cat; fi
 }
 
 n=0
@@ -101,6 +108,7 @@ while IFS= read -r raw || [ -n "$raw" ]; do
     done
     for tag in $tags; do
         if [ "$tag" = default ]; then uri=test:///default; else uri=test://$here/node.xml; fi
+        if [ -n "$socket" ]; then uri="test+unix://${uri#test://}?socket=$socket"; fi
         rm -rf "$scratch/run"; mkdir -p "$scratch/run"
         cmd=${line//@GOLDEN@/$here}
         cmd=${cmd//@TMP@/$scratch/run}

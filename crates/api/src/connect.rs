@@ -136,7 +136,7 @@ impl Connect {
     /// Fail with `VIR_ERR_OPERATION_DENIED` on a read-only connection.
     pub fn check_rw(&self, api: &str) -> Result<()> {
         if self.inner.read_only {
-            return Err(Error::new(ErrorCode::OperationDenied, ErrorDomain::None, format!("read only access prevents {api}")));
+            return Err(Error::new(ErrorCode::OperationDenied, driver::api_error_domain(api), format!("read only access prevents {api}")));
         }
         Ok(())
     }

@@ -14,9 +14,42 @@ use oxvirt_util::uuid::Uuid;
 use oxvirt_util::{ErrorCode, ErrorDomain};
 use std::sync::{Arc, Mutex};
 
-/// `VIR_ERR_NO_SUPPORT` for `api`.
+/// `VIR_ERR_NO_SUPPORT` for `api`, reported from the subsystem of libvirt's public API
+/// file that defines `api` (see [`api_error_domain`]).
 pub fn no_support(api: &str) -> Error {
-    Error::new(ErrorCode::NoSupport, ErrorDomain::None, api)
+    Error::new(ErrorCode::NoSupport, api_error_domain(api), api)
+}
+
+/// The error domain libvirt's public API layer reports from for `api` (each
+/// `src/libvirt-*.c` file has its own `VIR_FROM_THIS`): snapshots, networks, storage,
+/// secrets, nwfilters, interfaces, node devices and streams have theirs; the domain
+/// and host calls use `VIR_FROM_DOMAIN`; anything else `VIR_FROM_NONE`.
+pub fn api_error_domain(api: &str) -> ErrorDomain {
+    let Some(rest) = api.strip_prefix("vir") else { return ErrorDomain::None };
+    const TABLE: &[(&str, ErrorDomain)] = &[
+        ("DomainSnapshot", ErrorDomain::DomainSnapshot),
+        ("DomainRevertToSnapshot", ErrorDomain::DomainSnapshot),
+        ("DomainHasCurrentSnapshot", ErrorDomain::DomainSnapshot),
+        ("DomainListAllSnapshots", ErrorDomain::DomainSnapshot),
+        ("Domain", ErrorDomain::Domain),
+        ("ConnectListAllNetworks", ErrorDomain::Network),
+        ("Network", ErrorDomain::Network),
+        ("ConnectListAllStoragePools", ErrorDomain::Storage),
+        ("ConnectFindStoragePoolSources", ErrorDomain::Storage),
+        ("Storage", ErrorDomain::Storage),
+        ("ConnectListAllSecrets", ErrorDomain::Secret),
+        ("Secret", ErrorDomain::Secret),
+        ("ConnectListAllNWFilters", ErrorDomain::Nwfilter),
+        ("NWFilter", ErrorDomain::Nwfilter),
+        ("ConnectListAllInterfaces", ErrorDomain::Interface),
+        ("Interface", ErrorDomain::Interface),
+        ("ConnectListAllNodeDevices", ErrorDomain::Nodedev),
+        ("NodeDevice", ErrorDomain::Nodedev),
+        ("Stream", ErrorDomain::Streams),
+        ("Connect", ErrorDomain::Domain),
+        ("Node", ErrorDomain::Domain),
+    ];
+    TABLE.iter().find(|(p, _)| rest.starts_with(p)).map(|(_, d)| *d).unwrap_or(ErrorDomain::None)
 }
 
 /// Fail with libvirt's `virCheckFlags` error when `flags` has bits outside `allowed`.
@@ -744,4 +777,23 @@ pub fn register(driver: Arc<dyn ConnectDriver>) {
 /// The registered drivers, in registration order.
 pub fn registered() -> Vec<Arc<dyn ConnectDriver>> {
     REGISTRY.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_domains_follow_libvirts_api_files() {
+        assert_eq!(api_error_domain("virDomainDestroy"), ErrorDomain::Domain);
+        assert_eq!(api_error_domain("virDomainSnapshotCreateXML"), ErrorDomain::DomainSnapshot);
+        assert_eq!(api_error_domain("virDomainRevertToSnapshot"), ErrorDomain::DomainSnapshot);
+        assert_eq!(api_error_domain("virNetworkCreate"), ErrorDomain::Network);
+        assert_eq!(api_error_domain("virConnectListAllSecrets"), ErrorDomain::Secret);
+        assert_eq!(api_error_domain("virNodeDeviceCreateXML"), ErrorDomain::Nodedev);
+        assert_eq!(api_error_domain("virNodeGetInfo"), ErrorDomain::Domain);
+        assert_eq!(api_error_domain("virConnectGetCapabilities"), ErrorDomain::Domain);
+        assert_eq!(api_error_domain("nonsense"), ErrorDomain::None);
+        assert_eq!(no_support("virStorageVolWipe").domain, ErrorDomain::Storage);
+    }
 }

@@ -6,7 +6,7 @@
 //! every device has its model and address.
 
 use crate::error::{QemuError, Result};
-use crate::postparse::{is_x86, machine_of, Setup};
+use crate::postparse::{machine_of, Setup};
 use oxvirt_conf::domain::{Address, Chardev, ChrSource, Disk, DomainDef};
 use oxvirt_conf::xml::{El, XNode};
 
@@ -172,23 +172,36 @@ struct Builder<'a> {
 
 /// Build the command line of `def` (after post-parse) for the binary in `setup.caps`.
 pub fn build(def: &DomainDef, setup: &Setup) -> Result<Command> {
-    let lib_dir = format!("/tmp/lib/domain--1-{}", def.name);
+    // libvirt's short domain name: at most 20 characters.
+    let short: String = def.name.chars().take(20).collect();
+    let lib_dir = format!("/tmp/lib/domain--1-{short}");
     let mut b = Builder { def, setup, cmd: Command::default(), lib_dir };
     b.check_supported()?;
     b.build()?;
     Ok(b.cmd)
 }
 
-fn pci_addr(a: &Option<Address>, p: &mut Props) {
+/// The QEMU bus name of PCI bus `bus` (the alias of the controller with that index).
+fn pci_bus_name(def: &DomainDef, bus: u32) -> String {
+    let c = def.devices.controllers.iter().find(|c| c.controller_type == "pci" && c.index == Some(bus));
+    match c.and_then(|c| c.model.as_deref()) {
+        Some("pcie-root") => "pcie.0".to_string(),
+        _ => format!("pci.{bus}"),
+    }
+}
+
+fn pci_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
     if let Some(Address::Pci { bus, slot, function, multifunction, .. }) = a {
-        p.push_s("bus", if *bus == 0 { "pci.0".to_string() } else { format!("pci.{bus}") });
+        p.push_s("bus", pci_bus_name(def, *bus));
+        match multifunction.as_deref() {
+            Some("on") => p.push_b("multifunction", true),
+            Some("off") => p.push_b("multifunction", false),
+            _ => {}
+        }
         if *function != 0 {
             p.push_s("addr", format!("0x{slot:x}.0x{function:x}"));
         } else {
             p.push_s("addr", format!("0x{slot:x}"));
-        }
-        if multifunction.as_deref() == Some("on") {
-            p.push_b("multifunction", true);
         }
     }
 }
@@ -219,14 +232,6 @@ impl Builder<'_> {
         for e in &d.other {
             if !matches!(e.name.as_str(), "audio") {
                 return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
-            }
-        }
-        for c in &d.controllers {
-            if c.controller_type == "pci" && !matches!(c.model.as_deref(), Some("pci-root")) {
-                return Err(unsupported(format!(
-                    "PCI controller model '{}' is not supported by this driver yet",
-                    c.model.as_deref().unwrap_or("")
-                )));
             }
         }
         if !d.smartcards.is_empty() || !d.redirdevs.is_empty() {
@@ -267,7 +272,7 @@ impl Builder<'_> {
         self.cmd.opt("-accel", if def.virt_type == "kvm" { "kvm" } else { "tcg" });
         self.cpu()?;
         self.memory();
-        self.smp();
+        self.smp()?;
         self.cmd.opt("-uuid", oxvirt_util::uuid::format(&def.uuid));
         if def.devices.graphics.is_empty() {
             self.cmd.opt("-display", "none");
@@ -277,12 +282,12 @@ impl Builder<'_> {
         self.cmd.opt("-chardev", "socket,id=charmonitor,fd=1729,server=on,wait=off".to_string());
         self.cmd.opt("-mon", "chardev=charmonitor,id=monitor,mode=control");
         self.clock()?;
-        if def.on_reboot == "destroy" {
+        if !self.has("set-action") && def.on_reboot == "destroy" {
             self.cmd.arg("-no-reboot");
+        } else {
+            self.cmd.arg("-no-shutdown");
         }
-        self.cmd.arg("-no-shutdown");
-        let arch = def.os.arch.clone().unwrap_or_default();
-        if is_x86(&arch) && !self.feature("acpi") {
+        if self.has("no-acpi") && !self.feature("acpi") {
             self.cmd.arg("-no-acpi");
         }
         self.pm();
@@ -350,6 +355,13 @@ impl Builder<'_> {
         if let Some(ram) = machine_of(def, &self.setup.caps).and_then(|m| m.default_ram_id.clone()) {
             m.push_str(&format!(",memory-backend={ram}"));
         }
+        for t in self.timers() {
+            if attr(t, "name") == Some("hpet") && self.has("machine-hpet") {
+                if let Some(p) = attr(t, "present") {
+                    m.push_str(&format!(",hpet={}", if p == "yes" { "on" } else { "off" }));
+                }
+            }
+        }
         self.cmd.opt("-machine", m);
         Ok(())
     }
@@ -377,8 +389,8 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        if child(cpu, "topology").is_some() || child(cpu, "numa").is_some() {
-            return Err(unsupported("CPU topology/NUMA is not supported by this driver yet"));
+        if child(cpu, "numa").is_some() {
+            return Err(unsupported("CPU NUMA is not supported by this driver yet"));
         }
         self.cmd.opt("-cpu", s);
         Ok(())
@@ -398,25 +410,96 @@ impl Builder<'_> {
         self.cmd.opt("-overcommit", "mem-lock=off");
     }
 
-    fn smp(&mut self) {
+    fn smp(&mut self) -> Result<()> {
         let def = self.def;
         let mut s = def.vcpus_current.to_string();
         if def.vcpus_current != def.vcpus_max {
             s.push_str(&format!(",maxcpus={}", def.vcpus_max));
         }
-        s.push_str(&format!(",sockets={},cores=1,threads=1", def.vcpus_max));
+        let topo = def.cpu.as_ref().and_then(|c| child(c, "topology"));
+        match topo {
+            Some(t) => {
+                let n = |k: &str| attr(t, k).and_then(|v| v.parse::<u32>().ok()).unwrap_or(1);
+                if n("dies") != 1 && !self.has("smp-dies") {
+                    return Err(unsupported("Only 1 die per socket is supported"));
+                }
+                s.push_str(&format!(",sockets={}", n("sockets")));
+                if self.has("smp-dies") {
+                    s.push_str(&format!(",dies={}", n("dies")));
+                }
+                s.push_str(&format!(",cores={},threads={}", n("cores"), n("threads")));
+            }
+            None => s.push_str(&format!(",sockets={},cores=1,threads=1", def.vcpus_max)),
+        }
         self.cmd.opt("-smp", s);
+        Ok(())
+    }
+
+    fn timers(&self) -> Vec<&El> {
+        match &self.def.clock {
+            Some(c) => c
+                .children
+                .iter()
+                .filter_map(|n| match n {
+                    XNode::El(x) if x.name == "timer" => Some(x),
+                    _ => None,
+                })
+                .collect(),
+            None => Vec::new(),
+        }
     }
 
     fn clock(&mut self) -> Result<()> {
         let offset = self.def.clock.as_ref().and_then(|c| attr(c, "offset")).unwrap_or("utc");
-        if self.def.clock.as_ref().is_some_and(|c| child(c, "timer").is_some()) {
-            return Err(unsupported("clock timers are not supported by this driver yet"));
-        }
-        match offset {
-            "utc" => self.cmd.opt("-rtc", "base=utc"),
-            "localtime" => self.cmd.opt("-rtc", "base=localtime"),
+        let mut rtc = match offset {
+            "utc" => "base=utc".to_string(),
+            "localtime" => "base=localtime".to_string(),
             other => return Err(unsupported(format!("clock offset '{other}' is not supported by this driver yet"))),
+        };
+        let timers: Vec<El> = self.timers().into_iter().cloned().collect();
+        if let Some(t) = timers.iter().find(|t| attr(t, "name") == Some("rtc")) {
+            match attr(t, "track") {
+                None => {}
+                Some("guest") => rtc.push_str(",clock=vm"),
+                Some("wall") => rtc.push_str(",clock=host"),
+                Some("realtime") => rtc.push_str(",clock=rt"),
+                Some(o) => return Err(unsupported(format!("unsupported rtc timer track '{o}'"))),
+            }
+            match attr(t, "tickpolicy") {
+                None | Some("delay") => {}
+                Some("catchup") => rtc.push_str(",driftfix=slew"),
+                Some(o) => return Err(unsupported(format!("unsupported rtc timer tickpolicy '{o}'"))),
+            }
+        }
+        self.cmd.opt("-rtc", rtc);
+        for t in &timers {
+            match attr(t, "name").unwrap_or("") {
+                "rtc" | "tsc" | "kvmclock" | "hypervclock" | "armvtimer" => {
+                    if attr(t, "name") != Some("rtc") && t.attrs.len() > 1 {
+                        return Err(unsupported("CPU clock timers are not supported by this driver yet"));
+                    }
+                }
+                "pit" => match attr(t, "tickpolicy") {
+                    None | Some("delay") => {
+                        if self.has("kvm-pit-lost-tick-policy") {
+                            self.cmd.opt("-global", "kvm-pit.lost_tick_policy=delay");
+                        }
+                    }
+                    Some("catchup") => {}
+                    Some("discard") => {
+                        if self.has("kvm-pit-lost-tick-policy") {
+                            self.cmd.opt("-global", "kvm-pit.lost_tick_policy=discard");
+                        }
+                    }
+                    Some(o) => return Err(unsupported(format!("unsupported pit tickpolicy '{o}'"))),
+                },
+                "hpet" => {
+                    if self.has("no-hpet") && attr(t, "present") == Some("no") {
+                        self.cmd.arg("-no-hpet");
+                    }
+                }
+                o => return Err(unsupported(format!("clock timer '{o}' is not supported by this driver yet"))),
+            }
         }
         Ok(())
     }
@@ -465,14 +548,36 @@ impl Builder<'_> {
 
     fn controllers(&mut self) -> Result<()> {
         let d = &self.def.devices;
-        let i440 = crate::postparse::is_i440fx(self.def);
+        let def = self.def;
+        let i440 = crate::postparse::is_i440fx(def);
+        let q35 = crate::postparse::is_q35(def);
+        let pseries = def.os.machine.as_deref().is_some_and(|m| m.starts_with("pseries"));
         let mut legacy_usb = false;
         for ty in ["pci", "usb", "scsi", "ide", "sata", "virtio-serial"] {
             for c in d.controllers.iter().filter(|c| c.controller_type == ty) {
                 let idx = c.index.unwrap_or(0);
-                let driver = match (ty, c.model.as_deref()) {
-                    ("pci", _) => continue,
-                    ("ide", _) if idx == 0 && i440 => continue,
+                let model = c.model.as_deref();
+                if ty == "pci" && model == Some("pci-root") && idx == 0 {
+                    if let Some(h) = c.other.iter().find(|e| e.name == "target").and_then(|t| attr(t, "hotplug")) {
+                        self.cmd.opt("-global", format!("PIIX4_PM.acpi-root-pci-hotplug={h}"));
+                    }
+                }
+                let skip = match (ty, model) {
+                    ("pci", Some("pcie-root")) => true,
+                    ("pci", Some("pci-root")) => !pseries || idx == 0,
+                    ("sata", _) => idx == 0 && q35,
+                    ("ide", _) => idx == 0 && i440,
+                    _ => false,
+                };
+                if skip {
+                    continue;
+                }
+                if ty == "pci" {
+                    let p = self.pci_controller(c)?;
+                    self.device(p);
+                    continue;
+                }
+                let driver = match (ty, model) {
                     ("usb", None) => {
                         legacy_usb = true;
                         continue;
@@ -501,19 +606,31 @@ impl Builder<'_> {
                     ("virtio-serial", _) => "virtio-serial-pci",
                     _ => return Err(unsupported(format!("controller type '{ty}'"))),
                 };
-                if !c.other.is_empty() || !c.attrs.is_empty() {
+                let allowed_attrs: &[&str] = if ty == "usb" { &["ports"] } else { &[] };
+                if !c.other.is_empty() || c.attrs.iter().any(|(k, _)| !allowed_attrs.contains(&k.as_str())) {
                     return Err(unsupported(format!("options of controller '{ty}' are not supported yet")));
                 }
                 let id = match ty {
                     "usb" if idx == 0 => "usb".to_string(),
-                    "sata" | "ide" => format!("{ty}{idx}"),
                     _ => format!("{ty}{idx}"),
                 };
-                let mut p = Props::default().s("driver", driver).s("id", id);
+                let mut p = Props::default().s("driver", driver);
+                if let Some(ports) = c.attrs.iter().find(|(k, _)| k == "ports").and_then(|(_, v)| v.parse::<i64>().ok()) {
+                    p.push_n("p2", ports);
+                    p.push_n("p3", ports);
+                }
+                let master = c.info.extra.iter().find(|e| e.name == "master").and_then(|m| attr(m, "startport"));
+                match master {
+                    Some(sp) if ty == "usb" => {
+                        p.push_s("masterbus", format!("{id}.0"));
+                        p.push_n("firstport", sp.parse::<i64>().unwrap_or(0));
+                    }
+                    _ => p.push_s("id", id),
+                }
                 if c.info.address.is_some() && !matches!(c.info.address, Some(Address::Pci { .. })) {
                     return Err(unsupported("controller address type"));
                 }
-                pci_addr(&c.info.address, &mut p);
+                pci_addr(self.def, &c.info.address, &mut p);
                 self.device(p);
             }
         }
@@ -521,6 +638,44 @@ impl Builder<'_> {
             self.cmd.arg("-usb");
         }
         Ok(())
+    }
+
+    /// The `-device` of a PCI controller (bridge, root port, switch port, expander).
+    fn pci_controller(&self, c: &oxvirt_conf::domain::Controller) -> Result<Props> {
+        let idx = c.index.unwrap_or(0);
+        let model = c.model.as_deref().unwrap_or("");
+        let name = c.other.iter().find(|e| e.name == "model").and_then(|m| attr(m, "name")).unwrap_or("");
+        let target = c.other.iter().find(|e| e.name == "target");
+        let t = |k: &str| target.and_then(|t| attr(t, k)).and_then(|v| oxvirt_conf::xml::parse_uint(v, 0)).map(|v: u32| v as i64);
+        let id = format!("pci.{idx}");
+        let mut p = Props::default().s("driver", name);
+        match model {
+            "pci-bridge" => p = p.n("chassis_nr", t("chassisNr").unwrap_or(idx as i64)).s("id", id),
+            "pci-expander-bus" | "pcie-expander-bus" => {
+                p = p.n("bus_nr", t("busNr").unwrap_or(0)).s("id", id);
+                if let Some(n) = target.and_then(|t| {
+                    t.children.iter().find_map(|c| match c {
+                        XNode::El(x) if x.name == "node" => Some(text(x)),
+                        _ => None,
+                    })
+                }) {
+                    p.push_n("numa_node", n.trim().parse::<i64>().unwrap_or(0));
+                }
+            }
+            "dmi-to-pci-bridge" | "pcie-switch-upstream-port" | "pcie-to-pci-bridge" => p = p.s("id", id),
+            "pcie-root-port" | "pcie-switch-downstream-port" => {
+                p = p.n("port", t("port").unwrap_or(0)).n("chassis", t("chassis").unwrap_or(idx as i64)).s("id", id);
+                match target.and_then(|t| attr(t, "hotplug")) {
+                    Some("on") => p.push_b("hotplug", true),
+                    Some("off") => p.push_b("hotplug", false),
+                    _ => {}
+                }
+            }
+            "pci-root" => p = p.n("index", t("index").unwrap_or(0)).s("id", id),
+            other => return Err(unsupported(format!("PCI controller model '{other}' is not supported by this driver yet"))),
+        }
+        pci_addr(self.def, &c.info.address, &mut p);
+        Ok(p)
     }
 
     fn disks(&mut self) -> Result<()> {
@@ -609,7 +764,11 @@ impl Builder<'_> {
             }
             ("sata", Some(Address::Drive { controller, bus, unit, .. })) => {
                 p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
-                p.push_s("bus", format!("ide.{unit}"));
+                if *controller == 0 && crate::postparse::is_q35(self.def) {
+                    p.push_s("bus", format!("ide.{unit}"));
+                } else {
+                    p.push_s("bus", format!("sata{controller}.{unit}"));
+                }
                 drive(&mut p);
                 p.push_s("id", format!("sata{controller}-{bus}-{unit}"));
             }
@@ -636,7 +795,7 @@ impl Builder<'_> {
             }
             ("virtio", a) => {
                 p.push_s("driver", "virtio-blk-pci");
-                pci_addr(a, &mut p);
+                pci_addr(self.def, a, &mut p);
                 drive(&mut p);
                 let idx = crate::postparse::disk_index(&disk.target_dev).unwrap_or(0);
                 p.push_s("id", format!("virtio-disk{idx}"));
@@ -667,7 +826,7 @@ impl Builder<'_> {
                 other => return Err(unsupported(format!("interface model '{other}'"))),
             };
             let mut p = Props::default().s("driver", driver).s("netdev", format!("hostnet{i}")).s("id", format!("net{i}")).s("mac", &n.mac);
-            pci_addr(&n.info.address, &mut p);
+            pci_addr(self.def, &n.info.address, &mut p);
             if let Some(b) = boot[i] {
                 p.push_n("bootindex", b as i64);
             }
@@ -743,7 +902,7 @@ impl Builder<'_> {
                 ),
                 "pci-serial" => {
                     let mut p = Props::default().s("driver", "pci-serial").s("chardev", &id).s("id", format!("serial{serial_n}"));
-                    pci_addr(&c.info.address, &mut p);
+                    pci_addr(self.def, &c.info.address, &mut p);
                     self.device(p);
                 }
                 other => return Err(unsupported(format!("serial target type '{other}'"))),
@@ -883,7 +1042,7 @@ impl Builder<'_> {
                     p.push_n("vgamem_mb", vr / 1024);
                 }
             }
-            pci_addr(&v.info.address, &mut p);
+            pci_addr(self.def, &v.info.address, &mut p);
             self.device(p);
         }
         Ok(())
@@ -893,7 +1052,7 @@ impl Builder<'_> {
         if let Some(m) = &self.def.devices.memballoon {
             if m.model == "virtio" {
                 let mut p = Props::default().s("driver", "virtio-balloon-pci").s("id", "balloon0");
-                pci_addr(&m.info.address, &mut p);
+                pci_addr(self.def, &m.info.address, &mut p);
                 for (k, v) in &m.attrs {
                     if k == "autodeflate" {
                         p.push_b("deflate-on-oom", v == "on");
@@ -928,7 +1087,7 @@ impl Builder<'_> {
                 o => return Err(unsupported(format!("RNG backend '{o}'"))),
             }
             let mut p = Props::default().s("driver", "virtio-rng-pci").s("rng", &id).s("id", format!("rng{i}"));
-            pci_addr(&r.info.address, &mut p);
+            pci_addr(self.def, &r.info.address, &mut p);
             self.device(p);
         }
         Ok(())

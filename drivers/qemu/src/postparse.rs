@@ -17,6 +17,51 @@ use std::collections::BTreeSet;
 pub struct PostParseOptions {
     /// Parsing a persistent (inactive) definition.
     pub inactive: bool,
+    /// CPU models of the binary as (accelerator, name, QOM type name).
+    pub cpu_types: Vec<(String, String, String)>,
+}
+
+fn default_cpu(def: &mut DomainDef, caps: &QemuCaps, arch: &str, cpu_types: &[(String, String, String)]) -> Result<()> {
+    if let Some(cpu) = &def.cpu {
+        let mode = attr(cpu, "mode").unwrap_or("custom");
+        if mode != "custom" || child(cpu, "model").is_some() {
+            return Ok(());
+        }
+    }
+    let supported = is_x86(arch)
+        || arch.starts_with("ppc64")
+        || arch.starts_with("s390")
+        || matches!(arch, "aarch64" | "armv7l" | "armv6l" | "riscv64");
+    if !supported {
+        return Ok(());
+    }
+    if !is_x86(arch) && !arch.starts_with("s390") && !arch.starts_with("ppc64") && def.virt_type != "qemu" {
+        return Ok(());
+    }
+    let Some(ty) = machine_of(def, caps).and_then(|m| m.default_cpu.clone()) else { return Ok(()) };
+    let accel = accel_of(&def.virt_type);
+    let model = if cpu_types.is_empty() {
+        Some(ty.strip_suffix("-x86_64-cpu").or_else(|| ty.strip_suffix("-i386-cpu")).unwrap_or(&ty).to_string())
+    } else {
+        cpu_types.iter().find(|(a, _, t)| a == accel && *t == ty).map(|(_, n, _)| n.clone())
+    };
+    let Some(model) = model else { return Ok(()) };
+    if model == "host" && def.virt_type != "kvm" {
+        return Err(QemuError::Internal("QEMU reports invalid default CPU model \"host\" for non-kvm domain virt type".into()));
+    }
+    let mut cpu = def.cpu.take().unwrap_or_else(|| El::new("cpu"));
+    cpu.attrs.retain(|(k, _)| !matches!(k.as_str(), "mode" | "match" | "check"));
+    if model == "host" {
+        cpu.attrs.insert(0, ("mode".into(), "host-passthrough".into()));
+        cpu.attrs.insert(1, ("check".into(), "none".into()));
+    } else {
+        cpu.attrs.insert(0, ("mode".into(), "custom".into()));
+        cpu.attrs.insert(1, ("match".into(), "exact".into()));
+        cpu.attrs.insert(2, ("check".into(), "none".into()));
+        cpu.children.insert(0, XNode::El(El::new("model").attr("fallback", "forbid").text(model)));
+    }
+    def.cpu = Some(cpu);
+    Ok(())
 }
 
 /// Test-harness setup shared by `qemu argv` and `xml format --driver qemu`: the
@@ -33,6 +78,18 @@ pub struct Setup {
     pub host_arch: String,
     /// Parse a persistent definition (`--inactive`).
     pub inactive: bool,
+    /// CPU models of the caps file as (accelerator, name, QOM type name).
+    pub cpu_types: Vec<(String, String, String)>,
+}
+
+/// The `<cpu type= name= typename=>` entries of a `<qemuCaps>` document.
+fn caps_cpu_types(text: &str) -> Vec<(String, String, String)> {
+    let Ok(doc) = roxmltree::Document::parse(text) else { return Vec::new() };
+    doc.root_element()
+        .children()
+        .filter(|n| n.has_tag_name("cpu"))
+        .filter_map(|n| Some((n.attribute("type")?.to_string(), n.attribute("name")?.to_string(), n.attribute("typename")?.to_string())))
+        .collect()
 }
 
 impl Setup {
@@ -78,6 +135,7 @@ impl Setup {
         if let Some(cf) = caps_file {
             let text = std::fs::read_to_string(&cf).map_err(|source| QemuError::Io { path: cf.clone(), source })?;
             s.caps = QemuCaps::parse(&text)?;
+            s.cpu_types = caps_cpu_types(&text);
             s.fake = false;
             if strip {
                 strip_machine_aliases(&mut s.caps);
@@ -175,7 +233,7 @@ fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
 }
 
 /// Apply the QEMU driver's post-parse rules to `def`.
-pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, _opts: &PostParseOptions) -> Result<()> {
+pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &PostParseOptions) -> Result<()> {
     // Architecture, emulator and machine type.
     if def.os.arch.is_none() {
         let a = if caps.arch.is_empty() { "x86_64".to_string() } else { caps.arch.clone() };
@@ -184,6 +242,14 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, _opts: &
     let arch = def.os.arch.clone().unwrap_or_default();
     if fake {
         caps.arch = arch.clone();
+        // Flags every binary of the architecture has (virQEMUCapsInitQMPBasicArch).
+        let basic: &[&str] = match arch.as_str() {
+            "i686" | "x86_64" => &["no-acpi", "no-hpet"],
+            "aarch64" => &["no-acpi", "aarch64-off", "mach-virt.gic-version"],
+            "s390" | "s390x" => &["aes-key-wrap", "dea-key-wrap", "loadparm"],
+            _ => &[],
+        };
+        caps.flags.extend(basic.iter().map(|f| f.to_string()));
         if caps.machines.is_empty() {
             for accel in ["tcg", "kvm"] {
                 for m in fake_machines(&arch) {
@@ -213,29 +279,29 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, _opts: &
         return Err(QemuError::Unsupported(format!("missing machine type for arch '{arch}'")));
     }
 
-    // Default CPU model of the machine type.
-    if def.cpu.is_none() && is_x86(&arch) {
-        if let Some(cpu) = machine_of(def, caps).and_then(|m| m.default_cpu.clone()) {
-            let model = cpu.strip_suffix("-x86_64-cpu").or_else(|| cpu.strip_suffix("-i386-cpu")).unwrap_or(&cpu).to_string();
-            def.cpu = Some(
-                El::new("cpu")
-                    .attr("mode", "custom")
-                    .attr("match", "exact")
-                    .attr("check", "none")
-                    .child(El::new("model").attr("fallback", "forbid").text(model)),
-            );
+    // Default CPU model of the machine type (qemuDomainDefSetDefaultCPU).
+    default_cpu(def, caps, &arch, &opts.cpu_types)?;
+
+    def.devices.assign_controller_indexes();
+    // UHCI companions without <master> get their usual start port.
+    for c in def.devices.controllers.iter_mut().filter(|c| c.controller_type == "usb") {
+        let port = match c.model.as_deref() {
+            Some("ich9-uhci1") => 0,
+            Some("ich9-uhci2") => 2,
+            Some("ich9-uhci3") => 4,
+            _ => continue,
+        };
+        if !c.info.extra.iter().any(|e| e.name == "master") {
+            c.info.extra.insert(0, El::new("master").attr("startport", port));
         }
     }
-
     add_default_devices(def, caps, &arch);
     device_post_parse(def, caps, &arch);
     assign_drive_addresses(def);
     def.devices.add_implicit();
     controller_defaults(def, caps, &arch);
     assign_virtio_serial_ports(def);
-    if is_x86(&arch) && is_i440fx(def) {
-        assign_pci_i440fx(def)?;
-    }
+    pci::assign_pci_addresses(def, caps)?;
     Ok(())
 }
 
@@ -306,6 +372,15 @@ fn add_default_devices(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
         let mut c = Controller::new("usb", 0);
         c.model = usb_model.map(str::to_string);
         d.insert_controller(c);
+        if usb_model == Some("ich9-ehci1") {
+            // The EHCI controller comes with its three UHCI companions.
+            for (m, port) in [("ich9-uhci1", 0), ("ich9-uhci2", 2), ("ich9-uhci3", 4)] {
+                let mut c = Controller::new("usb", 0);
+                c.model = Some(m.into());
+                c.info.extra.push(El::new("master").attr("startport", port));
+                d.insert_controller(c);
+            }
+        }
     }
     if sata {
         d.maybe_add_controller("sata", 0);
@@ -569,53 +644,7 @@ fn assign_virtio_serial_ports(def: &mut DomainDef) {
 
 // ---------------------------------------------------------------- PCI
 
-struct PciBus {
-    used: BTreeSet<(u32, u32)>,
-}
-
-impl PciBus {
-    fn reserve(&mut self, slot: u32, function: u32) {
-        self.used.insert((slot, function));
-    }
-
-    fn slot_free(&self, slot: u32) -> bool {
-        !self.used.iter().any(|(s, _)| *s == slot)
-    }
-
-    fn next(&mut self) -> Result<Address> {
-        for slot in 1..32 {
-            if self.slot_free(slot) {
-                self.reserve(slot, 0);
-                return Ok(pci(slot, 0));
-            }
-        }
-        Err(QemuError::Internal("No more available PCI slots".into()))
-    }
-}
-
-fn pci(slot: u32, function: u32) -> Address {
-    Address::Pci { domain: 0, bus: 0, slot, function, multifunction: None, zpci: None }
-}
-
-/// Whether a device's address asks for PCI auto-assignment.
-fn wanted(a: &Option<Address>) -> bool {
-    matches!(a, None | Some(Address::Pci { domain: 0, bus: 0, slot: 0, function: 0, .. }))
-}
-
-fn set_pci(a: &mut Option<Address>, new: Address) {
-    if let (Some(Address::Pci { multifunction, zpci, .. }), Address::Pci { domain, bus, slot, function, .. }) = (a.as_ref(), &new) {
-        *a = Some(Address::Pci {
-            domain: *domain,
-            bus: *bus,
-            slot: *slot,
-            function: *function,
-            multifunction: multifunction.clone(),
-            zpci: zpci.clone(),
-        });
-        return;
-    }
-    *a = Some(new);
-}
+mod pci;
 
 fn el_address(e: &El) -> Option<Address> {
     let a = child(e, "address")?;
@@ -634,221 +663,11 @@ fn el_address(e: &El) -> Option<Address> {
 }
 
 fn el_set_address(e: &mut El, a: &Address) {
-    e.children.retain(|c| !matches!(c, XNode::El(x) if x.name == "address"));
-    e.push(a.to_el());
-}
-
-fn controller_needs_pci(c: &Controller) -> bool {
-    match c.controller_type.as_str() {
-        "pci" => !matches!(c.model.as_deref(), Some("pci-root") | Some("pcie-root")),
-        "usb" => c.model.as_deref() != Some("none") && c.model.is_some(),
-        "fdc" | "ccid" | "xenbus" | "isa" => false,
-        "scsi" => !matches!(c.model.as_deref(), Some("ncr53c90") | Some("ibmvscsi") | Some("am53c974")) || c.model.is_none(),
-        _ => true,
+    let pos = e.children.iter().position(|c| matches!(c, XNode::El(x) if x.name == "address"));
+    match pos {
+        Some(p) => e.children[p] = XNode::El(a.to_el()),
+        None => e.push(a.to_el()),
     }
-}
-
-fn other_needs_pci(e: &El) -> bool {
-    match e.name.as_str() {
-        "sound" => !matches!(attr(e, "model"), Some("sb16") | Some("pcspk") | Some("usb")),
-        "watchdog" => attr(e, "model") == Some("i6300esb"),
-        "filesystem" => {
-            let drv = child(e, "driver").and_then(|d| attr(d, "type"));
-            attr(e, "type").unwrap_or("mount") == "mount" && !matches!(drv, Some("handle") | Some("loop") | Some("nbd"))
-        }
-        "hostdev" => attr(e, "mode").unwrap_or("subsys") == "subsys" && matches!(attr(e, "type"), Some("pci") | Some("scsi_host")),
-        "shmem" | "vsock" => true,
-        "iommu" => attr(e, "model") == Some("virtio"),
-        _ => false,
-    }
-}
-
-fn assign_pci_i440fx(def: &mut DomainDef) -> Result<()> {
-    let d = &mut def.devices;
-    let mut bus = PciBus { used: BTreeSet::new() };
-    // Reserve explicit addresses.
-    let mut explicit: Vec<Address> = Vec::new();
-    explicit.extend(d.disks.iter().filter_map(|x| x.info.address.clone()));
-    explicit.extend(d.controllers.iter().filter_map(|x| x.info.address.clone()));
-    explicit.extend(d.interfaces.iter().filter_map(|x| x.info.address.clone()));
-    explicit.extend(d.videos.iter().filter_map(|x| x.info.address.clone()));
-    explicit.extend(d.inputs.iter().filter_map(|x| x.info.address.clone()));
-    explicit.extend(d.rngs.iter().filter_map(|x| x.info.address.clone()));
-    explicit.extend(d.chardevs.iter().filter_map(|x| x.info.address.clone()));
-    explicit.extend(d.memballoon.iter().filter_map(|x| x.info.address.clone()));
-    explicit.extend(d.other.iter().filter_map(el_address));
-    for a in explicit {
-        if let Address::Pci { domain: 0, bus: 0, slot, function, .. } = a {
-            if slot != 0 || function != 0 {
-                bus.reserve(slot, function);
-            }
-        }
-    }
-    // PIIX3 integrated devices at slot 1.
-    for c in d.controllers.iter_mut() {
-        let want = match (c.controller_type.as_str(), c.index) {
-            ("ide", Some(0)) => Some(1),
-            ("usb", Some(0)) if matches!(c.model.as_deref(), None | Some("piix3-uhci")) => Some(2),
-            _ => None,
-        };
-        if let Some(f) = want {
-            if wanted(&c.info.address) {
-                set_pci(&mut c.info.address, pci(1, f));
-            } else if !matches!(c.info.address, Some(Address::Pci { slot: 1, function, .. }) if function == f) {
-                return Err(QemuError::Internal(if f == 1 {
-                    "Primary IDE controller must have PCI address 0:0:1.1".into()
-                } else {
-                    "PIIX3 USB controller at index 0 must have PCI address 0:0:1.2".into()
-                }));
-            }
-            bus.reserve(1, f);
-        }
-    }
-    bus.reserve(1, 0);
-    bus.reserve(1, 3);
-    // Primary video at slot 2.
-    if let Some(v) = d.videos.first_mut() {
-        if !matches!(v.model.as_deref(), Some("none") | Some("ramfb")) && wanted(&v.info.address) {
-            let a = if bus.slot_free(2) {
-                bus.reserve(2, 0);
-                pci(2, 0)
-            } else {
-                bus.next()?
-            };
-            set_pci(&mut v.info.address, a);
-        }
-    }
-    for c in d.controllers.iter_mut().filter(|c| c.controller_type == "pci") {
-        if controller_needs_pci(c) && wanted(&c.info.address) {
-            let a = bus.next()?;
-            set_pci(&mut c.info.address, a);
-        }
-    }
-    for e in d.other.iter_mut().filter(|e| e.name == "filesystem") {
-        if other_needs_pci(e) && el_address(e).is_none() {
-            let a = bus.next()?;
-            el_set_address(e, &a);
-        }
-    }
-    for n in d.interfaces.iter_mut() {
-        if n.iface_type != "hostdev" && wanted(&n.info.address) && n.model.as_deref() != Some("usb-net") {
-            let a = bus.next()?;
-            set_pci(&mut n.info.address, a);
-        }
-    }
-    for e in d.other.iter_mut().filter(|e| e.name == "sound") {
-        if other_needs_pci(e) && el_address(e).is_none() {
-            let a = bus.next()?;
-            el_set_address(e, &a);
-        }
-    }
-    // Other controllers; USB2 companions share the slot of their index.
-    let n = d.controllers.len();
-    for i in 0..n {
-        let c = &d.controllers[i];
-        if c.controller_type == "pci" || !controller_needs_pci(c) || (c.controller_type == "ide" && c.index == Some(0)) {
-            continue;
-        }
-        if !wanted(&c.info.address) {
-            continue;
-        }
-        let model = c.model.clone().unwrap_or_default();
-        let usb2 = c.controller_type == "usb" && model.starts_with("ich9-");
-        if usb2 {
-            let (f, multi) = match model.as_str() {
-                "ich9-ehci1" => (7, None),
-                "ich9-uhci1" => (0, Some("on")),
-                "ich9-uhci2" => (1, None),
-                "ich9-uhci3" => (2, None),
-                _ => (0, None),
-            };
-            let idx = c.index;
-            let found = d.controllers.iter().find_map(|o| match (&o.info.address, o.controller_type == "usb") {
-                (Some(Address::Pci { slot, .. }), true)
-                    if o.index == idx && o.model.as_deref().is_some_and(|m| m.starts_with("ich9-")) && *slot != 0 =>
-                {
-                    Some(*slot)
-                }
-                _ => None,
-            });
-            let slot = match found {
-                Some(s) => s,
-                None => match bus.next()? {
-                    Address::Pci { slot, .. } => slot,
-                    _ => 0,
-                },
-            };
-            bus.reserve(slot, f);
-            d.controllers[i].info.address =
-                Some(Address::Pci { domain: 0, bus: 0, slot, function: f, multifunction: multi.map(str::to_string), zpci: None });
-        } else {
-            let a = bus.next()?;
-            set_pci(&mut d.controllers[i].info.address, a);
-        }
-    }
-    for disk in d.disks.iter_mut().filter(|x| x.target_bus == "virtio") {
-        if wanted(&disk.info.address) {
-            let a = bus.next()?;
-            set_pci(&mut disk.info.address, a);
-        }
-    }
-    for e in d.other.iter_mut().filter(|e| e.name == "hostdev") {
-        if other_needs_pci(e) && el_address(e).is_none() {
-            let a = bus.next()?;
-            el_set_address(e, &a);
-        }
-    }
-    if let Some(m) = d.memballoon.as_mut() {
-        if m.model.starts_with("virtio") && wanted(&m.info.address) {
-            let a = bus.next()?;
-            set_pci(&mut m.info.address, a);
-        }
-    }
-    for r in d.rngs.iter_mut() {
-        if wanted(&r.info.address) {
-            let a = bus.next()?;
-            set_pci(&mut r.info.address, a);
-        }
-    }
-    for e in d.other.iter_mut().filter(|e| e.name == "watchdog") {
-        if other_needs_pci(e) && el_address(e).is_none() {
-            let a = bus.next()?;
-            el_set_address(e, &a);
-        }
-    }
-    for v in d.videos.iter_mut() {
-        if !matches!(v.model.as_deref(), Some("none") | Some("ramfb")) && wanted(&v.info.address) {
-            let a = bus.next()?;
-            set_pci(&mut v.info.address, a);
-        }
-    }
-    for e in d.other.iter_mut().filter(|e| e.name == "shmem") {
-        if el_address(e).is_none() {
-            let a = bus.next()?;
-            el_set_address(e, &a);
-        }
-    }
-    for i in d.inputs.iter_mut().filter(|i| i.bus.as_deref() == Some("virtio")) {
-        if wanted(&i.info.address) {
-            let a = bus.next()?;
-            set_pci(&mut i.info.address, a);
-        }
-    }
-    for c in d.chardevs.iter_mut().filter(|c| c.device == "serial" && c.target_type() == Some("pci-serial")) {
-        if wanted(&c.info.address) {
-            let a = bus.next()?;
-            set_pci(&mut c.info.address, a);
-        }
-    }
-    for name in ["iommu", "vsock"] {
-        for e in d.other.iter_mut().filter(|e| e.name == name) {
-            if other_needs_pci(e) && el_address(e).is_none() {
-                let a = bus.next()?;
-                el_set_address(e, &a);
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

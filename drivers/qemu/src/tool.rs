@@ -26,9 +26,9 @@ fn load(args: &[String]) -> Result<(DomainDef, Setup)> {
     let (mut setup, file) = Setup::from_args(args)?;
     let text = read(&file)?;
     let popts = ParseOptions { driver: Some("qemu".into()), inactive: setup.inactive };
-    let mut def = DomainDef::parse(&text, &popts)?;
+    let mut def = DomainDef::parse_without_implicit(&text, &popts)?;
     let fake = setup.fake;
-    post_parse(&mut def, &mut setup.caps, fake, &PostParseOptions { inactive: setup.inactive })?;
+    post_parse(&mut def, &mut setup.caps, fake, &PostParseOptions { inactive: setup.inactive, cpu_types: setup.cpu_types.clone() })?;
     Ok((def, setup))
 }
 

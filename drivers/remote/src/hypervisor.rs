@@ -185,6 +185,14 @@ impl HypervisorDriver for RemoteConn {
     fn domain_get_xml_desc(&self, d: &DomainRef, flags: u32) -> Result<String> {
         Ok(self.call::<_, RemoteDomainGetXmlDescRet>(P::DomainGetXmlDesc, &RemoteDomainGetXmlDescArgs { dom: dom(d), flags })?.xml)
     }
+    fn node_get_security_model(&self) -> Result<SecurityModel> {
+        let r: RemoteNodeGetSecurityModelRet = self.call(P::NodeGetSecurityModel, &Void)?;
+        Ok(SecurityModel { model: chars_to_string(&r.model), doi: chars_to_string(&r.doi) })
+    }
+    fn domain_get_security_label(&self, d: &DomainRef) -> Result<SecurityLabel> {
+        let r: RemoteDomainGetSecurityLabelRet = self.call(P::DomainGetSecurityLabel, &RemoteDomainGetSecurityLabelArgs { dom: dom(d) })?;
+        Ok(SecurityLabel { label: chars_to_string(&r.label), enforcing: r.enforcing != 0 })
+    }
     fn domain_get_os_type(&self, d: &DomainRef) -> Result<String> {
         Ok(self.call::<_, RemoteDomainGetOsTypeRet>(P::DomainGetOsType, &RemoteDomainGetOsTypeArgs { dom: dom(d) })?.r#type)
     }

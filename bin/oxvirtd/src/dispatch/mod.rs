@@ -42,6 +42,13 @@ pub fn ret<T: Encode>(v: &T) -> Reply {
     v.to_bytes().map_err(|e| Error::new(ErrorCode::Rpc, ErrorDomain::Rpc, format!("cannot encode reply: {e}")))
 }
 
+/// Old-style calls (`virConnectNumOfSecrets`, `virConnectListNWFilters`, ...) are
+/// served through the list-all API; when the driver lacks the family, report the
+/// old call's own name, as libvirt's API layer does for a missing driver slot.
+pub fn legacy<T>(r: Result<T, Error>, api: &str) -> Result<T, Error> {
+    r.map_err(|e| if e.code == ErrorCode::NoSupport { oxvirt::driver::no_support(api) } else { e })
+}
+
 /// The empty reply of a `void` procedure.
 pub fn void() -> Reply {
     Ok(Vec::new())

@@ -13,7 +13,8 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
     let c = conn;
     Some(match proc {
         P::ConnectListAllNwfilters => list_all(p, c),
-        P::ConnectNumOfNwfilters => c.list_all_nwfilters(0).and_then(|f| ret(&RemoteConnectNumOfNwfiltersRet { num: count(f.len()) })),
+        P::ConnectNumOfNwfilters => super::legacy(c.list_all_nwfilters(0), "virConnectNumOfNWFilters")
+            .and_then(|f| ret(&RemoteConnectNumOfNwfiltersRet { num: count(f.len()) })),
         P::ConnectListNwfilters => list_names(p, c),
         P::NwfilterLookupByName => args::<RemoteNwfilterLookupByNameArgs>(p)
             .and_then(|a| c.nwfilter_lookup_by_name(&a.name))
@@ -70,7 +71,7 @@ fn list_all(p: &[u8], conn: &Connect) -> Reply {
 fn list_names(p: &[u8], conn: &Connect) -> Reply {
     let a: RemoteConnectListNwfiltersArgs = args(p)?;
     let max = check_max(a.maxnames, "names", REMOTE_NWFILTER_LIST_MAX, "REMOTE_NWFILTER_LIST_MAX")?;
-    let filters = first(conn.list_all_nwfilters(0)?, max);
+    let filters = first(super::legacy(conn.list_all_nwfilters(0), "virConnectListNWFilters")?, max);
     ret(&RemoteConnectListNwfiltersRet { names: filters.iter().map(|f| f.name().to_string()).collect() })
 }
 

@@ -14,9 +14,8 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
     let c = conn;
     Some(match proc {
         P::ConnectListAllSecrets => list_all(p, c),
-        P::ConnectNumOfSecrets => {
-            c.list_all_secrets(ListSecretsFlags::empty()).and_then(|s| ret(&RemoteConnectNumOfSecretsRet { num: count(s.len()) }))
-        }
+        P::ConnectNumOfSecrets => super::legacy(c.list_all_secrets(ListSecretsFlags::empty()), "virConnectNumOfSecrets")
+            .and_then(|s| ret(&RemoteConnectNumOfSecretsRet { num: count(s.len()) })),
         P::ConnectListSecrets => list_uuids(p, c),
         P::SecretLookupByUuid => args::<RemoteSecretLookupByUuidArgs>(p)
             .and_then(|a| c.secret_lookup_by_uuid(&a.uuid))
@@ -58,7 +57,7 @@ fn list_all(p: &[u8], conn: &Connect) -> Reply {
 fn list_uuids(p: &[u8], conn: &Connect) -> Reply {
     let a: RemoteConnectListSecretsArgs = args(p)?;
     let max = check_max(a.maxuuids, "uuids", REMOTE_SECRET_LIST_MAX, "REMOTE_SECRET_LIST_MAX")?;
-    let secrets = first(conn.list_all_secrets(ListSecretsFlags::empty())?, max);
+    let secrets = first(super::legacy(conn.list_all_secrets(ListSecretsFlags::empty()), "virConnectListSecrets")?, max);
     ret(&RemoteConnectListSecretsRet { uuids: secrets.iter().map(|s| uuid::format(&s.uuid())).collect() })
 }
 

@@ -395,6 +395,39 @@ impl Devices {
         }
     }
 
+    /// Give controllers without an index the lowest free one of their type; a USB2
+    /// companion following another USB2 controller joins its group's index.
+    pub fn assign_controller_indexes(&mut self) {
+        let usb2 = |c: &Controller| {
+            c.controller_type == "usb" && matches!(c.model.as_deref(), Some("ich9-ehci1" | "ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3"))
+        };
+        for i in 0..self.controllers.len() {
+            if self.controllers[i].index.is_some() {
+                continue;
+            }
+            let mut idx = None;
+            if i > 0 && usb2(&self.controllers[i]) {
+                let prev = self.controllers[..i].iter().rev().find(|c| c.controller_type == "usb");
+                if let Some(p) = prev.filter(|p| usb2(p)) {
+                    let model = self.controllers[i].model.clone();
+                    let taken = self.controllers.iter().any(|c| c.controller_type == "usb" && c.index == p.index && c.model == model);
+                    if !taken {
+                        idx = p.index;
+                    }
+                }
+            }
+            let idx = idx.unwrap_or_else(|| {
+                let ty = &self.controllers[i].controller_type;
+                let mut n = 0;
+                while self.controllers.iter().any(|c| &c.controller_type == ty && c.index == Some(n)) {
+                    n += 1;
+                }
+                n
+            });
+            self.controllers[i].index = Some(idx);
+        }
+    }
+
     /// Add a controller of `ty`/`index` unless one exists.
     pub fn maybe_add_controller(&mut self, ty: &str, index: u32) {
         if !self.controllers.iter().any(|c| c.controller_type == ty && c.index == Some(index)) {
@@ -1445,17 +1478,7 @@ impl Devices {
         for i in ccid {
             self.maybe_add_controller("ccid", i);
         }
-        // Controllers without an index get the lowest free one of their type.
-        for i in 0..self.controllers.len() {
-            if self.controllers[i].index.is_none() {
-                let ty = self.controllers[i].controller_type.clone();
-                let mut n = 0;
-                while self.controllers.iter().any(|c| c.controller_type == ty && c.index == Some(n)) {
-                    n += 1;
-                }
-                self.controllers[i].index = Some(n);
-            }
-        }
+        self.assign_controller_indexes();
         if let Some(v) = self.videos.first_mut() {
             if v.model.as_deref() != Some("none") {
                 v.primary = true;

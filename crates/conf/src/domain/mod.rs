@@ -357,8 +357,20 @@ impl DomainDef {
         DomainDef::from_node(doc.root_element(), opts)
     }
 
+    /// Parse a `<domain>` document without adding the implicit devices (controllers
+    /// for disk addresses, virtio-serial, ccid); a hypervisor driver that adds its
+    /// default devices first calls [`Devices::add_implicit`] itself afterwards.
+    pub fn parse_without_implicit(text: &str, opts: &ParseOptions) -> Result<DomainDef> {
+        let doc = xml::parse_root(text, "domain")?;
+        DomainDef::from_node_inner(doc.root_element(), opts, false)
+    }
+
     /// Parse a `<domain>` element (also when embedded in snapshot XML).
     pub fn from_node(node: Node<'_, '_>, opts: &ParseOptions) -> Result<DomainDef> {
+        DomainDef::from_node_inner(node, opts, true)
+    }
+
+    fn from_node_inner(node: Node<'_, '_>, opts: &ParseOptions, implicit: bool) -> Result<DomainDef> {
         let inactive = opts.inactive;
         let virt_type = match node.attribute("type") {
             None => return Err(ConfError::internal("missing domain type attribute")),
@@ -541,7 +553,9 @@ impl DomainDef {
             Some(d) => Devices::parse(d, inactive, hvm)?,
             None => Devices::default(),
         };
-        devices.add_implicit();
+        if implicit {
+            devices.add_implicit();
+        }
 
         // Boot order: per-device boot and <os><boot> exclude each other.
         let mut orders: Vec<u32> = Vec::new();
