@@ -22,9 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 
 /// The three sockets of the monolithic daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,19 +263,114 @@ pub fn encode(p: &Packet) -> Vec<u8> {
     }
 }
 
+/// A client's outgoing bytes. Whoever produces a packet (a call on the blocking pool,
+/// the event thread, the reader answering a PING) writes it straight to the socket
+/// with a non-blocking write when nothing is queued before it; only what the socket
+/// does not take at once is queued for the client's writer task. So a reply usually
+/// leaves without waking another thread, and packets still leave in the order they
+/// were produced.
+pub struct Outbox {
+    state: Mutex<OutState>,
+    wake: Notify,
+}
+
+struct OutState {
+    /// The socket; `None` once it failed or the client is finished (further bytes are
+    /// dropped, and the descriptor closes even if the client object lives on).
+    stream: Option<Arc<UnixStream>>,
+    /// Bytes waiting for the writer task, in order.
+    queue: Vec<u8>,
+    /// The writer task holds bytes taken from `queue` that are not written yet.
+    busy: bool,
+    /// The writer task should stop once `queue` is drained.
+    finishing: bool,
+}
+
+impl Outbox {
+    fn new(stream: Arc<UnixStream>) -> Arc<Outbox> {
+        let state = OutState { stream: Some(stream), queue: Vec::new(), busy: false, finishing: false };
+        Arc::new(Outbox { state: Mutex::new(state), wake: Notify::new() })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, OutState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Write `bytes` now if the socket takes them and nothing is queued; queue the rest.
+    pub fn send(&self, bytes: &[u8]) {
+        let mut st = self.state();
+        let Some(stream) = st.stream.as_ref() else { return };
+        let mut rest = bytes;
+        if !st.busy && st.queue.is_empty() {
+            match stream.try_write(rest) {
+                Ok(n) if n == rest.len() => return,
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => {
+                    st.stream = None;
+                    return;
+                }
+            }
+        }
+        st.queue.extend_from_slice(rest);
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    /// Let the writer task flush what is queued and stop.
+    fn finish(&self) {
+        self.state().finishing = true;
+        self.wake.notify_one();
+    }
+
+    /// The writer task: writes what [`Outbox::send`] could not.
+    async fn run(self: Arc<Self>) {
+        loop {
+            let job = {
+                let mut st = self.state();
+                let Some(stream) = st.stream.clone() else { return };
+                if st.queue.is_empty() {
+                    st.busy = false;
+                    if st.finishing {
+                        st.stream = None;
+                        return;
+                    }
+                    None
+                } else {
+                    st.busy = true;
+                    Some((stream, std::mem::take(&mut st.queue)))
+                }
+            };
+            let Some((stream, buf)) = job else {
+                self.wake.notified().await;
+                continue;
+            };
+            let mut off = 0;
+            while off < buf.len() {
+                let written = match stream.writable().await {
+                    Ok(()) => stream.try_write(&buf[off..]),
+                    Err(e) => Err(e),
+                };
+                match written {
+                    Ok(n) => off += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => {
+                        self.state().stream = None;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
     let cfg = server.config();
     server.clients.fetch_add(1, Ordering::SeqCst);
-    let (mut rd, mut wr) = stream.into_split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let client = Arc::new(Client::new(kind, tx));
-    let mut writer = tokio::spawn(async move {
-        while let Some(buf) = rx.recv().await {
-            if wr.write_all(&buf).await.is_err() {
-                break;
-            }
-        }
-    });
+    let stream = Arc::new(stream);
+    let out = Outbox::new(stream.clone());
+    let client = Arc::new(Client::new(kind, out.clone()));
+    let mut writer = tokio::spawn(out.clone().run());
     let requests = Arc::new(Semaphore::new(cfg.max_client_requests));
     let mut stop = server.shutdown_signal();
     let mut dec = FrameDecoder::new();
@@ -288,8 +382,16 @@ async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
     let mut unanswered: u32 = 0;
     'conn: loop {
         tokio::select! {
-            r = rd.read(&mut buf) => {
-                let n = match r { Ok(0) | Err(_) => break 'conn, Ok(n) => n };
+            r = stream.readable() => {
+                if r.is_err() {
+                    break 'conn;
+                }
+                let n = match stream.try_read(&mut buf) {
+                    Ok(0) => break 'conn,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(_) => break 'conn,
+                };
                 last_rx = Instant::now();
                 unanswered = 0;
                 dec.push(&buf[..n]);
@@ -321,11 +423,14 @@ async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
     let _ = tokio::time::timeout(Duration::from_secs(5), requests.acquire_many(all)).await;
     let c = client.clone();
     let _ = tokio::task::spawn_blocking(move || c.teardown()).await;
-    // Dropping the last sender lets the writer flush what is queued and stop.
+    // The writer flushes what is queued and stops.
+    out.finish();
     drop(client);
     if tokio::time::timeout(Duration::from_secs(1), &mut writer).await.is_err() {
         writer.abort();
     }
+    // Close the socket even if something still holds the client.
+    out.state().stream = None;
     if server.clients.fetch_sub(1, Ordering::SeqCst) == 1 {
         *server.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }

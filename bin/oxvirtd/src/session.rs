@@ -4,7 +4,7 @@
 
 use crate::dispatch::{self, args, ret, void, Reply};
 use crate::events;
-use crate::server::{encode, Server, SocketKind};
+use crate::server::{encode, Outbox, Server, SocketKind};
 use oxvirt::{Connect, Error, ErrorCode, ErrorDomain, OpenFlags};
 use oxvirt_rpc::message::{LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM};
 use oxvirt_rpc::proto::remote::*;
@@ -13,7 +13,6 @@ use oxvirt_rpc::{MessageStatus, Packet};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc::UnboundedSender;
 
 /// `VIR_DRV_FEATURE_*` numbers the daemon answers itself.
 mod feature {
@@ -29,7 +28,7 @@ mod feature {
 pub struct Client {
     /// The socket it came in on.
     pub kind: SocketKind,
-    out: UnboundedSender<Vec<u8>>,
+    out: Arc<Outbox>,
     conn: Mutex<Option<Connect>>,
     keepalive: AtomicBool,
     /// Held while an event registration is made and answered, and while an event is
@@ -47,7 +46,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Client {
     /// A new client writing through `out`.
-    pub fn new(kind: SocketKind, out: UnboundedSender<Vec<u8>>) -> Client {
+    pub fn new(kind: SocketKind, out: Arc<Outbox>) -> Client {
         Client {
             kind,
             out,
@@ -62,7 +61,7 @@ impl Client {
     /// Queue bytes for the socket.
     pub fn send(&self, bytes: Vec<u8>) {
         if !bytes.is_empty() {
-            let _ = self.out.send(bytes);
+            self.out.send(&bytes);
         }
     }
 
