@@ -3,6 +3,8 @@
 //! `/usr/bin/python3`), plus raw malformed input. Each test starts its own daemon on a
 //! private socket directory. The clients are required: a missing one fails the test.
 
+#[path = "daemon/admin.rs"]
+mod admin;
 #[path = "daemon/captures.rs"]
 mod captures;
 #[path = "daemon/harness.rs"]
@@ -15,5 +17,7 @@ mod malformed;
 mod python;
 #[path = "daemon/robust.rs"]
 mod robust;
+#[path = "daemon/streams.rs"]
+mod streams;
 #[path = "daemon/virsh.rs"]
 mod virsh;

@@ -24,6 +24,7 @@ use std::io::Write;
 fn register_drivers() {
     // The `test:///` driver: enable once `oxvirt_driver_test::register` lands on main.
     oxvirt_driver_test::register();
+    oxvirt_driver_qemu::register();
     oxvirt_driver_remote::register();
 }
 

@@ -5,15 +5,21 @@
 //!   model is described there and in `docs/daemon.md`);
 //! * [`session`] — per-client state and the calls libvirtd handles before dispatch;
 //! * [`events`] — event registration and delivery;
-//! * [`dispatch`] — procedures mapped to the public `oxvirt` API.
+//! * [`dispatch`] — procedures mapped to the public `oxvirt` API;
+//! * [`admin`] — the ADMIN program (`virt-admin`) and the daemon's log filters.
 //!
 //! Layer: binary; may use every library crate.
 
+mod admin;
 mod config;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod coverage;
 mod dispatch;
 mod events;
 mod server;
 mod session;
+mod stream;
 
 use anyhow::{bail, Context, Result};
 use config::Config;
@@ -149,6 +155,9 @@ fn main() {
 
 fn run(opts: Opts) -> Result<()> {
     let cfg = load_config(&opts)?;
+    // libvirtd's default priority is 3 (warning); -v lowers it to 2 (info).
+    admin::logging::init(if opts.verbose { 2 } else { 3 }, cfg.log_filters.as_deref(), cfg.log_outputs.as_deref())
+        .context("Can't initialize logging")?;
     if opts.listen || cfg.listen_tcp || cfg.listen_tls {
         eprintln!("oxvirtd: warning: TCP and TLS listeners are not implemented yet; serving unix sockets only");
     }
@@ -168,17 +177,21 @@ fn run(opts: Opts) -> Result<()> {
     }
     oxvirt_util::fs::atomic_write(&pid_file, format!("{}\n", std::process::id()).as_bytes())
         .with_context(|| format!("Failed to write pid file {}", pid_file.display()))?;
-    if opts.verbose {
-        for l in &listeners {
-            eprintln!("oxvirtd: listening on {} ({:?})", l.path.display(), l.kind);
-        }
+    for l in &listeners {
+        admin::logging::log(admin::logging::Priority::Info, "daemon", format_args!("listening on {} ({:?})", l.path.display(), l.kind));
     }
     if std::env::var_os(DAEMON_CHILD_ENV).is_some() {
         // Tell the parent (see `daemonize`) that startup succeeded; later writes to
         // the closed pipe fail harmlessly.
         println!("ready");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("Failed to start the runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .on_thread_start(admin::thread_started)
+        .on_thread_stop(admin::thread_stopped)
+        .enable_all()
+        .build()
+        .context("Failed to start the runtime")?;
     let srv = server::Server::new(cfg);
     let result = rt.block_on(async {
         spawn_signal_handlers(srv.clone(), opts.config.clone(), opts.socket_dir.clone())?;

@@ -78,6 +78,8 @@ pub struct Server {
     /// When the last client went away (for `--timeout`).
     pub idle_since: Mutex<Instant>,
     shutdown: watch::Sender<bool>,
+    /// Client lists of the `libvirtd` and `admin` servers (the ADMIN program's view).
+    pub admin: crate::admin::registry::Registry,
 }
 
 impl Server {
@@ -94,6 +96,7 @@ impl Server {
             slots_total: Mutex::new(max),
             idle_since: Mutex::new(Instant::now()),
             shutdown,
+            admin: Default::default(),
         })
     }
 
@@ -284,12 +287,28 @@ struct OutState {
     busy: bool,
     /// The writer task should stop once `queue` is drained.
     finishing: bool,
+    /// No socket at all: every byte is queued for [`Outbox::take_queued`].
+    detached: bool,
 }
 
 impl Outbox {
     fn new(stream: Arc<UnixStream>) -> Arc<Outbox> {
-        let state = OutState { stream: Some(stream), queue: Vec::new(), busy: false, finishing: false };
+        let state = OutState { stream: Some(stream), queue: Vec::new(), busy: false, finishing: false, detached: false };
         Arc::new(Outbox { state: Mutex::new(state), wake: Notify::new() })
+    }
+
+    /// An outbox without a socket that keeps everything sent (for tests that run
+    /// calls without a client connection).
+    #[cfg(test)]
+    pub fn detached() -> Arc<Outbox> {
+        let state = OutState { stream: None, queue: Vec::new(), busy: false, finishing: false, detached: true };
+        Arc::new(Outbox { state: Mutex::new(state), wake: Notify::new() })
+    }
+
+    /// Take the bytes queued so far (what a detached outbox was sent).
+    #[cfg(test)]
+    pub fn take_queued(&self) -> Vec<u8> {
+        std::mem::take(&mut self.state().queue)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, OutState> {
@@ -299,6 +318,10 @@ impl Outbox {
     /// Write `bytes` now if the socket takes them and nothing is queued; queue the rest.
     pub fn send(&self, bytes: &[u8]) {
         let mut st = self.state();
+        if st.detached {
+            st.queue.extend_from_slice(bytes);
+            return;
+        }
         let Some(stream) = st.stream.as_ref() else { return };
         let mut rest = bytes;
         if !st.busy && st.queue.is_empty() {
@@ -370,6 +393,7 @@ async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
     let stream = Arc::new(stream);
     let out = Outbox::new(stream.clone());
     let client = Arc::new(Client::new(kind, out.clone()));
+    let registration = server.admin.register(kind, &stream, &client);
     let mut writer = tokio::spawn(out.clone().run());
     let requests = Arc::new(Semaphore::new(cfg.max_client_requests));
     let mut stop = server.shutdown_signal();
@@ -415,6 +439,7 @@ async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
                 }
             }
             _ = stop.changed() => break 'conn,
+            _ = registration.closed() => break 'conn,
         }
     }
     // Let calls already read finish and answer (bounded), then deregister events and
@@ -441,7 +466,8 @@ async fn handle_packet(server: &Arc<Server>, client: &Arc<Client>, kind: SocketK
         Incoming::Ping => {
             client.send(encode(&Packet { header: Header::keepalive(KEEPALIVE_PROC_PONG), nfds: 0, payload: Vec::new() }));
         }
-        Incoming::Pong | Incoming::Ignore | Incoming::Stream => {}
+        Incoming::Stream => crate::stream::incoming(client, p).await,
+        Incoming::Pong | Incoming::Ignore => {}
         Incoming::ReplyError(e) => {
             let body = e.to_remote_error();
             if let Ok(pkt) = Packet::with_body(p.header.reply(MessageStatus::ERROR), &body) {

@@ -6,7 +6,7 @@ use crate::dispatch::{self, args, ret, void, Reply};
 use crate::events;
 use crate::server::{encode, Outbox, Server, SocketKind};
 use oxvirt::{Connect, Error, ErrorCode, ErrorDomain, OpenFlags};
-use oxvirt_rpc::message::{LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM};
+use oxvirt_rpc::message::{ADMIN_PROGRAM, LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM};
 use oxvirt_rpc::proto::remote::*;
 use oxvirt_rpc::proto::{ProcInfo, Program};
 use oxvirt_rpc::{MessageStatus, Packet};
@@ -38,6 +38,8 @@ pub struct Client {
     pub(crate) callbacks: Mutex<HashMap<i32, i32>>,
     /// Legacy domain event registrations: (eventID, the API's id).
     pub(crate) legacy: Mutex<Vec<(i32, i32)>>,
+    /// Open data streams (`crate::stream`).
+    pub(crate) streams: crate::stream::Streams,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -55,6 +57,7 @@ impl Client {
             event_gate: Mutex::new(()),
             callbacks: Mutex::new(HashMap::new()),
             legacy: Mutex::new(Vec::new()),
+            streams: crate::stream::Streams::default(),
         }
     }
 
@@ -90,6 +93,7 @@ impl Client {
     /// Drop every event registration and the hypervisor connection (client gone or
     /// `CONNECT_CLOSE`).
     pub fn teardown(&self) {
+        self.streams.close_all();
         let conn = lock(&self.conn).take();
         let ids: Vec<i32> =
             lock(&self.callbacks).drain().map(|(_, api)| api).chain(lock(&self.legacy).drain(..).map(|(_, api)| api)).collect();
@@ -144,6 +148,7 @@ pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static
         // libvirtd decodes the arguments before anything else looks at the call.
         _ if !args_decode(procedure, &p.payload) => Some(Err(dispatch::undecodable())),
         REMOTE_PROGRAM => remote_call(server, client, procedure.number, p),
+        ADMIN_PROGRAM => crate::admin::call(server, client, procedure.number, p),
         QEMU_PROGRAM | LXC_PROGRAM => Some(client.conn().and_then(|_| Err(unknown_procedure(procedure.number)))),
         _ => Some(Err(unknown_procedure(procedure.number))),
     }));
@@ -198,6 +203,7 @@ fn remote_call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -
         | P::ConnectNodeDeviceEventDeregisterAny
         | P::ConnectSecretEventRegisterAny
         | P::ConnectSecretEventDeregisterAny => return events::call(server, client, rp, p),
+        P::StorageVolUpload | P::StorageVolDownload => return crate::stream::open(client, rp, p),
         _ => match client.conn() {
             Err(e) => Err(e),
             Ok(conn) => dispatch::dispatch_call(rp, payload, &conn).unwrap_or_else(|| Err(unknown_procedure(n))),

@@ -4,6 +4,7 @@
 use crate::driver::{self, ConnectDrivers, Probe};
 use crate::event::{Event, EventClass};
 use crate::flags::*;
+use crate::stream::Stream;
 use crate::types::*;
 use crate::uri::{self, Uri};
 use crate::{Error, Result};
@@ -1100,6 +1101,24 @@ impl StorageVol {
     pub fn resize(&self, capacity: u64, flags: VolResizeFlags) -> Result<()> {
         self.conn.check_rw("virStorageVolResize")?;
         self.d()?.vol_resize(&self.r, capacity, flags.bits())
+    }
+    /// `virStorageVolUpload`: a stream writing the volume from `offset`, at most
+    /// `length` bytes (0: no limit). Send the data, then [`Stream::finish`].
+    pub fn upload(&self, offset: u64, length: u64, flags: VolUploadFlags) -> Result<Stream> {
+        self.conn.check_rw("virStorageVolUpload")?;
+        let drv = self.d()?.vol_upload(&self.r, offset, length, flags.bits())?;
+        Ok(Stream::new(drv, flags.contains(VolUploadFlags::SPARSE_STREAM)))
+    }
+    /// `virStorageVolDownload`: a stream reading the volume from `offset`, at most
+    /// `length` bytes (0: to the end). Receive until [`StreamChunk::Eof`], then
+    /// [`Stream::finish`].
+    ///
+    /// [`StreamChunk::Eof`]: crate::StreamChunk::Eof
+    pub fn download(&self, offset: u64, length: u64, flags: VolDownloadFlags) -> Result<Stream> {
+        // libvirt refuses downloads on read-only connections too.
+        self.conn.check_rw("virStorageVolDownload")?;
+        let drv = self.d()?.vol_download(&self.r, offset, length, flags.bits())?;
+        Ok(Stream::new(drv, flags.contains(VolDownloadFlags::SPARSE_STREAM)))
     }
 }
 

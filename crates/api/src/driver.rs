@@ -7,6 +7,7 @@
 //! know with `VIR_ERR_INVALID_ARG` (see [`check_flags`]).
 
 use crate::event::{EventCallback, EventClass};
+use crate::stream::StreamDriver;
 use crate::types::*;
 use crate::uri::Uri;
 use crate::{Error, Result};
@@ -562,6 +563,18 @@ pub trait StorageDriver: Send + Sync {
     /// `virStorageVolResize`.
     fn vol_resize(&self, v: &StorageVolRef, capacity: u64, flags: u32) -> Result<()> {
         nosup!("virStorageVolResize")
+    }
+    /// `virStorageVolUpload`: a stream that writes the volume's bytes from `offset`,
+    /// at most `length` of them (0: no limit). The returned stream takes data (and
+    /// holes when `flags` has `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM`).
+    fn vol_upload(&self, v: &StorageVolRef, offset: u64, length: u64, flags: u32) -> Result<Box<dyn StreamDriver>> {
+        nosup!("virStorageVolUpload")
+    }
+    /// `virStorageVolDownload`: a stream that yields the volume's bytes from `offset`,
+    /// at most `length` of them (0: to the end), with holes when `flags` has
+    /// `VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM`.
+    fn vol_download(&self, v: &StorageVolRef, offset: u64, length: u64, flags: u32) -> Result<Box<dyn StreamDriver>> {
+        nosup!("virStorageVolDownload")
     }
 }
 

@@ -338,6 +338,22 @@ flags!(
 );
 
 flags!(
+    /// `virStorageVolUploadFlags`.
+    VolUploadFlags {
+        /// VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM
+        SPARSE_STREAM = 1 << 0;
+    }
+);
+
+flags!(
+    /// `virStorageVolDownloadFlags`.
+    VolDownloadFlags {
+        /// VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM
+        SPARSE_STREAM = 1 << 0;
+    }
+);
+
+flags!(
     /// `virStoragePoolBuildFlags` / `virStoragePoolDeleteFlags` share these bits.
     PoolBuildFlags {
         /// VIR_STORAGE_POOL_BUILD_REPAIR

@@ -4,7 +4,7 @@
 //! `LIBVIRT_DEFAULT_URI`, `uri_aliases`) to a registered driver and returns a
 //! connection; handles ([`Domain`], [`Network`], [`StoragePool`], [`StorageVol`],
 //! [`Secret`], [`NWFilter`], [`Interface`], [`NodeDevice`], [`DomainSnapshot`]) call
-//! through it. Errors are [`Error`], carrying libvirt's numeric code and domain.
+//! through it; bulk data (volume upload/download) moves through a [`Stream`]. Errors are [`Error`], carrying libvirt's numeric code and domain.
 //!
 //! Layer: public API. May depend on `oxvirt-util` and `oxvirt-conf`; drivers implement
 //! the traits in [`driver`] and register themselves; the API never depends on a driver.
@@ -13,6 +13,7 @@ pub mod connect;
 pub mod driver;
 pub mod event;
 pub mod flags;
+pub mod stream;
 pub mod types;
 pub mod uri;
 
@@ -20,6 +21,7 @@ pub use connect::{Connect, Domain, DomainSnapshot, Interface, NWFilter, Network,
 pub use event::{DomainEventData, Event, EventBus, EventClass};
 pub use flags::*;
 pub use oxvirt_util::{ErrorCode, ErrorDomain, ErrorLevel};
+pub use stream::{Stream, StreamChunk, StreamDriver};
 pub use types::*;
 
 /// The public error: libvirt's code, domain, level and message.

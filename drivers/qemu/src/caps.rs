@@ -356,6 +356,12 @@ impl QemuCaps {
         Ok(caps)
     }
 
+    /// The CPU models that carry a QOM type name, as (accelerator, model, type name):
+    /// what the default-CPU rule of post-parse looks up.
+    pub fn cpu_types(&self) -> Vec<(String, String, String)> {
+        self.cpu_models.iter().filter_map(|c| c.typename.as_ref().map(|t| (c.accel.clone(), c.name.clone(), t.clone()))).collect()
+    }
+
     /// Resolve a machine alias (`pc` → `pc-i440fx-8.0`) for accelerator `accel`.
     pub fn canonical_machine(&self, accel: &str, name: &str) -> Option<&Machine> {
         self.machines.iter().filter(|m| m.accel == accel).find(|m| m.alias.as_deref() == Some(name) || m.name == name)

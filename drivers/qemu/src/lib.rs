@@ -3,7 +3,9 @@
 //! Modules: [`caps`] — the per-binary capabilities (`<qemuCaps>` cache XML, probing
 //! over QMP); [`qmp`] — the QMP client; [`postparse`] — the QEMU driver's definition
 //! rules (machine-type expansion, implicit devices, address assignment); [`command`] —
-//! domain XML → QEMU argv; [`tool`] — the offline entry points behind
+//! domain XML → QEMU argv; [`runtime`] — the live driver (`qemu:///system`,
+//! `qemu:///session`, `qemu:///embed?root=DIR`: processes, monitors, status files,
+//! lifecycle, events), registered with [`register`]; [`tool`] — the offline entry points behind
 //! `oxvirsh qemu ...` and `oxvirsh xml format --driver qemu`.
 //!
 //! Layer: driver. May depend on `oxvirt` (api), `oxvirt-conf`, `oxvirt-util` and
@@ -14,6 +16,8 @@ pub mod command;
 pub mod error;
 pub mod postparse;
 pub mod qmp;
+pub mod runtime;
 pub mod tool;
 
 pub use error::{QemuError, Result};
+pub use runtime::{register, QemuConnectDriver};

@@ -7,7 +7,7 @@
 //! one monitor at once and a monitor that stops answering fails only the commands sent
 //! to it. Asynchronous events go to the callback given at connect time, called on the
 //! reader thread in arrival order. When the connection ends, every waiting command
-//! fails with [`QemuError::Monitor`].
+//! fails with [`QemuError::Monitor`] and the callback gets a last [`MONITOR_EOF`] event.
 //!
 //! Malformed input from QEMU never panics: a line that is not a JSON object is
 //! skipped, a reply without a known id is dropped.
@@ -36,6 +36,10 @@ pub struct QmpEvent {
     /// `timestamp` as (seconds, microseconds), when present.
     pub timestamp: Option<(i64, i64)>,
 }
+
+/// Name of the synthetic last event a callback receives when the connection ends
+/// (QEMU exited or closed the monitor); it carries no data.
+pub const MONITOR_EOF: &str = "oxvirt-monitor-eof";
 
 /// Callback receiving events on the reader thread. It must not block for long and
 /// must not wait for a reply from the same monitor (the reader is waiting for it).
@@ -235,6 +239,7 @@ fn read_loop(mut reader: BufReader<UnixStream>, pending: Pending, closed: Arc<At
     for (_, tx) in waiters {
         let _ = tx.send(Err(QemuError::Monitor("connection closed".into())));
     }
+    on_event(QmpEvent { name: MONITOR_EOF.to_string(), data: Value::Null, timestamp: None });
 }
 
 #[cfg(test)]

@@ -9,3 +9,5 @@ mod argv;
 mod caps;
 #[path = "qemu/qmp.rs"]
 mod qmp;
+#[path = "qemu/runtime.rs"]
+mod runtime;

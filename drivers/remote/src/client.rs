@@ -56,11 +56,13 @@ struct Waiter {
 #[derive(Default)]
 struct Pending {
     waiters: HashMap<u32, Waiter>,
+    /// Open streams by serial of their opening call: where their packets go.
+    streams: HashMap<u32, mpsc::Sender<Packet>>,
     /// Set once the connection is gone; every later call fails with it.
     closed: Option<Error>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     writer: Mutex<Box<dyn Write + Send>>,
     pending: Mutex<Pending>,
     closer: Box<dyn Fn() + Send + Sync>,
@@ -145,6 +147,31 @@ impl Client {
     /// Call `procedure` of program `prog` and wait for its reply.
     pub fn call_prog<A: Encode, R: Decode>(&self, prog: u32, procedure: i32, args: &A) -> Result<R> {
         let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        self.call_serial(prog, procedure, serial, args)
+    }
+
+    /// Call a stream-opening `procedure` of the REMOTE program (void reply). The
+    /// stream's packets are routed to it from before the call is sent, so none is
+    /// lost; `sparse` says whether holes may be exchanged.
+    pub fn open_stream<A: Encode>(&self, procedure: i32, args: &A, sparse: bool) -> Result<crate::stream::RemoteStream> {
+        let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel();
+        {
+            let mut p = lock(&self.shared.pending);
+            if let Some(e) = &p.closed {
+                return Err(e.clone());
+            }
+            p.streams.insert(serial, tx);
+        }
+        if let Err(e) = self.call_serial::<A, Void>(oxvirt_rpc::REMOTE_PROGRAM, procedure, serial, args) {
+            lock(&self.shared.pending).streams.remove(&serial);
+            return Err(e);
+        }
+        let header = Header::call(oxvirt_rpc::REMOTE_PROGRAM, procedure, serial);
+        Ok(crate::stream::RemoteStream::new(self.shared.clone(), header, rx, sparse))
+    }
+
+    fn call_serial<A: Encode, R: Decode>(&self, prog: u32, procedure: i32, serial: u32, args: &A) -> Result<R> {
         let header = Header::call(prog, procedure, serial);
         let bytes = Packet::with_body(header, args).and_then(|p| p.to_bytes()).map_err(|e| e.to_vir_error())?;
         let (tx, rx) = mpsc::channel();
@@ -224,7 +251,12 @@ impl Drop for Client {
 }
 
 impl Shared {
-    fn send_bytes(&self, bytes: &[u8]) -> Result<()> {
+    /// Stop routing packets to the stream opened by call `serial`.
+    pub(crate) fn forget_stream(&self, serial: u32) {
+        lock(&self.pending).streams.remove(&serial);
+    }
+
+    pub(crate) fn send_bytes(&self, bytes: &[u8]) -> Result<()> {
         let mut w = lock(&self.writer);
         let res = w.write_all(bytes).and_then(|_| w.flush());
         drop(w);
@@ -235,7 +267,7 @@ impl Shared {
         })
     }
 
-    fn send_packet(&self, p: &Packet) -> Result<()> {
+    pub(crate) fn send_packet(&self, p: &Packet) -> Result<()> {
         let bytes = p.to_bytes().map_err(|e| e.to_vir_error())?;
         self.send_bytes(&bytes)
     }
@@ -250,6 +282,8 @@ impl Shared {
                 p.closed = Some(err.clone());
             }
             let w = std::mem::take(&mut p.waiters);
+            // Streams see their queue close and report the connection as gone.
+            p.streams.clear();
             if !first && w.is_empty() {
                 return;
             }
@@ -329,7 +363,14 @@ fn handle_packet(sh: &Shared, p: Packet, events: &EventSink) -> Result<()> {
             }
             Err(rpc_error("file descriptor passing is not supported by this client"))
         }
-        // Streams are not implemented yet: their packets are dropped.
+        MessageType::STREAM | MessageType::STREAM_HOLE => {
+            // Packets of a stream that is not open (any more) are dropped, as libvirt does.
+            let tx = lock(&sh.pending).streams.get(&h.serial).cloned();
+            if let Some(tx) = tx {
+                let _ = tx.send(p);
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

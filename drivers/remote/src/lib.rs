@@ -9,7 +9,8 @@
 //! serial, keepalive and event packets. [`uri`] turns a client URI into a socket or
 //! tunnel command and the URI sent in CONNECT_OPEN. The driver traits are implemented
 //! in `hypervisor.rs` and `objects.rs` over the typed structs of
-//! `oxvirt_rpc::proto::remote`; events are in `events.rs`.
+//! `oxvirt_rpc::proto::remote`; events are in `events.rs`; [`stream`] is the client side
+//! of data streams (volume upload/download).
 //!
 //! Layer: driver. May depend on `oxvirt` (api), `oxvirt-rpc`, `oxvirt-conf` and
 //! `oxvirt-util`; never on another driver.
@@ -19,6 +20,7 @@ pub mod conv;
 mod events;
 mod hypervisor;
 mod objects;
+pub mod stream;
 pub mod uri;
 
 use client::{Client, Void};

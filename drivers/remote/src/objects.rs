@@ -5,8 +5,10 @@
 use crate::conv::*;
 use crate::RemoteConn;
 use oxvirt::driver::{InterfaceDriver, NWFilterDriver, NetworkDriver, NodeDeviceDriver, SecretDriver, StorageDriver};
+use oxvirt::stream::StreamDriver;
 use oxvirt::types::*;
 use oxvirt::Result;
+use oxvirt::{VolDownloadFlags, VolUploadFlags};
 use oxvirt_rpc::proto::remote::*;
 use oxvirt_util::uuid::Uuid;
 use RemoteProcedure as P;
@@ -206,6 +208,16 @@ impl StorageDriver for RemoteConn {
     }
     fn vol_resize(&self, v: &StorageVolRef, capacity: u64, flags: u32) -> Result<()> {
         self.call0(P::StorageVolResize, &RemoteStorageVolResizeArgs { vol: vol(v), capacity, flags })
+    }
+    fn vol_upload(&self, v: &StorageVolRef, offset: u64, length: u64, flags: u32) -> Result<Box<dyn StreamDriver>> {
+        let args = RemoteStorageVolUploadArgs { vol: vol(v), offset, length, flags };
+        let sparse = flags & VolUploadFlags::SPARSE_STREAM.bits() != 0;
+        Ok(Box::new(self.client.open_stream(P::StorageVolUpload as i32, &args, sparse)?))
+    }
+    fn vol_download(&self, v: &StorageVolRef, offset: u64, length: u64, flags: u32) -> Result<Box<dyn StreamDriver>> {
+        let args = RemoteStorageVolDownloadArgs { vol: vol(v), offset, length, flags };
+        let sparse = flags & VolDownloadFlags::SPARSE_STREAM.bits() != 0;
+        Ok(Box::new(self.client.open_stream(P::StorageVolDownload as i32, &args, sparse)?))
     }
 }
 

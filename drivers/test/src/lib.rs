@@ -23,6 +23,7 @@ mod secret;
 mod snapshot;
 mod state;
 mod storage;
+mod volstream;
 
 use oxvirt::driver::{ConnectDriver, ConnectDrivers, Probe};
 use oxvirt::uri::Uri;

@@ -10,30 +10,7 @@ use oxvirt_conf::xml::El;
 const D: ErrorDomain = ErrorDomain::Test;
 
 /// Capability names in the bit order of `VIR_CONNECT_LIST_NODE_DEVICES_CAP_*`.
-const CAP_BITS: [&str; 22] = [
-    "system",
-    "pci",
-    "usb_device",
-    "usb",
-    "net",
-    "scsi_host",
-    "scsi_target",
-    "scsi",
-    "storage",
-    "fc_host",
-    "vports",
-    "scsi_generic",
-    "drm",
-    "mdev_types",
-    "mdev",
-    "ccw",
-    "css",
-    "vdpa",
-    "ap_card",
-    "ap_queue",
-    "ap_matrix",
-    "vpd",
-];
+const CAP_BITS: &[&str] = oxvirt_conf::nodedev::CAP_TYPES;
 
 /// One node device.
 #[derive(Debug, Clone)]

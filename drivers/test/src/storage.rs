@@ -4,9 +4,11 @@ use crate::conn::TestConn;
 use crate::state::State;
 use oxvirt::driver::{check_flags, StorageDriver};
 use oxvirt::event::object_lifecycle as ol;
+use oxvirt::stream::StreamDriver;
 use oxvirt::*;
 use oxvirt_conf::storage::{PoolDef, VolDef, VolParseFlags};
 use oxvirt_util::uuid::{self, Uuid};
+use std::collections::HashMap;
 
 const D: ErrorDomain = ErrorDomain::Test;
 /// Capacity every test pool reports: 100 GiB.
@@ -25,6 +27,9 @@ pub(crate) struct PoolObj {
     pub autostart: bool,
     /// Volumes, in creation order.
     pub vols: Vec<VolDef>,
+    /// Contents written by `virStorageVolUpload`, by volume name; bytes past the end
+    /// (up to the capacity) read as zeros.
+    pub data: HashMap<String, Vec<u8>>,
 }
 
 impl PoolObj {
@@ -33,7 +38,7 @@ impl PoolObj {
         def.capacity = POOL_CAPACITY;
         def.allocation = 0;
         def.available = POOL_CAPACITY;
-        PoolObj { def, active: false, persistent: false, autostart: false, vols: Vec::new() }
+        PoolObj { def, active: false, persistent: false, autostart: false, vols: Vec::new(), data: HashMap::new() }
     }
 
     fn pref(&self) -> StoragePoolRef {
@@ -131,12 +136,14 @@ impl State {
                 ));
             }
             let vols = std::mem::take(&mut self.pools[i].vols);
+            let data = std::mem::take(&mut self.pools[i].data);
             let mut n = PoolObj::new(def);
             n.persistent = self.pools[i].persistent;
             n.autostart = self.pools[i].autostart;
             for v in vols {
                 n.add_vol(v, false);
             }
+            n.data = data;
             self.pools[i] = n;
             return Ok(i);
         }
@@ -151,7 +158,7 @@ impl State {
         Ok(self.pools.len() - 1)
     }
 
-    fn vol_pos(&self, v: &StorageVolRef) -> Result<(usize, usize)> {
+    pub(crate) fn vol_pos(&self, v: &StorageVolRef) -> Result<(usize, usize)> {
         let p = self.active_pool(&v.pool)?;
         let j = self.pools[p].vols.iter().position(|x| x.name == v.name).ok_or_else(|| no_vol(&v.name))?;
         Ok((p, j))
@@ -433,6 +440,7 @@ impl StorageDriver for TestConn {
             let (p, j) = st.vol_pos(v)?;
             let o = &mut st.pools[p];
             let vol = o.vols.remove(j);
+            o.data.remove(&vol.name);
             o.def.allocation = o.def.allocation.saturating_sub(vol.allocation);
             o.def.available = o.def.capacity.saturating_sub(o.def.allocation);
             Ok(())
@@ -441,7 +449,13 @@ impl StorageDriver for TestConn {
 
     fn vol_wipe(&self, v: &StorageVolRef, flags: u32) -> Result<()> {
         check_flags(flags, 0, "testStorageVolWipe", D)?;
-        self.with(|st| st.vol_pos(v).map(|_| ()))
+        self.with(|st| {
+            let (p, j) = st.vol_pos(v)?;
+            let o = &mut st.pools[p];
+            let name = o.vols[j].name.clone();
+            o.data.remove(&name);
+            Ok(())
+        })
     }
 
     fn vol_get_info(&self, v: &StorageVolRef) -> Result<StorageVolInfo> {
@@ -501,6 +515,33 @@ impl StorageDriver for TestConn {
             }
             Ok(())
         })
+    }
+
+    /// libvirt 9.0's test driver has no upload; oxvirt's keeps the bytes in memory
+    /// (see `docs/differences.md` and [`crate::volstream`]).
+    fn vol_upload(&self, v: &StorageVolRef, offset: u64, length: u64, flags: u32) -> Result<Box<dyn StreamDriver>> {
+        check_flags(flags, VolUploadFlags::SPARSE_STREAM.bits(), "testStorageVolUpload", D)?;
+        self.with(|st| st.vol_pos(v).map(|_| ()))?;
+        Ok(Box::new(crate::volstream::Upload::new(self.drv.clone(), v.clone(), offset, length)))
+    }
+
+    /// libvirt 9.0's test driver has no download; see [`TestConn::vol_upload`].
+    fn vol_download(&self, v: &StorageVolRef, offset: u64, length: u64, flags: u32) -> Result<Box<dyn StreamDriver>> {
+        check_flags(flags, VolDownloadFlags::SPARSE_STREAM.bits(), "testStorageVolDownload", D)?;
+        let size = self.with(|st| {
+            let (p, j) = st.vol_pos(v)?;
+            Ok(crate::volstream::vol_size(&st.pools[p], j))
+        })?;
+        if offset > size {
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Storage,
+                format!("offset {offset} is beyond the end of volume '{}' ({size} bytes)", v.name),
+            ));
+        }
+        let end = if length == 0 { size } else { offset.saturating_add(length).min(size) };
+        let sparse = flags & VolDownloadFlags::SPARSE_STREAM.bits() != 0;
+        Ok(Box::new(crate::volstream::Download::new(self.drv.clone(), v.clone(), offset, end, sparse)))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Bad input at scale (issue 3, "Bad input": 10,000 connections opened and dropped):
 //! afterwards the daemon is alive and serves, its descriptor count is back to the
-//! baseline, and its resident memory grew by less than [`RSS_BOUND_KIB`].
+//! baseline, and its resident memory converges: within [`ROUNDS`] further rounds of
+//! 10,000, one grows RSS by less than [`RSS_BOUND_KIB`].
 
 use super::harness::Daemon;
 use super::load::{Raw, Void};
@@ -12,12 +13,15 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Allowed RSS growth over the 10,000 connections, measured from a baseline taken
-/// after 500 warm-up connections (which size the runtime's thread pools and the
-/// allocator's arenas). A leak of one 64 KiB read buffer per connection would be
-/// 640 MiB; a leak of 1 KiB per connection would be 10 MiB. 8 MiB leaves room for
-/// allocator fragmentation without hiding any per-connection leak of 1 KiB or more.
-const RSS_BOUND_KIB: u64 = 8 * 1024;
+/// RSS growth that counts as "stopped growing" over a further round of 10,000
+/// connections. The first rounds grow tokio's blocking pool (each connection's
+/// teardown and calls run there; idle threads live 10 s, so a busy machine can leave
+/// ~120 of them) and glibc's per-thread arenas: observed +3, +6, +12, +3, +0.1 MiB per
+/// round until both saturate (~38 MiB). A leak of 200 bytes per connection would add
+/// 2 MiB every round and never get under the bound.
+const RSS_BOUND_KIB: u64 = 2 * 1024;
+/// Further rounds tried before declaring a leak.
+const ROUNDS: usize = 8;
 
 fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
@@ -125,5 +129,22 @@ fn ten_thousand_connections_opened_and_dropped() {
     let (fds1, rss1) = (fd_count(pid), rss_kib(pid));
     eprintln!("churn: 10,000 connections in {secs:.1} s; fds {fds0} -> {fds1}; RSS {rss0} -> {rss1} KiB");
     assert!(settled, "descriptors leaked: {fds0} before, {fds1} after");
-    assert!(rss1 <= rss0 + RSS_BOUND_KIB, "RSS grew by {} KiB (bound {RSS_BOUND_KIB} KiB)", rss1.saturating_sub(rss0));
+    // Memory must converge: a leak grows every round, the runtime's blocking pool
+    // (idle threads live 10 s; the pool grew to ~120 threads here) and the allocator's
+    // per-thread arenas stop growing.
+    let mut last = rss1;
+    let mut growth = Vec::new();
+    for _ in 0..ROUNDS {
+        run(&d.sock(), 10_000);
+        assert!(d.alive(), "daemon died in a later round");
+        let now = rss_kib(pid);
+        growth.push(now.saturating_sub(last));
+        last = now;
+        if growth.last().is_some_and(|g| *g < RSS_BOUND_KIB) {
+            break;
+        }
+    }
+    eprintln!("churn: RSS growth per further round of 10,000: {growth:?} KiB");
+    assert!(settle(|| fd_count(pid) <= fds0), "descriptors leaked in later rounds");
+    assert!(growth.last().is_some_and(|g| *g < RSS_BOUND_KIB), "RSS keeps growing: {growth:?} KiB per round of 10,000");
 }

@@ -39,30 +39,8 @@ pub const CMDS: &[CmdDef] = &[
     ),
 ];
 
-const CAPS: [&str; 22] = [
-    "system",
-    "pci",
-    "usb_device",
-    "usb",
-    "net",
-    "scsi_host",
-    "scsi_target",
-    "scsi",
-    "storage",
-    "fc_host",
-    "vports",
-    "scsi_generic",
-    "drm",
-    "mdev_types",
-    "mdev",
-    "ccw",
-    "css",
-    "vdpa",
-    "ap_card",
-    "ap_queue",
-    "ap_matrix",
-    "vpd",
-];
+/// Capability names in the bit order of `VIR_CONNECT_LIST_NODE_DEVICES_CAP_*`.
+const CAPS: &[&str] = oxvirt_conf::nodedev::CAP_TYPES;
 
 fn cmd_list(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;

@@ -4,7 +4,8 @@ use super::*;
 use crate::json;
 use crate::parse::{b, d, s, CmdDef, CmdResult, Needs, OptDef, FILE, POOL, REQ, REQ_OPT};
 use crate::table::Table;
-use oxvirt::{ListPoolsFlags, PoolBuildFlags, StoragePoolState, VolCreateFlags, VolDeleteFlags, VolResizeFlags};
+use oxvirt::{ListPoolsFlags, PoolBuildFlags, StoragePoolState, StreamChunk, VolCreateFlags, VolDeleteFlags, VolResizeFlags};
+use oxvirt::{VolDownloadFlags, VolUploadFlags};
 
 const JSON: OptDef = b("json", "print machine-readable JSON (see docs/oxvirsh-json.md)");
 const VOL: OptDef = d("vol", "vol name, key or path");
@@ -219,6 +220,34 @@ pub const CMDS: &[CmdDef] = &[
             b("shrink", "allow the resize to shrink the volume"),
         ],
         cmd_vol_resize
+    ),
+    cmd!(
+        "vol-upload",
+        "volume",
+        "upload file contents to a volume",
+        &[
+            VOL,
+            d("file", "file"),
+            POOL_OPT,
+            s("offset", 0, "volume offset to upload to"),
+            s("length", 0, "amount of data to upload"),
+            b("sparse", "preserve sparseness of volume"),
+        ],
+        cmd_vol_upload
+    ),
+    cmd!(
+        "vol-download",
+        "volume",
+        "download volume contents to a file",
+        &[
+            VOL,
+            d("file", "file"),
+            POOL_OPT,
+            s("offset", 0, "volume offset to download from"),
+            s("length", 0, "amount of data to download"),
+            b("sparse", "preserve sparseness of volume"),
+        ],
+        cmd_vol_download
     ),
     cmd!(
         "vol-delete",
@@ -1015,9 +1044,137 @@ fn cmd_vol_resize(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     Ok(())
 }
 
+/// Size of the blocks `vol-upload --sparse` examines: an all-zero block is sent as a hole.
+const SPARSE_BLOCK: usize = 4096;
+
+/// The next piece of `file` for a stream: at most [`oxvirt::stream::CHUNK`] bytes, or,
+/// when `sparse`, a run of all-zero blocks as a hole.
+fn next_piece(file: &mut std::fs::File, sparse: bool, held: &mut Vec<u8>) -> std::io::Result<StreamChunk> {
+    use std::io::Read;
+    // Refill: keep up to one chunk buffered so runs can be cut at block boundaries.
+    while held.len() < oxvirt::stream::CHUNK {
+        let mut buf = vec![0u8; oxvirt::stream::CHUNK - held.len()];
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        held.extend_from_slice(&buf[..n]);
+    }
+    if held.is_empty() {
+        return Ok(StreamChunk::Eof);
+    }
+    if !sparse {
+        return Ok(StreamChunk::Data(std::mem::take(held)));
+    }
+    let zero = |b: &[u8]| b.iter().all(|x| *x == 0);
+    let blocks: Vec<&[u8]> = held.chunks(SPARSE_BLOCK).collect();
+    let hole = zero(blocks[0]);
+    let run: usize = blocks.iter().take_while(|b| zero(b) == hole).map(|b| b.len()).sum();
+    let rest = held.split_off(run);
+    let piece = std::mem::replace(held, rest);
+    Ok(if hole { StreamChunk::Hole(piece.len() as u64) } else { StreamChunk::Data(piece) })
+}
+
+fn stream_opts(ctl: &Ctl, cmd: &Cmd) -> Result<(u64, u64), Fail> {
+    let offset = cmd.uint("offset").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
+    let length = match cmd.get("length") {
+        // virsh reads a negative length as its two's complement (`-1`: no limit).
+        Some(v) if v.trim_start().starts_with('-') => crate::parse::parse_int(v)
+            .map(|n| n as u64)
+            .ok_or_else(|| ctl.fail_msg(format!("Numeric value '{v}' for <length> option is malformed or out of range")))?,
+        _ => cmd.uint("length").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0),
+    };
+    Ok((offset, length))
+}
+
+fn cmd_vol_upload(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let (offset, length) = stream_opts(ctl, cmd)?;
+    let file = req_str(ctl, cmd, "file")?.to_string();
+    let v = lookup_vol(ctl, &conn, cmd, "vol")?;
+    let mut f = std::fs::File::open(&file).map_err(|_| ctl.fail_msg(format!("cannot read {file}")))?;
+    let sparse = cmd.has("sparse");
+    let flags = if sparse { VolUploadFlags::SPARSE_STREAM } else { VolUploadFlags::empty() };
+    let st = v.upload(offset, length, flags).map_err(|e| ctl.fail(format!("cannot upload to volume {}", v.name()), e))?;
+    let mut held = Vec::new();
+    let r = st.send_all(|| {
+        next_piece(&mut f, sparse, &mut held)
+            .map_err(|e| oxvirt::Error::new(oxvirt::ErrorCode::SystemError, oxvirt::ErrorDomain::None, format!("cannot read {file}: {e}")))
+    });
+    r.map_err(|e| ctl.fail(format!("cannot send data to volume {}", v.name()), e))?;
+    Ok(())
+}
+
+fn cmd_vol_download(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    use std::io::{Seek, SeekFrom, Write};
+    let conn = ctl.conn()?;
+    let (offset, length) = stream_opts(ctl, cmd)?;
+    let file = req_str(ctl, cmd, "file")?.to_string();
+    let v = lookup_vol(ctl, &conn, cmd, "vol")?;
+    let sparse = cmd.has("sparse");
+    // Like virsh: create the file if it is new (and remove it again on failure),
+    // otherwise truncate it.
+    let (mut f, created) = match std::fs::OpenOptions::new().write(true).create_new(true).open(&file) {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match std::fs::OpenOptions::new().write(true).truncate(true).open(&file) {
+                Ok(f) => (f, false),
+                Err(_) => return Err(ctl.fail_msg(format!("cannot create {file}"))),
+            }
+        }
+        Err(_) => return Err(ctl.fail_msg(format!("cannot create {file}"))),
+    };
+    let flags = if sparse { VolDownloadFlags::SPARSE_STREAM } else { VolDownloadFlags::empty() };
+    let io = |e: std::io::Error| {
+        oxvirt::Error::new(oxvirt::ErrorCode::SystemError, oxvirt::ErrorDomain::None, format!("cannot write {file}: {e}"))
+    };
+    let r = v.download(offset, length, flags).map_err(|e| (format!("cannot download from volume {}", v.name()), e)).and_then(|st| {
+        st.recv_all(|c| match c {
+            StreamChunk::Data(d) => f.write_all(&d).map_err(io),
+            StreamChunk::Hole(n) => f.seek(SeekFrom::Current(i64::try_from(n).unwrap_or(i64::MAX))).map(|_| ()).map_err(io),
+            StreamChunk::Eof => Ok(()),
+        })
+        .and_then(|()| {
+            // A trailing hole still counts towards the file's size.
+            let end = f.stream_position().map_err(io)?;
+            f.set_len(end).map_err(io)
+        })
+        .map_err(|e| (format!("cannot receive data from volume {}", v.name()), e))
+    });
+    if let Err((ctx, e)) = r {
+        drop(f);
+        if created {
+            let _ = std::fs::remove_file(&file);
+        }
+        return Err(ctl.fail(ctx, e));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_pieces_cut_holes_at_blocks() {
+        let dir = std::env::temp_dir().join(format!("oxvirsh-pieces-{}", std::process::id()));
+        let mut data = vec![1u8; 3 * SPARSE_BLOCK];
+        data[SPARSE_BLOCK..2 * SPARSE_BLOCK].fill(0);
+        data.extend(vec![0u8; 10]);
+        std::fs::write(&dir, &data).unwrap();
+        let mut f = std::fs::File::open(&dir).unwrap();
+        let mut held = Vec::new();
+        let mut got = Vec::new();
+        loop {
+            match next_piece(&mut f, true, &mut held).unwrap() {
+                StreamChunk::Eof => break,
+                StreamChunk::Data(d) => got.push(('d', d.len())),
+                StreamChunk::Hole(n) => got.push(('h', n as usize)),
+            }
+        }
+        let _ = std::fs::remove_file(&dir);
+        assert_eq!(got, [('d', SPARSE_BLOCK), ('h', SPARSE_BLOCK), ('d', SPARSE_BLOCK), ('h', 10)]);
+    }
 
     #[test]
     fn vol_sizes_read_as_virsh() {

@@ -2,8 +2,9 @@
 
 use super::network::{check_count, check_max, count, first, int, unsupported, unsupported_rw};
 use super::{args, conv, ret, void, Reply};
-use oxvirt::{Connect, Error, ErrorDomain, ListPoolsFlags, PoolBuildFlags, VolCreateFlags, VolDeleteFlags, VolResizeFlags};
+use oxvirt::{Connect, Error, ErrorCode, ErrorDomain, ListPoolsFlags, PoolBuildFlags, Stream, VolCreateFlags, VolDeleteFlags};
 use oxvirt::{StoragePool, StorageVol, StorageVolInfo};
+use oxvirt::{VolDownloadFlags, VolResizeFlags, VolUploadFlags};
 use oxvirt_rpc::consts::{REMOTE_STORAGE_POOL_LIST_MAX, REMOTE_STORAGE_VOL_LIST_MAX};
 use oxvirt_rpc::proto::remote::*;
 
@@ -105,13 +106,14 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         P::StorageVolResize => args::<RemoteStorageVolResizeArgs>(p)
             .and_then(|a| vol(c, &a.vol).resize(a.capacity, VolResizeFlags::from_bits_retain(a.flags)))
             .and_then(|()| void()),
-        // Not in the `oxvirt` API yet (upload and download also need the daemon's
-        // stream support).
+        // Not in the `oxvirt` API yet.
         P::StorageVolWipePattern => {
             unsupported_rw::<RemoteStorageVolWipePatternArgs>(p, c, "virStorageVolWipePattern", ErrorDomain::Storage)
         }
-        P::StorageVolUpload => unsupported_rw::<RemoteStorageVolUploadArgs>(p, c, "virStorageVolUpload", ErrorDomain::Storage),
-        P::StorageVolDownload => unsupported_rw::<RemoteStorageVolDownloadArgs>(p, c, "virStorageVolDownload", ErrorDomain::Storage),
+        // Stream-opening calls reach `open_vol_stream` through `crate::stream`, which
+        // owns the client's streams; without a client there is nothing to attach to.
+        P::StorageVolUpload => args::<RemoteStorageVolUploadArgs>(p).and_then(|_| Err(needs_client())),
+        P::StorageVolDownload => args::<RemoteStorageVolDownloadArgs>(p).and_then(|_| Err(needs_client())),
         P::StoragePoolLookupByTargetPath => {
             unsupported::<RemoteStoragePoolLookupByTargetPathArgs>(p, "virStoragePoolLookupByTargetPath", ErrorDomain::Storage)
         }
@@ -120,6 +122,26 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         }
         _ => return None,
     })
+}
+
+fn needs_client() -> Error {
+    Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "stream procedures are served by the client's stream table")
+}
+
+/// `STORAGE_VOL_UPLOAD` / `STORAGE_VOL_DOWNLOAD`: open the volume's stream. The reply
+/// is void; the caller registers the stream before sending it.
+pub fn open_vol_stream(proc: RemoteProcedure, payload: &[u8], c: &Connect) -> Result<Stream, Error> {
+    match proc {
+        RemoteProcedure::StorageVolUpload => {
+            let a: RemoteStorageVolUploadArgs = args(payload)?;
+            vol(c, &a.vol).upload(a.offset, a.length, VolUploadFlags::from_bits_retain(a.flags))
+        }
+        RemoteProcedure::StorageVolDownload => {
+            let a: RemoteStorageVolDownloadArgs = args(payload)?;
+            vol(c, &a.vol).download(a.offset, a.length, VolDownloadFlags::from_bits_retain(a.flags))
+        }
+        _ => Err(needs_client()),
+    }
 }
 
 fn pool(conn: &Connect, p: &RemoteNonnullStoragePool) -> StoragePool {

@@ -1,0 +1,474 @@
+//! `HypervisorDriver` for an open `qemu:///` connection.
+
+use super::domobj::{DomList, DomObj, Expect};
+use super::{err, Driver};
+use oxvirt::driver::{check_flags, HypervisorDriver};
+use oxvirt::event::{lifecycle as lc, EventCallback, EventClass};
+use oxvirt::*;
+use oxvirt_conf::domain::FormatOptions;
+use oxvirt_util::uuid::{self, Uuid};
+use std::sync::Arc;
+
+const D: ErrorDomain = ErrorDomain::Qemu;
+
+/// One open connection to a QEMU driver instance.
+pub struct QemuConn {
+    drv: Arc<Driver>,
+}
+
+impl std::fmt::Debug for QemuConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QemuConn").field("uri", &self.drv.paths.uri).finish()
+    }
+}
+
+impl QemuConn {
+    /// A connection to `drv`.
+    pub fn new(drv: Arc<Driver>) -> QemuConn {
+        QemuConn { drv }
+    }
+
+    /// The driver instance behind this connection.
+    pub fn driver(&self) -> &Arc<Driver> {
+        &self.drv
+    }
+
+    fn read<R>(&self, d: &DomainRef, f: impl FnOnce(&DomObj) -> Result<R>) -> Result<R> {
+        self.drv.refresh(&d.uuid);
+        let doms = self.drv.doms();
+        f(doms.by_ref(d)?)
+    }
+}
+
+fn no_name(name: &str) -> Error {
+    Error::new(ErrorCode::NoDomain, D, format!("no domain with matching name '{name}'"))
+}
+
+/// Reject a name/uuid clash with another object (`virDomainObjListAddLocked`).
+fn check_conflict(doms: &DomList, name: &str, u: &Uuid) -> Result<()> {
+    if let Some(o) = doms.get(u) {
+        if o.def.name != name {
+            return Err(Error::new(
+                ErrorCode::OperationFailed,
+                D,
+                format!("domain '{}' is already defined with uuid {}", o.def.name, uuid::format(u)),
+            ));
+        }
+    } else if let Some(o) = doms.by_name(name) {
+        return Err(Error::new(
+            ErrorCode::OperationFailed,
+            D,
+            format!("domain '{}' already exists with uuid {}", name, uuid::format(&o.def.uuid)),
+        ));
+    }
+    Ok(())
+}
+
+/// Seconds-resolution CPU time of `pid` in ns (`/proc/PID/stat` utime+stime, USER_HZ 100).
+fn cpu_time_ns(pid: i32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0 };
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // Fields after the command: state is 0, utime 11, stime 12.
+    (ticks(11) + ticks(12)).saturating_mul(10_000_000)
+}
+
+fn list_filter(o: &DomObj, flags: ListDomainsFlags) -> bool {
+    use ListDomainsFlags as F;
+    let pair = |a: F, b: F, x: bool| {
+        let (ha, hb) = (flags.contains(a), flags.contains(b));
+        !(ha || hb) || (ha && x) || (hb && !x)
+    };
+    if !pair(F::ACTIVE, F::INACTIVE, o.is_active()) || !pair(F::PERSISTENT, F::TRANSIENT, o.persistent) {
+        return false;
+    }
+    if !pair(F::AUTOSTART, F::NO_AUTOSTART, o.autostart) || !pair(F::MANAGEDSAVE, F::NO_MANAGEDSAVE, false) {
+        return false;
+    }
+    if !pair(F::HAS_SNAPSHOT, F::NO_SNAPSHOT, false) {
+        return false;
+    }
+    let st = flags & (F::RUNNING | F::PAUSED | F::SHUTOFF | F::OTHER);
+    if !st.is_empty() {
+        let ok = match o.state {
+            DomainState::Running => st.contains(F::RUNNING),
+            DomainState::Paused => st.contains(F::PAUSED),
+            DomainState::Shutoff => st.contains(F::SHUTOFF),
+            _ => st.contains(F::OTHER),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+impl HypervisorDriver for QemuConn {
+    fn get_type(&self) -> Result<String> {
+        Ok("QEMU".into())
+    }
+
+    fn get_version(&self) -> Result<u64> {
+        let caps = super::capscache::lookup(super::DEFAULT_EMULATOR, &self.drv.paths.cache_dir)?;
+        Ok(caps.version)
+    }
+
+    fn get_hostname(&self) -> Result<String> {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .map_err(|e| Error::new(ErrorCode::SystemError, D, format!("cannot get the host name: {e}")))
+    }
+
+    fn is_alive(&self) -> bool {
+        true
+    }
+
+    fn is_secure(&self) -> bool {
+        true
+    }
+
+    fn list_all_domains(&self, flags: u32) -> Result<Vec<DomainRef>> {
+        check_flags(flags, 0xffff, "qemuConnectListAllDomains", D)?;
+        let f = ListDomainsFlags::from_bits_truncate(flags);
+        let uuids: Vec<Uuid> = self.drv.doms().iter().filter(|o| o.is_active()).map(|o| o.def.uuid).collect();
+        for u in uuids {
+            self.drv.refresh(&u);
+        }
+        let doms = self.drv.doms();
+        let mut out: Vec<DomainRef> = doms.iter().filter(|o| list_filter(o, f)).map(DomObj::dref).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn num_of_domains(&self) -> Result<i32> {
+        Ok(self.list_all_domains(ListDomainsFlags::ACTIVE.bits())?.len() as i32)
+    }
+
+    fn num_of_defined_domains(&self) -> Result<i32> {
+        Ok(self.list_all_domains(ListDomainsFlags::INACTIVE.bits())?.len() as i32)
+    }
+
+    fn domain_lookup_by_id(&self, id: i32) -> Result<DomainRef> {
+        let u = self.drv.doms().by_id(id).map(|o| o.def.uuid);
+        if let Some(u) = u {
+            self.drv.refresh(&u);
+        }
+        self.drv
+            .doms()
+            .by_id(id)
+            .map(DomObj::dref)
+            .ok_or_else(|| Error::new(ErrorCode::NoDomain, D, format!("no domain with matching id {id}")))
+    }
+
+    fn domain_lookup_by_name(&self, name: &str) -> Result<DomainRef> {
+        let u = self.drv.doms().by_name(name).map(|o| o.def.uuid).ok_or_else(|| no_name(name))?;
+        self.drv.refresh(&u);
+        self.drv.doms().get(&u).map(DomObj::dref).ok_or_else(|| no_name(name))
+    }
+
+    fn domain_lookup_by_uuid(&self, u: &Uuid) -> Result<DomainRef> {
+        self.drv.refresh(u);
+        self.drv
+            .doms()
+            .get(u)
+            .map(DomObj::dref)
+            .ok_or_else(|| Error::new(ErrorCode::NoDomain, D, format!("no domain with matching uuid '{}'", uuid::format(u))))
+    }
+
+    fn domain_define_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
+        // VIR_DOMAIN_DEFINE_VALIDATE is accepted; the parse always validates.
+        check_flags(flags, 1, "qemuDomainDefineXMLFlags", D)?;
+        let def = self.drv.parse_def(xml)?;
+        let mut doms = self.drv.doms();
+        check_conflict(&doms, &def.name, &def.uuid)?;
+        let file = self.drv.paths.config_file(&def.name);
+        let text = def.format(&FormatOptions { id: None, inactive: true, secure: true });
+        oxvirt_util::fs::atomic_write(&file, text.as_bytes())
+            .map_err(|e| Error::new(ErrorCode::SystemError, D, format!("cannot write '{}': {e}", file.display())))?;
+        let u = def.uuid;
+        let detail = match doms.get_mut(&u) {
+            Some(obj) => {
+                let was_persistent = obj.persistent;
+                obj.persistent = true;
+                if obj.is_active() {
+                    obj.new_def = Some(def);
+                } else {
+                    obj.def = def;
+                }
+                if was_persistent {
+                    lc::DEFINED_UPDATED
+                } else {
+                    lc::DEFINED_ADDED
+                }
+            }
+            None => {
+                let mut obj = DomObj::new(def);
+                obj.persistent = true;
+                doms.insert(obj);
+                lc::DEFINED_ADDED
+            }
+        };
+        let obj = doms.get(&u).ok_or_else(|| err(ErrorCode::InternalError, "domain vanished"))?;
+        self.drv.emit(obj, lc::DEFINED, detail);
+        Ok(obj.dref())
+    }
+
+    fn domain_undefine(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        check_flags(flags, 0x7f, "qemuDomainUndefineFlags", D)?;
+        let mut doms = self.drv.doms();
+        let obj = doms.by_ref_mut(d)?;
+        if !obj.persistent {
+            return Err(Error::new(ErrorCode::OperationInvalid, D, "cannot undefine transient domain"));
+        }
+        let name = obj.def.name.clone();
+        let _ = std::fs::remove_file(self.drv.paths.autostart_link(&name));
+        let file = self.drv.paths.config_file(&name);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::new(ErrorCode::SystemError, D, format!("cannot remove config '{}': {e}", file.display()))),
+        }
+        obj.autostart = false;
+        obj.persistent = false;
+        obj.new_def = None;
+        self.drv.emit(obj, lc::UNDEFINED, lc::UNDEFINED_REMOVED);
+        if !obj.is_active() {
+            doms.remove(&d.uuid);
+        }
+        Ok(())
+    }
+
+    fn domain_create_xml(&self, xml: &str, flags: u32) -> Result<DomainRef> {
+        check_flags(flags, DomainCreateFlags::START_PAUSED.bits(), "qemuDomainCreateXML", D)?;
+        let def = self.drv.parse_def(xml)?;
+        let u = def.uuid;
+        {
+            let mut doms = self.drv.doms();
+            check_conflict(&doms, &def.name, &u)?;
+            match doms.get(&u) {
+                Some(o) if o.is_active() => {
+                    return Err(Error::new(ErrorCode::OperationInvalid, D, format!("domain '{}' is already active", o.def.name)))
+                }
+                Some(_) => {}
+                None => doms.insert(DomObj::new(def.clone())),
+            }
+        }
+        let r = self.drv.start(&u, flags & DomainCreateFlags::START_PAUSED.bits() != 0, Some(def));
+        if r.is_err() {
+            let mut doms = self.drv.doms();
+            if doms.get(&u).is_some_and(|o| !o.persistent && !o.is_active()) {
+                doms.remove(&u);
+            }
+        }
+        r
+    }
+
+    fn domain_create(&self, d: &DomainRef, flags: u32) -> Result<DomainRef> {
+        check_flags(flags, DomainCreateFlags::START_PAUSED.bits(), "qemuDomainCreateWithFlags", D)?;
+        self.drv.doms().by_ref(d)?;
+        self.drv.start(&d.uuid, flags & DomainCreateFlags::START_PAUSED.bits() != 0, None)
+    }
+
+    fn domain_destroy(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        check_flags(flags, DomainDestroyFlags::GRACEFUL.bits(), "qemuDomainDestroyFlags", D)?;
+        self.drv.refresh(&d.uuid);
+        self.drv.destroy(d, flags & DomainDestroyFlags::GRACEFUL.bits() != 0)
+    }
+
+    fn domain_shutdown(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        // ACPI_POWER_BTN = 1, GUEST_AGENT = 2.
+        check_flags(flags, 0x3, "qemuDomainShutdownFlags", D)?;
+        if flags == 2 {
+            return Err(Error::new(ErrorCode::NoSupport, D, "shutdown through the guest agent is not supported yet"));
+        }
+        self.drv.monitor_job(
+            d,
+            Expect::Nothing,
+            |o| {
+                if o.state == DomainState::Running {
+                    Ok(())
+                } else {
+                    Err(Error::new(ErrorCode::OperationInvalid, D, "domain is not running"))
+                }
+            },
+            |q| q.execute("system_powerdown", None),
+            |_, _| {},
+        )?;
+        Ok(())
+    }
+
+    fn domain_reboot(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        check_flags(flags, 0x1f, "qemuDomainReboot", D)?;
+        if flags != 0 && flags & 1 == 0 {
+            return Err(Error::new(ErrorCode::NoSupport, D, "this reboot mode is not supported yet"));
+        }
+        self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
+        Ok(())
+    }
+
+    fn domain_reset(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        check_flags(flags, 0, "qemuDomainReset", D)?;
+        self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
+        Ok(())
+    }
+
+    fn domain_suspend(&self, d: &DomainRef) -> Result<()> {
+        self.drv
+            .monitor_job(
+                d,
+                Expect::Resume,
+                |o| match o.state {
+                    DomainState::PmSuspended => Err(Error::new(ErrorCode::OperationInvalid, D, "domain is pmsuspended")),
+                    _ => Ok(()),
+                },
+                |q| q.execute("stop", None),
+                |drv, o| {
+                    if o.state != DomainState::Paused {
+                        o.state = DomainState::Paused;
+                        o.reason = types::reason::PAUSED_USER;
+                        drv.emit(o, lc::SUSPENDED, lc::SUSPENDED_PAUSED);
+                    }
+                },
+            )
+            .map(|_| ())
+    }
+
+    fn domain_resume(&self, d: &DomainRef) -> Result<()> {
+        self.drv
+            .monitor_job(
+                d,
+                Expect::Resume,
+                |o| match o.state {
+                    DomainState::PmSuspended => Err(Error::new(ErrorCode::OperationInvalid, D, "domain is pmsuspended")),
+                    DomainState::Shutdown => Err(Error::new(ErrorCode::OperationInvalid, D, "domain is shutting down")),
+                    _ => Ok(()),
+                },
+                |q| q.execute("cont", None),
+                |drv, o| {
+                    if o.state == DomainState::Paused {
+                        o.state = DomainState::Running;
+                        o.reason = types::reason::RUNNING_UNPAUSED;
+                        drv.emit(o, lc::RESUMED, lc::RESUMED_UNPAUSED);
+                    }
+                },
+            )
+            .map(|_| ())
+    }
+
+    fn domain_get_info(&self, d: &DomainRef) -> Result<DomainInfo> {
+        self.read(d, |o| {
+            Ok(DomainInfo {
+                state: o.state,
+                max_mem_kib: o.def.memory_kib,
+                memory_kib: if o.def.current_memory_kib > 0 { o.def.current_memory_kib } else { o.def.memory_kib },
+                nr_virt_cpu: o.def.vcpus_current,
+                cpu_time_ns: o.run.as_ref().map(|r| cpu_time_ns(r.pid)).unwrap_or(0),
+            })
+        })
+    }
+
+    fn domain_get_state(&self, d: &DomainRef, flags: u32) -> Result<(DomainState, i32)> {
+        check_flags(flags, 0, "qemuDomainGetState", D)?;
+        self.read(d, |o| Ok((o.state, o.reason)))
+    }
+
+    fn domain_get_xml_desc(&self, d: &DomainRef, flags: u32) -> Result<String> {
+        // SECURE 1, INACTIVE 2, UPDATE_CPU 4, MIGRATABLE 8.
+        check_flags(flags, 0xf, "qemuDomainGetXMLDesc", D)?;
+        self.read(d, |o| {
+            let inactive = flags & 2 != 0;
+            let (def, id) = if inactive || !o.is_active() { (o.persistent_def(), None) } else { (&o.def, Some(o.id)) };
+            Ok(def.format(&FormatOptions { id, inactive: inactive || !o.is_active(), secure: flags & 1 != 0 }))
+        })
+    }
+
+    fn domain_get_os_type(&self, d: &DomainRef) -> Result<String> {
+        self.read(d, |o| Ok(o.def.os.os_type.clone()))
+    }
+
+    fn domain_get_max_memory(&self, d: &DomainRef) -> Result<u64> {
+        self.read(d, |o| Ok(o.def.memory_kib))
+    }
+
+    fn domain_get_vcpus_flags(&self, d: &DomainRef, flags: u32) -> Result<i32> {
+        // LIVE 1, CONFIG 2, MAXIMUM 4, GUEST 8.
+        check_flags(flags, 0xf, "qemuDomainGetVcpusFlags", D)?;
+        if flags & 3 == 3 {
+            return Err(Error::new(ErrorCode::InvalidArg, D, "flags 'affect live' and 'affect config' are mutually exclusive"));
+        }
+        if flags & 8 != 0 {
+            return Err(Error::new(ErrorCode::NoSupport, D, "querying vCPUs through the guest agent is not supported yet"));
+        }
+        self.read(d, |o| {
+            let def = if flags & 2 != 0 {
+                o.persistent_def()
+            } else if flags & 1 != 0 && !o.is_active() {
+                return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
+            } else {
+                &o.def
+            };
+            let n = if flags & 4 != 0 { def.vcpus_max } else { def.vcpus_current };
+            Ok(i32::try_from(n).unwrap_or(i32::MAX))
+        })
+    }
+
+    fn domain_get_max_vcpus(&self, d: &DomainRef) -> Result<i32> {
+        self.domain_get_vcpus_flags(d, 4)
+    }
+
+    fn domain_get_autostart(&self, d: &DomainRef) -> Result<bool> {
+        self.read(d, |o| Ok(o.autostart))
+    }
+
+    fn domain_set_autostart(&self, d: &DomainRef, on: bool) -> Result<()> {
+        let mut doms = self.drv.doms();
+        let obj = doms.by_ref_mut(d)?;
+        if !obj.persistent {
+            return Err(Error::new(ErrorCode::OperationInvalid, D, "cannot set autostart for transient domain"));
+        }
+        let link = self.drv.paths.autostart_link(&obj.def.name);
+        if on {
+            let target = self.drv.paths.config_file(&obj.def.name);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&target, &link).map_err(|e| {
+                Error::new(
+                    ErrorCode::SystemError,
+                    D,
+                    format!("Failed to create symlink '{}' to '{}': {e}", link.display(), target.display()),
+                )
+            })?;
+        } else {
+            match std::fs::remove_file(&link) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::new(ErrorCode::SystemError, D, format!("Failed to delete symlink '{}': {e}", link.display()))),
+            }
+        }
+        obj.autostart = on;
+        Ok(())
+    }
+
+    fn domain_is_active(&self, d: &DomainRef) -> Result<bool> {
+        self.read(d, |o| Ok(o.is_active()))
+    }
+
+    fn domain_is_persistent(&self, d: &DomainRef) -> Result<bool> {
+        self.read(d, |o| Ok(o.persistent))
+    }
+
+    fn domain_is_updated(&self, d: &DomainRef) -> Result<bool> {
+        self.read(d, |_| Ok(false))
+    }
+
+    fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
+        if class != EventClass::Domain {
+            return Err(Error::new(ErrorCode::NoSupport, D, "only domain events are served by the QEMU driver"));
+        }
+        Ok(self.drv.bus().register(class, event_id, filter, cb))
+    }
+
+    fn event_deregister(&self, callback_id: i32) -> Result<()> {
+        self.drv.bus().deregister(callback_id)
+    }
+}

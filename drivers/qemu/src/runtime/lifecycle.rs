@@ -1,0 +1,360 @@
+//! Starting and stopping QEMU, the lifecycle calls, and what QMP events do
+//! (libvirt's `qemuProcessStart`, `qemuProcessStop`, `qemuProcessKill` and the
+//! `qemuProcessHandle*` event handlers).
+
+use super::domobj::{DomObj, Expect, Run};
+use super::{err, process, Driver, WorkerMsg, PAUSED_STARTING_UP, PAUSED_UNKNOWN, SHUTDOWN_UNKNOWN, SHUTOFF_CRASHED};
+use crate::postparse::Setup;
+use crate::qmp::{Qmp, QmpEvent, MONITOR_EOF};
+use oxvirt::event::lifecycle as lc;
+use oxvirt::types::reason;
+use oxvirt::{DomainEventData, DomainRef, DomainState, ErrorCode, Event, Result};
+use oxvirt_conf::domain::DomainDef;
+use oxvirt_util::uuid::Uuid;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+/// How long a new QEMU may take to open its monitor.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long destroy waits after SIGTERM before SIGKILL.
+const TERM_WAIT: Duration = Duration::from_secs(3);
+/// The monitor option `command::build` writes; replaced by the real socket.
+const BUILDER_MONITOR: &str = "socket,id=charmonitor,fd=1729,server=on,wait=off";
+
+fn not_running() -> oxvirt::Error {
+    oxvirt::Error::new(ErrorCode::OperationInvalid, oxvirt::ErrorDomain::Domain, "domain is not running")
+}
+
+/// Kills a half-started QEMU and removes its files unless disarmed.
+struct StartGuard {
+    pid: Option<i32>,
+    lib_dir: PathBuf,
+}
+
+impl Drop for StartGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            let _ = process::terminate(pid, false, Duration::from_secs(1));
+            process::reap(pid);
+        }
+        if !self.lib_dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.lib_dir);
+        }
+    }
+}
+
+/// Double the commas of a QEMU option value.
+fn qemu_escape(s: &str) -> String {
+    s.replace(',', ",,")
+}
+
+/// Point the builder's placeholders at this run's files.
+fn fix_args(args: Vec<String>, def: &DomainDef, lib_dir: &Path, monitor: &Path) -> Result<Vec<String>> {
+    let fake_lib = format!("/tmp/lib/domain--1-{}", def.name);
+    let real_lib = lib_dir.display().to_string();
+    let mut found = false;
+    let out = args
+        .into_iter()
+        .map(|a| {
+            if a == BUILDER_MONITOR {
+                found = true;
+                format!("socket,id=charmonitor,path={},server=on,wait=off", qemu_escape(&monitor.display().to_string()))
+            } else {
+                a.replace(&fake_lib, &real_lib)
+            }
+        })
+        .collect();
+    if !found {
+        return Err(err(ErrorCode::InternalError, "the command line has no monitor socket"));
+    }
+    Ok(out)
+}
+
+fn write_master_key(lib_dir: &Path) -> Result<()> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .map_err(|e| err(ErrorCode::SystemError, format!("cannot read random bytes: {e}")))?;
+    let path = lib_dir.join("master-key.aes");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| err(ErrorCode::SystemError, format!("cannot create '{}': {e}", path.display())))?;
+    std::io::Write::write_all(&mut f, &key).map_err(|e| err(ErrorCode::SystemError, format!("cannot write '{}': {e}", path.display())))
+}
+
+impl Driver {
+    /// Start inactive domain `u` (its persistent definition, or `live` for a
+    /// create-from-XML), paused when `paused`. Returns its new reference.
+    pub(super) fn start(self: &Arc<Self>, u: &Uuid, paused: bool, live: Option<DomainDef>) -> Result<DomainRef> {
+        let job = self.job_of(u).ok_or_else(|| err(ErrorCode::NoDomain, "no domain with matching uuid"))?;
+        let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut def, persistent) = {
+            let doms = self.doms();
+            let obj = doms.get(u).ok_or_else(|| err(ErrorCode::NoDomain, "no domain with matching uuid"))?;
+            if obj.is_active() {
+                return Err(err(ErrorCode::OperationInvalid, "domain is already running"));
+            }
+            (live.unwrap_or_else(|| obj.persistent_def().clone()), obj.persistent)
+        };
+        let emulator = Driver::emulator_of(&def);
+        let caps = super::capscache::lookup(&emulator, &self.paths.cache_dir)?;
+        let id = self.doms().alloc_id();
+        def.id = Some(id);
+        let name = def.name.clone();
+        let lib_dir = self.paths.domain_lib_dir(id, &name);
+        let monitor = lib_dir.join("monitor.sock");
+        let log = self.paths.log_file(&name);
+        let _ = std::fs::remove_dir_all(&lib_dir);
+        std::fs::create_dir_all(&lib_dir)
+            .map_err(|e| err(ErrorCode::SystemError, format!("cannot create '{}': {e}", lib_dir.display())))?;
+        let mut guard = StartGuard { pid: None, lib_dir: lib_dir.clone() };
+        if monitor.as_os_str().len() >= 108 {
+            return Err(err(ErrorCode::InternalError, format!("monitor socket path '{}' is too long", monitor.display())));
+        }
+        let setup = Setup {
+            caps: (*caps).clone(),
+            fake: false,
+            conf: Vec::new(),
+            host_arch: "x86_64".into(),
+            inactive: false,
+            cpu_types: caps.cpu_types(),
+        };
+        let cmd = crate::command::build(&def, &setup)?;
+        let args = fix_args(cmd.args, &def, &lib_dir, &monitor)?;
+        write_master_key(&lib_dir)?;
+        let env = process::sanitized_env(&lib_dir);
+        let spawned = process::spawn(&emulator, &args, &env, &log)?;
+        guard.pid = Some(spawned.pid);
+        let tx = self.worker_sender();
+        let uuid = *u;
+        let cb: crate::qmp::EventCallback = Box::new(move |ev| {
+            let _ = tx.send(WorkerMsg { uuid, id, ev });
+        });
+        let qmp = process::connect_monitor(spawned.pid, &monitor, &log, spawned.log_offset, START_TIMEOUT, self.monitor_timeout, cb)
+            .map_err(|e| err(ErrorCode::InternalError, format!("QEMU failed to start: {e}")))?;
+        let qmp = Arc::new(qmp);
+        {
+            let mut doms = self.doms();
+            let obj = doms.get_mut(u).ok_or_else(|| err(ErrorCode::NoDomain, "domain disappeared while starting"))?;
+            if persistent {
+                obj.new_def = Some(obj.def.clone());
+            }
+            obj.def = def;
+            obj.state = DomainState::Paused;
+            obj.reason = PAUSED_STARTING_UP;
+            obj.run = Some(Run {
+                pid: spawned.pid,
+                monitor_path: monitor.clone(),
+                lib_dir: lib_dir.clone(),
+                qmp: Some(qmp.clone()),
+                being_destroyed: false,
+                expect_stop: 0,
+                expect_resume: u32::from(!paused),
+            });
+            doms.set_id(u, id);
+        }
+        guard.pid = None;
+        guard.lib_dir = PathBuf::new();
+        let resumed = if paused { Ok(Value::Null) } else { qmp.execute("cont", None) };
+        let mut doms = self.doms();
+        if let Err(e) = resumed {
+            if let Some(run) = doms.get_mut(u).and_then(|o| o.run.as_mut()) {
+                run.being_destroyed = true;
+            }
+            drop(doms);
+            let _ = process::terminate(spawned.pid, false, Duration::from_secs(1));
+            let mut doms = self.doms();
+            self.stop_locked(&mut doms, u, super::SHUTOFF_FAILED, lc::STOPPED_FAILED);
+            return Err(e.into());
+        }
+        let obj = doms.get_mut(u).ok_or_else(|| err(ErrorCode::NoDomain, "domain disappeared while starting"))?;
+        if paused {
+            obj.state = DomainState::Paused;
+            obj.reason = reason::PAUSED_USER;
+        } else {
+            obj.state = DomainState::Running;
+            obj.reason = reason::RUNNING_BOOTED;
+        }
+        let obj = &*obj;
+        self.save_status(obj);
+        self.emit(obj, lc::STARTED, lc::STARTED_BOOTED);
+        if paused {
+            self.emit(obj, lc::SUSPENDED, lc::SUSPENDED_PAUSED);
+        }
+        Ok(obj.dref())
+    }
+
+    /// `virDomainDestroyFlags`: SIGTERM, then SIGKILL unless `graceful`.
+    pub(super) fn destroy(&self, d: &DomainRef, graceful: bool) -> Result<()> {
+        let job = self.job_of(&d.uuid).ok_or_else(|| super::domobj::no_domain_ref(d))?;
+        let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
+        let pid = {
+            let mut doms = self.doms();
+            let obj = doms.by_ref_mut(d)?;
+            let run = obj.run.as_mut().ok_or_else(not_running)?;
+            run.being_destroyed = true;
+            run.pid
+        };
+        let gone = process::terminate(pid, graceful, TERM_WAIT);
+        let mut doms = self.doms();
+        match gone {
+            Ok(true) => {
+                self.stop_locked(&mut doms, &d.uuid, reason::SHUTOFF_DESTROYED, lc::STOPPED_DESTROYED);
+                Ok(())
+            }
+            other => {
+                if let Some(run) = doms.get_mut(&d.uuid).and_then(|o| o.run.as_mut()) {
+                    run.being_destroyed = false;
+                }
+                match other {
+                    Err(e) => Err(e.into()),
+                    _ => Err(err(ErrorCode::OperationFailed, format!("Failed to terminate process {pid} with SIGTERM"))),
+                }
+            }
+        }
+    }
+
+    /// Run `f` with the monitor of active `d` under its job lock, then update the
+    /// object with `after` (under the list lock).
+    pub(super) fn monitor_job<T>(
+        &self,
+        d: &DomainRef,
+        expect: Expect,
+        check: impl FnOnce(&DomObj) -> Result<()>,
+        f: impl FnOnce(&Qmp) -> crate::error::Result<T>,
+        after: impl FnOnce(&Driver, &mut DomObj),
+    ) -> Result<T> {
+        let job = self.job_of(&d.uuid).ok_or_else(|| super::domobj::no_domain_ref(d))?;
+        let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
+        self.refresh(&d.uuid);
+        let qmp = {
+            let mut doms = self.doms();
+            let obj = doms.by_ref_mut(d)?;
+            let qmp = obj.run.as_ref().and_then(|r| r.qmp.clone()).ok_or_else(not_running)?;
+            check(obj)?;
+            if let Some(run) = obj.run.as_mut() {
+                run.expect(expect, true);
+            }
+            qmp
+        };
+        let out = f(&qmp);
+        let mut doms = self.doms();
+        let out = match out {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(run) = doms.get_mut(&d.uuid).and_then(|o| o.run.as_mut()) {
+                    run.expect(expect, false);
+                }
+                return Err(e.into());
+            }
+        };
+        if let Ok(obj) = doms.by_ref_mut(d) {
+            if obj.is_active() {
+                after(self, obj);
+                self.save_status(obj);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What a QMP event (or the end of the monitor) does to domain `u`'s run `id`.
+pub(super) fn apply_event(drv: &Arc<Driver>, u: &Uuid, id: i32, ev: &QmpEvent) {
+    let mut doms = drv.doms();
+    let Some(obj) = doms.get_mut(u) else { return };
+    if obj.id != id {
+        return;
+    }
+    let Some(run) = obj.run.as_ref() else { return };
+    let (being_destroyed, pid, qmp) = (run.being_destroyed, run.pid, run.qmp.clone());
+    if being_destroyed {
+        // Whatever QEMU says while dying is the destroy's business.
+        return;
+    }
+    match ev.name.as_str() {
+        MONITOR_EOF => {
+            let (why, detail) = if obj.state == DomainState::Shutdown {
+                (reason::SHUTOFF_SHUTDOWN, lc::STOPPED_SHUTDOWN)
+            } else {
+                (SHUTOFF_CRASHED, lc::STOPPED_FAILED)
+            };
+            // Make sure the process is really gone before its files go.
+            drop(doms);
+            let _ = process::terminate(pid, false, Duration::from_secs(1));
+            let mut doms = drv.doms();
+            if doms.get(u).is_some_and(|o| o.id == id) {
+                drv.stop_locked(&mut doms, u, why, detail);
+            }
+        }
+        "SHUTDOWN" => {
+            if obj.state == DomainState::Shutdown {
+                return;
+            }
+            obj.state = DomainState::Shutdown;
+            obj.reason = SHUTDOWN_UNKNOWN;
+            let detail = match ev.data.get("guest").and_then(Value::as_bool) {
+                Some(true) => lc::SHUTDOWN_GUEST,
+                Some(false) => lc::SHUTDOWN_HOST,
+                None => lc::SHUTDOWN_FINISHED,
+            };
+            let is_reboot = ev.data.get("reason").and_then(Value::as_str) == Some("guest-reset");
+            let action = if is_reboot { obj.def.on_reboot.clone() } else { obj.def.on_poweroff.clone() };
+            drv.emit(obj, lc::SHUTDOWN, detail);
+            drv.save_status(obj);
+            drop(doms);
+            match action.as_str() {
+                "preserve" => {}
+                "restart" | "restart-renamed" => {
+                    if let Some(q) = qmp {
+                        let ok = q.execute("system_reset", None).and_then(|_| q.execute("cont", None));
+                        let mut doms = drv.doms();
+                        if let Some(o) = doms.get_mut(u).filter(|o| o.id == id) {
+                            if ok.is_ok() {
+                                o.state = DomainState::Running;
+                                o.reason = reason::RUNNING_BOOTED;
+                                drv.save_status(o);
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    // The EOF that follows reports STOPPED/SHUTDOWN.
+                    let _ = process::signal(pid, nix::sys::signal::Signal::SIGTERM);
+                }
+            }
+        }
+        "STOP" if obj.run.as_ref().is_some_and(|r| r.expect_stop > 0) => {
+            if let Some(r) = obj.run.as_mut() {
+                r.expect(Expect::Stop, false);
+            }
+        }
+        "RESUME" if obj.run.as_ref().is_some_and(|r| r.expect_resume > 0) => {
+            if let Some(r) = obj.run.as_mut() {
+                r.expect(Expect::Resume, false);
+            }
+        }
+        "STOP" if obj.state == DomainState::Running => {
+            obj.state = DomainState::Paused;
+            obj.reason = PAUSED_UNKNOWN;
+            drv.emit(obj, lc::SUSPENDED, lc::SUSPENDED_PAUSED);
+            drv.save_status(obj);
+        }
+        "RESUME" if obj.state == DomainState::Paused => {
+            obj.state = DomainState::Running;
+            obj.reason = reason::RUNNING_UNPAUSED;
+            drv.emit(obj, lc::RESUMED, lc::RESUMED_UNPAUSED);
+            drv.save_status(obj);
+        }
+        "RESET" => {
+            drv.bus.emit(Event::Domain { dom: obj.dref(), data: DomainEventData::Reboot });
+        }
+        _ => {}
+    }
+}

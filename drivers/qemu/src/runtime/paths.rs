@@ -1,0 +1,142 @@
+//! Where the QEMU driver keeps its files, for `qemu:///system`, `qemu:///session`
+//! and the embedded driver `qemu:///embed?root=DIR` (libvirt's
+//! `virQEMUDriverConfigNew` layout).
+
+use std::path::{Path, PathBuf};
+
+/// The directories of one driver instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// The URI this instance answers to (`qemu:///system`, `qemu:///embed?root=...`).
+    pub uri: String,
+    /// Persistent domain definitions (`NAME.xml`).
+    pub config_dir: PathBuf,
+    /// Autostart symlinks (`NAME.xml` → the config file).
+    pub autostart_dir: PathBuf,
+    /// Status files of running domains (`NAME.xml`).
+    pub state_dir: PathBuf,
+    /// Per-domain private directories (`domain-ID-NAME/`: monitor socket, master key).
+    pub lib_dir: PathBuf,
+    /// QEMU logs (`NAME.log`).
+    pub log_dir: PathBuf,
+    /// Caches (capabilities).
+    pub cache_dir: PathBuf,
+    /// Whether this is the privileged (`system`) instance.
+    pub privileged: bool,
+}
+
+fn env_dir(var: &str, fallback: impl FnOnce() -> PathBuf) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => fallback(),
+    }
+}
+
+fn home() -> PathBuf {
+    env_dir("HOME", || PathBuf::from("/"))
+}
+
+impl Paths {
+    /// `qemu:///system`.
+    pub fn system() -> Paths {
+        let config_base = PathBuf::from("/etc/libvirt");
+        Paths {
+            uri: "qemu:///system".into(),
+            config_dir: config_base.join("qemu"),
+            autostart_dir: config_base.join("qemu/autostart"),
+            state_dir: PathBuf::from("/run/libvirt/qemu"),
+            lib_dir: PathBuf::from("/var/lib/libvirt/qemu"),
+            log_dir: PathBuf::from("/var/log/libvirt/qemu"),
+            cache_dir: PathBuf::from("/var/cache/libvirt/qemu"),
+            privileged: true,
+        }
+    }
+
+    /// `qemu:///session` of the current user (XDG directories).
+    pub fn session() -> Paths {
+        let config_base = env_dir("XDG_CONFIG_HOME", || home().join(".config")).join("libvirt");
+        let cache = env_dir("XDG_CACHE_HOME", || home().join(".cache")).join("libvirt");
+        let run = match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(v) if !v.is_empty() => PathBuf::from(v).join("libvirt"),
+            _ => cache.join("run"),
+        };
+        Paths {
+            uri: "qemu:///session".into(),
+            config_dir: config_base.join("qemu"),
+            autostart_dir: config_base.join("qemu/autostart"),
+            state_dir: run.join("qemu/run"),
+            lib_dir: config_base.join("qemu/lib"),
+            log_dir: cache.join("qemu/log"),
+            cache_dir: cache.join("qemu/cache"),
+            privileged: false,
+        }
+    }
+
+    /// `qemu:///embed?root=ROOT`: everything below `root`.
+    pub fn embed(root: &Path) -> Paths {
+        Paths {
+            uri: format!("qemu:///embed?root={}", root.display()),
+            config_dir: root.join("etc/qemu"),
+            autostart_dir: root.join("etc/qemu/autostart"),
+            state_dir: root.join("run/qemu"),
+            lib_dir: root.join("lib/qemu"),
+            log_dir: root.join("log/qemu"),
+            cache_dir: root.join("cache/qemu"),
+            privileged: false,
+        }
+    }
+
+    /// Persistent configuration of `name`.
+    pub fn config_file(&self, name: &str) -> PathBuf {
+        self.config_dir.join(format!("{name}.xml"))
+    }
+
+    /// Autostart link of `name`.
+    pub fn autostart_link(&self, name: &str) -> PathBuf {
+        self.autostart_dir.join(format!("{name}.xml"))
+    }
+
+    /// Status file of running `name`.
+    pub fn status_file(&self, name: &str) -> PathBuf {
+        self.state_dir.join(format!("{name}.xml"))
+    }
+
+    /// Log file of `name`.
+    pub fn log_file(&self, name: &str) -> PathBuf {
+        self.log_dir.join(format!("{name}.log"))
+    }
+
+    /// Private directory of running domain `id`/`name` (libvirt's
+    /// `domain-<short name>`, the name cut to 20 bytes).
+    pub fn domain_lib_dir(&self, id: i32, name: &str) -> PathBuf {
+        let mut end = name.len().min(20);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.lib_dir.join(format!("domain-{id}-{}", &name[..end]))
+    }
+
+    /// Create every directory.
+    pub fn create_all(&self) -> std::io::Result<()> {
+        for d in [&self.config_dir, &self.autostart_dir, &self.state_dir, &self.lib_dir, &self.log_dir, &self.cache_dir] {
+            std::fs::create_dir_all(d)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embed_layout_is_libvirts() {
+        let p = Paths::embed(Path::new("/r"));
+        assert_eq!(p.config_file("a"), PathBuf::from("/r/etc/qemu/a.xml"));
+        assert_eq!(p.status_file("a"), PathBuf::from("/r/run/qemu/a.xml"));
+        assert_eq!(p.log_file("a"), PathBuf::from("/r/log/qemu/a.log"));
+        assert_eq!(p.domain_lib_dir(3, "abcdefghijklmnopqrstuvwxyz"), PathBuf::from("/r/lib/qemu/domain-3-abcdefghijklmnopqrst"));
+        assert_eq!(p.uri, "qemu:///embed?root=/r");
+    }
+}
