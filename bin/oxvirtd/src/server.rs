@@ -6,8 +6,9 @@
 //! the client's reader and executed on tokio's blocking pool
 //! (`tokio::task::spawn_blocking`), so a slow driver call never blocks the I/O, other
 //! calls of the same client, or other clients. Replies, events and keepalive packets
-//! all reach the socket through the client's writer channel, so nothing else writes to
-//! the socket.
+//! all reach the socket through the client's [`Outbox`]: written at once by their
+//! producer when nothing is queued, otherwise queued for the client's writer task, so
+//! packets leave in the order they were produced.
 
 use crate::config::Config;
 use crate::session::{self, Client};
