@@ -5,12 +5,18 @@
 
 #[path = "daemon/admin.rs"]
 mod admin;
+#[path = "daemon/captures.rs"]
+mod captures;
 #[path = "daemon/harness.rs"]
 mod harness;
+#[path = "daemon/load.rs"]
+mod load;
 #[path = "daemon/malformed.rs"]
 mod malformed;
 #[path = "daemon/python.rs"]
 mod python;
+#[path = "daemon/robust.rs"]
+mod robust;
 #[path = "daemon/streams.rs"]
 mod streams;
 #[path = "daemon/tls.rs"]
