@@ -10,6 +10,8 @@ use crate::postparse::{machine_of, Setup};
 use oxvirt_conf::domain::{Address, Chardev, ChrSource, Disk, DomainDef};
 use oxvirt_conf::xml::{El, XNode};
 
+mod validate;
+
 /// A QEMU process to start: environment, binary and arguments.
 #[derive(Debug, Clone, Default)]
 pub struct Command {
@@ -149,6 +151,13 @@ fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
     })
 }
 
+fn elements<'a>(e: &'a El, name: &'a str) -> impl Iterator<Item = &'a El> + 'a {
+    e.children.iter().filter_map(move |c| match c {
+        XNode::El(x) if x.name == name => Some(x),
+        _ => None,
+    })
+}
+
 fn text(e: &El) -> String {
     e.children
         .iter()
@@ -175,6 +184,7 @@ pub fn build(def: &DomainDef, setup: &Setup) -> Result<Command> {
     // libvirt's short domain name: at most 20 characters.
     let short: String = def.name.chars().take(20).collect();
     let lib_dir = format!("/tmp/lib/domain--1-{short}");
+    validate::validate(def, setup)?;
     let mut b = Builder { def, setup, cmd: Command::default(), lib_dir };
     b.check_supported()?;
     b.build()?;
@@ -202,6 +212,51 @@ fn pci_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
             p.push_s("addr", format!("0x{slot:x}.0x{function:x}"));
         } else {
             p.push_s("addr", format!("0x{slot:x}"));
+        }
+    }
+}
+
+/// Device address properties of any address type (libvirt's
+/// `qemuBuildDeviceAddressProps`).
+fn dev_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
+    match a {
+        Some(Address::Pci { .. }) => pci_addr(def, a, p),
+        Some(Address::Ccw { cssid, ssid, devno }) => p.push_s("devno", format!("{cssid:x}.{ssid:x}.{devno:04x}")),
+        Some(Address::Usb { bus, port }) => {
+            p.push_s("bus", format!("usb.{bus}"));
+            if let Some(port) = port {
+                p.push_s("port", port.clone());
+            }
+        }
+        Some(Address::Other(e)) => {
+            let num = |k: &str| attr(e, k).and_then(|v| oxvirt_conf::xml::parse_uint(v, 0));
+            match attr(e, "type") {
+                Some("spapr-vio") => {
+                    if let Some(r) = num("reg") {
+                        p.push_n("reg", r as i64);
+                    }
+                }
+                Some("isa") => {
+                    if let Some(v) = num("iobase") {
+                        p.push_n("iobase", v as i64);
+                    }
+                    if let Some(v) = num("irq") {
+                        p.push_n("irq", v as i64);
+                    }
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// virtio options of a `<driver>` element (`iommu`, `ats`, `packed`, `page_per_vq`).
+fn virtio_opts(driver: Option<&El>, p: &mut Props) {
+    let Some(d) = driver else { return };
+    for (k, prop) in [("iommu", "iommu_platform"), ("ats", "ats"), ("packed", "packed"), ("page_per_vq", "page-per-vq")] {
+        if let Some(v) = attr(d, k) {
+            p.push_b(prop, v == "on");
         }
     }
 }
@@ -300,8 +355,15 @@ impl Builder<'_> {
         self.audio()?;
         self.graphics()?;
         self.videos()?;
+        if let Some(uri) = &self.setup.migrate_from {
+            let uri = if uri == "stdio" { format!("fd:{}", self.setup.migrate_fd.as_deref().unwrap_or("0")) } else { uri.clone() };
+            self.cmd.opt("-incoming", uri);
+        }
         self.memballoon();
         self.rngs()?;
+        if self.def.features.as_ref().and_then(|f| child(f, "vmcoreinfo")).is_some_and(|v| attr(v, "state") != Some("off")) {
+            self.device(Props::default().s("driver", "vmcoreinfo"));
+        }
         if self.has("seccomp-sandbox") {
             self.cmd.opt("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
         }
@@ -517,6 +579,9 @@ impl Builder<'_> {
                     s.push_str("menu=off,");
                 }
             }
+        }
+        if let Some(t) = self.def.os.other.iter().find(|o| o.name == "bios").and_then(|b| attr(b, "rebootTimeout")) {
+            s.push_str(&format!("reboot-timeout={t},"));
         }
         s.push_str("strict=on");
         self.cmd.opt("-boot", s);
@@ -852,7 +917,13 @@ impl Builder<'_> {
             "pipe" => format!("pipe,id={id},path={}", esc(s.path.as_deref().unwrap_or(""))),
             "dev" => format!("serial,id={id},path={}", esc(s.path.as_deref().unwrap_or(""))),
             "unix" => {
-                let mut v = format!("socket,id={id},path={}", esc(s.path.as_deref().unwrap_or("")));
+                // Listening sockets are created by libvirt and passed as a descriptor
+                // (the test suite's fake descriptor is 1729).
+                let mut v = if s.listen {
+                    format!("socket,id={id},fd=1729")
+                } else {
+                    format!("socket,id={id},path={}", esc(s.path.as_deref().unwrap_or("")))
+                };
                 if s.listen {
                     v.push_str(",server=on,wait=off");
                 }
@@ -870,6 +941,19 @@ impl Builder<'_> {
                     v.push_str(",server=on,wait=off");
                 }
                 v
+            }
+            "udp" => {
+                let find = |mode: &str| s.raw_sources.iter().find(|e| attr(e, "mode") == Some(mode));
+                let (mut host, mut port, mut laddr, mut lport) = ("", "", "", "0");
+                if let Some(c) = find("connect") {
+                    host = attr(c, "host").unwrap_or("");
+                    port = attr(c, "service").unwrap_or("");
+                }
+                if let Some(b) = find("bind") {
+                    laddr = attr(b, "host").unwrap_or("");
+                    lport = attr(b, "service").unwrap_or("0");
+                }
+                format!("udp,id={id},host={host},port={port},localaddr={laddr},localport={lport}")
             }
             other => return Err(unsupported(format!("chardev type '{other}' is not supported by this driver yet"))),
         })
@@ -890,23 +974,36 @@ impl Builder<'_> {
             let id = format!("charserial{serial_n}");
             let be = self.chardev_backend(&c.source, &id)?;
             self.cmd.opt("-chardev", be);
-            let ty = c.target_type().unwrap_or("isa-serial");
+            let model = c.target.as_ref().and_then(|t| child(t, "model")).and_then(|m| attr(m, "name")).map(str::to_string);
             let port = c.target_port().unwrap_or(serial_n);
-            match ty {
-                "isa-serial" => self.device(
-                    Props::default()
-                        .s("driver", "isa-serial")
-                        .s("chardev", &id)
-                        .s("id", format!("serial{serial_n}"))
-                        .n("index", port as i64),
-                ),
-                "pci-serial" => {
-                    let mut p = Props::default().s("driver", "pci-serial").s("chardev", &id).s("id", format!("serial{serial_n}"));
-                    pci_addr(self.def, &c.info.address, &mut p);
-                    self.device(p);
-                }
-                other => return Err(unsupported(format!("serial target type '{other}'"))),
+            let arch = self.def.os.arch.as_deref().unwrap_or("");
+            let platform = match model.as_deref() {
+                None => true,
+                Some("pl011") => arch.starts_with("arm") || arch == "aarch64",
+                Some("16550a") => arch.starts_with("riscv"),
+                _ => false,
+            };
+            if platform {
+                self.cmd.opt("-serial", format!("chardev:{id}"));
+                continue;
             }
+            let model = model.unwrap_or_default();
+            let cap = match model.as_str() {
+                "isa-serial" | "usb-serial" | "pci-serial" | "spapr-vty" | "sclpconsole" | "sclplmconsole" => Some(model.as_str()),
+                "isa-debugcon" => None,
+                other => return Err(unsupported(format!("serial target model '{other}' is not supported by this driver yet"))),
+            };
+            if let Some(cap) = cap {
+                if self.setup.fake && cap != "isa-serial" && !self.has(cap) {
+                    return Err(unsupported(format!("'{cap}' is not supported in this QEMU binary")));
+                }
+            }
+            let mut p = Props::default().s("driver", &model).s("chardev", &id).s("id", format!("serial{serial_n}"));
+            if model == "isa-serial" {
+                p.push_n("index", port as i64);
+            }
+            dev_addr(self.def, &c.info.address, &mut p);
+            self.device(p);
         }
         for c in channels {
             let id = format!("charchannel{channel_n}");
@@ -939,6 +1036,13 @@ impl Builder<'_> {
                         p = p.s("bus", format!("virtio-serial{controller}.{bus}")).n("nr", port as i64);
                     }
                     self.device(p.s("chardev", &id).s("id", format!("console{console_n}")));
+                }
+                Some(t @ ("sclp" | "sclplm")) => {
+                    let id = format!("charconsole{console_n}");
+                    let be = self.chardev_backend(&c.source, &id)?;
+                    self.cmd.opt("-chardev", be);
+                    let driver = if t == "sclp" { "sclpconsole" } else { "sclplmconsole" };
+                    self.device(Props::default().s("driver", driver).s("chardev", &id).s("id", format!("console{console_n}")));
                 }
                 Some(o) => return Err(unsupported(format!("console target type '{o}'"))),
             }
@@ -1024,43 +1128,114 @@ impl Builder<'_> {
     fn videos(&mut self) -> Result<()> {
         for (i, v) in self.def.devices.videos.iter().enumerate() {
             let model = v.model.clone().unwrap_or_default();
+            let num = |k: &str| v.model_attrs.iter().find(|(a, _)| a == k).and_then(|(_, x)| x.parse::<i64>().ok());
+            let accel3d = v.model_children.iter().find(|c| c.name == "acceleration").and_then(|a| attr(a, "accel3d")) == Some("yes");
+            if v.driver.as_ref().and_then(|d| attr(d, "name")) == Some("vhostuser")
+                || v.model_children.iter().any(|c| c.name == "resolution")
+            {
+                return Err(unsupported("video backend options are not supported by this driver yet"));
+            }
             let primary = i == 0;
-            let driver = match (model.as_str(), primary) {
+            let vga_ok = model != "virtio" || self.has("virtio-vga");
+            let ccw = matches!(v.info.address, Some(Address::Ccw { .. }));
+            let mmio = matches!(&v.info.address, Some(Address::Other(e)) if attr(e, "type") == Some("virtio-mmio"));
+            let bus_suffix = if ccw {
+                "-ccw"
+            } else if mmio {
+                "-device"
+            } else {
+                "-pci"
+            };
+            let driver = match (model.as_str(), primary && vga_ok) {
                 ("none", _) => continue,
-                ("cirrus", true) => "cirrus-vga",
-                ("vga", true) => "VGA",
-                ("vmvga", true) => "vmware-svga",
-                ("bochs", _) => "bochs-display",
-                ("virtio", true) => "virtio-vga",
-                ("virtio", false) => "virtio-gpu-pci",
+                ("cirrus", true) => "cirrus-vga".to_string(),
+                ("vga", true) => "VGA".to_string(),
+                ("vmvga", true) => "vmware-svga".to_string(),
+                ("qxl", true) => "qxl-vga".to_string(),
+                ("qxl", false) => "qxl".to_string(),
+                ("bochs", true) => "bochs-display".to_string(),
+                ("ramfb", true) => "ramfb".to_string(),
+                ("virtio", true) => if accel3d && self.has("virtio-vga-gl") { "virtio-vga-gl" } else { "virtio-vga" }.to_string(),
+                ("virtio", false) => {
+                    let base = if accel3d && self.has("virtio-gpu-gl-pci") { "virtio-gpu-gl" } else { "virtio-gpu" };
+                    format!("{base}{bus_suffix}")
+                }
                 (m, _) => return Err(unsupported(format!("video model '{m}' is not supported by this driver yet"))),
             };
-            let mut p = Props::default().s("driver", driver).s("id", format!("video{i}"));
-            let vram = v.model_attrs.iter().find(|(k, _)| k == "vram").and_then(|(_, x)| x.parse::<i64>().ok());
-            if model == "vga" || model == "vmvga" {
-                if let Some(vr) = vram.filter(|v| *v != 16384) {
-                    p.push_n("vgamem_mb", vr / 1024);
+            let mut p = Props::default().s("driver", &driver);
+            if model == "virtio" {
+                virtio_opts(v.driver.as_ref(), &mut p);
+            }
+            p.push_s("id", format!("video{i}"));
+            if model == "virtio" && accel3d && self.has("virtio-gpu.virgl") {
+                p.push_b("virgl", true);
+            }
+            if model == "qxl" || model == "virtio" {
+                if let Some(h) = num("heads").filter(|h| *h > 0) {
+                    p.push_n("max_outputs", h);
                 }
             }
-            pci_addr(self.def, &v.info.address, &mut p);
+            match model.as_str() {
+                "qxl" => {
+                    if let Some(r) = num("ram").filter(|x| *x > 0) {
+                        p.push_n("ram_size", r * 1024);
+                    }
+                    if let Some(r) = num("vram").filter(|x| *x > 0) {
+                        p.push_n("vram_size", r * 1024);
+                    }
+                    if self.has("qxl.vram64_size_mb") {
+                        p.push_n("vram64_size_mb", num("vram64").unwrap_or(0) / 1024);
+                    }
+                    if self.has("qxl.vgamem_mb") {
+                        p.push_n("vgamem_mb", num("vgamem").unwrap_or(0) / 1024);
+                    }
+                }
+                "vga" if self.has("VGA.vgamem_mb") => {
+                    if let Some(r) = num("vram").filter(|x| *x > 0) {
+                        p.push_n("vgamem_mb", r / 1024);
+                    }
+                }
+                "vmvga" if self.has("vmware-svga.vgamem_mb") => {
+                    if let Some(r) = num("vram").filter(|x| *x > 0) {
+                        p.push_n("vgamem_mb", r / 1024);
+                    }
+                }
+                "bochs" => {
+                    if let Some(r) = num("vram").filter(|x| *x > 0) {
+                        p.push_n("vgamem", r * 1024);
+                    }
+                }
+                _ => {}
+            }
+            dev_addr(self.def, &v.info.address, &mut p);
             self.device(p);
         }
         Ok(())
     }
 
     fn memballoon(&mut self) {
-        if let Some(m) = &self.def.devices.memballoon {
-            if m.model == "virtio" {
-                let mut p = Props::default().s("driver", "virtio-balloon-pci").s("id", "balloon0");
-                pci_addr(self.def, &m.info.address, &mut p);
-                for (k, v) in &m.attrs {
-                    if k == "autodeflate" {
-                        p.push_b("deflate-on-oom", v == "on");
-                    }
-                }
-                self.device(p);
+        let Some(m) = &self.def.devices.memballoon else { return };
+        let driver = match m.model.as_str() {
+            "virtio" => "virtio-balloon-pci",
+            "virtio-transitional" => "virtio-balloon-pci-transitional",
+            "virtio-non-transitional" => "virtio-balloon-pci-non-transitional",
+            _ => return,
+        };
+        let driver = match (&m.info.address, driver) {
+            (Some(Address::Ccw { .. }), _) => "virtio-balloon-ccw",
+            (Some(Address::Other(e)), _) if attr(e, "type") == Some("virtio-mmio") => "virtio-balloon-device",
+            (_, d) => d,
+        };
+        let mut p = Props::default().s("driver", driver);
+        virtio_opts(m.other.iter().find(|e| e.name == "driver"), &mut p);
+        p.push_s("id", "balloon0");
+        for (k, prop) in [("autodeflate", "deflate-on-oom"), ("freePageReporting", "free-page-reporting")] {
+            if let Some((_, v)) = m.attrs.iter().find(|(a, _)| a == k) {
+                p.push_b(prop, v == "on");
             }
         }
+        dev_addr(self.def, &m.info.address, &mut p);
+        self.device(p);
     }
 
     fn rngs(&mut self) -> Result<()> {
@@ -1079,7 +1254,7 @@ impl Builder<'_> {
                 ),
                 "egd" => {
                     let src = r.backend_source.clone().unwrap_or_default();
-                    let cid = format!("char{id}");
+                    let cid = format!("charrng{i}");
                     let be = self.chardev_backend(&src, &cid)?;
                     self.cmd.opt("-chardev", be);
                     self.object(Props::default().s("qom-type", "rng-egd").s("id", &id).s("chardev", cid));
