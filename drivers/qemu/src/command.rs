@@ -251,6 +251,39 @@ fn dev_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
     }
 }
 
+/// `rombar`/`romfile` from a device's `<rom>` (libvirt's `qemuBuildRomProps`).
+fn rom_props(extra: &[El], p: &mut Props) {
+    let Some(rom) = extra.iter().find(|e| e.name == "rom") else { return };
+    if attr(rom, "enabled") == Some("no") {
+        p.push_s("romfile", "");
+        return;
+    }
+    match attr(rom, "bar") {
+        Some("on") => p.push_n("rombar", 1),
+        Some("off") => p.push_n("rombar", 0),
+        _ => {}
+    }
+    if let Some(f) = attr(rom, "file") {
+        p.push_s("romfile", f);
+    }
+}
+
+/// A PCI `<address>` element as an [`Address`].
+fn pci_address_el(a: &El) -> Option<Address> {
+    if attr(a, "type").is_some_and(|t| t != "pci") {
+        return None;
+    }
+    let n = |k: &str| attr(a, k).and_then(|v| oxvirt_conf::xml::parse_uint(v, 0)).unwrap_or(0);
+    Some(Address::Pci {
+        domain: n("domain"),
+        bus: n("bus"),
+        slot: n("slot"),
+        function: n("function"),
+        multifunction: attr(a, "multifunction").map(str::to_string),
+        zpci: None,
+    })
+}
+
 /// virtio options of a `<driver>` element (`iommu`, `ats`, `packed`, `page_per_vq`).
 fn virtio_opts(driver: Option<&El>, p: &mut Props) {
     let Some(d) = driver else { return };
@@ -285,7 +318,7 @@ impl Builder<'_> {
     fn check_supported(&self) -> Result<()> {
         let d = &self.def.devices;
         for e in &d.other {
-            if !matches!(e.name.as_str(), "audio") {
+            if !matches!(e.name.as_str(), "audio" | "hostdev") {
                 return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
             }
         }
@@ -355,6 +388,7 @@ impl Builder<'_> {
         self.audio()?;
         self.graphics()?;
         self.videos()?;
+        self.hostdevs()?;
         if let Some(uri) = &self.setup.migrate_from {
             let uri = if uri == "stdio" { format!("fd:{}", self.setup.migrate_fd.as_deref().unwrap_or("0")) } else { uri.clone() };
             self.cmd.opt("-incoming", uri);
@@ -891,10 +925,11 @@ impl Builder<'_> {
                 other => return Err(unsupported(format!("interface model '{other}'"))),
             };
             let mut p = Props::default().s("driver", driver).s("netdev", format!("hostnet{i}")).s("id", format!("net{i}")).s("mac", &n.mac);
-            pci_addr(self.def, &n.info.address, &mut p);
             if let Some(b) = boot[i] {
                 p.push_n("bootindex", b as i64);
             }
+            pci_addr(self.def, &n.info.address, &mut p);
+            rom_props(&n.info.extra, &mut p);
             self.device(p);
         }
         Ok(())
@@ -1208,6 +1243,71 @@ impl Builder<'_> {
                 _ => {}
             }
             dev_addr(self.def, &v.info.address, &mut p);
+            self.device(p);
+        }
+        Ok(())
+    }
+
+    /// `<hostdev>`: PCI devices and mediated devices through VFIO.
+    fn hostdevs(&mut self) -> Result<()> {
+        let hostdevs: Vec<&El> = self.def.devices.other.iter().filter(|e| e.name == "hostdev").collect();
+        for (i, h) in hostdevs.into_iter().enumerate() {
+            if attr(h, "mode").unwrap_or("subsystem") != "subsystem" {
+                return Err(unsupported("hostdev mode 'capabilities' is not supported by this driver yet"));
+            }
+            let ty = attr(h, "type").unwrap_or("");
+            let src = child(h, "source");
+            let addr = child(h, "address").and_then(pci_address_el);
+            let boot = child(h, "boot").and_then(|b| attr(b, "order")).and_then(|o| o.parse::<i64>().ok());
+            let extra: Vec<El> = h
+                .children
+                .iter()
+                .filter_map(|c| match c {
+                    XNode::El(x) => Some(x.clone()),
+                    _ => None,
+                })
+                .collect();
+            if child(h, "teaming").is_some() || extra.iter().any(|e| e.name == "address" && attr(e, "type").is_some_and(|t| t != "pci")) {
+                return Err(unsupported("hostdev options are not supported by this driver yet"));
+            }
+            let mut p = match ty {
+                "pci" => {
+                    if child(h, "driver").and_then(|d| attr(d, "name")).is_some_and(|n| n != "vfio") {
+                        return Err(unsupported("only VFIO PCI passthrough is supported"));
+                    }
+                    let Some(sa) = src.and_then(|s| child(s, "address")) else {
+                        return Err(unsupported("PCI hostdev without a source address"));
+                    };
+                    let n = |k: &str| attr(sa, k).and_then(|v| oxvirt_conf::xml::parse_uint(v, 0)).unwrap_or(0);
+                    let host = format!("{:04x}:{:02x}:{:02x}.{:x}", n("domain"), n("bus"), n("slot"), n("function"));
+                    let mut p = Props::default().s("driver", "vfio-pci").s("host", host).s("id", format!("hostdev{i}"));
+                    if let Some(b) = boot {
+                        p.push_n("bootindex", b);
+                    }
+                    p
+                }
+                "mdev" if attr(h, "model") == Some("vfio-pci") => {
+                    let uuid = src.and_then(|s| child(s, "address")).and_then(|a| attr(a, "uuid")).unwrap_or("");
+                    let ramfb = attr(h, "ramfb") == Some("on");
+                    let mut p = Props::default()
+                        .s("driver", if ramfb { "vfio-pci-nohotplug" } else { "vfio-pci" })
+                        .s("id", format!("hostdev{i}"))
+                        .s("sysfsdev", format!("/sys/bus/mdev/devices/{uuid}"));
+                    if let Some(d) = attr(h, "display") {
+                        p.push_s("display", d);
+                    }
+                    if ramfb {
+                        p.push_b("ramfb", true);
+                    }
+                    if let Some(b) = boot {
+                        p.push_n("bootindex", b);
+                    }
+                    p
+                }
+                other => return Err(unsupported(format!("hostdev type '{other}' is not supported by this driver yet"))),
+            };
+            pci_addr(self.def, &addr, &mut p);
+            rom_props(&extra, &mut p);
             self.device(p);
         }
         Ok(())

@@ -20,6 +20,36 @@ pub(super) fn validate(def: &DomainDef, setup: &Setup) -> Result<()> {
     controllers(def, setup)?;
     chardevs(def)?;
     videos(def)?;
+    hostdevs(def)?;
+    Ok(())
+}
+
+fn hostdevs(def: &DomainDef) -> Result<()> {
+    let mut uuids = std::collections::BTreeSet::new();
+    let mut ramfbs = 0;
+    for h in def.devices.other.iter().filter(|e| e.name == "hostdev") {
+        if child(h, "address").is_some_and(|a| child(a, "zpci").is_some()) || def.os.arch.as_deref().is_some_and(|a| a.starts_with("s390"))
+        {
+            return Err(unsupported("zPCI hostdevs are not supported by this driver yet"));
+        }
+        if attr(h, "type") != Some("mdev") {
+            continue;
+        }
+        if let Some(u) = child(h, "source").and_then(|s| child(s, "address")).and_then(|a| attr(a, "uuid")) {
+            if !uuids.insert(u.to_string()) {
+                return Err(unsupported(format!("Hostdev already exists in the domain configuration: mdev {u}")));
+            }
+        }
+        if attr(h, "display") == Some("on") && def.devices.graphics.is_empty() {
+            return Err(unsupported("graphics device is needed for attribute value 'display=on' in <hostdev>"));
+        }
+        if attr(h, "ramfb") == Some("on") {
+            ramfbs += 1;
+            if ramfbs > 1 {
+                return Err(unsupported("Only one vgpu device can have 'ramfb' enabled"));
+            }
+        }
+    }
     Ok(())
 }
 
