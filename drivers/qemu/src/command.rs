@@ -168,6 +168,43 @@ fn text(e: &El) -> String {
         .collect()
 }
 
+/// Hyper-V enlightenments in libvirt's order.
+const HYPERV_FEATURES: &[&str] = &[
+    "relaxed",
+    "vapic",
+    "spinlocks",
+    "vpindex",
+    "runtime",
+    "synic",
+    "stimer",
+    "reset",
+    "vendor_id",
+    "frequencies",
+    "reenlightenment",
+    "tlbflush",
+    "ipi",
+    "evmcs",
+    "avic",
+];
+
+/// x86 CPU feature names whose QEMU spelling differs from libvirt's.
+fn translate_feature(name: &str) -> &str {
+    match name {
+        "cmp_legacy" => "cmp-legacy",
+        "ds_cpl" => "ds-cpl",
+        "fxsr_opt" => "fxsr-opt",
+        "kvm_pv_eoi" => "kvm-pv-eoi",
+        "kvm_pv_unhalt" => "kvm-pv-unhalt",
+        "lahf_lm" => "lahf-lm",
+        "nodeid_msr" => "nodeid-msr",
+        "pclmuldq" => "pclmulqdq",
+        "perfctr_core" => "perfctr-core",
+        "perfctr_nb" => "perfctr-nb",
+        "tsc_adjust" => "tsc-adjust",
+        n => n,
+    }
+}
+
 fn unsupported(msg: impl Into<String>) -> QemuError {
     QemuError::Unsupported(msg.into())
 }
@@ -463,32 +500,158 @@ impl Builder<'_> {
     }
 
     fn cpu(&mut self) -> Result<()> {
-        let Some(cpu) = &self.def.cpu else { return Ok(()) };
-        let mode = attr(cpu, "mode").unwrap_or("custom");
-        let model = match mode {
-            "host-passthrough" => "host".to_string(),
-            "custom" => match child(cpu, "model") {
-                Some(m) => text(m).trim().to_string(),
-                None => return Ok(()),
-            },
-            other => return Err(unsupported(format!("CPU mode '{other}' is not supported by this driver yet"))),
-        };
-        let mut s = model;
-        for f in cpu.children.iter().filter_map(|c| match c {
-            XNode::El(x) if x.name == "feature" => Some(x),
-            _ => None,
-        }) {
-            let name = attr(f, "name").unwrap_or_default();
-            match attr(f, "policy").unwrap_or("require") {
-                "require" | "force" => s.push_str(&format!(",{name}=on")),
-                "disable" | "forbid" => s.push_str(&format!(",{name}=off")),
+        let def = self.def;
+        let arch = def.os.arch.as_deref().unwrap_or("");
+        let x86 = crate::postparse::is_x86(arch);
+        let mut model = String::new();
+        if let Some(cpu) = &def.cpu {
+            let mode = attr(cpu, "mode").unwrap_or("custom");
+            match mode {
+                "host-passthrough" => model.push_str("host"),
+                "custom" => {
+                    if let Some(m) = child(cpu, "model") {
+                        model.push_str(text(m).trim());
+                    }
+                }
+                other => return Err(unsupported(format!("CPU mode '{other}' is not supported by this driver yet"))),
+            }
+            if !model.is_empty() {
+                for f in elements(cpu, "feature") {
+                    let name = attr(f, "name").unwrap_or_default();
+                    let name = if x86 { translate_feature(name) } else { name };
+                    match attr(f, "policy").unwrap_or("require") {
+                        "require" | "force" => model.push_str(&format!(",{name}=on")),
+                        "disable" | "forbid" => model.push_str(&format!(",{name}=off")),
+                        _ => {}
+                    }
+                }
+            }
+            if child(cpu, "numa").is_some() {
+                return Err(unsupported("CPU NUMA is not supported by this driver yet"));
+            }
+        } else if arch == "i686" && def.devices.emulator.as_deref().is_some_and(|e| e.contains("x86_64")) {
+            model.push_str("qemu32");
+        }
+        let mut flags = String::new();
+        for t in self.timers() {
+            match attr(t, "name") {
+                Some("kvmclock") => {
+                    if let Some(p) = attr(t, "present") {
+                        flags.push_str(&format!(",kvmclock={}", if p == "yes" { "on" } else { "off" }));
+                    }
+                }
+                Some("hypervclock") if attr(t, "present") == Some("yes") => flags.push_str(",hv-time=on"),
+                Some("tsc") => {
+                    if let Some(f) = attr(t, "frequency").filter(|f| *f != "0") {
+                        flags.push_str(&format!(",tsc-frequency={f}"));
+                    }
+                }
+                Some("armvtimer") => match attr(t, "tickpolicy") {
+                    Some("delay") => flags.push_str(",kvm-no-adjvtime=off"),
+                    Some("discard") => flags.push_str(",kvm-no-adjvtime=on"),
+                    _ => {}
+                },
                 _ => {}
             }
         }
-        if child(cpu, "numa").is_some() {
-            return Err(unsupported("CPU NUMA is not supported by this driver yet"));
+        let on_off = |v: Option<&str>| if v == Some("off") { "off" } else { "on" };
+        if let Some(f) = &def.features {
+            if let Some(eoi) = child(f, "apic").and_then(|a| attr(a, "eoi")) {
+                flags.push_str(&format!(",kvm-pv-eoi={}", on_off(Some(eoi))));
+            }
+            if let Some(p) = child(f, "pvspinlock") {
+                flags.push_str(&format!(",kvm-pv-unhalt={}", on_off(attr(p, "state"))));
+            }
+            if let Some(h) = child(f, "hyperv") {
+                if attr(h, "mode") == Some("passthrough") {
+                    flags.push_str(",hv-passthrough=on");
+                }
+                for name in HYPERV_FEATURES {
+                    let Some(e) = child(h, name) else { continue };
+                    if attr(e, "state") != Some("on") {
+                        continue;
+                    }
+                    match *name {
+                        "spinlocks" => {
+                            let r = attr(e, "retries").and_then(|r| r.parse::<u32>().ok()).unwrap_or(0);
+                            flags.push_str(&format!(",hv-spinlocks=0x{r:x}"));
+                        }
+                        "vendor_id" => flags.push_str(&format!(",hv-vendor-id={}", attr(e, "value").unwrap_or(""))),
+                        n => flags.push_str(&format!(",hv-{n}=on")),
+                    }
+                    if *name == "stimer" && child(e, "direct").and_then(|d| attr(d, "state")) == Some("on") {
+                        flags.push_str(",hv-stimer-direct=on");
+                    }
+                }
+            }
         }
-        self.cmd.opt("-cpu", s);
+        if self.def.devices.other.iter().any(|e| e.name == "panic" && attr(e, "model") == Some("hyperv")) {
+            flags.push_str(",hv-crash");
+        }
+        if let Some(k) = def.features.as_ref().and_then(|f| child(f, "kvm")) {
+            let st = |n: &str| child(k, n).and_then(|e| attr(e, "state"));
+            if st("hidden") == Some("on") {
+                flags.push_str(",kvm=off");
+            }
+            if st("hint-dedicated") == Some("on") {
+                flags.push_str(",kvm-hint-dedicated=on");
+            }
+            if st("poll-control") == Some("on") {
+                flags.push_str(",kvm-poll-control=on");
+            }
+            if st("pv-ipi") == Some("off") {
+                flags.push_str(",kvm-pv-ipi=off");
+            }
+        }
+        if let Some(p) = def.features.as_ref().and_then(|f| child(f, "pmu")) {
+            if !arch.starts_with("ppc64") {
+                flags.push_str(&format!(",pmu={}", on_off(attr(p, "state"))));
+            }
+        }
+        if let Some(cpu) = &def.cpu {
+            let mode = attr(cpu, "mode").unwrap_or("custom");
+            if let Some(c) = child(cpu, "cache") {
+                let (mut host_off, mut l3_off) = (false, false);
+                match attr(c, "mode") {
+                    Some("emulate") => {
+                        flags.push_str(",l3-cache=on");
+                        host_off = true;
+                    }
+                    Some("passthrough") => {
+                        flags.push_str(",host-cache-info=on");
+                        l3_off = true;
+                    }
+                    Some("disable") => {
+                        host_off = true;
+                        l3_off = true;
+                    }
+                    _ => {}
+                }
+                if host_off && matches!(mode, "host-passthrough" | "maximum") && self.has("cpu-cache") {
+                    flags.push_str(",host-cache-info=off");
+                }
+                if l3_off && self.has("cpu-cache") {
+                    flags.push_str(",l3-cache=off");
+                }
+            }
+            if let Some(m) = child(cpu, "maxphysaddr") {
+                match attr(m, "mode") {
+                    Some("passthrough") => flags.push_str(",host-phys-bits=on"),
+                    Some("emulate") => flags.push_str(&format!(",phys-bits={}", attr(m, "bits").unwrap_or("0"))),
+                    _ => {}
+                }
+            }
+        }
+        if model.is_empty() && !flags.is_empty() {
+            model = match arch {
+                "i686" => "qemu32".to_string(),
+                "x86_64" => "qemu64".to_string(),
+                a => return Err(unsupported(format!("CPU flags requested but can't determine default CPU for arch {a}"))),
+            };
+        }
+        if !model.is_empty() {
+            self.cmd.opt("-cpu", format!("{model}{flags}"));
+        }
         Ok(())
     }
 
@@ -570,11 +733,7 @@ impl Builder<'_> {
         self.cmd.opt("-rtc", rtc);
         for t in &timers {
             match attr(t, "name").unwrap_or("") {
-                "rtc" | "tsc" | "kvmclock" | "hypervclock" | "armvtimer" => {
-                    if attr(t, "name") != Some("rtc") && t.attrs.len() > 1 {
-                        return Err(unsupported("CPU clock timers are not supported by this driver yet"));
-                    }
-                }
+                "rtc" | "tsc" | "kvmclock" | "hypervclock" | "armvtimer" => {}
                 "pit" => match attr(t, "tickpolicy") {
                     None | Some("delay") => {
                         if self.has("kvm-pit-lost-tick-policy") {

@@ -21,6 +21,26 @@ pub(super) fn validate(def: &DomainDef, setup: &Setup) -> Result<()> {
     chardevs(def)?;
     videos(def)?;
     hostdevs(def)?;
+    timers(def)?;
+    Ok(())
+}
+
+fn timers(def: &DomainDef) -> Result<()> {
+    let arch = def.os.arch.as_deref().unwrap_or("");
+    if crate::postparse::is_x86(arch) {
+        return Ok(());
+    }
+    let Some(clock) = &def.clock else { return Ok(()) };
+    for t in elements(clock, "timer") {
+        let name = attr(t, "name").unwrap_or("");
+        if matches!(name, "tsc" | "kvmclock" | "hypervclock") && attr(t, "present") == Some("yes") {
+            return Err(unsupported(format!(
+                "Configuring the '{name}' timer is not supported for virtType={} arch={arch} machine={} guests",
+                def.virt_type,
+                def.os.machine.as_deref().unwrap_or("")
+            )));
+        }
+    }
     Ok(())
 }
 
