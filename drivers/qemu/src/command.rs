@@ -355,7 +355,7 @@ impl Builder<'_> {
     fn check_supported(&self) -> Result<()> {
         let d = &self.def.devices;
         for e in &d.other {
-            if !matches!(e.name.as_str(), "audio" | "hostdev") {
+            if !matches!(e.name.as_str(), "audio" | "hostdev" | "panic") {
                 return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
             }
         }
@@ -438,6 +438,7 @@ impl Builder<'_> {
         if self.has("seccomp-sandbox") {
             self.cmd.opt("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
         }
+        self.panics();
         self.cmd.opt("-msg", "timestamp=on");
         Ok(())
     }
@@ -1470,6 +1471,28 @@ impl Builder<'_> {
             self.device(p);
         }
         Ok(())
+    }
+
+    /// `<panic model='isa'>` is the pvpanic device; the other models need no device.
+    fn panics(&mut self) {
+        let x86 = crate::postparse::is_x86(self.def.os.arch.as_deref().unwrap_or(""));
+        let panics: Vec<&El> = self.def.devices.other.iter().filter(|e| e.name == "panic").collect();
+        for pa in panics {
+            let isa = match attr(pa, "model") {
+                Some(m) => m == "isa",
+                None => x86,
+            };
+            if !isa {
+                continue;
+            }
+            let mut p = Props::default().s("driver", "pvpanic");
+            if let Some(io) = child(pa, "address").filter(|a| attr(a, "type") == Some("isa")).and_then(|a| attr(a, "iobase")) {
+                if let Some(v) = oxvirt_conf::xml::parse_uint(io, 0) {
+                    p.push_n("ioport", v as i64);
+                }
+            }
+            self.device(p);
+        }
     }
 
     fn memballoon(&mut self) {

@@ -22,6 +22,17 @@ pub(super) fn validate(def: &DomainDef, setup: &Setup) -> Result<()> {
     videos(def)?;
     hostdevs(def)?;
     timers(def)?;
+    panics(def)?;
+    Ok(())
+}
+
+fn panics(def: &DomainDef) -> Result<()> {
+    for p in def.devices.other.iter().filter(|e| e.name == "panic") {
+        let model = attr(p, "model").unwrap_or(if is_pseries(def) { "pseries" } else { "" });
+        if matches!(model, "pseries" | "hyperv" | "s390") && child(p, "address").is_some() {
+            return Err(unsupported(format!("setting the panic device address is not supported for model '{model}'")));
+        }
+    }
     Ok(())
 }
 
