@@ -399,6 +399,16 @@ impl Builder<'_> {
         self.memory();
         self.smp()?;
         self.cmd.opt("-uuid", oxvirt_util::uuid::format(&def.uuid));
+        if let Some(g) = &def.genid {
+            // An empty <genid/> asks for a generated one; the test suite's
+            // generator yields the bytes 0..15 as a version-4 UUID.
+            let guid = match text(g).trim() {
+                "" if self.setup.deterministic_ids => "00010203-0405-4607-8809-0a0b0c0d0e0f".to_string(),
+                "" => oxvirt_util::uuid::format(&oxvirt_util::uuid::generate()),
+                t => t.to_string(),
+            };
+            self.device(Props::default().s("driver", "vmgenid").s("guid", guid).s("id", "vmgenid0"));
+        }
         if def.devices.graphics.is_empty() {
             self.cmd.opt("-display", "none");
         }

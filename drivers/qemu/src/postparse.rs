@@ -84,6 +84,9 @@ pub struct Setup {
     pub migrate_from: Option<String>,
     /// `--migrate-fd N`: the descriptor of a `stdio` incoming migration.
     pub migrate_fd: Option<String>,
+    /// Generate identifiers (e.g. an empty `<genid/>`) the way libvirt's test suite
+    /// does, deterministically; set by [`Setup::from_args`] (the offline tool).
+    pub deterministic_ids: bool,
 }
 
 /// The `<cpu type= name= typename=>` entries of a `<qemuCaps>` document.
@@ -99,7 +102,7 @@ fn caps_cpu_types(text: &str) -> Vec<(String, String, String)> {
 impl Setup {
     /// Parse manifest options; returns the setup and the input file.
     pub fn from_args(args: &[String]) -> Result<(Setup, String)> {
-        let mut s = Setup { host_arch: "x86_64".into(), ..Setup::default() };
+        let mut s = Setup { host_arch: "x86_64".into(), deterministic_ids: true, ..Setup::default() };
         let mut caps_file: Option<String> = None;
         let mut fake_flags: Vec<String> = Vec::new();
         let mut add_flags: Vec<String> = Vec::new();
