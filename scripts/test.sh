@@ -44,9 +44,9 @@ cargo build --locked --release --bin oxvirsh --bin oxvirtd
 
 say "unit and integration tests"
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --locked --workspace --no-fail-fast
+    OXVIRT_LOAD_FULL=1 cargo nextest run --locked --workspace --no-fail-fast
 else
-    cargo test --locked --workspace --no-fail-fast
+    OXVIRT_LOAD_FULL=1 cargo test --locked --workspace --no-fail-fast
 fi
 
 say "golden tests: oxvirsh against the real virsh's recorded output"

@@ -5,15 +5,23 @@
 
 #[path = "daemon/admin.rs"]
 mod admin;
+#[path = "daemon/captures.rs"]
+mod captures;
 #[path = "daemon/harness.rs"]
 mod harness;
+#[path = "daemon/load.rs"]
+mod load;
 #[path = "daemon/malformed.rs"]
 mod malformed;
 #[path = "daemon/python.rs"]
 mod python;
 #[path = "daemon/qemu.rs"]
 mod qemu;
+#[path = "daemon/robust.rs"]
+mod robust;
 #[path = "daemon/streams.rs"]
 mod streams;
+#[path = "daemon/tls.rs"]
+mod tls;
 #[path = "daemon/virsh.rs"]
 mod virsh;

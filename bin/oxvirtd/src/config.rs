@@ -18,9 +18,9 @@ pub struct Config {
     pub unix_sock_ro_perms: u32,
     /// `unix_sock_admin_perms` (default 0700).
     pub unix_sock_admin_perms: u32,
-    /// `listen_tcp` (accepted, not served yet).
+    /// `listen_tcp` (default off; honoured with `--listen`).
     pub listen_tcp: bool,
-    /// `listen_tls` (accepted, not served yet).
+    /// `listen_tls` (default on; honoured with `--listen`).
     pub listen_tls: bool,
     /// `auth_unix_rw`; only "none" is served.
     pub auth_unix_rw: String,
@@ -38,6 +38,8 @@ pub struct Config {
     pub log_filters: Option<String>,
     /// `log_outputs` (stored; logging is to stderr for now).
     pub log_outputs: Option<String>,
+    /// TCP and TLS listener settings.
+    pub ip: crate::tcp::IpConfig,
 }
 
 /// True when the daemon runs as root (libvirtd's "privileged" mode).
@@ -79,7 +81,7 @@ impl Default for Config {
             unix_sock_ro_perms: 0o777,
             unix_sock_admin_perms: 0o700,
             listen_tcp: false,
-            listen_tls: false,
+            listen_tls: true,
             auth_unix_rw: "none".to_string(),
             auth_unix_ro: "none".to_string(),
             max_clients: 5000,
@@ -88,6 +90,7 @@ impl Default for Config {
             keepalive_count: 5,
             log_filters: None,
             log_outputs: None,
+            ip: crate::tcp::IpConfig::default(),
         }
     }
 }
@@ -132,6 +135,7 @@ impl Config {
             keepalive_count,
             log_filters: conf.get_str("log_filters")?.map(str::to_string),
             log_outputs: conf.get_str("log_outputs")?.map(str::to_string),
+            ip: crate::tcp::IpConfig::parse(&conf)?,
         })
     }
 

@@ -6,7 +6,8 @@
 //! * [`session`] — per-client state and the calls libvirtd handles before dispatch;
 //! * [`events`] — event registration and delivery;
 //! * [`dispatch`] — procedures mapped to the public `oxvirt` API;
-//! * [`admin`] — the ADMIN program (`virt-admin`) and the daemon's log filters.
+//! * [`admin`] — the ADMIN program (`virt-admin`) and the daemon's log filters;
+//! * [`tcp`], [`tls`] — TCP and TLS listeners (`--listen`).
 //!
 //! Layer: binary; may use every library crate.
 
@@ -20,6 +21,8 @@ mod events;
 mod server;
 mod session;
 mod stream;
+mod tcp;
+mod tls;
 
 use anyhow::{bail, Context, Result};
 use config::Config;
@@ -35,7 +38,7 @@ Options:
   -h | --help            Display program help.
   -v | --verbose         Verbose messages.
   -d | --daemon          Run as a daemon & write PID file.
-  -l | --listen          Listen for TCP/IP connections (not served yet).
+  -l | --listen          Listen for TCP/IP connections.
   -t | --timeout <secs>  Exit after timeout period.
   -f | --config <file>   Configuration file.
   -V | --version         Display version information.
@@ -158,9 +161,6 @@ fn run(opts: Opts) -> Result<()> {
     // libvirtd's default priority is 3 (warning); -v lowers it to 2 (info).
     admin::logging::init(if opts.verbose { 2 } else { 3 }, cfg.log_filters.as_deref(), cfg.log_outputs.as_deref())
         .context("Can't initialize logging")?;
-    if opts.listen || cfg.listen_tcp || cfg.listen_tls {
-        eprintln!("oxvirtd: warning: TCP and TLS listeners are not implemented yet; serving unix sockets only");
-    }
     for (key, v) in [("auth_unix_rw", &cfg.auth_unix_rw), ("auth_unix_ro", &cfg.auth_unix_ro)] {
         if v != "none" {
             eprintln!("oxvirtd: warning: {key} = \"{v}\" is not supported yet; using \"none\"");
@@ -175,6 +175,7 @@ fn run(opts: Opts) -> Result<()> {
         eprintln!("oxvirtd: warning: the QEMU driver is not available: {e}");
     }
     let listeners = server::bind_all(&cfg)?;
+    let ip_listeners = tcp::bind_all(&cfg, opts.listen)?;
     let pid_file = opts.pid_file.clone().unwrap_or_else(default_pid_file);
     if let Some(dir) = pid_file.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -183,6 +184,9 @@ fn run(opts: Opts) -> Result<()> {
         .with_context(|| format!("Failed to write pid file {}", pid_file.display()))?;
     for l in &listeners {
         admin::logging::log(admin::logging::Priority::Info, "daemon", format_args!("listening on {} ({:?})", l.path.display(), l.kind));
+    }
+    for l in &ip_listeners {
+        admin::logging::log(admin::logging::Priority::Info, "daemon", format_args!("listening on {} ({})", l.addr, l.kind()));
     }
     if std::env::var_os(DAEMON_CHILD_ENV).is_some() {
         // Tell the parent (see `daemonize`) that startup succeeded; later writes to
@@ -202,6 +206,7 @@ fn run(opts: Opts) -> Result<()> {
         if let Some(t) = opts.timeout {
             spawn_idle_timer(srv.clone(), Duration::from_secs(t));
         }
+        tcp::spawn(&srv, ip_listeners)?;
         server::serve(srv.clone(), listeners).await
     });
     let _ = std::fs::remove_file(&pid_file);

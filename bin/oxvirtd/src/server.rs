@@ -9,6 +9,7 @@
 //! all reach the socket through the client's writer channel, so nothing else writes to
 //! the socket.
 
+use crate::admin::registry::Cred;
 use crate::config::Config;
 use crate::session::{self, Client};
 use anyhow::{bail, Context, Result};
@@ -22,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::UnixListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 /// The three sockets of the monolithic daemon.
@@ -74,7 +75,7 @@ pub struct Server {
     /// Daemon-wide counter for event callback ids (libvirtd starts at 0).
     pub next_callback_id: AtomicI32,
     /// Free client slots (`max_clients`).
-    slots: Arc<Semaphore>,
+    pub(crate) slots: Arc<Semaphore>,
     slots_total: Mutex<usize>,
     /// When the last client went away (for `--timeout`).
     pub idle_since: Mutex<Instant>,
@@ -125,7 +126,7 @@ impl Server {
         let _ = self.shutdown.send(true);
     }
 
-    fn shutdown_signal(&self) -> watch::Receiver<bool> {
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
 }
@@ -244,7 +245,8 @@ async fn accept_loop(server: Arc<Server>, kind: SocketKind, listener: UnixListen
             Ok((stream, _)) => {
                 let server = server.clone();
                 tokio::spawn(async move {
-                    run_client(server, kind, stream).await;
+                    let cred = stream.peer_cred().ok().map(|c| Cred { uid: c.uid(), gid: c.gid(), pid: c.pid() });
+                    run_client(server, kind, stream, cred).await;
                     drop(slot);
                 });
             }
@@ -267,13 +269,18 @@ pub fn encode(p: &Packet) -> Vec<u8> {
     }
 }
 
-async fn run_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream) {
+/// Serve one client on `stream` (a unix socket with the peer's `cred`, a TCP socket
+/// or a TLS session).
+pub(crate) async fn run_client<S>(server: Arc<Server>, kind: SocketKind, stream: S, cred: Option<Cred>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let cfg = server.config();
     server.clients.fetch_add(1, Ordering::SeqCst);
-    let (mut rd, mut wr) = stream.into_split();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let client = Arc::new(Client::new(kind, tx));
-    let registration = server.admin.register(kind, rd.as_ref(), &client);
+    let registration = server.admin.register(kind, cred, &client);
     let mut writer = tokio::spawn(async move {
         while let Some(buf) = rx.recv().await {
             if wr.write_all(&buf).await.is_err() {

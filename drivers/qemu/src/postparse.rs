@@ -80,6 +80,13 @@ pub struct Setup {
     pub inactive: bool,
     /// CPU models of the caps file as (accelerator, name, QOM type name).
     pub cpu_types: Vec<(String, String, String)>,
+    /// `--migrate-from URI`: the domain is started for an incoming migration.
+    pub migrate_from: Option<String>,
+    /// `--migrate-fd N`: the descriptor of a `stdio` incoming migration.
+    pub migrate_fd: Option<String>,
+    /// Generate identifiers (e.g. an empty `<genid/>`) the way libvirt's test suite
+    /// does, deterministically; set by [`Setup::from_args`] (the offline tool).
+    pub deterministic_ids: bool,
 }
 
 /// The `<cpu type= name= typename=>` entries of a `<qemuCaps>` document.
@@ -95,11 +102,12 @@ fn caps_cpu_types(text: &str) -> Vec<(String, String, String)> {
 impl Setup {
     /// Parse manifest options; returns the setup and the input file.
     pub fn from_args(args: &[String]) -> Result<(Setup, String)> {
-        let mut s = Setup { host_arch: "x86_64".into(), ..Setup::default() };
+        let mut s = Setup { host_arch: "x86_64".into(), deterministic_ids: true, ..Setup::default() };
         let mut caps_file: Option<String> = None;
         let mut fake_flags: Vec<String> = Vec::new();
         let mut add_flags: Vec<String> = Vec::new();
         let mut strip = false;
+        let mut gic: Option<String> = None;
         let mut file = None;
         let mut i = 0;
         let value = |i: &mut usize| -> Result<String> {
@@ -122,8 +130,10 @@ impl Setup {
                     s.conf.push((k.to_string(), val.to_string()));
                 }
                 "--host-arch" => s.host_arch = value(&mut i)?,
-                "--driver" | "--kind" | "--gic" | "--host-cpu" | "--host-os" | "--env" | "--migrate-fd" | "--migrate-from"
-                | "--parse-flag" | "--fd-group" | "--slirp-helper" => {
+                "--migrate-from" => s.migrate_from = Some(value(&mut i)?),
+                "--migrate-fd" => s.migrate_fd = Some(value(&mut i)?),
+                "--gic" => gic = Some(value(&mut i)?),
+                "--driver" | "--kind" | "--host-cpu" | "--host-os" | "--env" | "--parse-flag" | "--fd-group" | "--slirp-helper" => {
                     value(&mut i)?;
                 }
                 a if a.starts_with("--") => {}
@@ -143,6 +153,16 @@ impl Setup {
         }
         s.caps.flags.extend(fake_flags);
         s.caps.flags.extend(add_flags);
+        // The test suite's GIC capabilities: both implementations of each version.
+        let versions: &[u32] = match gic.as_deref() {
+            Some("v2") => &[2],
+            Some("v3") => &[3],
+            Some("both") => &[2, 3],
+            _ => &[],
+        };
+        for v in versions {
+            s.caps.gic.push(crate::caps::Gic { version: *v, kernel: true, emulated: true });
+        }
         Ok((s, file))
     }
 
@@ -176,6 +196,23 @@ pub fn is_q35(def: &DomainDef) -> bool {
 /// Whether the machine type is an i440FX one.
 pub fn is_i440fx(def: &DomainDef) -> bool {
     def.os.machine.as_deref().is_some_and(|m| m == "pc" || m.starts_with("pc-i440fx") || m.starts_with("pc-0.") || m.starts_with("pc-1."))
+}
+
+/// Whether the machine type is a pSeries one.
+pub fn is_pseries(def: &DomainDef) -> bool {
+    def.os.machine.as_deref().is_some_and(|m| m.starts_with("pseries"))
+}
+
+/// Whether the domain is an ARM `virt` machine.
+pub fn is_arm_virt(def: &DomainDef) -> bool {
+    matches!(def.os.arch.as_deref(), Some("aarch64" | "armv7l" | "armv6l"))
+        && def.os.machine.as_deref().is_some_and(|m| m == "virt" || m.starts_with("virt-"))
+}
+
+/// Whether the domain is a RISC-V `virt` machine.
+pub fn is_riscv_virt(def: &DomainDef) -> bool {
+    def.os.arch.as_deref().is_some_and(|a| a.starts_with("riscv"))
+        && def.os.machine.as_deref().is_some_and(|m| m == "virt" || m.starts_with("virt-"))
 }
 
 /// The accelerator entries of the caps a domain type uses.
@@ -296,9 +333,11 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &P
         }
     }
     add_default_devices(def, caps, &arch);
+    gic_default(def, caps);
     device_post_parse(def, caps, &arch);
     assign_drive_addresses(def);
     def.devices.add_implicit();
+    serial_defaults(def);
     controller_defaults(def, caps, &arch);
     assign_virtio_serial_ports(def);
     pci::assign_pci_addresses(def, caps)?;
@@ -471,7 +510,70 @@ fn device_post_parse(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
     // Interfaces: default model.
     interface_defaults(d, arch, &machine);
     video_post_parse(d, arch, &machine, caps);
-    serial_defaults(d, arch);
+}
+
+/// The order libvirt writes `<features>` children in.
+const FEATURE_ORDER: &[&str] = &[
+    "acpi",
+    "apic",
+    "pae",
+    "hap",
+    "viridian",
+    "privnet",
+    "hyperv",
+    "kvm",
+    "pvspinlock",
+    "capabilities",
+    "pmu",
+    "vmport",
+    "gic",
+    "smm",
+    "ioapic",
+    "hpt",
+    "vmcoreinfo",
+    "htm",
+    "nested-hv",
+    "msrs",
+    "ccf-assist",
+    "xen",
+    "cfpc",
+    "sbbc",
+    "ibs",
+    "tcg",
+    "async-teardown",
+];
+
+/// ARM `virt` guests get the highest GIC version the binary supports for the
+/// accelerator (libvirt skips the emulated GICv3 for TCG), else version 2.
+fn gic_default(def: &mut DomainDef, caps: &QemuCaps) {
+    let existing = def.features.as_ref().and_then(|f| child(f, "gic")).map(|g| attr(g, "version").is_some());
+    if existing == Some(true) || (existing.is_none() && !is_arm_virt(def)) {
+        return;
+    }
+    let kvm = def.virt_type == "kvm";
+    let mut version = 2;
+    for v in [3u32, 2] {
+        if v == 3 && def.virt_type == "qemu" {
+            continue;
+        }
+        if caps.gic.iter().any(|g| g.version == v && if kvm { g.kernel } else { g.emulated }) {
+            version = v;
+            break;
+        }
+    }
+    let f = def.features.get_or_insert_with(|| El::new("features"));
+    match f.children.iter_mut().find_map(|c| match c {
+        XNode::El(x) if x.name == "gic" => Some(x),
+        _ => None,
+    }) {
+        Some(g) => g.attrs.push(("version".into(), version.to_string())),
+        None => {
+            let rank = |n: &str| FEATURE_ORDER.iter().position(|o| *o == n).unwrap_or(FEATURE_ORDER.len());
+            let gic_rank = rank("gic");
+            let pos = f.children.iter().position(|c| matches!(c, XNode::El(x) if rank(&x.name) > gic_rank)).unwrap_or(f.children.len());
+            f.children.insert(pos, XNode::El(El::new("gic").attr("version", version)));
+        }
+    }
 }
 
 fn controller_defaults(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
@@ -559,30 +661,56 @@ fn video_post_parse(d: &mut oxvirt_conf::domain::Devices, arch: &str, machine: &
     }
 }
 
-fn serial_defaults(d: &mut oxvirt_conf::domain::Devices, arch: &str) {
-    if is_x86(arch) {
-        for c in d.chardevs.iter_mut().filter(|c| c.device == "serial") {
-            let t = c.target.get_or_insert_with(|| El::new("target"));
-            let ty = attr(t, "type").map(str::to_string);
-            let ty = match ty {
-                Some(t) => t,
-                None => {
-                    t.attrs.insert(0, ("type".into(), "isa-serial".into()));
-                    "isa-serial".into()
-                }
+/// Serial target type and model defaults (libvirt's `qemuDomainChrDefPostParse`);
+/// pSeries serials get their spapr-vio register.
+fn serial_defaults(def: &mut DomainDef) {
+    let arch = def.os.arch.clone().unwrap_or_default();
+    let (pseries, arm_virt, riscv_virt) = (is_pseries(def), is_arm_virt(def), is_riscv_virt(def));
+    let mut reg = 0x3000_0000u32;
+    for c in def.devices.chardevs.iter_mut().filter(|c| c.device == "serial") {
+        let t = c.target.get_or_insert_with(|| El::new("target"));
+        let given = attr(t, "type").filter(|t| *t != "isa-serial").map(str::to_string);
+        let ty = match given {
+            Some(t) => Some(t),
+            None if is_x86(&arch) => Some("isa-serial".to_string()),
+            None if pseries => Some("spapr-vio-serial".to_string()),
+            None if arm_virt || riscv_virt => Some("system-serial".to_string()),
+            None if arch.starts_with("s390") => Some("sclp-serial".to_string()),
+            None => None,
+        };
+        t.attrs.retain(|(k, _)| k != "type");
+        if let Some(ty) = &ty {
+            t.attrs.insert(0, ("type".into(), ty.clone()));
+        }
+        if child(t, "model").is_none() {
+            let model = match ty.as_deref() {
+                Some("isa-serial") => Some("isa-serial"),
+                Some("usb-serial") => Some("usb-serial"),
+                Some("pci-serial") => Some("pci-serial"),
+                Some("spapr-vio-serial") => Some("spapr-vty"),
+                Some("system-serial") if arm_virt => Some("pl011"),
+                Some("system-serial") if riscv_virt => Some("16550a"),
+                Some("sclp-serial") => Some("sclpconsole"),
+                Some("isa-debug") => Some("isa-debugcon"),
+                _ => None,
             };
-            if child(t, "model").is_none() {
-                let model = match ty.as_str() {
-                    "isa-serial" => Some("isa-serial"),
-                    "usb-serial" => Some("usb-serial"),
-                    "pci-serial" => Some("pci-serial"),
-                    "isa-debug" => Some("isa-debugcon"),
-                    _ => None,
-                };
-                if let Some(m) = model {
-                    t.push(El::new("model").attr("name", m));
-                }
+            if let Some(m) = model {
+                t.push(El::new("model").attr("name", m));
             }
+        }
+        let vty = t.children.iter().any(|n| matches!(n, XNode::El(x) if x.name == "model" && attr(x, "name") == Some("spapr-vty")));
+        if vty && c.info.address.is_none() {
+            c.info.address = Some(Address::Other(El::new("address").attr("type", "spapr-vio").attr("reg", format!("0x{reg:x}"))));
+            reg += 0x1000;
+        }
+    }
+    // The console that mirrors the first serial shows its address too.
+    let first = def.devices.chardevs.iter().find(|c| c.device == "serial").and_then(|c| c.info.address.clone());
+    if let (Some(a @ Address::Other(_)), Some(con)) =
+        (first, def.devices.chardevs.iter_mut().find(|c| c.device == "console" && matches!(c.target_type(), None | Some("serial"))))
+    {
+        if con.info.address.is_none() {
+            con.info.address = Some(a);
         }
     }
 }
@@ -629,11 +757,12 @@ fn assign_virtio_serial_ports(def: &mut DomainDef) {
         }
     }
     for c in def.devices.chardevs.iter_mut() {
-        let virtio = (c.device == "channel" || c.device == "console") && c.target_type() == Some("virtio");
+        // Consoles keep no address: libvirt never shows one.
+        let virtio = c.device == "channel" && c.target_type() == Some("virtio");
         if !virtio || c.info.address.is_some() {
             continue;
         }
-        let mut port = if c.device == "console" { 0 } else { 1 };
+        let mut port = 1;
         while used.contains(&(0, port)) {
             port += 1;
         }

@@ -1,6 +1,6 @@
 //! `oxvirt-driver-remote`: the remote driver — a client of libvirt's wire protocol that
-//! serves `driver+unix://`, `driver+ssh://`, `driver+ext://` URIs (and refuses
-//! `+tcp`/`+tls` for now), URIs naming a host, and — registered after the in-process
+//! serves `driver+unix://`, `driver+ssh://`, `driver+ext://`, `driver+tcp://` and
+//! `driver+tls://` URIs ([`tls`]), URIs naming a host, and — registered after the in-process
 //! drivers — every URI no other driver accepted, against `oxvirtd` or libvirt's
 //! `libvirtd`.
 //!
@@ -21,6 +21,7 @@ mod events;
 mod hypervisor;
 mod objects;
 pub mod stream;
+pub mod tls;
 pub mod uri;
 
 use client::{Client, Void};
@@ -83,14 +84,6 @@ pub struct RemoteConn {
     transport: TransportKind,
 }
 
-fn no_transport(t: &str) -> Error {
-    Error::new(
-        ErrorCode::NoSupport,
-        ErrorDomain::Remote,
-        format!("the {t} transport is not supported by oxvirt's remote driver yet; use unix, ssh or ext"),
-    )
-}
-
 fn open_transport(uri: &Uri, transport: TransportKind, rflags: u32, name: &str) -> Result<client::Transport> {
     let socket = uri.param("socket").map(str::to_string);
     let driver = (!uri.driver.is_empty()).then_some(uri.driver.as_str());
@@ -141,8 +134,15 @@ fn open_transport(uri: &Uri, transport: TransportKind, rflags: u32, name: &str) 
             };
             client::connect_command(std::process::Command::new(command))
         }
-        TransportKind::Tcp => Err(no_transport("tcp")),
-        TransportKind::Tls => Err(no_transport("tls")),
+        TransportKind::Tcp => {
+            let host = uri.server.as_deref().unwrap_or("localhost");
+            tls::connect_tcp(host, uri.port.unwrap_or(tls::TCP_PORT))
+        }
+        TransportKind::Tls => {
+            let host = uri.server.as_deref().unwrap_or("localhost");
+            let no_verify = uri.param("no_verify").is_some_and(|v| v.trim().parse::<i64>().unwrap_or(0) != 0);
+            tls::connect_tls(host, uri.port.unwrap_or(tls::TLS_PORT), uri.param("pkipath"), !no_verify, uri::euid() == 0)
+        }
     }
 }
 

@@ -59,6 +59,11 @@ impl Daemon {
 
     /// Start with `config` as the configuration file's text.
     pub fn start_with(tag: &str, config: &str) -> Daemon {
+        Self::start_args(tag, config, &[])
+    }
+
+    /// Start with `config` as the configuration file's text and extra arguments.
+    pub fn start_args(tag: &str, config: &str, args: &[&str]) -> Daemon {
         let dir = TempDir::new(tag);
         let conf = dir.0.join("oxvirtd.conf");
         std::fs::write(&conf, config).expect("write config");
@@ -69,6 +74,7 @@ impl Daemon {
             .arg(&conf)
             .arg("-p")
             .arg(dir.0.join("oxvirtd.pid"))
+            .args(args)
             .stdin(Stdio::null())
             .spawn()
             .expect("start oxvirtd");

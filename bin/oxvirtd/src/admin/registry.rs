@@ -20,7 +20,7 @@ const DEFAULT_UNAUTH_MAX: u32 = 20;
 /// libvirtd's default `admin_max_clients`.
 const DEFAULT_ADMIN_MAX: usize = 5000;
 
-/// The peer's identity from `SO_PEERCRED`.
+/// The peer's identity from `SO_PEERCRED` (none for TCP and TLS clients).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cred {
     /// User id.
@@ -160,8 +160,7 @@ impl Registry {
     /// Add a newly connected client. Admin clients of another user than the daemon's
     /// (as libvirtd) and admin clients beyond the admin server's `nclients_max` are
     /// disconnected at once.
-    pub fn register(&self, kind: SocketKind, stream: &tokio::net::UnixStream, client: &Arc<Client>) -> Registration {
-        let cred = stream.peer_cred().ok().map(|c| Cred { uid: c.uid(), gid: c.gid(), pid: c.pid() });
+    pub fn register(&self, kind: SocketKind, cred: Option<Cred>, client: &Arc<Client>) -> Registration {
         let table = self.table_of(kind).clone();
         let id = table.next_id.fetch_add(1, Ordering::SeqCst);
         let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);

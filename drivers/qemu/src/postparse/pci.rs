@@ -508,9 +508,9 @@ fn other_flags(e: &El, f: &Flags) -> u32 {
             _ => 0,
         },
         "hostdev" => {
-            let mode = attr(e, "mode").unwrap_or("subsys");
+            let mode = attr(e, "mode").unwrap_or("subsystem");
             let ty = attr(e, "type").unwrap_or("");
-            if ty != "mdev" && (mode != "subsys" || !matches!(ty, "pci" | "scsi_host")) {
+            if ty != "mdev" && (mode != "subsystem" || !matches!(ty, "pci" | "scsi_host")) {
                 return 0;
             }
             if f.pci == f.pcie {
@@ -835,7 +835,7 @@ fn assign_slots(def: &mut DomainDef, set: &mut AddrSet, f: &Flags) -> Result<()>
     }
     for i in others(def, "hostdev") {
         let e = &def.devices.other[i];
-        if !wanted(&el_address(e)) || attr(e, "mode").unwrap_or("subsys") != "subsys" {
+        if !wanted(&el_address(e)) || attr(e, "mode").unwrap_or("subsystem") != "subsystem" {
             continue;
         }
         let ty = attr(e, "type").unwrap_or("");

@@ -156,6 +156,9 @@ impl Driver {
             host_arch: "x86_64".into(),
             inactive: false,
             cpu_types: caps.cpu_types(),
+            migrate_from: None,
+            migrate_fd: None,
+            deterministic_ids: false,
         };
         let cmd = crate::command::build(&def, &setup)?;
         let args = fix_args(cmd.args, &def, &lib_dir, &monitor)?;

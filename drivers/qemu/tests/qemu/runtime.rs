@@ -372,3 +372,34 @@ fn a_qemu_that_fails_to_start_reports_its_log() {
     root.assert_clean();
     d.undefine(DomainUndefineFlags::empty()).unwrap();
 }
+
+/// Regression: `suspend` once registered the QMP `STOP` it causes as an expected
+/// `RESUME`, so a `STOP` event handled after a quick `resume` produced a second,
+/// bogus SUSPENDED event. Quick cycles must give exactly one SUSPENDED and one
+/// RESUMED each, and the domain must end up running.
+#[test]
+fn quick_suspend_resume_cycles_give_exactly_one_event_each() {
+    if !have_qemu() {
+        return;
+    }
+    let root = Root::new("cycles");
+    let c = root.open();
+    let events = record_events(&c);
+    let d = c.domain_define_xml(&domain_xml("cycles"), Default::default()).unwrap();
+    d.create(DomainCreateFlags::empty()).unwrap();
+    let mut want = vec![(lc::DEFINED, lc::DEFINED_ADDED), (lc::STARTED, lc::STARTED_BOOTED)];
+    for _ in 0..20 {
+        d.suspend().unwrap();
+        d.resume().unwrap();
+        want.push((lc::SUSPENDED, lc::SUSPENDED_PAUSED));
+        want.push((lc::RESUMED, lc::RESUMED_UNPAUSED));
+    }
+    wait_events(&events, &want);
+    // Late QMP events have had time to arrive: nothing more may follow.
+    std::thread::sleep(Duration::from_millis(300));
+    wait_events(&events, &want);
+    assert_eq!(d.state().unwrap().0, DomainState::Running);
+    d.destroy(Default::default()).unwrap();
+    d.undefine(Default::default()).unwrap();
+    root.assert_clean();
+}

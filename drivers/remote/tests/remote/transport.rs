@@ -31,8 +31,10 @@ fn missing_socket_is_a_system_error() {
     let e = Connect::open(Some("test+unix:///default?socket=/nonexistent/oxvirt-sock")).unwrap_err();
     assert_eq!((e.code, e.domain), (ErrorCode::SystemError, ErrorDomain::Rpc));
     assert_eq!(e.message, "Failed to connect socket to '/nonexistent/oxvirt-sock': No such file or directory");
-    let e = Connect::open(Some("test+tls://host.invalid/default")).unwrap_err();
-    assert_eq!(e.code, ErrorCode::NoSupport);
+    // No CA certificate in the named pkipath: refused before any connection.
+    let e = Connect::open(Some("test+tls://host.invalid/default?pkipath=/nonexistent")).unwrap_err();
+    assert_eq!((e.code, e.domain), (ErrorCode::SystemError, ErrorDomain::Rpc));
+    assert_eq!(e.message, "Cannot read CA certificate '/nonexistent/cacert.pem': No such file or directory");
     let e = Connect::open(Some("test+bogus:///default")).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidArg);
 }
