@@ -55,21 +55,45 @@ fn fix_args(args: Vec<String>, def: &DomainDef, lib_dir: &Path, monitor: &Path) 
     let fake_lib = format!("/tmp/lib/domain--1-{}", def.name);
     let real_lib = lib_dir.display().to_string();
     let mut found = false;
+    let listeners = listening_sockets(def);
     let out = args
         .into_iter()
         .map(|a| {
             if a == BUILDER_MONITOR {
                 found = true;
-                format!("socket,id=charmonitor,path={},server=on,wait=off", qemu_escape(&monitor.display().to_string()))
-            } else {
-                a.replace(&fake_lib, &real_lib)
+                return Ok(format!("socket,id=charmonitor,path={},server=on,wait=off", qemu_escape(&monitor.display().to_string())));
             }
+            if let Some(rest) = a.strip_prefix("socket,id=").filter(|r| r.contains(",fd=1729")) {
+                // A listening unix chardev: QEMU binds the path itself.
+                let id = rest.split(',').next().unwrap_or("");
+                let path = listeners
+                    .iter()
+                    .find(|(i, _)| i == id)
+                    .map(|(_, p)| p.clone())
+                    .ok_or_else(|| err(ErrorCode::ConfigUnsupported, format!("listening chardev '{id}' is not supported yet")))?;
+                return Ok(a.replace("fd=1729", &format!("path={}", qemu_escape(&path))));
+            }
+            Ok(a.replace(&fake_lib, &real_lib))
         })
-        .collect();
+        .collect::<Result<Vec<String>>>()?;
     if !found {
         return Err(err(ErrorCode::InternalError, "the command line has no monitor socket"));
     }
     Ok(with_direct_boot(out, def))
+}
+
+/// The chardev ids the command-line builder gives listening unix serials and channels
+/// (`charserialN`, `charchannelN`), with their socket paths.
+fn listening_sockets(def: &DomainDef) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for kind in ["serial", "channel"] {
+        for (n, c) in def.devices.chardevs.iter().filter(|c| c.device == kind).enumerate() {
+            if c.source.chr_type == "unix" && c.source.listen {
+                out.push((format!("char{kind}{n}"), c.source.path.clone().unwrap_or_default()));
+            }
+        }
+    }
+    out
 }
 
 /// Add `-kernel`/`-initrd`/`-append` for `<os><kernel>` (direct kernel boot) unless
