@@ -100,6 +100,9 @@ impl Props {
     fn push_b(&mut self, k: &str, v: bool) {
         self.0.push((k.into(), V::B(v)));
     }
+    fn push_o(&mut self, k: &str, v: Props) {
+        self.0.push((k.into(), V::O(v)));
+    }
 
     fn json(&self) -> String {
         let mut out = String::from("{");
@@ -319,6 +322,118 @@ fn pci_address_el(a: &El) -> Option<Address> {
         multifunction: attr(a, "multifunction").map(str::to_string),
         zpci: None,
     })
+}
+
+/// A tristate attribute (`yes`/`no`, `on`/`off`) as a boolean property, if set.
+fn push_tristate(e: &El, k: &str, prop: &str, p: &mut Props) {
+    match attr(e, k) {
+        Some("yes" | "on") => p.push_b(prop, true),
+        Some("no" | "off") => p.push_b(prop, false),
+        _ => {}
+    }
+}
+
+/// A positive number attribute as a property; zero and absent values are left out.
+fn push_positive(e: &El, k: &str, prop: &str, p: &mut Props) {
+    if let Some(n) = attr(e, k).and_then(|v| v.parse::<i64>().ok()).filter(|n| *n > 0) {
+        p.push_n(prop, n);
+    }
+}
+
+/// Properties of one direction (`<input>`/`<output>`) of an `<audio>` backend.
+fn audio_direction(ty: &str, io: Option<&El>) -> Option<Props> {
+    let io = io?;
+    let mut p = Props::default();
+    push_tristate(io, "mixingEngine", "mixing-engine", &mut p);
+    push_tristate(io, "fixedSettings", "fixed-settings", &mut p);
+    push_positive(io, "voices", "voices", &mut p);
+    push_positive(io, "bufferLength", "buffer-length", &mut p);
+    if attr(io, "fixedSettings") == Some("yes") {
+        if let Some(s) = child(io, "settings") {
+            push_positive(s, "frequency", "frequency", &mut p);
+            push_positive(s, "channels", "channels", &mut p);
+            if let Some(f) = attr(s, "format") {
+                p.push_s("format", f);
+            }
+        }
+    }
+    match ty {
+        "alsa" => {
+            if let Some(d) = attr(io, "dev") {
+                p.push_s("dev", d);
+            }
+        }
+        "coreaudio" | "sdl" => push_positive(io, "bufferCount", "buffer-count", &mut p),
+        "jack" => {
+            for (k, prop) in [("serverName", "server-name"), ("clientName", "client-name"), ("connectPorts", "connect-ports")] {
+                if let Some(v) = attr(io, k) {
+                    p.push_s(prop, v);
+                }
+            }
+            push_tristate(io, "exactName", "exact-name", &mut p);
+        }
+        "oss" => {
+            if let Some(d) = attr(io, "dev") {
+                p.push_s("dev", d);
+            }
+            push_positive(io, "bufferCount", "buffer-count", &mut p);
+            push_tristate(io, "tryPoll", "try-poll", &mut p);
+        }
+        "pulseaudio" => {
+            for (k, prop) in [("name", "name"), ("streamName", "stream-name")] {
+                if let Some(v) = attr(io, k) {
+                    p.push_s(prop, v);
+                }
+            }
+            push_positive(io, "latency", "latency", &mut p);
+        }
+        _ => {}
+    }
+    (!p.0.is_empty()).then_some(p)
+}
+
+/// The `-audiodev` properties of an `<audio>` element (libvirt's
+/// `qemuBuildAudioCommandLineArg`), and an environment variable it needs.
+fn audiodev_props(a: &El) -> Result<(Props, Option<(String, String)>)> {
+    let id = attr(a, "id").unwrap_or("1");
+    let ty = attr(a, "type").unwrap_or("none");
+    let driver = match ty {
+        "none" | "alsa" | "coreaudio" | "jack" | "oss" | "sdl" | "spice" | "dbus" => ty,
+        "pulseaudio" => "pa",
+        "file" => "wav",
+        o => return Err(unsupported(format!("audio type '{o}' is not supported by this driver yet"))),
+    };
+    let mut p = Props::default().s("id", format!("audio{id}")).s("driver", driver);
+    push_positive(a, "timerPeriod", "timer-period", &mut p);
+    let mut env = None;
+    match ty {
+        "oss" => {
+            push_tristate(a, "tryMMap", "try-mmap", &mut p);
+            push_tristate(a, "exclusive", "exclusive", &mut p);
+            if let Some(n) = attr(a, "dspPolicy").and_then(|v| v.parse::<i64>().ok()) {
+                p.push_n("dsp-policy", n);
+            }
+        }
+        "pulseaudio" => {
+            if let Some(s) = attr(a, "serverName") {
+                p.push_s("server", s);
+            }
+        }
+        "sdl" => env = attr(a, "driver").map(|d| ("SDL_AUDIODRIVER".to_string(), d.to_string())),
+        "file" => {
+            if let Some(s) = attr(a, "path") {
+                p.push_s("path", s);
+            }
+        }
+        _ => {}
+    }
+    if let Some(i) = audio_direction(ty, child(a, "input")) {
+        p.push_o("in", i);
+    }
+    if let Some(o) = audio_direction(ty, child(a, "output")) {
+        p.push_o("out", o);
+    }
+    Ok((p, env))
 }
 
 /// virtio options of a `<driver>` element (`iommu`, `ats`, `packed`, `page_per_vq`).
@@ -1281,18 +1396,11 @@ impl Builder<'_> {
 
     fn audio(&mut self) -> Result<()> {
         for a in self.def.devices.other.iter().filter(|e| e.name == "audio") {
-            let id = attr(a, "id").unwrap_or("1");
-            let ty = attr(a, "type").unwrap_or("none");
-            if !a.children.is_empty() {
-                return Err(unsupported("<audio> options are not supported by this driver yet"));
+            let (props, env) = audiodev_props(a)?;
+            if let Some(e) = env {
+                self.cmd.env.push(e);
             }
-            let driver = match ty {
-                "none" | "alsa" | "coreaudio" | "jack" | "oss" | "sdl" | "spice" => ty,
-                "pulseaudio" => "pa",
-                "file" => "wav",
-                o => return Err(unsupported(format!("audio type '{o}'"))),
-            };
-            self.cmd.opt("-audiodev", Props::default().s("id", format!("audio{id}")).s("driver", driver).json());
+            self.cmd.opt("-audiodev", props.json());
         }
         Ok(())
     }
@@ -1573,5 +1681,38 @@ mod tests {
             args: vec!["-S".into(), "-device".into(), "{\"a\":1}".into()],
         };
         assert_eq!(c.to_args_file(), "LC_ALL=C \\\n/usr/bin/qemu \\\n-S \\\n-device '{\"a\":1}'\n");
+    }
+
+    fn el(xml: &str) -> El {
+        match oxvirt_conf::xml::parse_doc(xml) {
+            Ok(d) => El::from_node(d.root_element()),
+            Err(e) => panic!("bad test XML: {e}"),
+        }
+    }
+
+    #[test]
+    fn audiodev_minimal_has_no_directions() {
+        let (p, env) = audiodev_props(&el("<audio id='2' type='pulseaudio'/>")).expect("props");
+        assert_eq!(p.json(), r#"{"id":"audio2","driver":"pa"}"#);
+        assert!(env.is_none());
+    }
+
+    #[test]
+    fn audiodev_settings_need_fixed_settings() {
+        let a = el("<audio id='1' type='oss' timerPeriod='20' exclusive='no'>\
+            <input voices='0' fixedSettings='no' bufferCount='3'><settings frequency='8000'/></input>\
+            <output fixedSettings='yes' tryPoll='yes'><settings channels='1' format='u8'/></output></audio>");
+        let (p, _) = audiodev_props(&a).expect("props");
+        assert_eq!(
+            p.json(),
+            r#"{"id":"audio1","driver":"oss","timer-period":20,"exclusive":false,"in":{"fixed-settings":false,"buffer-count":3},"out":{"fixed-settings":true,"channels":1,"format":"u8","try-poll":true}}"#
+        );
+    }
+
+    #[test]
+    fn audiodev_sdl_driver_goes_to_environment() {
+        let (p, env) = audiodev_props(&el("<audio id='1' type='sdl' driver='alsa'/>")).expect("props");
+        assert_eq!(p.json(), r#"{"id":"audio1","driver":"sdl"}"#);
+        assert_eq!(env, Some(("SDL_AUDIODRIVER".to_string(), "alsa".to_string())));
     }
 }
