@@ -291,6 +291,18 @@ fn dev_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
     }
 }
 
+/// The QEMU driver name of virtio device `base` (`virtio-blk`, ...) for the bus its
+/// address puts it on: `-ccw` on the channel subsystem, `-device` on virtio-mmio,
+/// `-pci` otherwise.
+fn virtio_driver(base: &str, a: &Option<Address>) -> String {
+    let suffix = match a {
+        Some(Address::Ccw { .. }) => "ccw",
+        Some(Address::Other(e)) if attr(e, "type") == Some("virtio-mmio") => "device",
+        _ => "pci",
+    };
+    format!("{base}-{suffix}")
+}
+
 /// `rombar`/`romfile` from a device's `<rom>` (libvirt's `qemuBuildRomProps`).
 fn rom_props(extra: &[El], p: &mut Props) {
     let Some(rom) = extra.iter().find(|e| e.name == "rom") else { return };
@@ -961,6 +973,8 @@ impl Builder<'_> {
                     self.device(p);
                     continue;
                 }
+                let virtio_scsi = virtio_driver("virtio-scsi", &c.info.address);
+                let virtio_serial = virtio_driver("virtio-serial", &c.info.address);
                 let driver = match (ty, model) {
                     ("usb", None) => {
                         legacy_usb = true;
@@ -982,12 +996,12 @@ impl Builder<'_> {
                         other => return Err(unsupported(format!("USB controller model '{other}'"))),
                     },
                     ("scsi", Some("lsilogic")) => "lsi",
-                    ("scsi", Some("virtio-scsi")) => "virtio-scsi-pci",
+                    ("scsi", Some("virtio-scsi")) => virtio_scsi.as_str(),
                     ("scsi", Some("lsisas1068")) => "mptsas1068",
                     ("scsi", Some("lsisas1078")) => "megasas",
                     ("scsi", m) => return Err(unsupported(format!("SCSI controller model '{}'", m.unwrap_or("default")))),
                     ("sata", _) => "ahci",
-                    ("virtio-serial", _) => "virtio-serial-pci",
+                    ("virtio-serial", _) => virtio_serial.as_str(),
                     _ => return Err(unsupported(format!("controller type '{ty}'"))),
                 };
                 let allowed_attrs: &[&str] = if ty == "usb" { &["ports"] } else { &[] };
@@ -1011,10 +1025,10 @@ impl Builder<'_> {
                     }
                     _ => p.push_s("id", id),
                 }
-                if c.info.address.is_some() && !matches!(c.info.address, Some(Address::Pci { .. })) {
+                if c.info.address.is_some() && !matches!(c.info.address, Some(Address::Pci { .. } | Address::Ccw { .. })) {
                     return Err(unsupported("controller address type"));
                 }
-                pci_addr(self.def, &c.info.address, &mut p);
+                dev_addr(self.def, &c.info.address, &mut p);
                 self.device(p);
             }
         }
@@ -1178,8 +1192,8 @@ impl Builder<'_> {
                 p.push_s("id", format!("scsi{controller}-{bus}-{unit}"));
             }
             ("virtio", a) => {
-                p.push_s("driver", "virtio-blk-pci");
-                pci_addr(self.def, a, &mut p);
+                p.push_s("driver", virtio_driver("virtio-blk", a));
+                dev_addr(self.def, a, &mut p);
                 drive(&mut p);
                 let idx = crate::postparse::disk_index(&disk.target_dev).unwrap_or(0);
                 p.push_s("id", format!("virtio-disk{idx}"));
@@ -1204,8 +1218,9 @@ impl Builder<'_> {
             }
             self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}")));
             let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
+            let virtio = virtio_driver("virtio-net", &n.info.address);
             let driver = match model.as_str() {
-                "virtio" => "virtio-net-pci",
+                "virtio" => virtio.as_str(),
                 "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
                 other => return Err(unsupported(format!("interface model '{other}'"))),
             };
@@ -1213,7 +1228,7 @@ impl Builder<'_> {
             if let Some(b) = boot[i] {
                 p.push_n("bootindex", b as i64);
             }
-            pci_addr(self.def, &n.info.address, &mut p);
+            dev_addr(self.def, &n.info.address, &mut p);
             rom_props(&n.info.extra, &mut p);
             self.device(p);
         }
@@ -1661,8 +1676,8 @@ impl Builder<'_> {
                 }
                 o => return Err(unsupported(format!("RNG backend '{o}'"))),
             }
-            let mut p = Props::default().s("driver", "virtio-rng-pci").s("rng", &id).s("id", format!("rng{i}"));
-            pci_addr(self.def, &r.info.address, &mut p);
+            let mut p = Props::default().s("driver", virtio_driver("virtio-rng", &r.info.address)).s("rng", &id).s("id", format!("rng{i}"));
+            dev_addr(self.def, &r.info.address, &mut p);
             self.device(p);
         }
         Ok(())

@@ -340,6 +340,7 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &P
     serial_defaults(def);
     controller_defaults(def, caps, &arch);
     assign_virtio_serial_ports(def);
+    ccw::assign_ccw_addresses(def, caps.has("vfio-ccw"))?;
     pci::assign_pci_addresses(def, caps)?;
     Ok(())
 }
@@ -773,6 +774,7 @@ fn assign_virtio_serial_ports(def: &mut DomainDef) {
 
 // ---------------------------------------------------------------- PCI
 
+mod ccw;
 mod pci;
 
 fn el_address(e: &El) -> Option<Address> {
