@@ -291,6 +291,16 @@ fn dev_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
     }
 }
 
+/// The `loadparm` of the disk, or else the interface, that boots first (libvirt's
+/// `qemuAppendLoadparmMachineParm`).
+fn boot_loadparm(def: &DomainDef) -> Option<&str> {
+    let d = &def.devices;
+    fn first(info: &oxvirt_conf::domain::DeviceInfo) -> Option<&str> {
+        info.boot_order.filter(|o| *o == 1).and(info.boot_loadparm.as_deref())
+    }
+    d.disks.iter().find_map(|x| first(&x.info)).or_else(|| d.interfaces.iter().find_map(|x| first(&x.info)))
+}
+
 /// The QEMU driver name of virtio device `base` (`virtio-blk`, ...) for the bus its
 /// address puts it on: `-ccw` on the channel subsystem, `-device` on virtio-mmio,
 /// `-pci` otherwise.
@@ -492,7 +502,7 @@ impl Builder<'_> {
         if self.def.os.loader.is_some() || self.def.os.nvram.is_some() || self.def.os.firmware.is_some() {
             return Err(unsupported("<loader> is not supported by this driver yet"));
         }
-        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel")) {
+        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap")) {
             return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
         }
         if self.def.max_memory_kib.is_some() {
@@ -598,6 +608,16 @@ impl Builder<'_> {
         let def = self.def;
         let mut m = def.os.machine.clone().unwrap_or_default();
         m.push_str(",usb=off");
+        if let Some(k) = def.other.iter().find(|e| e.name == "keywrap") {
+            for cipher in ["aes", "dea"] {
+                let Some(c) = elements(k, "cipher").find(|c| attr(c, "name") == Some(cipher)) else { continue };
+                let prop = format!("{cipher}-key-wrap");
+                if !self.has(&prop) {
+                    return Err(unsupported(format!("{prop} is not available with this QEMU binary")));
+                }
+                m.push_str(&format!(",{prop}={}", attr(c, "state").unwrap_or("on")));
+            }
+        }
         if let Some(f) = &def.features {
             if let Some(v) = child(f, "vmport") {
                 m.push_str(&format!(",vmport={}", attr(v, "state").unwrap_or("on")));
@@ -625,6 +645,12 @@ impl Builder<'_> {
         m.push_str(&format!(",dump-guest-core={dump}"));
         if let Some(ram) = machine_of(def, &self.setup.caps).and_then(|m| m.default_ram_id.clone()) {
             m.push_str(&format!(",memory-backend={ram}"));
+        }
+        if self.has("loadparm") {
+            if let Some(lp) = boot_loadparm(def) {
+                // libvirt keeps loadparm in upper case.
+                m.push_str(&format!(",loadparm={}", lp.to_ascii_uppercase()));
+            }
         }
         for t in self.timers() {
             if attr(t, "name") == Some("hpet") && self.has("machine-hpet") {
@@ -1729,5 +1755,18 @@ mod tests {
         let (p, env) = audiodev_props(&el("<audio id='1' type='sdl' driver='alsa'/>")).expect("props");
         assert_eq!(p.json(), r#"{"id":"audio1","driver":"sdl"}"#);
         assert_eq!(env, Some(("SDL_AUDIODRIVER".to_string(), "alsa".to_string())));
+    }
+
+    #[test]
+    fn loadparm_comes_from_the_first_boot_device() {
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory><os><type arch='s390x'>hvm</type></os><devices>\
+            <disk type='file'><source file='/a'/><target dev='vda' bus='virtio'/><boot order='2' loadparm='x'/></disk>\
+            <interface type='user'><mac address='52:54:00:00:00:01'/><boot order='1' loadparm='net1'/></interface>\
+            </devices></domain>";
+        let def = match DomainDef::parse(xml, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("bad test XML: {e}"),
+        };
+        assert_eq!(boot_loadparm(&def), Some("net1"));
     }
 }
