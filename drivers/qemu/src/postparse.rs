@@ -595,6 +595,10 @@ fn controller_defaults(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
                 }
                 if arch.starts_with("s390") && c.info.address.is_none() {
                     c.model = Some("none".into());
+                } else if arch.starts_with("ppc64") {
+                    // Keeps the ABI of existing pseries guests; without pci-ohci
+                    // the legacy controller is used.
+                    c.model = caps.has("pci-ohci").then(|| "pci-ohci".into());
                 } else if arch == "aarch64" {
                     if caps.has("qemu-xhci") {
                         c.model = Some("qemu-xhci".into());
@@ -662,12 +666,33 @@ fn video_post_parse(d: &mut oxvirt_conf::domain::Devices, arch: &str, machine: &
     }
 }
 
+/// The register of a spapr-vio address: `None` for other addresses, `Some(None)`
+/// for a spapr-vio address without one.
+fn spapr_vio_reg(a: &Option<Address>) -> Option<Option<u64>> {
+    match a {
+        Some(Address::Other(e)) if attr(e, "type") == Some("spapr-vio") => {
+            Some(attr(e, "reg").and_then(|r| oxvirt_conf::xml::parse_uint(r, 0).map(u64::from)))
+        }
+        _ => None,
+    }
+}
+
 /// Serial target type and model defaults (libvirt's `qemuDomainChrDefPostParse`);
 /// pSeries serials get their spapr-vio register.
 fn serial_defaults(def: &mut DomainDef) {
     let arch = def.os.arch.clone().unwrap_or_default();
     let (pseries, arm_virt, riscv_virt) = (is_pseries(def), is_arm_virt(def), is_riscv_virt(def));
-    let mut reg = 0x3000_0000u32;
+    let mut reg = 0x3000_0000u64;
+    // Registers given explicitly are never handed out again.
+    let d = &def.devices;
+    let used: std::collections::HashSet<u64> = d
+        .chardevs
+        .iter()
+        .map(|c| &c.info.address)
+        .chain(d.interfaces.iter().map(|n| &n.info.address))
+        .chain(d.controllers.iter().map(|c| &c.info.address))
+        .filter_map(|a| spapr_vio_reg(a).flatten())
+        .collect();
     for c in def.devices.chardevs.iter_mut().filter(|c| c.device == "serial") {
         let t = c.target.get_or_insert_with(|| El::new("target"));
         let given = attr(t, "type").filter(|t| *t != "isa-serial").map(str::to_string);
@@ -700,7 +725,10 @@ fn serial_defaults(def: &mut DomainDef) {
             }
         }
         let vty = t.children.iter().any(|n| matches!(n, XNode::El(x) if x.name == "model" && attr(x, "name") == Some("spapr-vty")));
-        if vty && c.info.address.is_none() {
+        if vty && (c.info.address.is_none() || spapr_vio_reg(&c.info.address) == Some(None)) {
+            while used.contains(&reg) {
+                reg += 0x1000;
+            }
             c.info.address = Some(Address::Other(El::new("address").attr("type", "spapr-vio").attr("reg", format!("0x{reg:x}"))));
             reg += 0x1000;
         }
@@ -811,5 +839,22 @@ mod tests {
         assert_eq!(disk_index("sdb"), Some(1));
         assert_eq!(disk_index("sdaa"), Some(26));
         assert_eq!(disk_index("vd1"), None);
+    }
+
+    #[test]
+    fn spapr_vio_serials_skip_given_registers() {
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory>\
+            <os><type arch='ppc64' machine='pseries'>hvm</type></os><devices>\
+            <serial type='pty'><address type='spapr-vio'/></serial>\
+            <serial type='pty'><address type='spapr-vio' reg='0x30000000'/></serial>\
+            </devices></domain>";
+        let mut def = match DomainDef::parse(xml, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("bad test XML: {e}"),
+        };
+        serial_defaults(&mut def);
+        let regs: Vec<Option<Option<u64>>> =
+            def.devices.chardevs.iter().filter(|c| c.device == "serial").map(|c| spapr_vio_reg(&c.info.address)).collect();
+        assert_eq!(regs, vec![Some(Some(0x3000_1000)), Some(Some(0x3000_0000))]);
     }
 }
