@@ -497,6 +497,10 @@ fn video_defaults(model: &str) -> (Option<u32>, Option<u32>, Option<u32>) {
 fn device_post_parse(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
     let machine = def.os.machine.clone().unwrap_or_default();
     let d = &mut def.devices;
+    // The "random" RNG backend reads /dev/random unless told otherwise.
+    for r in d.rngs.iter_mut().filter(|r| r.backend_model == "random" && r.backend_path.is_none()) {
+        r.backend_path = Some("/dev/random".into());
+    }
     // Disks: driver name and format.
     for disk in d.disks.iter_mut() {
         let drv = disk.driver.get_or_insert_with(|| El::new("driver"));
@@ -856,5 +860,21 @@ mod tests {
         let regs: Vec<Option<Option<u64>>> =
             def.devices.chardevs.iter().filter(|c| c.device == "serial").map(|c| spapr_vio_reg(&c.info.address)).collect();
         assert_eq!(regs, vec![Some(Some(0x3000_1000)), Some(Some(0x3000_0000))]);
+    }
+
+    #[test]
+    fn random_rng_backend_defaults_to_dev_random() {
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory>\
+            <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
+            <rng model='virtio'><backend model='random'/></rng>\
+            <rng model='virtio'><backend model='random'>/dev/hwrng</backend></rng>\
+            </devices></domain>";
+        let mut def = match DomainDef::parse(xml, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("bad test XML: {e}"),
+        };
+        device_post_parse(&mut def, &QemuCaps::default(), "x86_64");
+        let paths: Vec<Option<&str>> = def.devices.rngs.iter().map(|r| r.backend_path.as_deref()).collect();
+        assert_eq!(paths, vec![Some("/dev/random"), Some("/dev/hwrng")]);
     }
 }
