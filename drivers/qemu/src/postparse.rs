@@ -90,6 +90,32 @@ pub struct Setup {
 }
 
 /// The `<cpu type= name= typename=>` entries of a `<qemuCaps>` document.
+/// SVE vector lengths imply SVE itself (libvirt's `qemuDomainDefCPUPostParse`).
+fn sve_post_parse(def: &mut DomainDef) -> Result<()> {
+    let Some(cpu) = def.cpu.as_mut() else { return Ok(()) };
+    let is_feature =
+        |n: &XNode, pred: &dyn Fn(&str) -> bool| matches!(n, XNode::El(x) if x.name == "feature" && attr(x, "name").is_some_and(pred));
+    let lengths = cpu.children.iter().any(|n| is_feature(n, &|name| name != "sve" && name.starts_with("sve")));
+    if !lengths {
+        return Ok(());
+    }
+    let sve = cpu.children.iter_mut().find_map(|n| match n {
+        XNode::El(x) if x.name == "feature" && attr(x, "name") == Some("sve") => Some(x),
+        _ => None,
+    });
+    match sve {
+        Some(f) => {
+            if matches!(attr(f, "policy"), Some("disable" | "forbid")) {
+                return Err(QemuError::Unsupported("SVE disabled, but SVE vector lengths provided".into()));
+            }
+            f.attrs.retain(|(k, _)| k != "policy");
+            f.attrs.insert(0, ("policy".into(), "require".into()));
+        }
+        None => cpu.push(El::new("feature").attr("policy", "require").attr("name", "sve")),
+    }
+    Ok(())
+}
+
 fn caps_cpu_types(text: &str) -> Vec<(String, String, String)> {
     let Ok(doc) = roxmltree::Document::parse(text) else { return Vec::new() };
     doc.root_element()
@@ -318,6 +344,7 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &P
 
     // Default CPU model of the machine type (qemuDomainDefSetDefaultCPU).
     default_cpu(def, caps, &arch, &opts.cpu_types)?;
+    sve_post_parse(def)?;
 
     def.devices.assign_controller_indexes();
     // UHCI companions without <master> get their usual start port.
@@ -876,5 +903,33 @@ mod tests {
         device_post_parse(&mut def, &QemuCaps::default(), "x86_64");
         let paths: Vec<Option<&str>> = def.devices.rngs.iter().map(|r| r.backend_path.as_deref()).collect();
         assert_eq!(paths, vec![Some("/dev/random"), Some("/dev/hwrng")]);
+    }
+
+    #[test]
+    fn sve_lengths_add_sve_and_reject_disabled_sve() {
+        let parse = |features: &str| {
+            let xml = format!(
+                "<domain type='kvm'><name>g</name><memory>1024</memory>\
+                 <os><type arch='aarch64' machine='virt'>hvm</type></os><cpu mode='host-passthrough'>{features}</cpu></domain>"
+            );
+            match DomainDef::parse(&xml, &oxvirt_conf::domain::ParseOptions::default()) {
+                Ok(d) => d,
+                Err(e) => panic!("bad test XML: {e}"),
+            }
+        };
+        let mut def = parse("<feature policy='require' name='sve256'/>");
+        sve_post_parse(&mut def).expect("post-parse");
+        let cpu = def.cpu.as_ref().expect("cpu");
+        let names: Vec<(Option<&str>, Option<&str>)> = cpu
+            .children
+            .iter()
+            .filter_map(|n| match n {
+                XNode::El(x) if x.name == "feature" => Some((attr(x, "name"), attr(x, "policy"))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, vec![(Some("sve256"), Some("require")), (Some("sve"), Some("require"))]);
+        let mut def = parse("<feature policy='disable' name='sve'/><feature policy='require' name='sve128'/>");
+        assert!(sve_post_parse(&mut def).is_err());
     }
 }
