@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs libvirt 9.0's xml2xml corpora through `oxvirsh xml format` with perturbed inputs
-# and fails if a program's pass rate drops below its floor (a regression guard: the
-# floors are the rates reached when they were set, see docs/conformance.md).
+# Runs libvirt 9.0's test corpora through oxvirsh (`oxvirsh xml format`, `oxvirsh qemu
+# argv`, ...) and fails if a program's pass rate drops below its floor: a regression
+# guard, see docs/conformance.md for the current counts.
 #
 #   scripts/conformance.sh [OXVIRSH]      (default target/release/oxvirsh)
 # The corpus lives in the workplace's shared folder; OXVIRT_SHARED overrides its path.
@@ -15,39 +15,49 @@ if [ ! -x "$CHECK" ]; then
     exit 1
 fi
 
-# program floor(percent)
-FLOORS="
-genericxml2xml 80
-networkxml2xml 80
-storagepoolxml2xml 80
-storagevolxml2xml 80
-secretxml2xml 80
-nwfilterxml2xml 80
-interfacexml2xml 80
-virnetworkportxml2xml 80
-qemudomainsnapshotxml2xml 80
-nodedevxml2xml 80
+# program floor(percent) command-family (words joined by ":") input-mode
+# input-mode: perturb = inputs rewritten without changing their meaning (only a real
+# parser passes); plain = inputs as they are (QMP transcripts are JSON, which the
+# checker's XML perturbation would break).
+CASES="
+genericxml2xml 80 xml-format perturb
+networkxml2xml 80 xml-format perturb
+storagepoolxml2xml 80 xml-format perturb
+storagevolxml2xml 80 xml-format perturb
+secretxml2xml 80 xml-format perturb
+nwfilterxml2xml 80 xml-format perturb
+interfacexml2xml 80 xml-format perturb
+virnetworkportxml2xml 80 xml-format perturb
+qemudomainsnapshotxml2xml 80 xml-format perturb
+nodedevxml2xml 80 xml-format perturb
+qemuxml2xml 60 xml-format perturb
+qemuxml2argv 50 qemu:argv perturb
+qemucapabilities 90 qemu:caps-from-replies plain
+qemucaps2xml 90 qemu:host-capabilities perturb
 "
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-programs=$(echo "$FLOORS" | awk 'NF{print $1}')
-# shellcheck disable=SC2086
-"$CHECK" --perturb "$BIN" "$SHARED/conformance/corpus" $programs | tee "$out" || true
 fail=0
-while read -r prog floor; do
+while read -r prog floor family mode; do
     [ -n "$prog" ] || continue
+    args=(-j "$(nproc)")
+    [ "$mode" = perturb ] && args+=(--perturb)
+    [ "$family" != xml-format ] && args+=(--cmd "${family//:/ }")
+    "$CHECK" "${args[@]}" "$BIN" "$SHARED/conformance/corpus" "$prog" >"$out" 2>&1 </dev/null || true
     # table row: PROGRAM passed failed total identity (identity-passed)
-    read -r passed total < <(awk -v p="$prog" '$1 == p {print $2, $4}' "$out")
+    passed="" total=""
+    read -r passed total < <(awk -v p="$prog" '$1 == p {print $2, $4}' "$out") || true
     if [ -z "${passed:-}" ] || [ -z "${total:-}" ] || [ "$total" -eq 0 ]; then
         echo "conformance: could not read the result of $prog" >&2
+        cat "$out" >&2
         fail=1
         continue
     fi
     pct=$((passed * 100 / total))
-    echo "conformance: $prog $passed/$total ($pct%, floor $floor%)"
+    echo "conformance: $prog $passed/$total ($pct%, floor $floor%, ${family//:/ }, $mode)"
     if [ "$pct" -lt "$floor" ]; then
         echo "conformance: $prog below its floor" >&2
         fail=1
     fi
-done <<< "$FLOORS"
+done <<< "$CASES"
 exit $fail
