@@ -820,8 +820,7 @@ static SHARED: Mutex<SharedDrivers> =
 
 macro_rules! shared_slot {
     ($fn:ident, $field:ident, $tr:ident, $what:literal) => {
-        #[doc = concat!("Register the process's shared ", $what, " driver (libvirt's `virSetShared",
-                    stringify!($tr), "`). The first registration wins; later ones are ignored.")]
+        #[doc = concat!("Register the shared ", $what, " driver; the first registration wins.")]
         pub fn $fn(driver: Arc<dyn $tr>) {
             let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
             if shared.$field.is_none() {
