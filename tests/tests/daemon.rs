@@ -19,6 +19,8 @@ mod python;
 mod qemu;
 #[path = "daemon/robust.rs"]
 mod robust;
+#[path = "daemon/secrets.rs"]
+mod secrets;
 #[path = "daemon/streams.rs"]
 mod streams;
 #[path = "daemon/tls.rs"]

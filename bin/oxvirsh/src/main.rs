@@ -23,6 +23,7 @@ use std::io::Write;
 /// Register the drivers this binary can open URIs with.
 fn register_drivers() {
     // The `test:///` driver: enable once `oxvirt_driver_test::register` lands on main.
+    oxvirt_driver_secret::register();
     oxvirt_driver_test::register();
     oxvirt_driver_qemu::register();
     oxvirt_driver_remote::register();

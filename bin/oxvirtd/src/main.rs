@@ -169,6 +169,7 @@ fn run(opts: Opts) -> Result<()> {
     if opts.daemon && std::env::var_os(DAEMON_CHILD_ENV).is_none() {
         return daemonize();
     }
+    oxvirt_driver_secret::register();
     oxvirt_driver_test::register();
     oxvirt_driver_qemu::register();
     if let Err(e) = oxvirt_driver_qemu::runtime::state_initialize() {

@@ -84,7 +84,10 @@ impl Connect {
         let parsed = Uri::parse(&text)?;
         for d in driver::registered() {
             if d.probe(&parsed) == Probe::Accept {
-                let drivers = d.open(&parsed, flags.bits())?;
+                let mut drivers = d.open(&parsed, flags.bits())?;
+                if d.uses_shared_drivers() {
+                    driver::fill_shared(&mut drivers);
+                }
                 return Ok(Connect {
                     inner: Arc::new(ConnInner {
                         uri: parsed,
@@ -1174,10 +1177,22 @@ impl Secret {
         self.conn.check_rw("virSecretSetValue")?;
         self.d()?.secret_set_value(&self.r, value, flags)
     }
-    /// `virSecretGetValue` (refused on read-only connections, as libvirt does).
+    /// `virSecretGetValue` (refused on read-only connections, as libvirt does). This is
+    /// the clients' entry: the internal-call bit
+    /// ([`driver::SECRET_GET_VALUE_INTERNAL_CALL`]) is refused like any unknown flag,
+    /// so a private secret's value is never returned through it.
     pub fn value(&self, flags: u32) -> Result<Vec<u8>> {
         self.conn.check_rw("virSecretGetValue")?;
+        if flags & driver::SECRET_GET_VALUE_INTERNAL_CALL != 0 {
+            return Err(Error::unsupported_flags(ErrorDomain::Secret, "secretGetValue", u64::from(flags)));
+        }
         self.d()?.secret_get_value(&self.r, flags)
+    }
+    /// The value for a driver of this process that needs it to run a guest, private
+    /// secrets included (libvirt's `virSecretGetSecretString`, which calls the driver
+    /// with `VIR_SECRET_GET_VALUE_INTERNAL_CALL`). Never reachable from a client.
+    pub fn value_internal(&self) -> Result<Vec<u8>> {
+        self.d()?.secret_get_value(&self.r, driver::SECRET_GET_VALUE_INTERNAL_CALL)
     }
     /// `virSecretUndefine`.
     pub fn undefine(&self) -> Result<()> {

@@ -785,6 +785,73 @@ pub trait ConnectDriver: Send + Sync {
     fn probe(&self, uri: &Uri) -> Probe;
     /// Open a connection (flags: `OpenFlags` bits).
     fn open(&self, uri: &Uri, flags: u32) -> Result<ConnectDrivers>;
+    /// Whether [`crate::Connect::open_flags`] fills the empty secondary-driver slots of
+    /// this driver's connections with the shared ones ([`register_shared_secret`] and
+    /// friends), like `virRegisterConnectDriver(driver, setSharedDrivers)`: true for
+    /// the stateful hypervisor drivers (QEMU), false for the test driver, which libvirt
+    /// registers without them.
+    fn uses_shared_drivers(&self) -> bool {
+        false
+    }
+}
+
+/// `virSecretGetValue` flag a driver may only see from another driver of the same
+/// process (libvirt's `VIR_SECRET_GET_VALUE_INTERNAL_CALL`, used by
+/// `virSecretGetSecretString`): it lets a hypervisor driver read a private secret's
+/// value. The public API refuses it from clients ([`crate::Secret::value`]); drivers
+/// ask with [`crate::Secret::value_internal`].
+pub const SECRET_GET_VALUE_INTERNAL_CALL: u32 = 1 << 0;
+
+/// The shared secondary drivers (libvirt's `virSharedSecretDriver`, ...): registered
+/// once per process by the stateful secondary drivers, handed to the connections of
+/// every hypervisor driver whose [`ConnectDriver::uses_shared_drivers`] is true.
+#[derive(Clone, Default)]
+struct SharedDrivers {
+    network: Option<Arc<dyn NetworkDriver>>,
+    storage: Option<Arc<dyn StorageDriver>>,
+    secret: Option<Arc<dyn SecretDriver>>,
+    nwfilter: Option<Arc<dyn NWFilterDriver>>,
+    interface: Option<Arc<dyn InterfaceDriver>>,
+    nodedev: Option<Arc<dyn NodeDeviceDriver>>,
+}
+
+static SHARED: Mutex<SharedDrivers> =
+    Mutex::new(SharedDrivers { network: None, storage: None, secret: None, nwfilter: None, interface: None, nodedev: None });
+
+macro_rules! shared_slot {
+    ($fn:ident, $field:ident, $tr:ident, $what:literal) => {
+        #[doc = concat!("Register the shared ", $what, " driver; the first registration wins.")]
+        pub fn $fn(driver: Arc<dyn $tr>) {
+            let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+            if shared.$field.is_none() {
+                shared.$field = Some(driver);
+            }
+        }
+    };
+}
+
+shared_slot!(register_shared_network, network, NetworkDriver, "network");
+shared_slot!(register_shared_storage, storage, StorageDriver, "storage");
+shared_slot!(register_shared_secret, secret, SecretDriver, "secret");
+shared_slot!(register_shared_nwfilter, nwfilter, NWFilterDriver, "network filter");
+shared_slot!(register_shared_interface, interface, InterfaceDriver, "host interface");
+shared_slot!(register_shared_nodedev, nodedev, NodeDeviceDriver, "node device");
+
+/// Fill the empty secondary slots of `drivers` with the shared drivers registered so
+/// far (the `setSharedDrivers` branch of libvirt's `virRegisterConnectDriver`).
+pub fn fill_shared(drivers: &mut ConnectDrivers) {
+    let shared = SHARED.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    fn fill<T: ?Sized>(slot: &mut Option<Arc<T>>, shared: Option<Arc<T>>) {
+        if slot.is_none() {
+            *slot = shared;
+        }
+    }
+    fill(&mut drivers.network, shared.network);
+    fill(&mut drivers.storage, shared.storage);
+    fill(&mut drivers.secret, shared.secret);
+    fill(&mut drivers.nwfilter, shared.nwfilter);
+    fill(&mut drivers.interface, shared.interface);
+    fill(&mut drivers.nodedev, shared.nodedev);
 }
 
 static REGISTRY: Mutex<Vec<Arc<dyn ConnectDriver>>> = Mutex::new(Vec::new());
@@ -803,6 +870,7 @@ pub fn registered() -> Vec<Arc<dyn ConnectDriver>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -818,5 +886,57 @@ mod tests {
         assert_eq!(api_error_domain("virConnectGetCapabilities"), ErrorDomain::Domain);
         assert_eq!(api_error_domain("nonsense"), ErrorDomain::None);
         assert_eq!(no_support("virStorageVolWipe").domain, ErrorDomain::Storage);
+    }
+
+    struct Hv;
+    impl HypervisorDriver for Hv {
+        fn get_type(&self) -> Result<String> {
+            Ok("shared-test".into())
+        }
+    }
+    struct Sec;
+    impl SecretDriver for Sec {
+        fn list_all_secrets(&self, _flags: u32) -> Result<Vec<SecretRef>> {
+            Ok(Vec::new())
+        }
+    }
+    struct Drv(&'static str, bool);
+    impl ConnectDriver for Drv {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn probe(&self, uri: &Uri) -> Probe {
+            if uri.driver == self.0 {
+                Probe::Accept
+            } else {
+                Probe::Decline
+            }
+        }
+        fn open(&self, _uri: &Uri, _flags: u32) -> Result<ConnectDrivers> {
+            Ok(ConnectDrivers {
+                hypervisor: Arc::new(Hv),
+                network: None,
+                storage: None,
+                secret: None,
+                nwfilter: None,
+                interface: None,
+                nodedev: None,
+            })
+        }
+        fn uses_shared_drivers(&self) -> bool {
+            self.1
+        }
+    }
+
+    #[test]
+    fn shared_secret_driver_fills_only_drivers_that_ask() {
+        use crate::{Connect, ListSecretsFlags};
+        register_shared_secret(Arc::new(Sec));
+        register(Arc::new(Drv("sharedyes", true)));
+        register(Arc::new(Drv("sharedno", false)));
+        let yes = Connect::open(Some("sharedyes:///x")).unwrap();
+        assert!(yes.list_all_secrets(ListSecretsFlags::empty()).unwrap().is_empty());
+        let no = Connect::open(Some("sharedno:///x")).unwrap();
+        assert_eq!(no.list_all_secrets(ListSecretsFlags::empty()).err().map(|e| e.code), Some(ErrorCode::NoSupport));
     }
 }

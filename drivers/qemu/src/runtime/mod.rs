@@ -143,6 +143,10 @@ impl ConnectDriver for QemuConnectDriver {
         }
     }
 
+    fn uses_shared_drivers(&self) -> bool {
+        true
+    }
+
     fn open(&self, uri: &Uri, flags: u32) -> Result<ConnectDrivers> {
         oxvirt::driver::check_flags(flags, OpenFlags::READ_ONLY.bits(), "qemuConnectOpen", ErrorDomain::Qemu)?;
         let paths = paths_for(uri)?;
