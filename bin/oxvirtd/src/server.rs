@@ -5,9 +5,10 @@
 //! loops, per-client readers and writers, keepalive timers). Each call is decoded by
 //! the client's reader and executed on tokio's blocking pool
 //! (`tokio::task::spawn_blocking`), so a slow driver call never blocks the I/O, other
-//! calls of the same client, or other clients. Replies, events and keepalive packets
-//! all reach the socket through the client's writer channel, so nothing else writes to
-//! the socket.
+//! calls of the same client, or other clients (the few calls that touch no driver are
+//! answered by the reader itself, `session::try_inline`). Replies, events and
+//! keepalive packets reach the socket through the client's [`Out`]: written directly
+//! by their producer on unix sockets, by a writer task for TCP/TLS (`crate::outbox`).
 
 use crate::admin::registry::Cred;
 use crate::config::Config;
