@@ -15,6 +15,8 @@ mod load;
 mod malformed;
 #[path = "daemon/python.rs"]
 mod python;
+#[path = "daemon/qemu.rs"]
+mod qemu;
 #[path = "daemon/robust.rs"]
 mod robust;
 #[path = "daemon/streams.rs"]

@@ -171,6 +171,10 @@ fn run(opts: Opts) -> Result<()> {
         return daemonize();
     }
     oxvirt_driver_test::register();
+    oxvirt_driver_qemu::register();
+    if let Err(e) = oxvirt_driver_qemu::runtime::state_initialize() {
+        eprintln!("oxvirtd: warning: the QEMU driver is not available: {e}");
+    }
     let listeners = server::bind_all(&cfg)?;
     let ip_listeners = tcp::bind_all(&cfg, opts.listen)?;
     let pid_file = opts.pid_file.clone().unwrap_or_else(default_pid_file);

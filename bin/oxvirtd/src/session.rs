@@ -150,7 +150,10 @@ pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static
         _ if !args_decode(procedure, &p.payload) => Some(Err(dispatch::undecodable())),
         REMOTE_PROGRAM => remote_call(server, client, procedure.number, p),
         ADMIN_PROGRAM => crate::admin::call(server, client, procedure.number, p),
-        QEMU_PROGRAM | LXC_PROGRAM => Some(client.conn().and_then(|_| Err(unknown_procedure(procedure.number)))),
+        QEMU_PROGRAM => Some(client.conn().and_then(|c| {
+            dispatch::qemu_prog::dispatch(procedure.number, &p.payload, &c).unwrap_or_else(|| Err(unknown_procedure(procedure.number)))
+        })),
+        LXC_PROGRAM => Some(client.conn().and_then(|_| Err(unknown_procedure(procedure.number)))),
         _ => Some(Err(unknown_procedure(procedure.number))),
     }));
     match result {

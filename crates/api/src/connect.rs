@@ -659,6 +659,18 @@ impl Domain {
         self.conn.check_rw("virDomainReset")?;
         self.hv().domain_reset(&self.r(), flags)
     }
+    /// `virDomainQemuMonitorCommand` (libvirt-qemu): run a QMP command (or, with flag 1,
+    /// an HMP command line) on the domain's monitor and return the reply text.
+    pub fn qemu_monitor_command(&self, cmd: &str, flags: u32) -> Result<String> {
+        self.conn.check_rw("virDomainQemuMonitorCommand")?;
+        self.hv().domain_qemu_monitor_command(&self.r(), cmd, flags)
+    }
+    /// `virDomainQemuAgentCommand` (libvirt-qemu): run a guest-agent command and return
+    /// the reply text; `timeout` in seconds, or -2 block, -1 default, 0 no wait.
+    pub fn qemu_agent_command(&self, cmd: &str, timeout: i32, flags: u32) -> Result<Option<String>> {
+        self.conn.check_rw("virDomainQemuAgentCommand")?;
+        self.hv().domain_qemu_agent_command(&self.r(), cmd, timeout, flags)
+    }
     /// `virDomainSuspend`.
     pub fn suspend(&self) -> Result<()> {
         self.conn.check_rw("virDomainSuspend")?;

@@ -180,6 +180,16 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_reset(&self, d: &DomainRef, flags: u32) -> Result<()> {
         nosup!("virDomainReset")
     }
+    /// `virDomainQemuMonitorCommand` (libvirt-qemu): `cmd` is QMP JSON, or an HMP
+    /// command line with flag 1 (`VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP`); returns the reply text.
+    fn domain_qemu_monitor_command(&self, d: &DomainRef, cmd: &str, flags: u32) -> Result<String> {
+        nosup!("virDomainQemuMonitorCommand")
+    }
+    /// `virDomainQemuAgentCommand` (libvirt-qemu): `cmd` is guest-agent JSON; `timeout`
+    /// is seconds or -2 (block), -1 (default), 0 (no wait). Returns the reply text.
+    fn domain_qemu_agent_command(&self, d: &DomainRef, cmd: &str, timeout: i32, flags: u32) -> Result<Option<String>> {
+        nosup!("virDomainQemuAgentCommand")
+    }
     /// `virDomainSuspend`.
     fn domain_suspend(&self, d: &DomainRef) -> Result<()> {
         nosup!("virDomainSuspend")

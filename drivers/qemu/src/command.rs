@@ -100,6 +100,9 @@ impl Props {
     fn push_b(&mut self, k: &str, v: bool) {
         self.0.push((k.into(), V::B(v)));
     }
+    fn push_o(&mut self, k: &str, v: Props) {
+        self.0.push((k.into(), V::O(v)));
+    }
 
     fn json(&self) -> String {
         let mut out = String::from("{");
@@ -288,6 +291,28 @@ fn dev_addr(def: &DomainDef, a: &Option<Address>, p: &mut Props) {
     }
 }
 
+/// The `loadparm` of the disk, or else the interface, that boots first (libvirt's
+/// `qemuAppendLoadparmMachineParm`).
+fn boot_loadparm(def: &DomainDef) -> Option<&str> {
+    let d = &def.devices;
+    fn first(info: &oxvirt_conf::domain::DeviceInfo) -> Option<&str> {
+        info.boot_order.filter(|o| *o == 1).and(info.boot_loadparm.as_deref())
+    }
+    d.disks.iter().find_map(|x| first(&x.info)).or_else(|| d.interfaces.iter().find_map(|x| first(&x.info)))
+}
+
+/// The QEMU driver name of virtio device `base` (`virtio-blk`, ...) for the bus its
+/// address puts it on: `-ccw` on the channel subsystem, `-device` on virtio-mmio,
+/// `-pci` otherwise.
+fn virtio_driver(base: &str, a: &Option<Address>) -> String {
+    let suffix = match a {
+        Some(Address::Ccw { .. }) => "ccw",
+        Some(Address::Other(e)) if attr(e, "type") == Some("virtio-mmio") => "device",
+        _ => "pci",
+    };
+    format!("{base}-{suffix}")
+}
+
 /// `rombar`/`romfile` from a device's `<rom>` (libvirt's `qemuBuildRomProps`).
 fn rom_props(extra: &[El], p: &mut Props) {
     let Some(rom) = extra.iter().find(|e| e.name == "rom") else { return };
@@ -319,6 +344,118 @@ fn pci_address_el(a: &El) -> Option<Address> {
         multifunction: attr(a, "multifunction").map(str::to_string),
         zpci: None,
     })
+}
+
+/// A tristate attribute (`yes`/`no`, `on`/`off`) as a boolean property, if set.
+fn push_tristate(e: &El, k: &str, prop: &str, p: &mut Props) {
+    match attr(e, k) {
+        Some("yes" | "on") => p.push_b(prop, true),
+        Some("no" | "off") => p.push_b(prop, false),
+        _ => {}
+    }
+}
+
+/// A positive number attribute as a property; zero and absent values are left out.
+fn push_positive(e: &El, k: &str, prop: &str, p: &mut Props) {
+    if let Some(n) = attr(e, k).and_then(|v| v.parse::<i64>().ok()).filter(|n| *n > 0) {
+        p.push_n(prop, n);
+    }
+}
+
+/// Properties of one direction (`<input>`/`<output>`) of an `<audio>` backend.
+fn audio_direction(ty: &str, io: Option<&El>) -> Option<Props> {
+    let io = io?;
+    let mut p = Props::default();
+    push_tristate(io, "mixingEngine", "mixing-engine", &mut p);
+    push_tristate(io, "fixedSettings", "fixed-settings", &mut p);
+    push_positive(io, "voices", "voices", &mut p);
+    push_positive(io, "bufferLength", "buffer-length", &mut p);
+    if attr(io, "fixedSettings") == Some("yes") {
+        if let Some(s) = child(io, "settings") {
+            push_positive(s, "frequency", "frequency", &mut p);
+            push_positive(s, "channels", "channels", &mut p);
+            if let Some(f) = attr(s, "format") {
+                p.push_s("format", f);
+            }
+        }
+    }
+    match ty {
+        "alsa" => {
+            if let Some(d) = attr(io, "dev") {
+                p.push_s("dev", d);
+            }
+        }
+        "coreaudio" | "sdl" => push_positive(io, "bufferCount", "buffer-count", &mut p),
+        "jack" => {
+            for (k, prop) in [("serverName", "server-name"), ("clientName", "client-name"), ("connectPorts", "connect-ports")] {
+                if let Some(v) = attr(io, k) {
+                    p.push_s(prop, v);
+                }
+            }
+            push_tristate(io, "exactName", "exact-name", &mut p);
+        }
+        "oss" => {
+            if let Some(d) = attr(io, "dev") {
+                p.push_s("dev", d);
+            }
+            push_positive(io, "bufferCount", "buffer-count", &mut p);
+            push_tristate(io, "tryPoll", "try-poll", &mut p);
+        }
+        "pulseaudio" => {
+            for (k, prop) in [("name", "name"), ("streamName", "stream-name")] {
+                if let Some(v) = attr(io, k) {
+                    p.push_s(prop, v);
+                }
+            }
+            push_positive(io, "latency", "latency", &mut p);
+        }
+        _ => {}
+    }
+    (!p.0.is_empty()).then_some(p)
+}
+
+/// The `-audiodev` properties of an `<audio>` element (libvirt's
+/// `qemuBuildAudioCommandLineArg`), and an environment variable it needs.
+fn audiodev_props(a: &El) -> Result<(Props, Option<(String, String)>)> {
+    let id = attr(a, "id").unwrap_or("1");
+    let ty = attr(a, "type").unwrap_or("none");
+    let driver = match ty {
+        "none" | "alsa" | "coreaudio" | "jack" | "oss" | "sdl" | "spice" | "dbus" => ty,
+        "pulseaudio" => "pa",
+        "file" => "wav",
+        o => return Err(unsupported(format!("audio type '{o}' is not supported by this driver yet"))),
+    };
+    let mut p = Props::default().s("id", format!("audio{id}")).s("driver", driver);
+    push_positive(a, "timerPeriod", "timer-period", &mut p);
+    let mut env = None;
+    match ty {
+        "oss" => {
+            push_tristate(a, "tryMMap", "try-mmap", &mut p);
+            push_tristate(a, "exclusive", "exclusive", &mut p);
+            if let Some(n) = attr(a, "dspPolicy").and_then(|v| v.parse::<i64>().ok()) {
+                p.push_n("dsp-policy", n);
+            }
+        }
+        "pulseaudio" => {
+            if let Some(s) = attr(a, "serverName") {
+                p.push_s("server", s);
+            }
+        }
+        "sdl" => env = attr(a, "driver").map(|d| ("SDL_AUDIODRIVER".to_string(), d.to_string())),
+        "file" => {
+            if let Some(s) = attr(a, "path") {
+                p.push_s("path", s);
+            }
+        }
+        _ => {}
+    }
+    if let Some(i) = audio_direction(ty, child(a, "input")) {
+        p.push_o("in", i);
+    }
+    if let Some(o) = audio_direction(ty, child(a, "output")) {
+        p.push_o("out", o);
+    }
+    Ok((p, env))
 }
 
 /// virtio options of a `<driver>` element (`iommu`, `ats`, `packed`, `page_per_vq`).
@@ -365,7 +502,7 @@ impl Builder<'_> {
         if self.def.os.loader.is_some() || self.def.os.nvram.is_some() || self.def.os.firmware.is_some() {
             return Err(unsupported("<loader> is not supported by this driver yet"));
         }
-        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel")) {
+        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap")) {
             return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
         }
         if self.def.max_memory_kib.is_some() {
@@ -471,6 +608,16 @@ impl Builder<'_> {
         let def = self.def;
         let mut m = def.os.machine.clone().unwrap_or_default();
         m.push_str(",usb=off");
+        if let Some(k) = def.other.iter().find(|e| e.name == "keywrap") {
+            for cipher in ["aes", "dea"] {
+                let Some(c) = elements(k, "cipher").find(|c| attr(c, "name") == Some(cipher)) else { continue };
+                let prop = format!("{cipher}-key-wrap");
+                if !self.has(&prop) {
+                    return Err(unsupported(format!("{prop} is not available with this QEMU binary")));
+                }
+                m.push_str(&format!(",{prop}={}", attr(c, "state").unwrap_or("on")));
+            }
+        }
         if let Some(f) = &def.features {
             if let Some(v) = child(f, "vmport") {
                 m.push_str(&format!(",vmport={}", attr(v, "state").unwrap_or("on")));
@@ -498,6 +645,12 @@ impl Builder<'_> {
         m.push_str(&format!(",dump-guest-core={dump}"));
         if let Some(ram) = machine_of(def, &self.setup.caps).and_then(|m| m.default_ram_id.clone()) {
             m.push_str(&format!(",memory-backend={ram}"));
+        }
+        if self.has("loadparm") {
+            if let Some(lp) = boot_loadparm(def) {
+                // libvirt keeps loadparm in upper case.
+                m.push_str(&format!(",loadparm={}", lp.to_ascii_uppercase()));
+            }
         }
         for t in self.timers() {
             if attr(t, "name") == Some("hpet") && self.has("machine-hpet") {
@@ -846,6 +999,8 @@ impl Builder<'_> {
                     self.device(p);
                     continue;
                 }
+                let virtio_scsi = virtio_driver("virtio-scsi", &c.info.address);
+                let virtio_serial = virtio_driver("virtio-serial", &c.info.address);
                 let driver = match (ty, model) {
                     ("usb", None) => {
                         legacy_usb = true;
@@ -867,12 +1022,12 @@ impl Builder<'_> {
                         other => return Err(unsupported(format!("USB controller model '{other}'"))),
                     },
                     ("scsi", Some("lsilogic")) => "lsi",
-                    ("scsi", Some("virtio-scsi")) => "virtio-scsi-pci",
+                    ("scsi", Some("virtio-scsi")) => virtio_scsi.as_str(),
                     ("scsi", Some("lsisas1068")) => "mptsas1068",
                     ("scsi", Some("lsisas1078")) => "megasas",
                     ("scsi", m) => return Err(unsupported(format!("SCSI controller model '{}'", m.unwrap_or("default")))),
                     ("sata", _) => "ahci",
-                    ("virtio-serial", _) => "virtio-serial-pci",
+                    ("virtio-serial", _) => virtio_serial.as_str(),
                     _ => return Err(unsupported(format!("controller type '{ty}'"))),
                 };
                 let allowed_attrs: &[&str] = if ty == "usb" { &["ports"] } else { &[] };
@@ -896,10 +1051,10 @@ impl Builder<'_> {
                     }
                     _ => p.push_s("id", id),
                 }
-                if c.info.address.is_some() && !matches!(c.info.address, Some(Address::Pci { .. })) {
+                if c.info.address.is_some() && !matches!(c.info.address, Some(Address::Pci { .. } | Address::Ccw { .. })) {
                     return Err(unsupported("controller address type"));
                 }
-                pci_addr(self.def, &c.info.address, &mut p);
+                dev_addr(self.def, &c.info.address, &mut p);
                 self.device(p);
             }
         }
@@ -1063,8 +1218,8 @@ impl Builder<'_> {
                 p.push_s("id", format!("scsi{controller}-{bus}-{unit}"));
             }
             ("virtio", a) => {
-                p.push_s("driver", "virtio-blk-pci");
-                pci_addr(self.def, a, &mut p);
+                p.push_s("driver", virtio_driver("virtio-blk", a));
+                dev_addr(self.def, a, &mut p);
                 drive(&mut p);
                 let idx = crate::postparse::disk_index(&disk.target_dev).unwrap_or(0);
                 p.push_s("id", format!("virtio-disk{idx}"));
@@ -1089,8 +1244,9 @@ impl Builder<'_> {
             }
             self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}")));
             let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
+            let virtio = virtio_driver("virtio-net", &n.info.address);
             let driver = match model.as_str() {
-                "virtio" => "virtio-net-pci",
+                "virtio" => virtio.as_str(),
                 "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
                 other => return Err(unsupported(format!("interface model '{other}'"))),
             };
@@ -1098,7 +1254,7 @@ impl Builder<'_> {
             if let Some(b) = boot[i] {
                 p.push_n("bootindex", b as i64);
             }
-            pci_addr(self.def, &n.info.address, &mut p);
+            dev_addr(self.def, &n.info.address, &mut p);
             rom_props(&n.info.extra, &mut p);
             self.device(p);
         }
@@ -1281,18 +1437,11 @@ impl Builder<'_> {
 
     fn audio(&mut self) -> Result<()> {
         for a in self.def.devices.other.iter().filter(|e| e.name == "audio") {
-            let id = attr(a, "id").unwrap_or("1");
-            let ty = attr(a, "type").unwrap_or("none");
-            if !a.children.is_empty() {
-                return Err(unsupported("<audio> options are not supported by this driver yet"));
+            let (props, env) = audiodev_props(a)?;
+            if let Some(e) = env {
+                self.cmd.env.push(e);
             }
-            let driver = match ty {
-                "none" | "alsa" | "coreaudio" | "jack" | "oss" | "sdl" | "spice" => ty,
-                "pulseaudio" => "pa",
-                "file" => "wav",
-                o => return Err(unsupported(format!("audio type '{o}'"))),
-            };
-            self.cmd.opt("-audiodev", Props::default().s("id", format!("audio{id}")).s("driver", driver).json());
+            self.cmd.opt("-audiodev", props.json());
         }
         Ok(())
     }
@@ -1553,8 +1702,8 @@ impl Builder<'_> {
                 }
                 o => return Err(unsupported(format!("RNG backend '{o}'"))),
             }
-            let mut p = Props::default().s("driver", "virtio-rng-pci").s("rng", &id).s("id", format!("rng{i}"));
-            pci_addr(self.def, &r.info.address, &mut p);
+            let mut p = Props::default().s("driver", virtio_driver("virtio-rng", &r.info.address)).s("rng", &id).s("id", format!("rng{i}"));
+            dev_addr(self.def, &r.info.address, &mut p);
             self.device(p);
         }
         Ok(())
@@ -1573,5 +1722,51 @@ mod tests {
             args: vec!["-S".into(), "-device".into(), "{\"a\":1}".into()],
         };
         assert_eq!(c.to_args_file(), "LC_ALL=C \\\n/usr/bin/qemu \\\n-S \\\n-device '{\"a\":1}'\n");
+    }
+
+    fn el(xml: &str) -> El {
+        match oxvirt_conf::xml::parse_doc(xml) {
+            Ok(d) => El::from_node(d.root_element()),
+            Err(e) => panic!("bad test XML: {e}"),
+        }
+    }
+
+    #[test]
+    fn audiodev_minimal_has_no_directions() {
+        let (p, env) = audiodev_props(&el("<audio id='2' type='pulseaudio'/>")).expect("props");
+        assert_eq!(p.json(), r#"{"id":"audio2","driver":"pa"}"#);
+        assert!(env.is_none());
+    }
+
+    #[test]
+    fn audiodev_settings_need_fixed_settings() {
+        let a = el("<audio id='1' type='oss' timerPeriod='20' exclusive='no'>\
+            <input voices='0' fixedSettings='no' bufferCount='3'><settings frequency='8000'/></input>\
+            <output fixedSettings='yes' tryPoll='yes'><settings channels='1' format='u8'/></output></audio>");
+        let (p, _) = audiodev_props(&a).expect("props");
+        assert_eq!(
+            p.json(),
+            r#"{"id":"audio1","driver":"oss","timer-period":20,"exclusive":false,"in":{"fixed-settings":false,"buffer-count":3},"out":{"fixed-settings":true,"channels":1,"format":"u8","try-poll":true}}"#
+        );
+    }
+
+    #[test]
+    fn audiodev_sdl_driver_goes_to_environment() {
+        let (p, env) = audiodev_props(&el("<audio id='1' type='sdl' driver='alsa'/>")).expect("props");
+        assert_eq!(p.json(), r#"{"id":"audio1","driver":"sdl"}"#);
+        assert_eq!(env, Some(("SDL_AUDIODRIVER".to_string(), "alsa".to_string())));
+    }
+
+    #[test]
+    fn loadparm_comes_from_the_first_boot_device() {
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory><os><type arch='s390x'>hvm</type></os><devices>\
+            <disk type='file'><source file='/a'/><target dev='vda' bus='virtio'/><boot order='2' loadparm='x'/></disk>\
+            <interface type='user'><mac address='52:54:00:00:00:01'/><boot order='1' loadparm='net1'/></interface>\
+            </devices></domain>";
+        let def = match DomainDef::parse(xml, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("bad test XML: {e}"),
+        };
+        assert_eq!(boot_loadparm(&def), Some("net1"));
     }
 }

@@ -11,6 +11,7 @@
 //! Layer: driver. May depend on `oxvirt` (api), `oxvirt-conf`, `oxvirt-util` and
 //! `oxvirt-driverlib`; never on another driver.
 
+pub mod agent;
 pub mod caps;
 pub mod command;
 pub mod error;

@@ -90,6 +90,32 @@ pub struct Setup {
 }
 
 /// The `<cpu type= name= typename=>` entries of a `<qemuCaps>` document.
+/// SVE vector lengths imply SVE itself (libvirt's `qemuDomainDefCPUPostParse`).
+fn sve_post_parse(def: &mut DomainDef) -> Result<()> {
+    let Some(cpu) = def.cpu.as_mut() else { return Ok(()) };
+    let is_feature =
+        |n: &XNode, pred: &dyn Fn(&str) -> bool| matches!(n, XNode::El(x) if x.name == "feature" && attr(x, "name").is_some_and(pred));
+    let lengths = cpu.children.iter().any(|n| is_feature(n, &|name| name != "sve" && name.starts_with("sve")));
+    if !lengths {
+        return Ok(());
+    }
+    let sve = cpu.children.iter_mut().find_map(|n| match n {
+        XNode::El(x) if x.name == "feature" && attr(x, "name") == Some("sve") => Some(x),
+        _ => None,
+    });
+    match sve {
+        Some(f) => {
+            if matches!(attr(f, "policy"), Some("disable" | "forbid")) {
+                return Err(QemuError::Unsupported("SVE disabled, but SVE vector lengths provided".into()));
+            }
+            f.attrs.retain(|(k, _)| k != "policy");
+            f.attrs.insert(0, ("policy".into(), "require".into()));
+        }
+        None => cpu.push(El::new("feature").attr("policy", "require").attr("name", "sve")),
+    }
+    Ok(())
+}
+
 fn caps_cpu_types(text: &str) -> Vec<(String, String, String)> {
     let Ok(doc) = roxmltree::Document::parse(text) else { return Vec::new() };
     doc.root_element()
@@ -318,6 +344,7 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &P
 
     // Default CPU model of the machine type (qemuDomainDefSetDefaultCPU).
     default_cpu(def, caps, &arch, &opts.cpu_types)?;
+    sve_post_parse(def)?;
 
     def.devices.assign_controller_indexes();
     // UHCI companions without <master> get their usual start port.
@@ -340,6 +367,7 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &P
     serial_defaults(def);
     controller_defaults(def, caps, &arch);
     assign_virtio_serial_ports(def);
+    ccw::assign_ccw_addresses(def, caps.has("vfio-ccw"))?;
     pci::assign_pci_addresses(def, caps)?;
     Ok(())
 }
@@ -496,6 +524,10 @@ fn video_defaults(model: &str) -> (Option<u32>, Option<u32>, Option<u32>) {
 fn device_post_parse(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
     let machine = def.os.machine.clone().unwrap_or_default();
     let d = &mut def.devices;
+    // The "random" RNG backend reads /dev/random unless told otherwise.
+    for r in d.rngs.iter_mut().filter(|r| r.backend_model == "random" && r.backend_path.is_none()) {
+        r.backend_path = Some("/dev/random".into());
+    }
     // Disks: driver name and format.
     for disk in d.disks.iter_mut() {
         let drv = disk.driver.get_or_insert_with(|| El::new("driver"));
@@ -594,6 +626,10 @@ fn controller_defaults(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
                 }
                 if arch.starts_with("s390") && c.info.address.is_none() {
                     c.model = Some("none".into());
+                } else if arch.starts_with("ppc64") {
+                    // Keeps the ABI of existing pseries guests; without pci-ohci
+                    // the legacy controller is used.
+                    c.model = caps.has("pci-ohci").then(|| "pci-ohci".into());
                 } else if arch == "aarch64" {
                     if caps.has("qemu-xhci") {
                         c.model = Some("qemu-xhci".into());
@@ -661,12 +697,33 @@ fn video_post_parse(d: &mut oxvirt_conf::domain::Devices, arch: &str, machine: &
     }
 }
 
+/// The register of a spapr-vio address: `None` for other addresses, `Some(None)`
+/// for a spapr-vio address without one.
+fn spapr_vio_reg(a: &Option<Address>) -> Option<Option<u64>> {
+    match a {
+        Some(Address::Other(e)) if attr(e, "type") == Some("spapr-vio") => {
+            Some(attr(e, "reg").and_then(|r| oxvirt_conf::xml::parse_uint(r, 0).map(u64::from)))
+        }
+        _ => None,
+    }
+}
+
 /// Serial target type and model defaults (libvirt's `qemuDomainChrDefPostParse`);
 /// pSeries serials get their spapr-vio register.
 fn serial_defaults(def: &mut DomainDef) {
     let arch = def.os.arch.clone().unwrap_or_default();
     let (pseries, arm_virt, riscv_virt) = (is_pseries(def), is_arm_virt(def), is_riscv_virt(def));
-    let mut reg = 0x3000_0000u32;
+    let mut reg = 0x3000_0000u64;
+    // Registers given explicitly are never handed out again.
+    let d = &def.devices;
+    let used: std::collections::HashSet<u64> = d
+        .chardevs
+        .iter()
+        .map(|c| &c.info.address)
+        .chain(d.interfaces.iter().map(|n| &n.info.address))
+        .chain(d.controllers.iter().map(|c| &c.info.address))
+        .filter_map(|a| spapr_vio_reg(a).flatten())
+        .collect();
     for c in def.devices.chardevs.iter_mut().filter(|c| c.device == "serial") {
         let t = c.target.get_or_insert_with(|| El::new("target"));
         let given = attr(t, "type").filter(|t| *t != "isa-serial").map(str::to_string);
@@ -699,7 +756,10 @@ fn serial_defaults(def: &mut DomainDef) {
             }
         }
         let vty = t.children.iter().any(|n| matches!(n, XNode::El(x) if x.name == "model" && attr(x, "name") == Some("spapr-vty")));
-        if vty && c.info.address.is_none() {
+        if vty && (c.info.address.is_none() || spapr_vio_reg(&c.info.address) == Some(None)) {
+            while used.contains(&reg) {
+                reg += 0x1000;
+            }
             c.info.address = Some(Address::Other(El::new("address").attr("type", "spapr-vio").attr("reg", format!("0x{reg:x}"))));
             reg += 0x1000;
         }
@@ -773,6 +833,7 @@ fn assign_virtio_serial_ports(def: &mut DomainDef) {
 
 // ---------------------------------------------------------------- PCI
 
+mod ccw;
 mod pci;
 
 fn el_address(e: &El) -> Option<Address> {
@@ -809,5 +870,66 @@ mod tests {
         assert_eq!(disk_index("sdb"), Some(1));
         assert_eq!(disk_index("sdaa"), Some(26));
         assert_eq!(disk_index("vd1"), None);
+    }
+
+    #[test]
+    fn spapr_vio_serials_skip_given_registers() {
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory>\
+            <os><type arch='ppc64' machine='pseries'>hvm</type></os><devices>\
+            <serial type='pty'><address type='spapr-vio'/></serial>\
+            <serial type='pty'><address type='spapr-vio' reg='0x30000000'/></serial>\
+            </devices></domain>";
+        let mut def = match DomainDef::parse(xml, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("bad test XML: {e}"),
+        };
+        serial_defaults(&mut def);
+        let regs: Vec<Option<Option<u64>>> =
+            def.devices.chardevs.iter().filter(|c| c.device == "serial").map(|c| spapr_vio_reg(&c.info.address)).collect();
+        assert_eq!(regs, vec![Some(Some(0x3000_1000)), Some(Some(0x3000_0000))]);
+    }
+
+    #[test]
+    fn random_rng_backend_defaults_to_dev_random() {
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory>\
+            <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>\
+            <rng model='virtio'><backend model='random'/></rng>\
+            <rng model='virtio'><backend model='random'>/dev/hwrng</backend></rng>\
+            </devices></domain>";
+        let mut def = match DomainDef::parse(xml, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("bad test XML: {e}"),
+        };
+        device_post_parse(&mut def, &QemuCaps::default(), "x86_64");
+        let paths: Vec<Option<&str>> = def.devices.rngs.iter().map(|r| r.backend_path.as_deref()).collect();
+        assert_eq!(paths, vec![Some("/dev/random"), Some("/dev/hwrng")]);
+    }
+
+    #[test]
+    fn sve_lengths_add_sve_and_reject_disabled_sve() {
+        let parse = |features: &str| {
+            let xml = format!(
+                "<domain type='kvm'><name>g</name><memory>1024</memory>\
+                 <os><type arch='aarch64' machine='virt'>hvm</type></os><cpu mode='host-passthrough'>{features}</cpu></domain>"
+            );
+            match DomainDef::parse(&xml, &oxvirt_conf::domain::ParseOptions::default()) {
+                Ok(d) => d,
+                Err(e) => panic!("bad test XML: {e}"),
+            }
+        };
+        let mut def = parse("<feature policy='require' name='sve256'/>");
+        sve_post_parse(&mut def).expect("post-parse");
+        let cpu = def.cpu.as_ref().expect("cpu");
+        let names: Vec<(Option<&str>, Option<&str>)> = cpu
+            .children
+            .iter()
+            .filter_map(|n| match n {
+                XNode::El(x) if x.name == "feature" => Some((attr(x, "name"), attr(x, "policy"))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, vec![(Some("sve256"), Some("require")), (Some("sve"), Some("require"))]);
+        let mut def = parse("<feature policy='disable' name='sve'/><feature policy='require' name='sve128'/>");
+        assert!(sve_post_parse(&mut def).is_err());
     }
 }

@@ -95,3 +95,47 @@ c.close()
     );
     assert_eq!(out.trim(), "events 2000");
 }
+
+#[test]
+fn networks_pools_and_volumes() {
+    let d = Daemon::start("py-objects");
+    let out = run_python(
+        &d,
+        r#"
+import sys, libvirt
+c = libvirt.open(sys.argv[1])
+# Networks: the default one, then a full define/start/destroy/undefine cycle.
+n = c.networkLookupByName("default")
+assert n.isActive() == 1 and n.bridgeName() == "virbr0", n.bridgeName()
+assert "<forward mode='nat'/>" in n.XMLDesc(0)
+assert [x.name() for x in c.listAllNetworks()] == ["default"]
+xml = "<network><name>pynet</name><bridge name='pybr0'/><ip address='10.9.8.1' netmask='255.255.255.0'/></network>"
+m = c.networkDefineXML(xml)
+assert m.isActive() == 0 and m.isPersistent() == 1
+m.create(); assert m.isActive() == 1
+m.setAutostart(1); assert m.autostart() == 1
+assert sorted(x.name() for x in c.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)) == ["default", "pynet"]
+m.destroy(); m.undefine()
+try:
+    c.networkLookupByName("pynet")
+    raise SystemExit("undefined network still found")
+except libvirt.libvirtError as e:
+    assert e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK, e.get_error_code()
+# Pools and volumes: create, clone, resize, delete.
+p = c.storagePoolLookupByName("default-pool")
+assert p.isActive() == 1 and p.info()[0] == libvirt.VIR_STORAGE_POOL_RUNNING
+v = p.createXML("<volume><name>a.img</name><capacity unit='MiB'>10</capacity></volume>", 0)
+assert v.name() == "a.img" and v.info()[1] == 10 * 1024 * 1024, v.info()
+w = p.createXMLFrom("<volume><name>b.img</name><capacity unit='MiB'>10</capacity></volume>", v, 0)
+assert sorted(x.name() for x in p.listAllVolumes()) == ["a.img", "b.img"]
+assert p.numOfVolumes() == 2
+assert c.storageVolLookupByPath(v.path()).name() == "a.img"
+w.resize(20 * 1024 * 1024, 0); assert w.info()[1] == 20 * 1024 * 1024
+w.delete(0); v.delete(0)
+assert p.listAllVolumes() == []
+print("ok")
+c.close()
+"#,
+    );
+    assert_eq!(out.trim(), "ok");
+}

@@ -15,6 +15,7 @@ pub mod iface;
 pub mod network;
 pub mod nodedev;
 pub mod nwfilter;
+pub mod qemu_prog;
 pub mod secret;
 pub mod snapshot;
 pub mod storage;

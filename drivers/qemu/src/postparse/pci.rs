@@ -1045,6 +1045,6 @@ fn controller_options(def: &mut DomainDef, caps: &QemuCaps) {
     }
 }
 
-fn xml_err(m: String) -> QemuError {
+pub(super) fn xml_err(m: String) -> QemuError {
     QemuError::Conf(oxvirt_conf::ConfError::xml(m))
 }

@@ -73,6 +73,9 @@ pub struct DomObj {
     pub run: Option<Run>,
     /// Serializes the jobs (start, destroy, ...) on this domain.
     pub job: Arc<Mutex<()>>,
+    /// Serializes guest-agent exchanges (the channel takes one client at a time);
+    /// separate from `job`, as libvirt's agent jobs are.
+    pub agent: Arc<Mutex<()>>,
 }
 
 impl DomObj {
@@ -88,6 +91,7 @@ impl DomObj {
             autostart: false,
             run: None,
             job: Arc::new(Mutex::new(())),
+            agent: Arc::new(Mutex::new(())),
         }
     }
 
@@ -99,6 +103,17 @@ impl DomObj {
     /// The API reference.
     pub fn dref(&self) -> DomainRef {
         DomainRef { name: self.def.name.clone(), uuid: self.def.uuid, id: self.id }
+    }
+
+    /// The unix socket of the guest-agent channel (`org.qemu.guest_agent.0`), if
+    /// the definition has one.
+    pub fn agent_socket(&self) -> Option<PathBuf> {
+        self.def.devices.chardevs.iter().find_map(|c| {
+            let name = c.target.as_ref().and_then(|t| t.attrs.iter().find(|(k, _)| k == "name")).map(|(_, v)| v.as_str());
+            (c.device == "channel" && name == Some(crate::agent::AGENT_CHANNEL) && c.source.chr_type == "unix")
+                .then(|| c.source.path.as_ref().map(PathBuf::from))
+                .flatten()
+        })
     }
 
     /// The persistent definition.

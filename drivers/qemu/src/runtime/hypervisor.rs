@@ -461,6 +461,57 @@ impl HypervisorDriver for QemuConn {
         self.read(d, |_| Ok(false))
     }
 
+    fn domain_qemu_monitor_command(&self, d: &DomainRef, cmd: &str, flags: u32) -> Result<String> {
+        // VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP = 1.
+        check_flags(flags, 1, "qemuDomainQemuMonitorCommand", D)?;
+        let hmp = flags & 1 != 0;
+        let (name, args) = if hmp {
+            ("human-monitor-command".to_string(), Some(serde_json::json!({ "command-line": cmd })))
+        } else {
+            let v: serde_json::Value =
+                serde_json::from_str(cmd).map_err(|e| Error::new(ErrorCode::InternalError, D, format!("cannot parse json {cmd}: {e}")))?;
+            let name = v
+                .get("execute")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| Error::new(ErrorCode::InternalError, D, format!("cannot parse json {cmd}: no 'execute' member")))?
+                .to_string();
+            (name, v.get("arguments").cloned())
+        };
+        let timeout = self.drv.monitor_timeout;
+        let raw = self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute_raw_timeout(&name, args, timeout), |_, _| {})?;
+        if !hmp {
+            return Ok(raw);
+        }
+        let v: serde_json::Value = serde_json::from_str(&raw)
+            .map_err(|e| Error::new(ErrorCode::InternalError, D, format!("cannot parse the monitor reply: {e}")))?;
+        if let Some(e) = v.get("error") {
+            let desc = e.get("desc").and_then(serde_json::Value::as_str).unwrap_or("unknown error");
+            return Err(Error::new(ErrorCode::InternalError, D, format!("unable to execute QEMU command '{name}': {desc}")));
+        }
+        Ok(v.get("return").and_then(serde_json::Value::as_str).unwrap_or("").to_string())
+    }
+
+    fn domain_qemu_agent_command(&self, d: &DomainRef, cmd: &str, timeout: i32, flags: u32) -> Result<Option<String>> {
+        check_flags(flags, 0, "qemuDomainQemuAgentCommand", D)?;
+        if timeout < -2 {
+            return Err(Error::new(ErrorCode::InvalidArg, D, format!("guest agent timeout '{timeout}' is less than the minimum '-2'")));
+        }
+        self.drv.refresh(&d.uuid);
+        let (socket, lock) = self.read(d, |o| {
+            if !o.is_active() {
+                return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
+            }
+            let socket =
+                o.agent_socket().ok_or_else(|| Error::new(ErrorCode::ArgumentUnsupported, D, "QEMU guest agent is not configured"))?;
+            Ok((socket, o.agent.clone()))
+        })?;
+        let _agent = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let wait = crate::agent::command_wait(timeout);
+        let sync = wait.filter(|w| !w.is_zero()).unwrap_or(std::time::Duration::from_secs(5));
+        let reply = crate::agent::command(&socket, cmd, sync, wait)?;
+        Ok(reply.map(|r| r.to_string()))
+    }
+
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {
             return Err(Error::new(ErrorCode::NoSupport, D, "only domain events are served by the QEMU driver"));

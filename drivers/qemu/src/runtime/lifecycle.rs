@@ -55,21 +55,61 @@ fn fix_args(args: Vec<String>, def: &DomainDef, lib_dir: &Path, monitor: &Path) 
     let fake_lib = format!("/tmp/lib/domain--1-{}", def.name);
     let real_lib = lib_dir.display().to_string();
     let mut found = false;
+    let listeners = listening_sockets(def);
     let out = args
         .into_iter()
         .map(|a| {
             if a == BUILDER_MONITOR {
                 found = true;
-                format!("socket,id=charmonitor,path={},server=on,wait=off", qemu_escape(&monitor.display().to_string()))
-            } else {
-                a.replace(&fake_lib, &real_lib)
+                return Ok(format!("socket,id=charmonitor,path={},server=on,wait=off", qemu_escape(&monitor.display().to_string())));
             }
+            if let Some(rest) = a.strip_prefix("socket,id=").filter(|r| r.contains(",fd=1729")) {
+                // A listening unix chardev: QEMU binds the path itself.
+                let id = rest.split(',').next().unwrap_or("");
+                let path = listeners
+                    .iter()
+                    .find(|(i, _)| i == id)
+                    .map(|(_, p)| p.clone())
+                    .ok_or_else(|| err(ErrorCode::ConfigUnsupported, format!("listening chardev '{id}' is not supported yet")))?;
+                return Ok(a.replace("fd=1729", &format!("path={}", qemu_escape(&path))));
+            }
+            Ok(a.replace(&fake_lib, &real_lib))
         })
-        .collect();
+        .collect::<Result<Vec<String>>>()?;
     if !found {
         return Err(err(ErrorCode::InternalError, "the command line has no monitor socket"));
     }
-    Ok(out)
+    Ok(with_direct_boot(out, def))
+}
+
+/// The chardev ids the command-line builder gives listening unix serials and channels
+/// (`charserialN`, `charchannelN`), with their socket paths.
+fn listening_sockets(def: &DomainDef) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for kind in ["serial", "channel"] {
+        for (n, c) in def.devices.chardevs.iter().filter(|c| c.device == kind).enumerate() {
+            if c.source.chr_type == "unix" && c.source.listen {
+                out.push((format!("char{kind}{n}"), c.source.path.clone().unwrap_or_default()));
+            }
+        }
+    }
+    out
+}
+
+/// Add `-kernel`/`-initrd`/`-append` for `<os><kernel>` (direct kernel boot) unless
+/// the command-line builder already wrote them.
+fn with_direct_boot(mut args: Vec<String>, def: &DomainDef) -> Vec<String> {
+    if args.iter().any(|a| a == "-kernel") {
+        return args;
+    }
+    let os = &def.os;
+    for (opt, val) in [("-kernel", &os.kernel), ("-initrd", &os.initrd), ("-append", &os.cmdline)] {
+        if let Some(v) = val.as_ref().filter(|v| !v.is_empty() && os.kernel.is_some()) {
+            args.push(opt.to_string());
+            args.push(v.clone());
+        }
+    }
+    args
 }
 
 fn write_master_key(lib_dir: &Path) -> Result<()> {
@@ -87,6 +127,20 @@ fn write_master_key(lib_dir: &Path) -> Result<()> {
         .open(&path)
         .map_err(|e| err(ErrorCode::SystemError, format!("cannot create '{}': {e}", path.display())))?;
     std::io::Write::write_all(&mut f, &key).map_err(|e| err(ErrorCode::SystemError, format!("cannot write '{}': {e}", path.display())))
+}
+
+/// Give every listening unix `<channel>` without a path one in the run's private
+/// directory, named after its target (libvirt's `channelTargetDir` rule).
+fn assign_channel_paths(def: &mut DomainDef, lib_dir: &Path) {
+    for (n, c) in def.devices.chardevs.iter_mut().enumerate() {
+        if c.device != "channel" || c.source.chr_type != "unix" || c.source.path.is_some() {
+            continue;
+        }
+        let name = c.target.as_ref().and_then(|t| t.attrs.iter().find(|(k, _)| k == "name")).map(|(_, v)| v.clone());
+        let file = name.unwrap_or_else(|| format!("channel{n}"));
+        c.source.path = Some(lib_dir.join(file).display().to_string());
+        c.source.listen = true;
+    }
 }
 
 impl Driver {
@@ -118,6 +172,7 @@ impl Driver {
         if monitor.as_os_str().len() >= 108 {
             return Err(err(ErrorCode::InternalError, format!("monitor socket path '{}' is too long", monitor.display())));
         }
+        assign_channel_paths(&mut def, &lib_dir);
         let setup = Setup {
             caps: (*caps).clone(),
             fake: false,

@@ -50,6 +50,11 @@ pub const DEFAULT_EMULATOR: &str = "/usr/bin/qemu-system-x86_64";
 /// Environment variable overriding the per-command monitor timeout, in milliseconds.
 pub const MONITOR_TIMEOUT_ENV: &str = "OXVIRT_QEMU_MONITOR_TIMEOUT_MS";
 
+/// Environment variable that moves `qemu:///system` and `qemu:///session` below one
+/// directory (`session` below it for the latter), with the layout of
+/// `qemu:///embed?root=DIR` (for tests of the daemon, which must not touch `/etc/libvirt`).
+pub const ROOT_ENV: &str = "OXVIRT_QEMU_ROOT";
+
 /// `VIR_DOMAIN_PAUSED_STARTING_UP`.
 const PAUSED_STARTING_UP: i32 = 11;
 /// `VIR_DOMAIN_PAUSED_UNKNOWN`.
@@ -73,6 +78,23 @@ pub fn register() {
     oxvirt::driver::register(Arc::new(QemuConnectDriver));
 }
 
+/// Instances a daemon keeps for its whole life (see [`state_initialize`]).
+static KEPT: Mutex<Vec<Arc<Driver>>> = Mutex::new(Vec::new());
+
+/// What a daemon does at start-up (libvirt's `qemuStateInitialize`): open the
+/// instance it serves — `qemu:///system` as root, `qemu:///session` otherwise — and
+/// keep it until exit, so that monitors, events and `on_poweroff` actions are
+/// handled while no client is connected, and guests left running by an earlier
+/// daemon (even one killed with SIGKILL) are taken over now. Returns the URI.
+pub fn state_initialize() -> Result<String> {
+    let path = if nix::unistd::geteuid().is_root() { "/system" } else { "/session" };
+    let uri = Uri::parse(&format!("qemu://{path}"))?;
+    let drv = Driver::instance(paths_for(&uri)?)?;
+    let name = drv.paths.uri.clone();
+    KEPT.lock().unwrap_or_else(PoisonError::into_inner).push(drv);
+    Ok(name)
+}
+
 /// Whether a driver instance for `uri` (as [`Paths::uri`] spells it) is open in this
 /// process. Tests use it to be sure a reopen is a fresh start.
 pub fn instance_is_open(uri: &str) -> bool {
@@ -86,8 +108,8 @@ fn err(code: ErrorCode, msg: impl AsRef<str>) -> Error {
 /// The paths a URI names, or why it is not ours.
 pub fn paths_for(uri: &Uri) -> Result<Paths> {
     match uri.path.as_str() {
-        "/system" => Ok(Paths::system()),
-        "/session" => Ok(Paths::session()),
+        "/system" => Ok(root_override("qemu:///system", "", true).unwrap_or_else(Paths::system)),
+        "/session" => Ok(root_override("qemu:///session", "session", false).unwrap_or_else(Paths::session)),
         "/embed" => {
             let root = uri.param("root").ok_or_else(|| err(ErrorCode::InvalidArg, "root parameter is required for embedded driver"))?;
             if !root.starts_with('/') {
@@ -97,6 +119,15 @@ pub fn paths_for(uri: &Uri) -> Result<Paths> {
         }
         p => Err(err(ErrorCode::InvalidArg, format!("unexpected QEMU URI path '{p}', try qemu:///system or qemu:///session"))),
     }
+}
+
+/// The layout below `$OXVIRT_QEMU_ROOT/sub`, answering to `uri`, when the variable is set.
+fn root_override(uri: &str, sub: &str, privileged: bool) -> Option<Paths> {
+    let root = std::env::var_os(ROOT_ENV).filter(|v| !v.is_empty())?;
+    let mut p = Paths::embed(&Path::new(&root).join(sub));
+    p.uri = uri.to_string();
+    p.privileged = privileged;
+    Some(p)
 }
 
 impl ConnectDriver for QemuConnectDriver {
@@ -346,9 +377,16 @@ impl Driver {
             expect_resume: 0,
         });
         obj.id = id;
+        // A guest that powered off while nobody watched: finish its shutdown now
+        // (libvirt's reconnect does the same); the monitor's EOF then stops it.
+        let finish_shutdown =
+            state == DomainState::Shutdown && !matches!(obj.def.on_poweroff.as_str(), "preserve" | "restart" | "restart-renamed");
         doms.insert(obj);
         if let Some(o) = doms.get(&uuid) {
             self.save_status(o);
+        }
+        if finish_shutdown {
+            let _ = process::signal(st.pid, nix::sys::signal::Signal::SIGTERM);
         }
     }
 
