@@ -18,6 +18,7 @@ mod config;
 mod coverage;
 mod dispatch;
 mod events;
+mod outbox;
 mod server;
 mod session;
 mod stream;

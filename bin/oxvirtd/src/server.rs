@@ -5,12 +5,14 @@
 //! loops, per-client readers and writers, keepalive timers). Each call is decoded by
 //! the client's reader and executed on tokio's blocking pool
 //! (`tokio::task::spawn_blocking`), so a slow driver call never blocks the I/O, other
-//! calls of the same client, or other clients. Replies, events and keepalive packets
-//! all reach the socket through the client's writer channel, so nothing else writes to
-//! the socket.
+//! calls of the same client, or other clients (the few calls that touch no driver are
+//! answered by the reader itself, `session::try_inline`). Replies, events and
+//! keepalive packets reach the socket through the client's [`Out`]: written directly
+//! by their producer on unix sockets, by a writer task for TCP/TLS (`crate::outbox`).
 
 use crate::admin::registry::Cred;
 use crate::config::Config;
+use crate::outbox::{Out, Outbox};
 use crate::session::{self, Client};
 use anyhow::{bail, Context, Result};
 use oxvirt_rpc::dispatch::{classify, Incoming};
@@ -24,7 +26,7 @@ use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::UnixListener;
+use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 /// The three sockets of the monolithic daemon.
@@ -246,7 +248,7 @@ async fn accept_loop(server: Arc<Server>, kind: SocketKind, listener: UnixListen
                 let server = server.clone();
                 tokio::spawn(async move {
                     let cred = stream.peer_cred().ok().map(|c| Cred { uid: c.uid(), gid: c.gid(), pid: c.pid() });
-                    run_client(server, kind, stream, cred).await;
+                    run_unix_client(server, kind, stream, cred).await;
                     drop(slot);
                 });
             }
@@ -269,25 +271,49 @@ pub fn encode(p: &Packet) -> Vec<u8> {
     }
 }
 
-/// Serve one client on `stream` (a unix socket with the peer's `cred`, a TCP socket
-/// or a TLS session).
+/// Serve one client on a TCP socket or a TLS session: replies go through a channel to
+/// a writer task that owns the stream's write half.
 pub(crate) async fn run_client<S>(server: Arc<Server>, kind: SocketKind, stream: S, cred: Option<Cred>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let cfg = server.config();
-    server.clients.fetch_add(1, Ordering::SeqCst);
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (rd, mut wr) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let client = Arc::new(Client::new(kind, tx));
-    let registration = server.admin.register(kind, cred, &client);
-    let mut writer = tokio::spawn(async move {
+    let writer = tokio::spawn(async move {
         while let Some(buf) = rx.recv().await {
             if wr.write_all(&buf).await.is_err() {
                 break;
             }
         }
     });
+    serve_client(server, kind, rd, Out::Channel(tx), writer, cred).await;
+}
+
+/// Serve one unix-socket client: replies are written by the thread that produced them
+/// when nothing is queued before them (`crate::outbox`).
+async fn run_unix_client(server: Arc<Server>, kind: SocketKind, stream: UnixStream, cred: Option<Cred>) {
+    let (rd, wr) = stream.into_split();
+    let (out, drain) = Outbox::open(wr);
+    let writer = tokio::spawn(drain);
+    serve_client(server, kind, rd, Out::Direct(out), writer, cred).await;
+}
+
+/// The reader side of a client: read packets, answer keepalive, run calls; at the end,
+/// let running calls answer, tear the session down and wait for `writer` to flush.
+async fn serve_client<R>(
+    server: Arc<Server>,
+    kind: SocketKind,
+    mut rd: R,
+    out: Out,
+    mut writer: tokio::task::JoinHandle<()>,
+    cred: Option<Cred>,
+) where
+    R: AsyncRead + Unpin,
+{
+    let cfg = server.config();
+    server.clients.fetch_add(1, Ordering::SeqCst);
+    let client = Arc::new(Client::new(kind, out));
+    let registration = server.admin.register(kind, cred, &client);
     let requests = Arc::new(Semaphore::new(cfg.max_client_requests));
     let mut stop = server.shutdown_signal();
     let mut dec = FrameDecoder::new();
@@ -333,7 +359,8 @@ where
     let _ = tokio::time::timeout(Duration::from_secs(5), requests.acquire_many(all)).await;
     let c = client.clone();
     let _ = tokio::task::spawn_blocking(move || c.teardown()).await;
-    // Dropping the last sender lets the writer flush what is queued and stop.
+    // Dropping the last sender (or outbox handle) lets the writer flush what is
+    // queued and stop.
     drop(client);
     if tokio::time::timeout(Duration::from_secs(1), &mut writer).await.is_err() {
         writer.abort();
@@ -356,6 +383,7 @@ async fn handle_packet(server: &Arc<Server>, client: &Arc<Client>, kind: SocketK
                 client.send(encode(&pkt));
             }
         }
+        Incoming::Call { program, procedure } if session::try_inline(client, program, procedure, &p) => {}
         Incoming::Call { program, procedure } => {
             // max_client_requests: stop reading this client until a slot frees up.
             let Ok(permit) = requests.clone().acquire_owned().await else { return };

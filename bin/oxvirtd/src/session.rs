@@ -4,6 +4,7 @@
 
 use crate::dispatch::{self, args, ret, void, Reply};
 use crate::events;
+use crate::outbox::Out;
 use crate::server::{encode, Server, SocketKind};
 use oxvirt::{Connect, Error, ErrorCode, ErrorDomain, OpenFlags};
 use oxvirt_rpc::message::{ADMIN_PROGRAM, LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM};
@@ -13,7 +14,6 @@ use oxvirt_rpc::{MessageStatus, Packet};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc::UnboundedSender;
 
 /// `VIR_DRV_FEATURE_*` numbers the daemon answers itself.
 mod feature {
@@ -29,7 +29,7 @@ mod feature {
 pub struct Client {
     /// The socket it came in on.
     pub kind: SocketKind,
-    out: UnboundedSender<Vec<u8>>,
+    out: Out,
     conn: Mutex<Option<Connect>>,
     keepalive: AtomicBool,
     /// Held while an event registration is made and answered, and while an event is
@@ -49,10 +49,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Client {
     /// A new client writing through `out`.
-    pub fn new(kind: SocketKind, out: UnboundedSender<Vec<u8>>) -> Client {
+    pub fn new(kind: SocketKind, out: impl Into<Out>) -> Client {
         Client {
             kind,
-            out,
+            out: out.into(),
             conn: Mutex::new(None),
             keepalive: AtomicBool::new(false),
             event_gate: Mutex::new(()),
@@ -65,7 +65,7 @@ impl Client {
     /// Queue bytes for the socket.
     pub fn send(&self, bytes: Vec<u8>) {
         if !bytes.is_empty() {
-            let _ = self.out.send(bytes);
+            self.out.send(bytes);
         }
     }
 
@@ -172,6 +172,36 @@ pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static
     }
 }
 
+/// Answer `p` on the calling thread if it is one of the calls the daemon answers
+/// itself, without the driver and without waiting on anything that a slow call may
+/// hold (`AUTH_LIST`, `CONNECT_GET_LIB_VERSION`, `CONNECT_GET_URI`). The reader task
+/// runs these inline: no thread hand-off, and no way for them to hang the reader.
+/// `false`: the call must go to the worker pool ([`handle_call`]).
+pub fn try_inline(client: &Client, program: &'static Program, procedure: &'static ProcInfo, p: &Packet) -> bool {
+    use RemoteProcedure as P;
+    if program.number != REMOTE_PROGRAM {
+        return false;
+    }
+    let not_open = || Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "hypervisor connection not open");
+    let reply = match RemoteProcedure::from_number(procedure.number) {
+        Some(P::AuthList) => ret(&RemoteAuthListRet { types: vec![RemoteAuthType::None] }),
+        // The connection is looked at under its lock (never held across driver
+        // calls) and not cloned, so that the last reference to it is never dropped
+        // (a driver close) here.
+        Some(P::ConnectGetLibVersion) => match lock(&client.conn).as_ref() {
+            Some(c) => ret(&RemoteConnectGetLibVersionRet { lib_ver: c.lib_version() }),
+            None => Err(not_open()),
+        },
+        Some(P::ConnectGetUri) => match lock(&client.conn).as_ref() {
+            Some(c) => ret(&RemoteConnectGetUriRet { uri: c.uri() }),
+            None => Err(not_open()),
+        },
+        _ => return false,
+    };
+    client.send(reply_packet(p, reply));
+    true
+}
+
 /// Whether the call's payload decodes as its argument struct (trailing bytes allowed).
 fn args_decode(procedure: &ProcInfo, payload: &[u8]) -> bool {
     match procedure.args {
@@ -236,9 +266,11 @@ fn supports_feature(client: &Client, payload: &[u8]) -> Reply {
 
 fn open(client: &Client, payload: &[u8]) -> Reply {
     let a: RemoteConnectOpenArgs = args(payload)?;
-    let mut guard = lock(&client.conn);
-    if guard.is_some() {
-        return Err(Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "connection already open"));
+    let already = || Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "connection already open");
+    // The lock is not held while the driver opens (which may take long), so that
+    // calls answered on the reader task never wait for it.
+    if lock(&client.conn).is_some() {
+        return Err(already());
     }
     // Only VIR_CONNECT_RO matters to the server; the read-only socket forces it.
     let mut flags = OpenFlags::from_bits_truncate(a.flags & OpenFlags::READ_ONLY.bits());
@@ -246,6 +278,14 @@ fn open(client: &Client, payload: &[u8]) -> Reply {
         flags |= OpenFlags::READ_ONLY;
     }
     let name = a.name.as_deref().filter(|s| !s.is_empty());
-    *guard = Some(Connect::open_flags(name, flags)?);
+    let conn = Connect::open_flags(name, flags)?;
+    let mut guard = lock(&client.conn);
+    if guard.is_some() {
+        // A concurrent open won; this connection is dropped (closed) unused.
+        drop(guard);
+        drop(conn);
+        return Err(already());
+    }
+    *guard = Some(conn);
     void()
 }

@@ -298,7 +298,9 @@ impl HypervisorDriver for TestConn {
         let f = ListDomainsFlags::from_bits_truncate(flags);
         self.with(|st| {
             let mut v: Vec<DomainRef> = st.domains.iter().filter(|o| list_filter(o, f)).map(DomObj::dref).collect();
-            v.sort_by(|a, b| a.name.cmp(&b.name));
+            // Names are unique, so an unstable sort gives the same order, without
+            // the stable sort's scratch buffer.
+            v.sort_unstable_by(|a, b| a.name.cmp(&b.name));
             Ok(v)
         })
     }

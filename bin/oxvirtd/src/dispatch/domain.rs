@@ -37,9 +37,15 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         // ---- listing ----
         P::ConnectListAllDomains => {
             let a = a!(RemoteConnectListAllDomainsArgs);
-            conn.list_all_domains(ListDomainsFlags::from_bits_retain(a.flags)).and_then(|doms| {
-                let n = doms.len() as u32;
-                let domains = if a.need_results != 0 { doms.iter().map(|d| wire_dom(&d.raw())).collect() } else { Vec::new() };
+            // Straight from the driver's references to the wire structs (names moved,
+            // not copied; no `Domain` handles): this reply may have 10,000s of items.
+            hv.list_all_domains(a.flags).and_then(|refs| {
+                let n = refs.len() as u32;
+                let domains = if a.need_results != 0 {
+                    refs.into_iter().map(|r| RemoteNonnullDomain { name: r.name, uuid: r.uuid, id: r.id }).collect()
+                } else {
+                    Vec::new()
+                };
                 ret(&RemoteConnectListAllDomainsRet { domains, ret: n })
             })
         }
