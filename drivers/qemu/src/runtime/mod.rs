@@ -20,6 +20,7 @@
 //! files), [`domobj`] (domain list), `hypervisor` (the API implementation).
 
 pub mod capscache;
+mod console;
 pub mod domobj;
 mod hypervisor;
 mod lifecycle;
@@ -171,6 +172,8 @@ pub struct Driver {
     bus: EventBus,
     worker_tx: Mutex<Sender<WorkerMsg>>,
     monitor_timeout: Duration,
+    /// Open console sessions, by pty path.
+    consoles: console::Sessions,
 }
 
 impl std::fmt::Debug for Driver {
@@ -212,6 +215,7 @@ impl Driver {
             bus: EventBus::new(),
             worker_tx: Mutex::new(tx),
             monitor_timeout,
+            consoles: console::Sessions::default(),
         });
         let weak = Arc::downgrade(&drv);
         std::thread::Builder::new()
