@@ -131,10 +131,7 @@ pub fn assign_pty_paths(def: &mut DomainDef, chardevs: &Value) {
             }
         }
     }
-    let mut console_n = 0;
-    for c in def.devices.chardevs.iter_mut().filter(|c| c.device == "console") {
-        let n = console_n;
-        console_n += 1;
+    for (n, c) in def.devices.chardevs.iter_mut().filter(|c| c.device == "console").enumerate() {
         if c.source.chr_type == "pty" && hvm && matches!(c.target_type(), None | Some("serial")) {
             if let Some(Some(p)) = serial_paths.get(n) {
                 c.source.path = Some(p.clone());
