@@ -563,6 +563,7 @@ else:
     print('ok')
 "#;
 
+// covers: DOMAIN_OPEN_CONSOLE
 #[test]
 fn the_console_is_a_stream() {
     let g = build_guest();

@@ -301,10 +301,10 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
             }
         }
         // Served by `crate::stream`, which attaches the console to the client.
-        P::DomainOpenConsole => {
-            let _ = a!(RemoteDomainOpenConsoleArgs);
+        // (Without a client the stream has nowhere to go: it is closed at once.)
+        P::DomainOpenConsole => open_console(payload, conn).and_then(|_| {
             Err(Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "stream procedures are served by the client's stream table"))
-        }
+        }),
         _ => return None,
     })
 }
