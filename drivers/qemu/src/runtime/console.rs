@@ -162,7 +162,7 @@ pub fn open(sessions: &Sessions, path: &str, force: bool) -> Result<Box<dyn Stre
         .map_err(|e| err(ErrorCode::SystemError, format!("unable to set tty attributes of '{path}': {e}")))?;
     let kicked = Arc::new(AtomicBool::new(false));
     map.insert(path.to_string(), kicked.clone());
-    Ok(Box::new(ConsoleStream { file: Some(file), path: path.to_string(), kicked, sessions: sessions.clone() }))
+    Ok(Box::new(ConsoleStream { file: Some(file), path: path.to_string(), kicked, sessions: sessions.clone(), eof: false }))
 }
 
 /// One console session.
@@ -173,6 +173,8 @@ struct ConsoleStream {
     /// Set when another session took the console over.
     kicked: Arc<AtomicBool>,
     sessions: Sessions,
+    /// The guest's side closed.
+    eof: bool,
 }
 
 fn taken_over() -> Error {
@@ -197,15 +199,26 @@ impl ConsoleStream {
         }
     }
 
+    /// The guest's side is gone: the pty is closed and the console free for a new
+    /// session at once, though this stream is only finished by its client.
+    fn ended(&mut self) -> StreamChunk {
+        self.eof = true;
+        self.close();
+        StreamChunk::Eof
+    }
+
     /// Wait up to `timeout` (`None`: forever) for guest output.
     fn read_within(&mut self, max: usize, timeout: Option<Duration>) -> Result<Option<StreamChunk>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let max = max.clamp(1, READ_MAX);
         loop {
+            if self.eof {
+                return Ok(Some(StreamChunk::Eof));
+            }
             let file = self.file()?;
             let mut buf = vec![0u8; max];
             match file.read(&mut buf) {
-                Ok(0) => return Ok(Some(StreamChunk::Eof)),
+                Ok(0) => return Ok(Some(self.ended())),
                 Ok(n) => {
                     buf.truncate(n);
                     return Ok(Some(StreamChunk::Data(buf)));
@@ -213,7 +226,7 @@ impl ConsoleStream {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // EIO: QEMU closed the pty's other side (the guest is gone).
-                Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => return Ok(Some(StreamChunk::Eof)),
+                Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => return Ok(Some(self.ended())),
                 Err(e) => return Err(err(ErrorCode::SystemError, format!("cannot read from '{}': {e}", self.path))),
             }
             let slice = match deadline {
@@ -334,5 +347,7 @@ mod tests {
         let mut third = open(&s, &path, false).unwrap();
         drop(pt.master);
         assert_eq!(third.recv(10).unwrap(), StreamChunk::Eof);
+        assert_eq!(third.recv(10).unwrap(), StreamChunk::Eof);
+        assert!(s.lock().is_empty(), "the session ends with the guest's side");
     }
 }
