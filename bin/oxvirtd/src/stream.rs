@@ -1,6 +1,6 @@
 //! Data streams (libvirtd's `remote_daemon_stream.c`): the packets of type STREAM and
 //! STREAM_HOLE that follow a stream-opening call (`STORAGE_VOL_UPLOAD`,
-//! `STORAGE_VOL_DOWNLOAD`).
+//! `STORAGE_VOL_DOWNLOAD`, `DOMAIN_OPEN_CONSOLE`).
 //!
 //! Each open stream has a worker thread that owns the [`oxvirt::Stream`] and a bounded
 //! queue of the client's packets for it, filled by the client's reader task. A full
@@ -11,6 +11,9 @@
 //!   to the driver stream; the server never acknowledges them;
 //! * sends the driver's data (and holes, when sparse) for downloads, then an empty
 //!   `STREAM`/`CONTINUE` at the end of the data;
+//! * for consoles, does both at once: the guest's output is sent as it comes (the
+//!   worker waits for it at most [`POLL`] at a time, then looks at the client's
+//!   packets), the client's data is typed into the guest;
 //! * answers the client's finish (`STREAM`/`OK`) and abort (`STREAM`/`ERROR`) with an
 //!   empty `STREAM`/`OK`, or `STREAM`/`ERROR` with a `remote_error`;
 //! * on any failure sends `STREAM`/`ERROR` with a `remote_error` and forgets the stream.
@@ -27,10 +30,14 @@ use oxvirt_rpc::proto::virnet::VirNetStreamHole;
 use oxvirt_rpc::{Header, MessageStatus, MessageType, Packet};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Packets queued per stream before the client's reader waits.
 const QUEUE: usize = 8;
+/// The longest a console worker waits for guest output before it looks at the
+/// client's packets again.
+const POLL: Duration = Duration::from_millis(20);
 
 /// Which stream a packet belongs to: program, procedure and serial of the opening call.
 type Key = (u32, i32, u32);
@@ -69,19 +76,26 @@ pub async fn incoming(client: &Client, p: Packet) {
 /// Serve a stream-opening call: open the driver stream, register it, answer the call
 /// and start the worker. Returns `None`: the reply is already queued.
 pub fn open(client: &Arc<Client>, proc: RemoteProcedure, call: &Packet) -> Option<dispatch::Reply> {
-    let opened = client.conn().and_then(|conn| dispatch::storage::open_vol_stream(proc, &call.payload, &conn));
+    let mode = match proc {
+        RemoteProcedure::StorageVolDownload => Mode::Download,
+        RemoteProcedure::DomainOpenConsole => Mode::Interactive,
+        _ => Mode::Upload,
+    };
+    let opened = client.conn().and_then(|conn| match mode {
+        Mode::Interactive => dispatch::domain::open_console(&call.payload, &conn),
+        _ => dispatch::storage::open_vol_stream(proc, &call.payload, &conn),
+    });
     let stream = match opened {
         Ok(s) => s,
         Err(e) => return Some(Err(e)),
     };
-    let download = proc == RemoteProcedure::StorageVolDownload;
     let (tx, rx) = mpsc::channel(QUEUE);
     let k = key(&call.header);
     // Registered before the reply leaves, so data sent right after it finds the stream.
     client.streams.lock().insert(k, tx);
     client.send(reply_packet(call, void()));
     let w = Worker { client: client.clone(), header: call.header, key: k, rx, stream };
-    let spawned = std::thread::Builder::new().name("oxvirtd-stream".into()).spawn(move || w.run(download));
+    let spawned = std::thread::Builder::new().name("oxvirtd-stream".into()).spawn(move || w.run(mode));
     if let Err(e) = spawned {
         client.streams.lock().remove(&k);
         let e = Error::new(ErrorCode::SystemError, ErrorDomain::Streams, format!("cannot start the stream: {e}"));
@@ -101,6 +115,17 @@ fn stream_error(h: &Header, e: &Error) -> Vec<u8> {
     Packet::with_body(header, &crate::session::remote_error(e)).map(|p| encode(&p)).unwrap_or_default()
 }
 
+/// Which way data flows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Client to driver only.
+    Upload,
+    /// Driver to client, then the client finishes.
+    Download,
+    /// Both ways at once (consoles).
+    Interactive,
+}
+
 /// What a client packet did to the stream.
 enum Step {
     /// The stream goes on.
@@ -118,8 +143,11 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self, download: bool) {
-        let mut eof_sent = !download;
+    fn run(mut self, mode: Mode) {
+        if mode == Mode::Interactive {
+            return self.run_interactive();
+        }
+        let mut eof_sent = mode == Mode::Upload;
         loop {
             // Downloads produce data until the end, looking at the client's packets
             // (finish, abort) between chunks; afterwards, and for uploads, the
@@ -147,6 +175,60 @@ impl Worker {
             if let Step::Done = self.handle(p) {
                 self.forget();
                 return;
+            }
+        }
+    }
+
+    /// A console: the client's packets are handled as they come, and between them
+    /// the guest's output is forwarded, waiting at most [`POLL`] for it each time.
+    /// After the end of the guest's data only the client's packets are awaited.
+    fn run_interactive(mut self) {
+        let mut eof_sent = false;
+        loop {
+            let next = if eof_sent {
+                self.rx.blocking_recv()
+            } else {
+                match self.rx.try_recv() {
+                    Ok(p) => Some(p),
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        eof_sent = self.forward();
+                        if self.finished() {
+                            return;
+                        }
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => None,
+                }
+            };
+            let Some(p) = next else {
+                let _ = self.stream.abort();
+                return;
+            };
+            if let Step::Done = self.handle(p) {
+                self.forget();
+                return;
+            }
+        }
+    }
+
+    /// Send what the guest wrote within [`POLL`]; true once its end of data was sent.
+    fn forward(&mut self) -> bool {
+        let h = self.header;
+        match self.stream.recv_timeout(oxvirt::stream::CHUNK, POLL) {
+            Ok(None) => false,
+            Ok(Some(StreamChunk::Data(d))) => {
+                self.send(stream_packet(&h, MessageType::STREAM, MessageStatus::CONTINUE, d));
+                false
+            }
+            // Consoles are not sparse: the API layer turns holes into errors.
+            Ok(Some(StreamChunk::Hole(_))) => false,
+            Ok(Some(StreamChunk::Eof)) => {
+                self.send(stream_packet(&h, MessageType::STREAM, MessageStatus::CONTINUE, Vec::new()));
+                true
+            }
+            Err(e) => {
+                self.fail(&e);
+                true
             }
         }
     }

@@ -674,6 +674,15 @@ impl Domain {
         self.conn.check_rw("virDomainQemuAgentCommand")?;
         self.hv().domain_qemu_agent_command(&self.r(), cmd, timeout, flags)
     }
+    /// `virDomainOpenConsole`: an interactive stream on console or serial port
+    /// `dev_name` (its alias; `None`: the domain's first console or serial port).
+    /// Receive with [`Stream::recv_timeout`] to interleave sending; the stream ends
+    /// ([`crate::StreamChunk::Eof`]) when the guest's side closes.
+    pub fn open_console(&self, dev_name: Option<&str>, flags: DomainConsoleFlags) -> Result<Stream> {
+        self.conn.check_rw("virDomainOpenConsole")?;
+        let drv = self.hv().domain_open_console(&self.r(), dev_name, flags.bits())?;
+        Ok(Stream::new(drv, false))
+    }
     /// `virDomainSuspend`.
     pub fn suspend(&self) -> Result<()> {
         self.conn.check_rw("virDomainSuspend")?;

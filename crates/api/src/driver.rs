@@ -190,6 +190,13 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_qemu_agent_command(&self, d: &DomainRef, cmd: &str, timeout: i32, flags: u32) -> Result<Option<String>> {
         nosup!("virDomainQemuAgentCommand")
     }
+    /// `virDomainOpenConsole`: an interactive stream on the domain's console or serial
+    /// port `dev_name` (an alias; `None`: the first console, else the first serial).
+    /// What the guest writes comes out of the stream, what is sent goes to the guest.
+    /// `flags`: [`crate::flags::DomainConsoleFlags`].
+    fn domain_open_console(&self, d: &DomainRef, dev_name: Option<&str>, flags: u32) -> Result<Box<dyn StreamDriver>> {
+        nosup!("virDomainOpenConsole")
+    }
     /// `virDomainSuspend`.
     fn domain_suspend(&self, d: &DomainRef) -> Result<()> {
         nosup!("virDomainSuspend")

@@ -346,6 +346,16 @@ flags!(
 );
 
 flags!(
+    /// `virDomainConsoleFlags` (`virDomainOpenConsole`).
+    DomainConsoleFlags {
+        /// VIR_DOMAIN_CONSOLE_FORCE: take the console over from another session.
+        FORCE = 1 << 0;
+        /// VIR_DOMAIN_CONSOLE_SAFE: only with exclusive access (always the case here).
+        SAFE = 1 << 1;
+    }
+);
+
+flags!(
     /// `virStorageVolDownloadFlags`.
     VolDownloadFlags {
         /// VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM

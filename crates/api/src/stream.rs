@@ -15,6 +15,7 @@
 use crate::driver::no_support;
 use crate::{Error, Result};
 use oxvirt_util::{ErrorCode, ErrorDomain};
+use std::time::Duration;
 
 /// The largest chunk both sides of libvirt's wire protocol put in one stream packet
 /// (`VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX`); a good size for [`Stream::recv`].
@@ -47,6 +48,13 @@ pub trait StreamDriver: Send {
     /// Produce the next chunk, at most `max` bytes of data (download direction).
     fn recv(&mut self, max: usize) -> Result<StreamChunk> {
         Err(no_support("virStreamRecv"))
+    }
+    /// Like [`StreamDriver::recv`], but wait at most `timeout`: `None` when nothing
+    /// came in time. Interactive streams (consoles) implement it so that a caller can
+    /// send between reads; the default simply waits in `recv`.
+    fn recv_timeout(&mut self, max: usize, timeout: Duration) -> Result<Option<StreamChunk>> {
+        let _ = timeout;
+        self.recv(max).map(Some)
     }
     /// Complete the transfer: commit what was sent, or confirm all was received.
     fn finish(&mut self) -> Result<()> {
@@ -152,6 +160,24 @@ impl Stream {
             ))),
             StreamChunk::Hole(0) => self.recv(max),
             c => Ok(c),
+        }
+    }
+
+    /// [`Stream::recv`] waiting at most `timeout`: `Ok(None)` when no data came in
+    /// time (the stream stays open). Meant for interactive streams such as consoles.
+    pub fn recv_timeout(&mut self, max: usize, timeout: Duration) -> Result<Option<StreamChunk>> {
+        self.check()?;
+        let max = if max == 0 { CHUNK } else { max };
+        let r = self.drv.recv_timeout(max, timeout);
+        match self.track(r)? {
+            None => Ok(None),
+            Some(StreamChunk::Data(d)) if d.is_empty() => Ok(Some(StreamChunk::Eof)),
+            Some(StreamChunk::Hole(_)) if !self.sparse => self.track(Err(Error::new(
+                ErrorCode::InternalError,
+                ErrorDomain::Streams,
+                "driver sent a hole on a stream that is not sparse",
+            ))),
+            Some(c) => Ok(Some(c)),
         }
     }
 

@@ -134,6 +134,10 @@ impl HypervisorDriver for RemoteConn {
     fn domain_reset(&self, d: &DomainRef, flags: u32) -> Result<()> {
         self.call0(P::DomainReset, &RemoteDomainResetArgs { dom: dom(d), flags })
     }
+    fn domain_open_console(&self, d: &DomainRef, dev_name: Option<&str>, flags: u32) -> Result<Box<dyn oxvirt::StreamDriver>> {
+        let args = RemoteDomainOpenConsoleArgs { dom: dom(d), dev_name: opt(dev_name), flags };
+        Ok(Box::new(self.client.open_stream(P::DomainOpenConsole as i32, &args, false)?))
+    }
     fn domain_suspend(&self, d: &DomainRef) -> Result<()> {
         self.call0(P::DomainSuspend, &RemoteDomainSuspendArgs { dom: dom(d) })
     }

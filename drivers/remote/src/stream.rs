@@ -12,6 +12,7 @@ use oxvirt_rpc::proto::virnet::VirNetStreamHole;
 use oxvirt_rpc::{Header, MessageStatus, MessageType, Packet};
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// An open stream of a remote connection.
 pub struct RemoteStream {
@@ -94,6 +95,33 @@ impl RemoteStream {
         }
     }
 
+    /// The next chunk, waiting for the server at most `timeout` (`None`: no limit);
+    /// `Ok(None)` when nothing came in time.
+    fn recv_within(&mut self, max: usize, timeout: Option<Duration>) -> Result<Option<StreamChunk>> {
+        self.check()?;
+        if self.pending.is_empty() && !self.eof {
+            let p = match timeout {
+                None => self.rx.recv().map_err(|_| ()),
+                Some(t) => match self.rx.recv_timeout(t) {
+                    Ok(p) => Ok(p),
+                    Err(mpsc::RecvTimeoutError::Timeout) => return Ok(None),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
+                },
+            };
+            let Ok(p) = p else { return Err(self.kill(gone())) };
+            match self.classify(p)? {
+                StreamChunk::Data(d) => self.pending = d,
+                StreamChunk::Eof => self.eof = true,
+                hole => return Ok(Some(hole)),
+            }
+        }
+        if self.pending.is_empty() {
+            return Ok(Some(StreamChunk::Eof));
+        }
+        let rest = if self.pending.len() > max { self.pending.split_off(max) } else { Vec::new() };
+        Ok(Some(StreamChunk::Data(std::mem::replace(&mut self.pending, rest))))
+    }
+
     /// Send finish (`OK`) or abort (`ERROR`) and wait for the server's answer.
     fn close(&mut self, status: MessageStatus) -> Result<()> {
         let sent = self.shared.send_packet(&self.packet(MessageType::STREAM, status, Vec::new()));
@@ -138,23 +166,11 @@ impl StreamDriver for RemoteStream {
     }
 
     fn recv(&mut self, max: usize) -> Result<StreamChunk> {
-        self.check()?;
-        if self.pending.is_empty() && !self.eof {
-            let p = match self.rx.recv() {
-                Ok(p) => p,
-                Err(_) => return Err(self.kill(gone())),
-            };
-            match self.classify(p)? {
-                StreamChunk::Data(d) => self.pending = d,
-                StreamChunk::Eof => self.eof = true,
-                hole => return Ok(hole),
-            }
-        }
-        if self.pending.is_empty() {
-            return Ok(StreamChunk::Eof);
-        }
-        let rest = if self.pending.len() > max { self.pending.split_off(max) } else { Vec::new() };
-        Ok(StreamChunk::Data(std::mem::replace(&mut self.pending, rest)))
+        self.recv_within(max, None).map(|c| c.unwrap_or(StreamChunk::Eof))
+    }
+
+    fn recv_timeout(&mut self, max: usize, timeout: Duration) -> Result<Option<StreamChunk>> {
+        self.recv_within(max, Some(timeout))
     }
 
     fn finish(&mut self) -> Result<()> {

@@ -470,3 +470,141 @@ print('ok')
     assert!(out.trim_end().ends_with("ok"), "{out}");
     d.assert_clean();
 }
+
+/// The test guest with its serial port and console on a pty (no log file).
+fn pty_guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
+    let serial = dir.join(format!("{name}.serial")).display().to_string();
+    guest_xml(g, dir, name)
+        .replace(
+            &format!("<serial type='file'><source path='{serial}'/><target port='0'/></serial>"),
+            "<serial type='pty'><target port='0'/></serial>",
+        )
+        .replace(
+            &format!("<console type='file'><source path='{serial}'/><target type='serial' port='0'/></console>"),
+            "<console type='pty'><target type='serial' port='0'/></console>",
+        )
+}
+
+/// libvirt-python's console stream: the guest's output, typed input, one session
+/// unless forced, and the end of data when the guest goes away.
+const PY_CONSOLE: &str = r#"
+import sys, time, signal, libvirt
+signal.alarm(150)
+c = libvirt.open(sys.argv[1])
+dom = c.lookupByName('con')
+MARK = b'OXVIRT-GUEST-READY'
+
+def read_until(st, want, typing=None, timeout=60):
+    buf, end, next_type = b'', time.time() + timeout, 0
+    while want not in buf:
+        if time.time() > end:
+            raise SystemExit('no %r in %r' % (want, buf[-2000:]))
+        if typing is not None and time.time() > next_type:
+            st.send(typing)
+            next_type = time.time() + 2
+        r = st.recv(4096)
+        if r == -2:
+            time.sleep(0.02)
+            continue
+        if len(r) == 0:
+            raise SystemExit('console ended before %r: %r' % (want, buf[-2000:]))
+        buf += r
+    return buf
+
+if sys.argv[2] == 'first':
+    dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED)
+    xml = dom.XMLDesc(0)
+    assert xml.count("<source path='/dev/pts/") == 2, xml
+    st = c.newStream(0)
+    dom.openConsole(None, st, 0)
+    st2 = c.newStream(0)
+    try:
+        dom.openConsole('serial0', st2, 0)
+        raise SystemExit('a second console session was allowed')
+    except libvirt.libvirtError as e:
+        assert 'Active console session exists' in str(e), e
+        assert e.get_error_code() == libvirt.VIR_ERR_OPERATION_FAILED, e.get_error_code()
+    # QEMU looks for a pty client about once a second.
+    time.sleep(1.5)
+    t = time.time()
+    dom.resume()
+    read_until(st, MARK)
+    ready = time.time() - t
+    # The guest's shell gets what is sent; only its output has 42.
+    read_until(st, b'OXVIRT-42', typing=b'echo OXVIRT-$((6*7))\r')
+    # A forced session takes over; the old one ends with an error.
+    st3 = c.newStream(0)
+    dom.openConsole(None, st3, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+    end = time.time() + 10
+    while True:
+        try:
+            r = st.recv(4096)
+        except libvirt.libvirtError as e:
+            break
+        if time.time() > end:
+            raise SystemExit('the old session still works after a forced open')
+    read_until(st3, b'OXVIRT-49', typing=b'echo OXVIRT-$((7*7))\r')
+    st3.abort()
+    print('ok %.2f' % ready)
+else:
+    # The console is free again; it ends when the guest goes away.
+    st = c.newStream(0)
+    dom.openConsole(None, st, 0)
+    read_until(st, b'OXVIRT-81', typing=b'echo OXVIRT-$((9*9))\r')
+    dom.destroy()
+    end = time.time() + 20
+    while True:
+        r = st.recv(4096)
+        if isinstance(r, bytes) and len(r) == 0:
+            break
+        if time.time() > end:
+            raise SystemExit('no end of data after destroy')
+    st.finish()
+    print('ok')
+"#;
+
+// covers: DOMAIN_OPEN_CONSOLE
+#[test]
+fn the_console_is_a_stream() {
+    let g = build_guest();
+    let d = QemuDaemon::start("qemu-console", &[]);
+    define(&d, "con", &pty_guest_xml(&g, &d.dir.0, "con"));
+    let first = d.python(&PY_CONSOLE.replace("sys.argv[2]", "'first'"));
+    assert!(first.starts_with("ok"), "{first}");
+    let xml = d.virsh_ok("dumpxml con");
+    assert!(xml.contains("<serial type='pty'>") && xml.contains("<source path='/dev/pts/"), "{xml}");
+
+    // `virsh console` needs a terminal: run it under script(1), type a command, then ^].
+    super::harness::which("script");
+    let mut child = client_cmd("timeout", &d.dir.0)
+        .args(["60", "script", "-qec", &format!("virsh -c {} console con", d.uri()), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let out = {
+        use std::io::Write;
+        std::thread::sleep(Duration::from_secs(2));
+        for _ in 0..3 {
+            let _ = stdin.write_all(b"echo OXVIRT-$((8*8))\r");
+            let _ = stdin.flush();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let _ = stdin.write_all(&[0x1d]);
+        let _ = stdin.flush();
+        let out = child.wait_with_output().expect("script ends");
+        drop(stdin);
+        out
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "virsh console failed ({}):\n{text}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Connected to domain") && text.contains("OXVIRT-64"), "{text}");
+
+    let second = d.python(&PY_CONSOLE.replace("sys.argv[2]", "'second'"));
+    assert!(second.starts_with("ok"), "{second}");
+    d.virsh_ok("undefine con");
+    d.assert_clean();
+    eprintln!("console e2e: resume→{MARKER} on the console {}", first.trim().trim_start_matches("ok "));
+}

@@ -306,6 +306,18 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
                 Some(n) => d.rename(&n, a.flags).and_then(|_| ret(&RemoteDomainRenameRet { retcode: 0 })),
             }
         }
+        // Served by `crate::stream`, which attaches the console to the client.
+        // (Without a client the stream has nowhere to go: it is closed at once.)
+        P::DomainOpenConsole => open_console(payload, conn).and_then(|_| {
+            Err(Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "stream procedures are served by the client's stream table"))
+        }),
         _ => return None,
     })
+}
+
+/// `DOMAIN_OPEN_CONSOLE`: open the console stream. The reply is void; the caller
+/// registers the stream before sending it.
+pub fn open_console(payload: &[u8], conn: &Connect) -> Result<Stream> {
+    let a: RemoteDomainOpenConsoleArgs = args(payload)?;
+    handle(conn, &a.dom).open_console(a.dev_name.as_deref(), DomainConsoleFlags::from_bits_retain(a.flags))
 }

@@ -512,6 +512,19 @@ impl HypervisorDriver for QemuConn {
         Ok(reply.map(|r| r.to_string()))
     }
 
+    fn domain_open_console(&self, d: &DomainRef, dev_name: Option<&str>, flags: u32) -> Result<Box<dyn StreamDriver>> {
+        let force = DomainConsoleFlags::FORCE.bits();
+        check_flags(flags, force | DomainConsoleFlags::SAFE.bits(), "qemuDomainOpenConsole", D)?;
+        self.drv.refresh(&d.uuid);
+        let path = self.read(d, |o| {
+            if !o.is_active() {
+                return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
+            }
+            super::console::pty_of(&o.def, dev_name)
+        })?;
+        super::console::open(&self.drv.consoles, &path, flags & force != 0)
+    }
+
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {
             return Err(Error::new(ErrorCode::NoSupport, D, "only domain events are served by the QEMU driver"));

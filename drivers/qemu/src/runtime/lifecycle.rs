@@ -198,6 +198,12 @@ impl Driver {
         let qmp = process::connect_monitor(spawned.pid, &monitor, &log, spawned.log_offset, START_TIMEOUT, self.monitor_timeout, cb)
             .map_err(|e| err(ErrorCode::InternalError, format!("QEMU failed to start: {e}")))?;
         let qmp = Arc::new(qmp);
+        if def.devices.chardevs.iter().any(|c| c.source.chr_type == "pty") {
+            // Where QEMU put the ptys: the live XML shows them, consoles open them.
+            let chardevs =
+                qmp.execute("query-chardev", None).map_err(|e| err(ErrorCode::InternalError, format!("cannot find the pty paths: {e}")))?;
+            super::console::assign_pty_paths(&mut def, &chardevs);
+        }
         {
             let mut doms = self.doms();
             let obj = doms.get_mut(u).ok_or_else(|| err(ErrorCode::NoDomain, "domain disappeared while starting"))?;

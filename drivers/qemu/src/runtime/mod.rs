@@ -20,6 +20,7 @@
 //! files), [`domobj`] (domain list), `hypervisor` (the API implementation).
 
 pub mod capscache;
+mod console;
 pub mod domobj;
 mod hypervisor;
 mod lifecycle;
@@ -175,6 +176,8 @@ pub struct Driver {
     bus: EventBus,
     worker_tx: Mutex<Sender<WorkerMsg>>,
     monitor_timeout: Duration,
+    /// Open console sessions, by pty path.
+    consoles: console::Sessions,
 }
 
 impl std::fmt::Debug for Driver {
@@ -216,6 +219,7 @@ impl Driver {
             bus: EventBus::new(),
             worker_tx: Mutex::new(tx),
             monitor_timeout,
+            consoles: console::Sessions::default(),
         });
         let weak = Arc::downgrade(&drv);
         std::thread::Builder::new()
