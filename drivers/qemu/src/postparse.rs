@@ -12,15 +12,6 @@ use oxvirt_conf::domain::{Address, Controller, DeviceInfo, DomainDef, Input, Mem
 use oxvirt_conf::xml::{El, XNode};
 use std::collections::BTreeSet;
 
-/// Options of [`post_parse`].
-#[derive(Debug, Clone, Default)]
-pub struct PostParseOptions {
-    /// Parsing a persistent (inactive) definition.
-    pub inactive: bool,
-    /// CPU models of the binary as (accelerator, name, QOM type name).
-    pub cpu_types: Vec<(String, String, String)>,
-}
-
 fn default_cpu(def: &mut DomainDef, caps: &QemuCaps, arch: &str, cpu_types: &[(String, String, String)]) -> Result<()> {
     if let Some(cpu) = &def.cpu {
         let mode = attr(cpu, "mode").unwrap_or("custom");
@@ -78,8 +69,6 @@ pub struct Setup {
     pub host_arch: String,
     /// Parse a persistent definition (`--inactive`).
     pub inactive: bool,
-    /// CPU models of the caps file as (accelerator, name, QOM type name).
-    pub cpu_types: Vec<(String, String, String)>,
     /// `--migrate-from URI`: the domain is started for an incoming migration.
     pub migrate_from: Option<String>,
     /// `--migrate-fd N`: the descriptor of a `stdio` incoming migration.
@@ -114,15 +103,6 @@ fn sve_post_parse(def: &mut DomainDef) -> Result<()> {
         None => cpu.push(El::new("feature").attr("policy", "require").attr("name", "sve")),
     }
     Ok(())
-}
-
-fn caps_cpu_types(text: &str) -> Vec<(String, String, String)> {
-    let Ok(doc) = roxmltree::Document::parse(text) else { return Vec::new() };
-    doc.root_element()
-        .children()
-        .filter(|n| n.has_tag_name("cpu"))
-        .filter_map(|n| Some((n.attribute("type")?.to_string(), n.attribute("name")?.to_string(), n.attribute("typename")?.to_string())))
-        .collect()
 }
 
 impl Setup {
@@ -171,7 +151,6 @@ impl Setup {
         if let Some(cf) = caps_file {
             let text = std::fs::read_to_string(&cf).map_err(|source| QemuError::Io { path: cf.clone(), source })?;
             s.caps = QemuCaps::parse(&text)?;
-            s.cpu_types = caps_cpu_types(&text);
             s.fake = false;
             if strip {
                 strip_machine_aliases(&mut s.caps);
@@ -296,7 +275,7 @@ fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
 }
 
 /// Apply the QEMU driver's post-parse rules to `def`.
-pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &PostParseOptions) -> Result<()> {
+pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool) -> Result<()> {
     // Architecture, emulator and machine type.
     if def.os.arch.is_none() {
         let a = if caps.arch.is_empty() { "x86_64".to_string() } else { caps.arch.clone() };
@@ -343,7 +322,7 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool, opts: &P
     }
 
     // Default CPU model of the machine type (qemuDomainDefSetDefaultCPU).
-    default_cpu(def, caps, &arch, &opts.cpu_types)?;
+    default_cpu(def, caps, &arch, &caps.cpu_types())?;
     sve_post_parse(def)?;
 
     def.devices.assign_controller_indexes();

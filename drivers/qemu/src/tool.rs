@@ -3,7 +3,7 @@
 //! `oxvirsh xml format --driver qemu`.
 
 use crate::error::{QemuError, Result};
-use crate::postparse::{post_parse, PostParseOptions, Setup};
+use crate::postparse::{post_parse, Setup};
 use oxvirt_conf::domain::{DomainDef, FormatOptions, ParseOptions};
 
 /// Run `oxvirsh qemu <args>`; returns the text to print.
@@ -28,7 +28,7 @@ fn load(args: &[String]) -> Result<(DomainDef, Setup)> {
     let popts = ParseOptions { driver: Some("qemu".into()), inactive: setup.inactive };
     let mut def = DomainDef::parse_without_implicit(&text, &popts)?;
     let fake = setup.fake;
-    post_parse(&mut def, &mut setup.caps, fake, &PostParseOptions { inactive: setup.inactive, cpu_types: setup.cpu_types.clone() })?;
+    post_parse(&mut def, &mut setup.caps, fake)?;
     Ok((def, setup))
 }
 

@@ -179,7 +179,6 @@ impl Driver {
             conf: Vec::new(),
             host_arch: "x86_64".into(),
             inactive: false,
-            cpu_types: caps.cpu_types(),
             migrate_from: None,
             migrate_fd: None,
             deterministic_ids: false,

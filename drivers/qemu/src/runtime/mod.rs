@@ -266,8 +266,7 @@ impl Driver {
         let emulator = Self::emulator_of(def);
         let caps = capscache::lookup(&emulator, &self.paths.cache_dir)?;
         let mut caps = (*caps).clone();
-        let cpu_types = caps.cpu_types();
-        crate::postparse::post_parse(def, &mut caps, false, &crate::postparse::PostParseOptions { inactive: true, cpu_types })?;
+        crate::postparse::post_parse(def, &mut caps, false)?;
         Ok(())
     }
 
