@@ -11,17 +11,17 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
-const PYTHON: &str = "/usr/bin/python3";
+pub(super) const PYTHON: &str = "/usr/bin/python3";
 const MARKER: &str = "OXVIRT-GUEST-READY";
 
 /// The test guest's files, as printed by `scripts/build-test-guest.sh`.
-struct Guest {
+pub(super) struct Guest {
     kernel: String,
     initrd: String,
     cmdline: String,
 }
 
-fn build_guest() -> Guest {
+pub(super) fn build_guest() -> Guest {
     assert!(Path::new(QEMU).exists(), "{QEMU} is required (Debian package qemu-system-x86)");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-test-guest.sh");
     let out = Command::new("bash").arg(&script).stderr(Stdio::inherit()).output().expect("run scripts/build-test-guest.sh");
@@ -49,14 +49,14 @@ fn domain_type() -> &'static str {
 
 /// oxvirtd serving `qemu:///system` below a private root. On drop: the daemon is
 /// killed, then every QEMU whose command line names the root, then the tree goes.
-struct QemuDaemon {
+pub(super) struct QemuDaemon {
     child: Option<Child>,
-    dir: TempDir,
+    pub(super) dir: TempDir,
     env: Vec<(String, String)>,
 }
 
 impl QemuDaemon {
-    fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
+    pub(super) fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
         let mut d =
             QemuDaemon { child: None, dir: TempDir::new(tag), env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
         std::fs::write(d.dir.0.join("oxvirtd.conf"), "").expect("write config");
@@ -72,7 +72,7 @@ impl QemuDaemon {
         self.dir.0.join("libvirt-sock")
     }
 
-    fn uri(&self) -> String {
+    pub(super) fn uri(&self) -> String {
         format!("qemu+unix:///system?socket={}", self.sock().display())
     }
 
@@ -165,7 +165,7 @@ impl QemuDaemon {
         out
     }
 
-    fn assert_clean(&self) {
+    pub(super) fn assert_clean(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.qemus().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -187,7 +187,7 @@ impl Drop for QemuDaemon {
 
 /// A test-guest domain: direct kernel boot, serial log file + console, a virtio disk,
 /// the guest-agent channel (socket path chosen by the driver).
-fn guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
+pub(super) fn guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
     let disk = dir.join(format!("{name}.img"));
     std::fs::File::create(&disk).and_then(|f| f.set_len(4 << 20)).expect("create disk image");
     let serial = dir.join(format!("{name}.serial"));
