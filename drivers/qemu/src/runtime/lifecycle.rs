@@ -20,8 +20,6 @@ use std::time::Duration;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long destroy waits after SIGTERM before SIGKILL.
 const TERM_WAIT: Duration = Duration::from_secs(3);
-/// The monitor option `command::build` writes; replaced by the real socket.
-const BUILDER_MONITOR: &str = "socket,id=charmonitor,fd=1729,server=on,wait=off";
 
 fn not_running() -> oxvirt::Error {
     oxvirt::Error::new(ErrorCode::OperationInvalid, oxvirt::ErrorDomain::Domain, "domain is not running")
@@ -43,57 +41,6 @@ impl Drop for StartGuard {
             let _ = std::fs::remove_dir_all(&self.lib_dir);
         }
     }
-}
-
-/// Double the commas of a QEMU option value.
-fn qemu_escape(s: &str) -> String {
-    s.replace(',', ",,")
-}
-
-/// Point the builder's placeholders at this run's files.
-fn fix_args(args: Vec<String>, def: &DomainDef, lib_dir: &Path, monitor: &Path) -> Result<Vec<String>> {
-    let fake_lib = format!("/tmp/lib/domain--1-{}", def.name);
-    let real_lib = lib_dir.display().to_string();
-    let mut found = false;
-    let listeners = listening_sockets(def);
-    let out = args
-        .into_iter()
-        .map(|a| {
-            if a == BUILDER_MONITOR {
-                found = true;
-                return Ok(format!("socket,id=charmonitor,path={},server=on,wait=off", qemu_escape(&monitor.display().to_string())));
-            }
-            if let Some(rest) = a.strip_prefix("socket,id=").filter(|r| r.contains(",fd=1729")) {
-                // A listening unix chardev: QEMU binds the path itself.
-                let id = rest.split(',').next().unwrap_or("");
-                let path = listeners
-                    .iter()
-                    .find(|(i, _)| i == id)
-                    .map(|(_, p)| p.clone())
-                    .ok_or_else(|| err(ErrorCode::ConfigUnsupported, format!("listening chardev '{id}' is not supported yet")))?;
-                return Ok(a.replace("fd=1729", &format!("path={}", qemu_escape(&path))));
-            }
-            Ok(a.replace(&fake_lib, &real_lib))
-        })
-        .collect::<Result<Vec<String>>>()?;
-    if !found {
-        return Err(err(ErrorCode::InternalError, "the command line has no monitor socket"));
-    }
-    Ok(with_direct_boot(out, def))
-}
-
-/// The chardev ids the command-line builder gives listening unix serials and channels
-/// (`charserialN`, `charchannelN`), with their socket paths.
-fn listening_sockets(def: &DomainDef) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for kind in ["serial", "channel"] {
-        for (n, c) in def.devices.chardevs.iter().filter(|c| c.device == kind).enumerate() {
-            if c.source.chr_type == "unix" && c.source.listen {
-                out.push((format!("char{kind}{n}"), c.source.path.clone().unwrap_or_default()));
-            }
-        }
-    }
-    out
 }
 
 /// Add `-kernel`/`-initrd`/`-append` for `<os><kernel>` (direct kernel boot) unless
@@ -183,8 +130,8 @@ impl Driver {
             migrate_fd: None,
             deterministic_ids: false,
         };
-        let cmd = crate::command::build(&def, &setup)?;
-        let args = fix_args(cmd.args, &def, &lib_dir, &monitor)?;
+        let cmd = crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
+        let args = with_direct_boot(cmd.args, &def);
         write_master_key(&lib_dir)?;
         let env = process::sanitized_env(&lib_dir);
         let spawned = process::spawn(&emulator, &args, &env, &log)?;
