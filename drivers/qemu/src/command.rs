@@ -529,7 +529,8 @@ impl Builder<'_> {
         if self.def.os.loader.is_some() || self.def.os.nvram.is_some() || self.def.os.firmware.is_some() {
             return Err(unsupported("<loader> is not supported by this driver yet"));
         }
-        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap")) {
+        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap" | "memtune" | "blkiotune"))
+        {
             return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
         }
         if self.def.max_memory_kib.is_some() {

@@ -2,8 +2,9 @@
 //! (libvirt's `qemuProcessStart`, `qemuProcessStop`, `qemuProcessKill` and the
 //! `qemuProcessHandle*` event handlers).
 
+use super::cgroups::{self, Tunes};
 use super::domobj::{DomObj, Expect, Run};
-use super::{err, process, Driver, WorkerMsg, PAUSED_STARTING_UP, PAUSED_UNKNOWN, SHUTDOWN_UNKNOWN, SHUTOFF_CRASHED};
+use super::{dac, err, process, Driver, WorkerMsg, PAUSED_STARTING_UP, PAUSED_UNKNOWN, SHUTDOWN_UNKNOWN, SHUTOFF_CRASHED};
 use crate::postparse::Setup;
 use crate::qmp::{Qmp, QmpEvent, MONITOR_EOF};
 use oxvirt::event::lifecycle as lc;
@@ -25,17 +26,24 @@ fn not_running() -> oxvirt::Error {
     oxvirt::Error::new(ErrorCode::OperationInvalid, oxvirt::ErrorDomain::Domain, "domain is not running")
 }
 
-/// Kills a half-started QEMU and removes its files unless disarmed.
-struct StartGuard {
+/// Kills a half-started QEMU, gives back its host resources (file owners, cgroup)
+/// and removes its files unless disarmed.
+struct StartGuard<'a> {
+    drv: &'a Driver,
     pid: Option<i32>,
     lib_dir: PathBuf,
+    /// Set once the host was prepared for this definition.
+    host: Option<DomainDef>,
 }
 
-impl Drop for StartGuard {
+impl Drop for StartGuard<'_> {
     fn drop(&mut self) {
         if let Some(pid) = self.pid {
             let _ = process::terminate(pid, false, Duration::from_secs(1));
             process::reap(pid);
+        }
+        if let Some(def) = self.host.take() {
+            self.drv.release_host(&def);
         }
         if !self.lib_dir.as_os_str().is_empty() {
             let _ = std::fs::remove_dir_all(&self.lib_dir);
@@ -57,6 +65,56 @@ fn with_direct_boot(mut args: Vec<String>, def: &DomainDef) -> Vec<String> {
         }
     }
     args
+}
+
+/// libvirt's `qemuPrepareChardevDevice`: a `file` chardev's output file is created
+/// (mode 0600) before QEMU starts, so that it can be labelled and QEMU, possibly
+/// running as another user, can open it.
+fn prepare_chardev_files(def: &DomainDef) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    for c in def.devices.chardevs.iter().filter(|c| c.source.chr_type == "file") {
+        let Some(path) = c.source.path.as_deref().filter(|p| !p.is_empty()) else { continue };
+        if Path::new(path).exists() {
+            continue;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| err(ErrorCode::SystemError, format!("Unable to pre-create chardev file '{path}': {e}")))?;
+    }
+    Ok(())
+}
+
+impl Driver {
+    /// The cgroup of running `def` (privileged driver only).
+    fn domain_cgroup(&self, def: &DomainDef) -> Option<oxvirt_util::cgroup::Cgroup> {
+        if !self.paths.privileged {
+            return None;
+        }
+        let machine = cgroups::machine_name(self.paths.root.as_deref(), def.id.unwrap_or(-1), &def.name);
+        let g = cgroups::domain_group(&self.cgroup_layout, &machine, |c| self.qemu_conf.controller_allowed(c));
+        let used = g.controllers().next().is_some();
+        used.then_some(g)
+    }
+
+    /// Give back what a run of `def` took from the host (libvirt's
+    /// `qemuSecurityRestoreAllLabel` and `qemuRemoveCgroup` in `qemuProcessStop`):
+    /// its cgroup goes, its files get their owners back. Called whoever notices the
+    /// end — destroy, shutdown, a crash seen live or after a daemon restart.
+    pub(super) fn release_host(&self, def: &DomainDef) {
+        if !self.paths.privileged {
+            return;
+        }
+        if let Some(g) = self.domain_cgroup(def) {
+            cgroups::teardown(&g);
+        }
+        let Ok(label) = dac::domain_label(def, self.qemu_conf.user, self.qemu_conf.group) else { return };
+        if self.qemu_conf.dynamic_ownership && label.relabel {
+            dac::restore_labels(&self.paths.dac_store(), &dac::files_of(def), self.qemu_conf.remember_owner);
+        }
+    }
 }
 
 fn write_master_key(lib_dir: &Path) -> Result<()> {
@@ -106,6 +164,13 @@ impl Driver {
         };
         let emulator = Driver::emulator_of(&def);
         let caps = super::capscache::lookup(&emulator, &self.paths.cache_dir)?;
+        let tunes = Tunes::from_def(&def)?;
+        let label = if self.paths.privileged {
+            Some(dac::domain_label(&def, self.qemu_conf.user, self.qemu_conf.group)?)
+        } else {
+            tunes.check_session()?;
+            None
+        };
         let id = self.doms().alloc_id();
         def.id = Some(id);
         let name = def.name.clone();
@@ -115,7 +180,12 @@ impl Driver {
         let _ = std::fs::remove_dir_all(&lib_dir);
         std::fs::create_dir_all(&lib_dir)
             .map_err(|e| err(ErrorCode::SystemError, format!("cannot create '{}': {e}", lib_dir.display())))?;
-        let mut guard = StartGuard { pid: None, lib_dir: lib_dir.clone() };
+        let mut guard = StartGuard { drv: self, pid: None, lib_dir: lib_dir.clone(), host: None };
+        let creds = label.as_ref().map(|l| (l.uid, l.gid));
+        if let Some((uid, gid)) = creds {
+            // QEMU creates its monitor and channel sockets here, as its user.
+            dac::set_path_owner(&lib_dir, uid, gid)?;
+        }
         if monitor.as_os_str().len() >= 108 {
             return Err(err(ErrorCode::InternalError, format!("monitor socket path '{}' is too long", monitor.display())));
         }
@@ -123,7 +193,7 @@ impl Driver {
         let setup = Setup {
             caps: (*caps).clone(),
             fake: false,
-            conf: Vec::new(),
+            conf: vec![("seccomp_sandbox".into(), self.qemu_conf.seccomp_sandbox.to_string())],
             host_arch: "x86_64".into(),
             inactive: false,
             migrate_from: None,
@@ -133,9 +203,21 @@ impl Driver {
         let cmd = crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
         let args = with_direct_boot(cmd.args, &def);
         write_master_key(&lib_dir)?;
+        prepare_chardev_files(&def)?;
+        if let Some(l) = &label {
+            dac::set_path_owner(&lib_dir.join("master-key.aes"), l.uid, l.gid)?;
+            if self.qemu_conf.dynamic_ownership && l.relabel {
+                dac::set_labels(&self.paths.dac_store(), &dac::files_of(&def), l.uid, l.gid, self.qemu_conf.remember_owner)?;
+            }
+            guard.host = Some(def.clone());
+        }
         let env = process::sanitized_env(&lib_dir);
-        let spawned = process::spawn(&emulator, &args, &env, &log)?;
+        let spawned = process::spawn_as(&emulator, &args, &env, &log, creds)?;
         guard.pid = Some(spawned.pid);
+        let group = self.domain_cgroup(&def);
+        if let Some(g) = &group {
+            cgroups::setup(g, &self.cgroup_layout, &tunes, spawned.pid)?;
+        }
         let tx = self.worker_sender();
         let uuid = *u;
         let cb: crate::qmp::EventCallback = Box::new(move |ev| {
@@ -144,6 +226,9 @@ impl Driver {
         let qmp = process::connect_monitor(spawned.pid, &monitor, &log, spawned.log_offset, START_TIMEOUT, self.monitor_timeout, cb)
             .map_err(|e| err(ErrorCode::InternalError, format!("QEMU failed to start: {e}")))?;
         let qmp = Arc::new(qmp);
+        if let Some(g) = &group {
+            cgroups::place_vcpus(g, &self.cgroup_layout, &tunes, &qmp)?;
+        }
         if def.devices.chardevs.iter().any(|c| c.source.chr_type == "pty") {
             // Where QEMU put the ptys: the live XML shows them, consoles open them.
             let chardevs =
@@ -172,6 +257,7 @@ impl Driver {
         }
         guard.pid = None;
         guard.lib_dir = PathBuf::new();
+        guard.host = None;
         let resumed = if paused { Ok(Value::Null) } else { qmp.execute("cont", None) };
         let mut doms = self.doms();
         if let Err(e) = resumed {

@@ -156,6 +156,14 @@ pub struct Spawned {
 /// appended to `log` after a header line with the command, in a process group of its
 /// own (so a terminal's ^C to the daemon does not reach guests).
 pub fn spawn(binary: &str, args: &[String], env: &[(String, String)], log: &Path) -> Result<Spawned> {
+    spawn_as(binary, args, env, log, None)
+}
+
+/// [`spawn`], running the program as `creds` (uid, gid) when given: the child sets
+/// its gid, drops supplementary groups and sets its uid before `exec` (libvirt's
+/// `virCommandSetUID`/`SetGID`; leaving root also drops every capability). The log
+/// file is opened here, by the caller, so it need not be writable by that user.
+pub fn spawn_as(binary: &str, args: &[String], env: &[(String, String)], log: &Path, creds: Option<(u32, u32)>) -> Result<Spawned> {
     let io = |what: &str, e: std::io::Error| QemuError::Internal(format!("{what} '{}': {e}", log.display()));
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(|e| io("cannot open log file", e))?;
     let mut header = String::from("starting up\n");
@@ -171,7 +179,12 @@ pub fn spawn(binary: &str, args: &[String], env: &[(String, String)], log: &Path
     f.write_all(header.as_bytes()).map_err(|e| io("cannot write log file", e))?;
     let log_offset = f.metadata().map(|m| m.len()).unwrap_or(0);
     let err = f.try_clone().map_err(|e| io("cannot duplicate log file", e))?;
-    let child = std::process::Command::new(binary)
+    let mut cmd = std::process::Command::new(binary);
+    if let Some((uid, gid)) = creds {
+        // std sets the gid, then (as root) clears the supplementary groups, then the uid.
+        cmd.uid(uid).gid(gid);
+    }
+    let child = cmd
         .args(args)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
