@@ -166,6 +166,10 @@ fn qemu_runs_as_the_configured_user_with_labels_cgroup_and_sandbox() {
     let status = read(Path::new(&format!("/proc/{pid}/status")));
     assert!(status.lines().any(|l| l.starts_with("Seccomp:") && l.ends_with('2')), "{status}");
     wait_marker(&d, "host", t);
+    let live = d.virsh_ok("dumpxml host");
+    let label = format!("<seclabel type='dynamic' model='dac' relabel='yes'>\n    <label>+{0}:+{1}</label>\n    <imagelabel>+{0}:+{1}</imagelabel>\n  </seclabel>", user.uid, user.gid);
+    assert!(live.contains(&label), "{live}");
+    assert!(!d.virsh_ok("dumpxml --inactive host").contains("<seclabel"), "the label is live only");
 
     // The cgroup and its tunables.
     let groups: Vec<PathBuf> = if pure_v2() {
@@ -287,6 +291,17 @@ fn bad_host_settings_give_libvirts_errors() {
     assert!(cmdline.starts_with(QEMU) && cmdline.contains(" -sandbox off "), "{cmdline}");
     d.virsh_ok("destroy idle");
     d.virsh_ok("undefine idle");
+
+    // A static DAC label of the domain's own: QEMU runs as that uid and gid.
+    let xml =
+        idle_xml("static").replacen("<devices>", "<seclabel type='static' model='dac'><label>+4242:+4343</label></seclabel><devices>", 1);
+    define(&d, "static", &xml);
+    d.virsh_ok("start static");
+    let pid = d.qemu_pid("static");
+    let ps = Command::new("ps").args(["-o", "uid=,gid=", "-p", &pid.to_string()]).output().expect("ps runs");
+    assert_eq!(String::from_utf8_lossy(&ps.stdout).split_whitespace().collect::<Vec<_>>(), ["4242", "4343"]);
+    d.virsh_ok("destroy static");
+    d.virsh_ok("undefine static");
     d.virsh_ok("undefine mem");
     d.assert_clean();
 }

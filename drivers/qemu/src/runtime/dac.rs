@@ -101,6 +101,30 @@ pub fn domain_label(def: &DomainDef, user: u32, group: u32) -> Result<Label> {
     }
 }
 
+/// libvirt's `virSecurityDACGenLabel` as the live XML shows it: a domain without a
+/// DAC `<seclabel>` gets `<seclabel type='dynamic' model='dac' relabel='yes'>` with
+/// `<label>` and `<imagelabel>` `+UID:+GID`; a dynamic one gets the two labels.
+pub fn add_live_label(def: &mut DomainDef, label: &Label) {
+    let text = format!("+{}:+{}", label.uid, label.gid);
+    let labels = |e: &mut El| {
+        e.children.retain(|c| !matches!(c, XNode::El(x) if x.name == "label" || x.name == "imagelabel"));
+        e.push(El::new("label").text(&text));
+        e.push(El::new("imagelabel").text(&text));
+    };
+    if def.other.iter().any(|e| e.name == "seclabel" && attr(e, "model").is_none()) {
+        return;
+    }
+    match def.other.iter_mut().find(|e| e.name == "seclabel" && attr(e, "model") == Some("dac")) {
+        Some(e) if attr(e, "type").unwrap_or("dynamic") == "dynamic" => labels(e),
+        Some(_) => {}
+        None => {
+            let mut e = El::new("seclabel").attr("type", "dynamic").attr("model", "dac").attr("relabel", "yes");
+            labels(&mut e);
+            def.other.push(e);
+        }
+    }
+}
+
 /// A file the label covers: its path and whether its owner is remembered and given
 /// back (false for read-only and shared disks).
 #[derive(Debug, Clone, PartialEq, Eq)]

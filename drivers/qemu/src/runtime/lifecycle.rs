@@ -210,6 +210,7 @@ impl Driver {
                 dac::set_labels(&self.paths.dac_store(), &dac::files_of(&def), l.uid, l.gid, self.qemu_conf.remember_owner)?;
             }
             guard.host = Some(def.clone());
+            dac::add_live_label(&mut def, l);
         }
         let env = process::sanitized_env(&lib_dir);
         let spawned = process::spawn_as(&emulator, &args, &env, &log, creds)?;
