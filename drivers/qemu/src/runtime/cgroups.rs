@@ -196,6 +196,12 @@ impl Tunes {
         Ok(t)
     }
 
+    /// Whether no tunable is set (then a host whose cgroups cannot be used still runs
+    /// the guest, without a group).
+    pub fn is_empty(&self) -> bool {
+        !self.memory() && !self.cpu() && !self.blkio()
+    }
+
     fn memory(&self) -> bool {
         self.hard_limit.is_some() || self.soft_limit.is_some() || self.swap_hard_limit.is_some()
     }

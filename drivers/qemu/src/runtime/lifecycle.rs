@@ -217,7 +217,14 @@ impl Driver {
         guard.pid = Some(spawned.pid);
         let group = self.domain_cgroup(&def);
         if let Some(g) = &group {
-            cgroups::setup(g, &self.cgroup_layout, &tunes, spawned.pid)?;
+            // Without tunables a host whose cgroups cannot be written (a container's
+            // read-only cgroupfs) runs the guest without a group, as libvirt does
+            // when it cannot create one.
+            if let Err(e) = cgroups::setup(g, &self.cgroup_layout, &tunes, spawned.pid) {
+                if !tunes.is_empty() {
+                    return Err(e);
+                }
+            }
         }
         let tx = self.worker_sender();
         let uuid = *u;
@@ -227,8 +234,12 @@ impl Driver {
         let qmp = process::connect_monitor(spawned.pid, &monitor, &log, spawned.log_offset, START_TIMEOUT, self.monitor_timeout, cb)
             .map_err(|e| err(ErrorCode::InternalError, format!("QEMU failed to start: {e}")))?;
         let qmp = Arc::new(qmp);
-        if let Some(g) = &group {
-            cgroups::place_vcpus(g, &self.cgroup_layout, &tunes, &qmp)?;
+        if let Some(g) = group.as_ref().filter(|g| g.exists()) {
+            if let Err(e) = cgroups::place_vcpus(g, &self.cgroup_layout, &tunes, &qmp) {
+                if !tunes.is_empty() {
+                    return Err(e);
+                }
+            }
         }
         if def.devices.chardevs.iter().any(|c| c.source.chr_type == "pty") {
             // Where QEMU put the ptys: the live XML shows them, consoles open them.
