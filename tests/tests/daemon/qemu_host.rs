@@ -165,6 +165,11 @@ fn qemu_runs_as_the_configured_user_with_labels_cgroup_and_sandbox() {
     assert!(cmdline.contains(" -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "), "{cmdline}");
     let status = read(Path::new(&format!("/proc/{pid}/status")));
     assert!(status.lines().any(|l| l.starts_with("Seccomp:") && l.ends_with('2')), "{status}");
+    // The user's groups, no capabilities (libvirt's clear_emulator_capabilities).
+    let field = |k: &str| status.lines().find_map(|l| l.strip_prefix(k)).unwrap_or("").trim().to_string();
+    assert_eq!(field("Groups:"), user.gid.to_string(), "{status}");
+    assert_eq!(field("CapEff:"), "0000000000000000", "{status}");
+    assert_eq!(field("CapBnd:"), "0000000000000000", "{status}");
     wait_marker(&d, "host", t);
     let live = d.virsh_ok("dumpxml host");
     let label = format!("<seclabel type='dynamic' model='dac' relabel='yes'>\n    <label>+{0}:+{1}</label>\n    <imagelabel>+{0}:+{1}</imagelabel>\n  </seclabel>", user.uid, user.gid);
@@ -289,6 +294,10 @@ fn bad_host_settings_give_libvirts_errors() {
     let pid = d.qemu_pid("idle");
     let cmdline = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline")).replace('\0', " ");
     assert!(cmdline.starts_with(QEMU) && cmdline.contains(" -sandbox off "), "{cmdline}");
+    // QEMU as root (the default user) still has no capabilities.
+    let status = read(Path::new(&format!("/proc/{pid}/status")));
+    assert!(status.lines().any(|l| l.starts_with("CapEff:") && l.ends_with("0000000000000000")), "{status}");
+    assert!(status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")), "{status}");
     d.virsh_ok("destroy idle");
     d.virsh_ok("undefine idle");
 
