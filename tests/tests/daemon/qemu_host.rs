@@ -2,7 +2,8 @@
 //! `qemu.conf`'s user and group (a throw-away user and group made by the test with
 //! `useradd`/`groupadd` and deleted afterwards), DAC ownership of the guest's files
 //! while it runs and given back afterwards — after `destroy`, after a QEMU killed
-//! behind the daemon's back, and after a daemon killed with SIGKILL and restarted —,
+//! behind the daemon's back (while it watches, and while it is down), and after a
+//! daemon killed with SIGKILL and restarted —,
 //! the guest's cgroup with `<memtune>`/`<cputune>`/`<blkiotune>` (v1 files on hybrid
 //! hosts, v2 files on unified ones), removed when the guest stops, QEMU's seccomp
 //! sandbox, and libvirt's errors for bad settings. Needs root (CI runs as root).
@@ -246,6 +247,25 @@ fn qemu_runs_as_the_configured_user_with_labels_cgroup_and_sandbox() {
     assert_eq!(owner(&serial), (0, 0), "the pre-created serial file was root's");
     if let Some(m) = mem_before {
         assert!(!m.exists(), "{} removed after restart + destroy", m.display());
+    }
+
+    // A QEMU that dies while no daemon watches: the restarted daemon shuts the guest
+    // off as crashed and gives everything back.
+    d.virsh_ok("start host");
+    let pid = d.qemu_pid("host");
+    let mem_before = cgroup_dir(pid, "memory").or_else(|| pure_v2().then(|| v2_dir(pid)));
+    d.kill9();
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    d.spawn();
+    assert_eq!(d.virsh_ok("domstate host --reason").trim(), "shut off (crashed)");
+    assert_eq!(owner(&disk), (4242, 4343), "disk owner after a crash seen at restart");
+    assert_eq!(owner(&kernel), orig_kernel, "kernel owner after a crash seen at restart");
+    if let Some(m) = mem_before {
+        assert!(!m.exists(), "{} removed after a crash seen at restart", m.display());
     }
     d.virsh_ok("undefine host");
     d.assert_clean();
