@@ -219,6 +219,14 @@ impl Driver {
         paths.create_all().map_err(|e| io_err("cannot create driver directories under", &paths.config_dir, e))?;
         let qemu_conf = qemuconf::QemuConf::load(&paths.qemu_conf)?;
         let cgroup_layout = if paths.privileged { oxvirt_util::cgroup::Layout::detect() } else { Default::default() };
+        if paths.privileged {
+            // libvirt's qemuStateInitialize: QEMU, running as qemu.conf's user, must
+            // reach the per-domain directories below lib_dir.
+            let (uid, gid) = (qemu_conf.user, qemu_conf.group);
+            std::os::unix::fs::chown(&paths.lib_dir, Some(uid), Some(gid)).map_err(|e| {
+                err(ErrorCode::SystemError, format!("unable to set ownership of '{}' to user {uid}:{gid}: {e}", paths.lib_dir.display()))
+            })?;
+        }
         let monitor_timeout = std::env::var(MONITOR_TIMEOUT_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
