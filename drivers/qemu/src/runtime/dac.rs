@@ -290,7 +290,8 @@ fn restore_one(entries: &mut Vec<(u32, u32, u32, PathBuf)>, f: &LabelledFile, re
 pub fn restore_labels(store: &Path, files: &[LabelledFile], remember: bool) {
     let _lock = STORE_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     let mut entries = read_store(store);
-    for f in files.iter().filter(|f| f.restore && f.path.exists()) {
+    // A file deleted meanwhile still gives up its count.
+    for f in files.iter().filter(|f| f.restore) {
         restore_one(&mut entries, f, remember);
     }
     let _ = write_store(store, &entries);
@@ -355,6 +356,11 @@ mod tests {
         let missing = [LabelledFile { path: dir.join("missing.img"), restore: true }];
         let e = set_labels(&store, &missing, me.0, me.1, true).unwrap_err();
         assert!(e.message.contains("unable to stat"), "{}", e.message);
+        assert!(!store.exists());
+        // A file removed while in use leaves no entry behind.
+        set_labels(&store, &files, me.0, me.1, true).unwrap();
+        std::fs::remove_file(&img).unwrap();
+        restore_labels(&store, &files, true);
         assert!(!store.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
