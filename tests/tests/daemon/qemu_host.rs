@@ -176,6 +176,24 @@ fn qemu_runs_as_the_configured_user_with_labels_cgroup_and_sandbox() {
     let label = format!("<seclabel type='dynamic' model='dac' relabel='yes'>\n    <label>+{0}:+{1}</label>\n    <imagelabel>+{0}:+{1}</imagelabel>\n  </seclabel>", user.uid, user.gid);
     assert!(live.contains(&label), "{live}");
     assert!(!d.virsh_ok("dumpxml --inactive host").contains("<seclabel"), "the label is live only");
+    // QEMU, not root, made the monitor and agent sockets: both still work.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = d.virsh(r#"qemu-agent-command host '{"execute":"guest-ping"}'"#);
+        if out.status.success() {
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"{"return":{}}"#);
+            break;
+        }
+        assert!(Instant::now() < deadline, "agent never answered: {}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let agent = std::fs::read_dir(d.root().join("lib/qemu"))
+        .expect("lib dir")
+        .flatten()
+        .map(|e| e.path().join("org.qemu.guest_agent.0"))
+        .find(|p| p.exists())
+        .expect("agent socket");
+    assert_eq!(owner(&agent), (user.uid, user.gid), "the agent socket is QEMU's");
 
     // The cgroup and its tunables.
     let groups: Vec<PathBuf> = if pure_v2() {
