@@ -23,6 +23,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     # python3: runs the conformance checker
     # openssl: makes the CA and certificates of the TLS tests
     # qemu-system-x86: real guests (the test guest from scripts/build-test-guest.sh, the QEMU driver)
+    # passwd, procps: useradd/groupadd make the QEMU test user, ps shows QEMU's user (qemu_host tests)
+    # util-linux: setpriv, through which the QEMU driver runs QEMU as qemu.conf's user (essential; listed for clarity)
     # Keep package scripts from starting services (a system libvirtd) while installing.
     policy=/usr/sbin/policy-rc.d
     made_policy=0
@@ -30,7 +32,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
         printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
     fi
     apt-get install -y -qq --no-install-recommends \
-        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 openssl >/dev/null
+        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 openssl passwd procps util-linux >/dev/null
     if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
 fi
 

@@ -19,6 +19,8 @@ mod python;
 mod qemu;
 #[path = "daemon/qemu_vs_libvirtd.rs"]
 mod qemu_vs_libvirtd;
+#[path = "daemon/qemu_host.rs"]
+mod qemu_host;
 #[path = "daemon/robust.rs"]
 mod robust;
 #[path = "daemon/secrets.rs"]

@@ -1,10 +1,11 @@
 //! `oxvirt-util`: the bottom layer of oxvirt, usable from every other crate.
 //!
 //! Holds libvirt's error numbering and the error value that crosses every layer
-//! ([`VirError`]), atomic file writes, UUID helpers and the parser of libvirt's
-//! configuration-file syntax ([`virconf`]). It depends on nothing of
+//! ([`VirError`]), atomic file writes, UUID helpers, the parser of libvirt's
+//! configuration-file syntax ([`virconf`]) and control groups v1/v2 ([`cgroup`]). It depends on nothing of
 //! oxvirt's own and must stay that way.
 
+pub mod cgroup;
 pub mod errnum;
 pub mod error;
 pub mod fs;

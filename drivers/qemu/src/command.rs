@@ -216,16 +216,43 @@ struct Builder<'a> {
     def: &'a DomainDef,
     setup: &'a Setup,
     cmd: Command,
-    lib_dir: String,
+    run: &'a RunPaths,
 }
 
-/// Build the command line of `def` (after post-parse) for the binary in `setup.caps`.
-pub fn build(def: &DomainDef, setup: &Setup) -> Result<Command> {
-    // libvirt's short domain name: at most 20 characters.
-    let short: String = def.name.chars().take(20).collect();
-    let lib_dir = format!("/tmp/lib/domain--1-{short}");
+/// Where the files of one run are, as the command line names them: libvirt's test
+/// suite's placeholders for the offline tool ([`RunPaths::test_suite`]), the real
+/// private directory and sockets for the runtime ([`RunPaths::real`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPaths {
+    /// The domain's private directory (`master-key.aes`, `HOME` of QEMU).
+    pub lib_dir: String,
+    /// The monitor socket QEMU listens on; `None`: a descriptor passed by the caller
+    /// (the test suite's fake descriptor 1729).
+    pub monitor: Option<String>,
+    /// Whether listening unix chardevs get their `<source path>` (`true`) or, as in
+    /// libvirt, a pre-opened descriptor (the test suite's 1729).
+    pub listen_paths: bool,
+}
+
+impl RunPaths {
+    /// libvirt's test suite's values: `/tmp/lib/domain--1-SHORTNAME`, descriptor 1729.
+    pub fn test_suite(def: &DomainDef) -> RunPaths {
+        // libvirt's short domain name: at most 20 characters.
+        let short: String = def.name.chars().take(20).collect();
+        RunPaths { lib_dir: format!("/tmp/lib/domain--1-{short}"), monitor: None, listen_paths: false }
+    }
+
+    /// A live run: QEMU binds the monitor and listening chardevs at their paths.
+    pub fn real(lib_dir: &std::path::Path, monitor: &std::path::Path) -> RunPaths {
+        RunPaths { lib_dir: lib_dir.display().to_string(), monitor: Some(monitor.display().to_string()), listen_paths: true }
+    }
+}
+
+/// Build the command line of `def` (after post-parse) for the binary in `setup.caps`,
+/// naming the run's files as `run` says.
+pub fn build(def: &DomainDef, setup: &Setup, run: &RunPaths) -> Result<Command> {
     validate::validate(def, setup)?;
-    let mut b = Builder { def, setup, cmd: Command::default(), lib_dir };
+    let mut b = Builder { def, setup, cmd: Command::default(), run };
     b.check_supported()?;
     b.build()?;
     Ok(b.cmd)
@@ -502,7 +529,8 @@ impl Builder<'_> {
         if self.def.os.loader.is_some() || self.def.os.nvram.is_some() || self.def.os.firmware.is_some() {
             return Err(unsupported("<loader> is not supported by this driver yet"));
         }
-        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap")) {
+        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap" | "memtune" | "blkiotune"))
+        {
             return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
         }
         if self.def.max_memory_kib.is_some() {
@@ -513,7 +541,7 @@ impl Builder<'_> {
 
     fn build(&mut self) -> Result<()> {
         let def = self.def;
-        let lib = self.lib_dir.clone();
+        let lib = self.run.lib_dir.clone();
         self.cmd.env = vec![
             ("LC_ALL".into(), "C".into()),
             ("PATH".into(), "/bin".into()),
@@ -551,7 +579,11 @@ impl Builder<'_> {
         }
         self.cmd.arg("-no-user-config");
         self.cmd.arg("-nodefaults");
-        self.cmd.opt("-chardev", "socket,id=charmonitor,fd=1729,server=on,wait=off".to_string());
+        let monitor = match &self.run.monitor {
+            Some(path) => format!("path={}", path.replace(',', ",,")),
+            None => "fd=1729".to_string(),
+        };
+        self.cmd.opt("-chardev", format!("socket,id=charmonitor,{monitor},server=on,wait=off"));
         self.cmd.opt("-mon", "chardev=charmonitor,id=monitor,mode=control");
         self.clock()?;
         if !self.has("set-action") && def.on_reboot == "destroy" {
@@ -582,8 +614,14 @@ impl Builder<'_> {
         if self.def.features.as_ref().and_then(|f| child(f, "vmcoreinfo")).is_some_and(|v| attr(v, "state") != Some("off")) {
             self.device(Props::default().s("driver", "vmcoreinfo"));
         }
+        // libvirt's qemuBuildSeccompSandboxCommandLine: qemu.conf's seccomp_sandbox
+        // 0 turns the sandbox off, anything else (default -1) turns it on.
         if self.has("seccomp-sandbox") {
-            self.cmd.opt("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+            if self.setup.conf("seccomp_sandbox").and_then(|v| v.trim().parse::<i64>().ok()) == Some(0) {
+                self.cmd.opt("-sandbox", "off");
+            } else {
+                self.cmd.opt("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+            }
         }
         self.panics();
         self.cmd.opt("-msg", "timestamp=on");
@@ -1279,8 +1317,9 @@ impl Builder<'_> {
             "dev" => format!("serial,id={id},path={}", esc(s.path.as_deref().unwrap_or(""))),
             "unix" => {
                 // Listening sockets are created by libvirt and passed as a descriptor
-                // (the test suite's fake descriptor is 1729).
-                let mut v = if s.listen {
+                // (the test suite's fake descriptor is 1729); the runtime lets QEMU
+                // bind the path itself.
+                let mut v = if s.listen && !self.run.listen_paths {
                     format!("socket,id={id},fd=1729")
                 } else {
                     format!("socket,id={id},path={}", esc(s.path.as_deref().unwrap_or("")))

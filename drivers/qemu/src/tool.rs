@@ -36,7 +36,7 @@ fn load(args: &[String]) -> Result<(DomainDef, Setup)> {
 /// libvirt's `.args` test files.
 pub fn argv(args: &[String]) -> Result<String> {
     let (def, setup) = load(args)?;
-    crate::command::build(&def, &setup).map(|c| c.to_args_file())
+    crate::command::build(&def, &setup, &crate::command::RunPaths::test_suite(&def)).map(|c| c.to_args_file())
 }
 
 /// `xml format --kind domain --driver qemu [OPTIONS] FILE`: the definition as the QEMU

@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+pub(super) const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 pub(super) const PYTHON: &str = "/usr/bin/python3";
-const MARKER: &str = "OXVIRT-GUEST-READY";
+pub(super) const MARKER: &str = "OXVIRT-GUEST-READY";
 
 /// The test guest's files, as printed by `scripts/build-test-guest.sh`.
 pub(super) struct Guest {
-    kernel: String,
-    initrd: String,
-    cmdline: String,
+    pub(super) kernel: String,
+    pub(super) initrd: String,
+    pub(super) cmdline: String,
 }
 
 pub(super) fn build_guest() -> Guest {
@@ -64,7 +64,7 @@ impl QemuDaemon {
         d
     }
 
-    fn root(&self) -> PathBuf {
+    pub(super) fn root(&self) -> PathBuf {
         self.dir.0.join("root")
     }
 
@@ -76,7 +76,7 @@ impl QemuDaemon {
         format!("qemu+unix:///system?socket={}", self.sock().display())
     }
 
-    fn spawn(&mut self) {
+    pub(super) fn spawn(&mut self) {
         let _ = std::fs::remove_file(self.sock());
         let child = Command::new(oxvirtd_bin())
             .arg("--socket-dir")
@@ -99,19 +99,19 @@ impl QemuDaemon {
     }
 
     /// SIGKILL the daemon (guests must survive) and wait for it.
-    fn kill9(&mut self) {
+    pub(super) fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    fn virsh(&self, line: &str) -> Output {
+    pub(super) fn virsh(&self, line: &str) -> Output {
         virsh(&self.uri(), line, &self.dir.0)
     }
 
     /// `virsh LINE`, which must succeed; returns stdout.
-    fn virsh_ok(&self, line: &str) -> String {
+    pub(super) fn virsh_ok(&self, line: &str) -> String {
         let out = self.virsh(line);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "virsh {line} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -128,7 +128,7 @@ impl QemuDaemon {
     }
 
     /// Live QEMUs started below this root: (pid, command line).
-    fn qemus(&self) -> Vec<(i32, String)> {
+    pub(super) fn qemus(&self) -> Vec<(i32, String)> {
         let needle = self.root().display().to_string();
         let mut out = Vec::new();
         for e in std::fs::read_dir("/proc").expect("read /proc").flatten() {
@@ -147,7 +147,7 @@ impl QemuDaemon {
     }
 
     /// The pid of guest `name`'s QEMU.
-    fn qemu_pid(&self, name: &str) -> i32 {
+    pub(super) fn qemu_pid(&self, name: &str) -> i32 {
         let tag = format!("guest={name},");
         self.qemus().into_iter().find(|(_, c)| c.contains(&tag)).map(|(p, _)| p).unwrap_or_else(|| panic!("no QEMU for {name}"))
     }
@@ -229,7 +229,7 @@ pub(super) fn guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
 }
 
 /// A firmware-only guest (SeaBIOS idles): cheap, for tests that need no OS.
-fn idle_xml(name: &str) -> String {
+pub(super) fn idle_xml(name: &str) -> String {
     format!(
         "<domain type='qemu'>
   <name>{name}</name>
@@ -241,14 +241,14 @@ fn idle_xml(name: &str) -> String {
     )
 }
 
-fn define(d: &QemuDaemon, name: &str, xml: &str) {
+pub(super) fn define(d: &QemuDaemon, name: &str, xml: &str) {
     let file = d.dir.0.join(format!("{name}.xml"));
     std::fs::write(&file, xml).expect("write XML");
     d.virsh_ok(&format!("define {}", file.display()));
 }
 
 /// Wait for the marker in the serial log of `name`; returns how long it took.
-fn wait_marker(d: &QemuDaemon, name: &str, since: Instant) -> Duration {
+pub(super) fn wait_marker(d: &QemuDaemon, name: &str, since: Instant) -> Duration {
     let log = d.dir.0.join(format!("{name}.serial"));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

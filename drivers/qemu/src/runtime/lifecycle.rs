@@ -2,8 +2,9 @@
 //! (libvirt's `qemuProcessStart`, `qemuProcessStop`, `qemuProcessKill` and the
 //! `qemuProcessHandle*` event handlers).
 
+use super::cgroups::{self, Tunes};
 use super::domobj::{DomObj, Expect, Run};
-use super::{err, process, Driver, WorkerMsg, PAUSED_STARTING_UP, PAUSED_UNKNOWN, SHUTDOWN_UNKNOWN, SHUTOFF_CRASHED};
+use super::{dac, err, process, Driver, WorkerMsg, PAUSED_STARTING_UP, PAUSED_UNKNOWN, SHUTDOWN_UNKNOWN, SHUTOFF_CRASHED};
 use crate::postparse::Setup;
 use crate::qmp::{Qmp, QmpEvent, MONITOR_EOF};
 use oxvirt::event::lifecycle as lc;
@@ -20,80 +21,34 @@ use std::time::Duration;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long destroy waits after SIGTERM before SIGKILL.
 const TERM_WAIT: Duration = Duration::from_secs(3);
-/// The monitor option `command::build` writes; replaced by the real socket.
-const BUILDER_MONITOR: &str = "socket,id=charmonitor,fd=1729,server=on,wait=off";
 
 fn not_running() -> oxvirt::Error {
     oxvirt::Error::new(ErrorCode::OperationInvalid, oxvirt::ErrorDomain::Domain, "domain is not running")
 }
 
-/// Kills a half-started QEMU and removes its files unless disarmed.
-struct StartGuard {
+/// Kills a half-started QEMU, gives back its host resources (file owners, cgroup)
+/// and removes its files unless disarmed.
+struct StartGuard<'a> {
+    drv: &'a Driver,
     pid: Option<i32>,
     lib_dir: PathBuf,
+    /// Set once the host was prepared for this definition.
+    host: Option<DomainDef>,
 }
 
-impl Drop for StartGuard {
+impl Drop for StartGuard<'_> {
     fn drop(&mut self) {
         if let Some(pid) = self.pid {
             let _ = process::terminate(pid, false, Duration::from_secs(1));
             process::reap(pid);
         }
+        if let Some(def) = self.host.take() {
+            self.drv.release_host(&def);
+        }
         if !self.lib_dir.as_os_str().is_empty() {
             let _ = std::fs::remove_dir_all(&self.lib_dir);
         }
     }
-}
-
-/// Double the commas of a QEMU option value.
-fn qemu_escape(s: &str) -> String {
-    s.replace(',', ",,")
-}
-
-/// Point the builder's placeholders at this run's files.
-fn fix_args(args: Vec<String>, def: &DomainDef, lib_dir: &Path, monitor: &Path) -> Result<Vec<String>> {
-    let fake_lib = format!("/tmp/lib/domain--1-{}", def.name);
-    let real_lib = lib_dir.display().to_string();
-    let mut found = false;
-    let listeners = listening_sockets(def);
-    let out = args
-        .into_iter()
-        .map(|a| {
-            if a == BUILDER_MONITOR {
-                found = true;
-                return Ok(format!("socket,id=charmonitor,path={},server=on,wait=off", qemu_escape(&monitor.display().to_string())));
-            }
-            if let Some(rest) = a.strip_prefix("socket,id=").filter(|r| r.contains(",fd=1729")) {
-                // A listening unix chardev: QEMU binds the path itself.
-                let id = rest.split(',').next().unwrap_or("");
-                let path = listeners
-                    .iter()
-                    .find(|(i, _)| i == id)
-                    .map(|(_, p)| p.clone())
-                    .ok_or_else(|| err(ErrorCode::ConfigUnsupported, format!("listening chardev '{id}' is not supported yet")))?;
-                return Ok(a.replace("fd=1729", &format!("path={}", qemu_escape(&path))));
-            }
-            Ok(a.replace(&fake_lib, &real_lib))
-        })
-        .collect::<Result<Vec<String>>>()?;
-    if !found {
-        return Err(err(ErrorCode::InternalError, "the command line has no monitor socket"));
-    }
-    Ok(with_direct_boot(out, def))
-}
-
-/// The chardev ids the command-line builder gives listening unix serials and channels
-/// (`charserialN`, `charchannelN`), with their socket paths.
-fn listening_sockets(def: &DomainDef) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for kind in ["serial", "channel"] {
-        for (n, c) in def.devices.chardevs.iter().filter(|c| c.device == kind).enumerate() {
-            if c.source.chr_type == "unix" && c.source.listen {
-                out.push((format!("char{kind}{n}"), c.source.path.clone().unwrap_or_default()));
-            }
-        }
-    }
-    out
 }
 
 /// Add `-kernel`/`-initrd`/`-append` for `<os><kernel>` (direct kernel boot) unless
@@ -110,6 +65,56 @@ fn with_direct_boot(mut args: Vec<String>, def: &DomainDef) -> Vec<String> {
         }
     }
     args
+}
+
+/// libvirt's `qemuPrepareChardevDevice`: a `file` chardev's output file is created
+/// (mode 0600) before QEMU starts, so that it can be labelled and QEMU, possibly
+/// running as another user, can open it.
+fn prepare_chardev_files(def: &DomainDef) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    for c in def.devices.chardevs.iter().filter(|c| c.source.chr_type == "file") {
+        let Some(path) = c.source.path.as_deref().filter(|p| !p.is_empty()) else { continue };
+        if Path::new(path).exists() {
+            continue;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| err(ErrorCode::SystemError, format!("Unable to pre-create chardev file '{path}': {e}")))?;
+    }
+    Ok(())
+}
+
+impl Driver {
+    /// The cgroup of running `def` (privileged driver only).
+    fn domain_cgroup(&self, def: &DomainDef) -> Option<oxvirt_util::cgroup::Cgroup> {
+        if !self.paths.privileged {
+            return None;
+        }
+        let machine = cgroups::machine_name(self.paths.root.as_deref(), def.id.unwrap_or(-1), &def.name);
+        let g = cgroups::domain_group(&self.cgroup_layout, &machine, |c| self.qemu_conf.controller_allowed(c));
+        let used = g.controllers().next().is_some();
+        used.then_some(g)
+    }
+
+    /// Give back what a run of `def` took from the host (libvirt's
+    /// `qemuSecurityRestoreAllLabel` and `qemuRemoveCgroup` in `qemuProcessStop`):
+    /// its cgroup goes, its files get their owners back. Called whoever notices the
+    /// end — destroy, shutdown, a crash seen live or after a daemon restart.
+    pub(super) fn release_host(&self, def: &DomainDef) {
+        if !self.paths.privileged {
+            return;
+        }
+        if let Some(g) = self.domain_cgroup(def) {
+            cgroups::teardown(&g);
+        }
+        let Ok(label) = dac::domain_label(def, self.qemu_conf.user, self.qemu_conf.group) else { return };
+        if self.qemu_conf.dynamic_ownership && label.relabel {
+            dac::restore_labels(&self.paths.dac_store(), &dac::files_of(def), self.qemu_conf.remember_owner);
+        }
+    }
 }
 
 fn write_master_key(lib_dir: &Path) -> Result<()> {
@@ -159,6 +164,13 @@ impl Driver {
         };
         let emulator = Driver::emulator_of(&def);
         let caps = super::capscache::lookup(&emulator, &self.paths.cache_dir)?;
+        let tunes = Tunes::from_def(&def)?;
+        let label = if self.paths.privileged {
+            Some(dac::domain_label(&def, self.qemu_conf.user, self.qemu_conf.group)?)
+        } else {
+            tunes.check_session()?;
+            None
+        };
         let id = self.doms().alloc_id();
         def.id = Some(id);
         let name = def.name.clone();
@@ -168,7 +180,12 @@ impl Driver {
         let _ = std::fs::remove_dir_all(&lib_dir);
         std::fs::create_dir_all(&lib_dir)
             .map_err(|e| err(ErrorCode::SystemError, format!("cannot create '{}': {e}", lib_dir.display())))?;
-        let mut guard = StartGuard { pid: None, lib_dir: lib_dir.clone() };
+        let mut guard = StartGuard { drv: self, pid: None, lib_dir: lib_dir.clone(), host: None };
+        let creds = label.as_ref().map(|l| (l.uid, l.gid));
+        if let Some((uid, gid)) = creds {
+            // QEMU creates its monitor and channel sockets here, as its user.
+            dac::set_path_owner(&lib_dir, uid, gid)?;
+        }
         if monitor.as_os_str().len() >= 108 {
             return Err(err(ErrorCode::InternalError, format!("monitor socket path '{}' is too long", monitor.display())));
         }
@@ -176,19 +193,39 @@ impl Driver {
         let setup = Setup {
             caps: (*caps).clone(),
             fake: false,
-            conf: Vec::new(),
+            conf: vec![("seccomp_sandbox".into(), self.qemu_conf.seccomp_sandbox.to_string())],
             host_arch: "x86_64".into(),
             inactive: false,
             migrate_from: None,
             migrate_fd: None,
             deterministic_ids: false,
         };
-        let cmd = crate::command::build(&def, &setup)?;
-        let args = fix_args(cmd.args, &def, &lib_dir, &monitor)?;
+        let cmd = crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
+        let args = with_direct_boot(cmd.args, &def);
         write_master_key(&lib_dir)?;
+        prepare_chardev_files(&def)?;
+        if let Some(l) = &label {
+            dac::set_path_owner(&lib_dir.join("master-key.aes"), l.uid, l.gid)?;
+            if self.qemu_conf.dynamic_ownership && l.relabel {
+                dac::set_labels(&self.paths.dac_store(), &dac::files_of(&def), l.uid, l.gid, self.qemu_conf.remember_owner)?;
+            }
+            guard.host = Some(def.clone());
+            dac::add_live_label(&mut def, l);
+        }
         let env = process::sanitized_env(&lib_dir);
-        let spawned = process::spawn(&emulator, &args, &env, &log)?;
+        let spawned = process::spawn_as(&emulator, &args, &env, &log, creds)?;
         guard.pid = Some(spawned.pid);
+        let group = self.domain_cgroup(&def);
+        if let Some(g) = &group {
+            // Without tunables a host whose cgroups cannot be written (a container's
+            // read-only cgroupfs) runs the guest without a group, as libvirt does
+            // when it cannot create one.
+            if let Err(e) = cgroups::setup(g, &self.cgroup_layout, &tunes, spawned.pid) {
+                if !tunes.is_empty() {
+                    return Err(e);
+                }
+            }
+        }
         let tx = self.worker_sender();
         let uuid = *u;
         let cb: crate::qmp::EventCallback = Box::new(move |ev| {
@@ -197,6 +234,13 @@ impl Driver {
         let qmp = process::connect_monitor(spawned.pid, &monitor, &log, spawned.log_offset, START_TIMEOUT, self.monitor_timeout, cb)
             .map_err(|e| err(ErrorCode::InternalError, format!("QEMU failed to start: {e}")))?;
         let qmp = Arc::new(qmp);
+        if let Some(g) = group.as_ref().filter(|g| g.exists()) {
+            if let Err(e) = cgroups::place_vcpus(g, &self.cgroup_layout, &tunes, &qmp) {
+                if !tunes.is_empty() {
+                    return Err(e);
+                }
+            }
+        }
         if def.devices.chardevs.iter().any(|c| c.source.chr_type == "pty") {
             // Where QEMU put the ptys: the live XML shows them, consoles open them.
             let chardevs =
@@ -225,6 +269,7 @@ impl Driver {
         }
         guard.pid = None;
         guard.lib_dir = PathBuf::new();
+        guard.host = None;
         let resumed = if paused { Ok(Value::Null) } else { qmp.execute("cont", None) };
         let mut doms = self.doms();
         if let Err(e) = resumed {

@@ -17,15 +17,21 @@
 //!
 //! Modules: [`paths`] (directory layout), [`process`] (spawn, signals, monitor
 //! connect), [`capscache`] (probed capabilities per binary), [`status`] (status
-//! files), [`domobj`] (domain list), `hypervisor` (the API implementation).
+//! files), [`domobj`] (domain list), `hypervisor` (the API implementation), and the
+//! host integration of the privileged driver: [`qemuconf`] (`qemu.conf`), [`dac`]
+//! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
+//! tunables).
 
 pub mod capscache;
+pub mod cgroups;
 mod console;
+pub mod dac;
 pub mod domobj;
 mod hypervisor;
 mod lifecycle;
 pub mod paths;
 pub mod process;
+pub mod qemuconf;
 pub mod status;
 
 use crate::qmp::QmpEvent;
@@ -178,6 +184,10 @@ pub struct Driver {
     monitor_timeout: Duration,
     /// Open console sessions, by pty path.
     consoles: console::Sessions,
+    /// `qemu.conf`.
+    qemu_conf: qemuconf::QemuConf,
+    /// Where the cgroup hierarchies are (used by the privileged driver).
+    cgroup_layout: oxvirt_util::cgroup::Layout,
 }
 
 impl std::fmt::Debug for Driver {
@@ -207,6 +217,16 @@ impl Driver {
 
     fn new(paths: Paths) -> Result<Arc<Driver>> {
         paths.create_all().map_err(|e| io_err("cannot create driver directories under", &paths.config_dir, e))?;
+        let qemu_conf = qemuconf::QemuConf::load(&paths.qemu_conf)?;
+        let cgroup_layout = if paths.privileged { oxvirt_util::cgroup::Layout::detect() } else { Default::default() };
+        if paths.privileged {
+            // libvirt's qemuStateInitialize: QEMU, running as qemu.conf's user, must
+            // reach the per-domain directories below lib_dir.
+            let (uid, gid) = (qemu_conf.user, qemu_conf.group);
+            std::os::unix::fs::chown(&paths.lib_dir, Some(uid), Some(gid)).map_err(|e| {
+                err(ErrorCode::SystemError, format!("unable to set ownership of '{}' to user {uid}:{gid}: {e}", paths.lib_dir.display()))
+            })?;
+        }
         let monitor_timeout = std::env::var(MONITOR_TIMEOUT_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
@@ -220,6 +240,8 @@ impl Driver {
             worker_tx: Mutex::new(tx),
             monitor_timeout,
             consoles: console::Sessions::default(),
+            qemu_conf,
+            cgroup_layout,
         });
         let weak = Arc::downgrade(&drv);
         std::thread::Builder::new()
@@ -267,6 +289,8 @@ impl Driver {
         let caps = capscache::lookup(&emulator, &self.paths.cache_dir)?;
         let mut caps = (*caps).clone();
         crate::postparse::post_parse(def, &mut caps, false)?;
+        // Tunables are checked when the definition is parsed, as libvirt does.
+        cgroups::Tunes::from_def(def)?;
         Ok(())
     }
 
@@ -336,6 +360,7 @@ impl Driver {
                 let _ = process::terminate(st.pid, false, Duration::from_secs(3));
             }
             process::reap(st.pid);
+            self.release_host(&st.def);
             remove_run_files(&self.paths, &name, &st.lib_dir, &st.monitor);
             if let Some(def) = new_def {
                 let mut obj = DomObj::new(def);
@@ -436,6 +461,7 @@ impl Driver {
         if let Some(run) = obj.run.take() {
             drop(run.qmp);
             process::ensure_gone(run.pid);
+            self.release_host(&obj.def);
             remove_run_files(&self.paths, &obj.def.name, &run.lib_dir, &run.monitor_path);
         }
         if let Some(nd) = obj.new_def.take() {

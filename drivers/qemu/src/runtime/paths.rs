@@ -23,6 +23,12 @@ pub struct Paths {
     pub cache_dir: PathBuf,
     /// Whether this is the privileged (`system`) instance.
     pub privileged: bool,
+    /// The driver's settings file (`qemu.conf`, in the base config directory).
+    pub qemu_conf: PathBuf,
+    /// The root of an embedded driver (`qemu:///embed?root=`, or `OXVIRT_QEMU_ROOT`):
+    /// it makes names seen host-wide (cgroups) unique per root, as libvirt's
+    /// `virDomainDriverGenerateMachineName`.
+    pub root: Option<PathBuf>,
 }
 
 fn env_dir(var: &str, fallback: impl FnOnce() -> PathBuf) -> PathBuf {
@@ -49,6 +55,8 @@ impl Paths {
             log_dir: PathBuf::from("/var/log/libvirt/qemu"),
             cache_dir: PathBuf::from("/var/cache/libvirt/qemu"),
             privileged: true,
+            qemu_conf: config_base.join("qemu.conf"),
+            root: None,
         }
     }
 
@@ -69,6 +77,8 @@ impl Paths {
             log_dir: cache.join("qemu/log"),
             cache_dir: cache.join("qemu/cache"),
             privileged: false,
+            qemu_conf: config_base.join("qemu.conf"),
+            root: None,
         }
     }
 
@@ -83,6 +93,8 @@ impl Paths {
             log_dir: root.join("log/qemu"),
             cache_dir: root.join("cache/qemu"),
             privileged: false,
+            qemu_conf: root.join("etc/qemu.conf"),
+            root: Some(root.to_path_buf()),
         }
     }
 
@@ -116,6 +128,12 @@ impl Paths {
         self.lib_dir.join(format!("domain-{id}-{}", &name[..end]))
     }
 
+    /// Where the original owners of files chowned for running guests are kept
+    /// (see `dac.rs`).
+    pub fn dac_store(&self) -> PathBuf {
+        self.state_dir.join("dac-owners")
+    }
+
     /// Create every directory.
     pub fn create_all(&self) -> std::io::Result<()> {
         for d in [&self.config_dir, &self.autostart_dir, &self.state_dir, &self.lib_dir, &self.log_dir, &self.cache_dir] {
@@ -138,5 +156,7 @@ mod tests {
         assert_eq!(p.log_file("a"), PathBuf::from("/r/log/qemu/a.log"));
         assert_eq!(p.domain_lib_dir(3, "abcdefghijklmnopqrstuvwxyz"), PathBuf::from("/r/lib/qemu/domain-3-abcdefghijklmnopqrst"));
         assert_eq!(p.uri, "qemu:///embed?root=/r");
+        assert_eq!(p.qemu_conf, PathBuf::from("/r/etc/qemu.conf"));
+        assert_eq!(Paths::system().qemu_conf, PathBuf::from("/etc/libvirt/qemu.conf"));
     }
 }

@@ -1,0 +1,595 @@
+//! Control groups, v1 and v2 (libvirt's `vircgroup.c`, `vircgroupv1.c`,
+//! `vircgroupv2.c`), for any hypervisor driver.
+//!
+//! [`Layout`] says where the hierarchies are mounted: each v1 controller's mount point
+//! and the cgroup2 mount with the controllers it offers. As in libvirt, a controller is
+//! used through v2 when the unified hierarchy offers it and through v1 otherwise, so a
+//! hybrid host (v1 controllers plus an empty `/sys/fs/cgroup/unified`) works entirely
+//! through v1 and a pure v2 host entirely through v2. [`Cgroup`] is one group below
+//! every hierarchy it uses, by a path relative to the hierarchies' roots
+//! (`machine/qemu-1-vm.libvirt-qemu`).
+//!
+//! Everything goes through plain file operations below the layout's mount points, so
+//! the logic runs unprivileged against a directory tree that imitates cgroupfs
+//! ([`Layout::fake`]); the kernel's own rules (ranges, `EBUSY` on removal) only show
+//! on a real mount.
+
+use crate::{ErrorCode, ErrorDomain, VirError};
+use std::path::{Path, PathBuf};
+
+/// libvirt's `VIR_CGROUP_CPU_SHARES_MIN`/`MAX` (v1 `cpu.shares`).
+pub const CPU_SHARES_RANGE: (u64, u64) = (2, 262_144);
+/// `cpu.weight` of v2.
+pub const CPU_WEIGHT_RANGE: (u64, u64) = (1, 10_000);
+/// libvirt's `VIR_CGROUP_CPU_PERIOD_MIN`/`MAX`, microseconds.
+pub const CPU_PERIOD_RANGE: (u64, u64) = (1000, 1_000_000);
+/// libvirt's `VIR_CGROUP_CPU_QUOTA_MIN`/`MAX`, microseconds.
+pub const CPU_QUOTA_RANGE: (i64, i64) = (1000, 17_592_186_044_415);
+/// libvirt's `VIR_DOMAIN_MEMORY_PARAM_UNLIMITED` in KiB: "no limit".
+pub const MEMORY_UNLIMITED: u64 = 9_007_199_254_740_991;
+
+fn sys_err(msg: String, e: &std::io::Error) -> VirError {
+    VirError::new(ErrorCode::SystemError, ErrorDomain::Cgroup, format!("{msg}: {e}"))
+}
+
+/// Where the hierarchies are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// v1 hierarchies: (controller, mount point); co-mounted controllers share one.
+    pub v1: Vec<(String, PathBuf)>,
+    /// The cgroup2 mount and the controllers its root offers (`cgroup.controllers`).
+    pub v2: Option<(PathBuf, Vec<String>)>,
+}
+
+/// The v1 controller names a mount's options may list.
+const V1_CONTROLLERS: [&str; 10] = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "net_cls", "perf_event", "pids"];
+
+impl Layout {
+    /// The layout of this host, from `/proc/self/mounts`.
+    pub fn detect() -> Layout {
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        Layout::from_mounts(&mounts)
+    }
+
+    /// The layout described by a `/proc/mounts` text.
+    pub fn from_mounts(mounts: &str) -> Layout {
+        let mut l = Layout::default();
+        for line in mounts.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [_, dir, fstype, opts, ..] = f[..] else { continue };
+            let dir = PathBuf::from(dir.replace("\\040", " "));
+            match fstype {
+                "cgroup" => {
+                    for o in opts.split(',') {
+                        if V1_CONTROLLERS.contains(&o) && !l.v1.iter().any(|(c, _)| c == o) {
+                            l.v1.push((o.to_string(), dir.clone()));
+                        }
+                    }
+                }
+                "cgroup2" if l.v2.is_none() => {
+                    let ctrls = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+                    l.v2 = Some((dir, ctrls.split_whitespace().map(str::to_string).collect()));
+                }
+                _ => {}
+            }
+        }
+        l
+    }
+
+    /// A pure v2 layout rooted at `root`, offering `controllers` (for tests over a
+    /// directory tree imitating cgroupfs).
+    pub fn fake_v2(root: &Path, controllers: &[&str]) -> Layout {
+        Layout { v1: Vec::new(), v2: Some((root.to_path_buf(), controllers.iter().map(|c| c.to_string()).collect())) }
+    }
+
+    /// A v1 layout with one directory per controller below `root`.
+    pub fn fake_v1(root: &Path, controllers: &[&str]) -> Layout {
+        Layout { v1: controllers.iter().map(|c| (c.to_string(), root.join(c))).collect(), v2: None }
+    }
+
+    /// The v2 name of a controller: `blkio` is `io` there.
+    fn v2_name(controller: &str) -> &str {
+        if controller == "blkio" {
+            "io"
+        } else {
+            controller
+        }
+    }
+
+    /// Whether `controller` goes through v2.
+    fn on_v2(&self, controller: &str) -> bool {
+        self.v2.as_ref().is_some_and(|(_, c)| c.iter().any(|n| n == Layout::v2_name(controller)))
+    }
+}
+
+/// Which version a controller of a group is used through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Legacy per-controller hierarchies.
+    V1,
+    /// The unified hierarchy.
+    V2,
+}
+
+/// One group: its directory in each hierarchy it uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cgroup {
+    /// Path relative to the hierarchies' roots, without a leading `/`.
+    pub rel: String,
+    /// (controller, version, directory) for each controller in use.
+    dirs: Vec<(String, Version, PathBuf)>,
+}
+
+impl Cgroup {
+    /// The group `rel` with the controllers `wanted` allows, as the layout offers them
+    /// (not created; see [`Cgroup::create`]).
+    pub fn new(layout: &Layout, rel: &str, wanted: impl Fn(&str) -> bool) -> Cgroup {
+        let rel = rel.trim_matches('/').to_string();
+        let mut dirs = Vec::new();
+        for c in ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"] {
+            if !wanted(c) {
+                continue;
+            }
+            if layout.on_v2(c) {
+                if let Some((root, _)) = &layout.v2 {
+                    dirs.push((c.to_string(), Version::V2, root.join(&rel)));
+                }
+            } else if let Some((_, mount)) = layout.v1.iter().find(|(n, _)| n == c) {
+                dirs.push((c.to_string(), Version::V1, mount.join(&rel)));
+            }
+        }
+        Cgroup { rel, dirs }
+    }
+
+    /// The controllers this group uses.
+    pub fn controllers(&self) -> impl Iterator<Item = &str> {
+        self.dirs.iter().map(|(c, _, _)| c.as_str())
+    }
+
+    /// Whether `controller` is in use, and through which version.
+    pub fn version_of(&self, controller: &str) -> Option<Version> {
+        self.dirs.iter().find(|(c, _, _)| c == controller).map(|(_, v, _)| *v)
+    }
+
+    /// The directory of `controller`.
+    pub fn dir_of(&self, controller: &str) -> Option<&Path> {
+        self.dirs.iter().find(|(c, _, _)| c == controller).map(|(_, _, d)| d.as_path())
+    }
+
+    /// Every distinct directory of the group.
+    fn distinct_dirs(&self) -> Vec<&Path> {
+        let mut out: Vec<&Path> = Vec::new();
+        for (_, _, d) in &self.dirs {
+            if !out.contains(&d.as_path()) {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    /// A sub-group `name` of this group (libvirt's `emulator`, `vcpuN`), limited to
+    /// the controllers `wanted` allows.
+    pub fn child(&self, name: &str, wanted: impl Fn(&str) -> bool) -> Cgroup {
+        Cgroup {
+            rel: format!("{}/{name}", self.rel),
+            dirs: self.dirs.iter().filter(|(c, _, _)| wanted(c)).map(|(c, v, d)| (c.clone(), *v, d.join(name))).collect(),
+        }
+    }
+
+    /// Create the group's directories (and parents). On v2 the controllers it uses
+    /// are enabled in each ancestor's `cgroup.subtree_control`, as libvirt does.
+    pub fn create(&self, layout: &Layout) -> Result<(), VirError> {
+        for (c, v, d) in &self.dirs {
+            if *v == Version::V2 {
+                if let Some((root, _)) = &layout.v2 {
+                    let mut at = root.clone();
+                    for comp in Path::new(&self.rel).components() {
+                        let ctl = at.join("cgroup.subtree_control");
+                        let word = format!("+{}", Layout::v2_name(c));
+                        let on = std::fs::read_to_string(&ctl).unwrap_or_default();
+                        if !on.split_whitespace().any(|w| w == Layout::v2_name(c)) {
+                            write_raw(&ctl, &word)?;
+                        }
+                        at.push(comp);
+                        mkdir(&at)?;
+                    }
+                }
+            }
+            mkdir(d)?;
+        }
+        Ok(())
+    }
+
+    /// Whether every directory of the group exists.
+    pub fn exists(&self) -> bool {
+        !self.dirs.is_empty() && self.dirs.iter().all(|(_, _, d)| d.is_dir())
+    }
+
+    /// Move process `pid` (all its threads) into the group.
+    pub fn add_process(&self, pid: i32) -> Result<(), VirError> {
+        for d in self.distinct_dirs() {
+            write_raw(&d.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Move thread `tid` into the group (v1 `tasks`; v2 only moves whole processes
+    /// outside threaded sub-trees, so thread placement is a v1 matter).
+    pub fn add_thread(&self, tid: i32) -> Result<(), VirError> {
+        for (_, v, d) in &self.dirs {
+            if *v == Version::V1 {
+                write_raw(&d.join("tasks"), &tid.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The processes in the group (its `cgroup.procs` files, de-duplicated).
+    pub fn processes(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        for d in self.distinct_dirs() {
+            for p in std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default().lines() {
+                if let Ok(p) = p.trim().parse::<i32>() {
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn file(&self, controller: &str, v1: &str, v2: &str) -> Result<(Version, PathBuf), VirError> {
+        let (_, ver, dir) = self.dirs.iter().find(|(c, _, _)| c == controller).ok_or_else(|| {
+            VirError::new(
+                ErrorCode::OperationInvalid,
+                ErrorDomain::Cgroup,
+                format!("cgroup {controller} controller is not mounted or not enabled"),
+            )
+        })?;
+        Ok((*ver, dir.join(if *ver == Version::V1 { v1 } else { v2 })))
+    }
+
+    /// Write `value` to the file of `controller` (v1 or v2 name).
+    pub fn set(&self, controller: &str, v1: &str, v2: &str, value: impl Fn(Version) -> String) -> Result<(), VirError> {
+        let (ver, path) = self.file(controller, v1, v2)?;
+        write_raw(&path, &value(ver))
+    }
+
+    /// `<memtune><hard_limit>` in KiB: v1 `memory.limit_in_bytes`, v2 `memory.max`.
+    pub fn set_memory_hard_limit(&self, kib: u64) -> Result<(), VirError> {
+        self.set("memory", "memory.limit_in_bytes", "memory.max", |v| mem_value(v, kib))
+    }
+
+    /// `<memtune><soft_limit>`: v1 `memory.soft_limit_in_bytes`, v2 `memory.high`.
+    pub fn set_memory_soft_limit(&self, kib: u64) -> Result<(), VirError> {
+        self.set("memory", "memory.soft_limit_in_bytes", "memory.high", |v| mem_value(v, kib))
+    }
+
+    /// `<memtune><swap_hard_limit>`: v1 `memory.memsw.limit_in_bytes` (memory plus
+    /// swap), v2 `memory.swap.max`.
+    pub fn set_memory_swap_hard_limit(&self, kib: u64) -> Result<(), VirError> {
+        self.set("memory", "memory.memsw.limit_in_bytes", "memory.swap.max", |v| mem_value(v, kib))
+    }
+
+    /// `<cputune><shares>`: v1 `cpu.shares`, v2 `cpu.weight` (the same number, as
+    /// libvirt writes it), range-checked like libvirt.
+    pub fn set_cpu_shares(&self, shares: u64) -> Result<(), VirError> {
+        let (ver, path) = self.file("cpu", "cpu.shares", "cpu.weight")?;
+        let (lo, hi) = if ver == Version::V1 { CPU_SHARES_RANGE } else { CPU_WEIGHT_RANGE };
+        if !(lo..=hi).contains(&shares) {
+            return Err(VirError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Cgroup,
+                format!("shares '{shares}' must be in range [{lo}, {hi}]"),
+            ));
+        }
+        write_raw(&path, &shares.to_string())
+    }
+
+    /// CFS bandwidth: `period` (0: unchanged) and `quota` (None: unchanged, negative:
+    /// unlimited). v1 `cpu.cfs_period_us`/`cpu.cfs_quota_us`, v2 `cpu.max`.
+    pub fn set_cpu_bandwidth(&self, period: u64, quota: Option<i64>) -> Result<(), VirError> {
+        let (ver, _) = self.file("cpu", "cpu.shares", "cpu.max")?;
+        if period != 0 && !(CPU_PERIOD_RANGE.0..=CPU_PERIOD_RANGE.1).contains(&period) {
+            return Err(VirError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Cgroup,
+                format!("cfs_period '{period}' must be in range ({}, {})", CPU_PERIOD_RANGE.0, CPU_PERIOD_RANGE.1),
+            ));
+        }
+        if let Some(q) = quota.filter(|q| *q >= 0 && !(CPU_QUOTA_RANGE.0..=CPU_QUOTA_RANGE.1).contains(q)) {
+            return Err(VirError::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Cgroup,
+                format!("cfs_quota '{q}' must be in range ({}, {})", CPU_QUOTA_RANGE.0, CPU_QUOTA_RANGE.1),
+            ));
+        }
+        match ver {
+            Version::V1 => {
+                if period != 0 {
+                    self.set("cpu", "cpu.cfs_period_us", "", |_| period.to_string())?;
+                }
+                if let Some(q) = quota {
+                    self.set("cpu", "cpu.cfs_quota_us", "", |_| if q < 0 { "-1".into() } else { q.to_string() })?;
+                }
+                Ok(())
+            }
+            Version::V2 => {
+                let (_, path) = self.file("cpu", "", "cpu.max")?;
+                let cur = std::fs::read_to_string(&path).unwrap_or_default();
+                let mut it = cur.split_whitespace();
+                let cur_quota = it.next().unwrap_or("max").to_string();
+                let cur_period = it.next().unwrap_or("100000").to_string();
+                let q = match quota {
+                    None => cur_quota,
+                    Some(q) if q < 0 || q == CPU_QUOTA_RANGE.1 => "max".into(),
+                    Some(q) => q.to_string(),
+                };
+                let p = if period == 0 { cur_period } else { period.to_string() };
+                write_raw(&path, &format!("{q} {p}"))
+            }
+        }
+    }
+
+    /// `<blkiotune><weight>`: v1 `blkio.bfq.weight` or `blkio.weight`, v2
+    /// `io.bfq.weight` or `io.weight` (`default N`), as libvirt picks them.
+    pub fn set_blkio_weight(&self, weight: u64) -> Result<(), VirError> {
+        self.blkio_weight_file(None, weight)
+    }
+
+    /// `<blkiotune><device><weight>` for the block device `dev` (`MAJ:MIN`).
+    pub fn set_blkio_device_weight(&self, dev: &str, weight: u64) -> Result<(), VirError> {
+        self.blkio_weight_file(Some(dev), weight)
+    }
+
+    fn blkio_weight_file(&self, dev: Option<&str>, weight: u64) -> Result<(), VirError> {
+        let (ver, dir) = match self.dirs.iter().find(|(c, _, _)| c == "blkio") {
+            Some((_, v, d)) => (*v, d.clone()),
+            None => return self.file("blkio", "", "").map(|_| ()),
+        };
+        let (bfq, plain) = match (ver, dev) {
+            (Version::V1, None) => ("blkio.bfq.weight", "blkio.weight"),
+            (Version::V1, Some(_)) => ("blkio.bfq.weight_device", "blkio.weight_device"),
+            (Version::V2, _) => ("io.bfq.weight", "io.weight"),
+        };
+        let (path, value) = if dir.join(bfq).exists() {
+            let v = match dev {
+                Some(d) => format!("{d} {weight}"),
+                None => weight.to_string(),
+            };
+            (dir.join(bfq), v)
+        } else if dir.join(plain).exists() {
+            let v = match (ver, dev) {
+                (_, Some(d)) => format!("{d} {weight}"),
+                (Version::V2, None) => format!("default {weight}"),
+                (Version::V1, None) => weight.to_string(),
+            };
+            (dir.join(plain), v)
+        } else {
+            let what = if dev.is_some() { "blkio device weight" } else { "blkio weight" };
+            return Err(VirError::new(
+                ErrorCode::OperationInvalid,
+                ErrorDomain::Cgroup,
+                format!("{what} is valid only for bfq or cfq scheduler"),
+            ));
+        };
+        write_raw(&path, &value)
+    }
+
+    /// A throttle of block device `dev` (`MAJ:MIN`): `kind` is `read_bps`,
+    /// `write_bps`, `read_iops` or `write_iops`; 0 is unlimited. v1
+    /// `blkio.throttle.KIND_device`, v2 `io.max` (`rbps=`, `wbps=`, `riops=`, `wiops=`).
+    pub fn set_blkio_throttle(&self, dev: &str, kind: &str, value: u64) -> Result<(), VirError> {
+        let v2_key = match kind {
+            "read_bps" => "rbps",
+            "write_bps" => "wbps",
+            "read_iops" => "riops",
+            "write_iops" => "wiops",
+            other => return Err(VirError::new(ErrorCode::InternalError, ErrorDomain::Cgroup, format!("unknown blkio throttle '{other}'"))),
+        };
+        let v1_file = format!("blkio.throttle.{kind}_device");
+        self.set("blkio", &v1_file, "io.max", |ver| match ver {
+            Version::V1 => format!("{dev} {value}"),
+            Version::V2 if value == 0 => format!("{dev} {v2_key}=max"),
+            Version::V2 => format!("{dev} {v2_key}={value}"),
+        })
+    }
+
+    /// Remove the group and its sub-groups (deepest first). A directory that is
+    /// already gone is fine; one still holding processes fails with the kernel's
+    /// `EBUSY`.
+    pub fn remove(&self) -> Result<(), VirError> {
+        for d in self.distinct_dirs() {
+            remove_tree(d)?;
+        }
+        Ok(())
+    }
+}
+
+fn mem_value(v: Version, kib: u64) -> String {
+    match v {
+        Version::V2 if kib >= MEMORY_UNLIMITED => "max".into(),
+        Version::V1 if kib >= MEMORY_UNLIMITED => "-1".into(),
+        _ => (kib.saturating_mul(1024)).to_string(),
+    }
+}
+
+fn mkdir(d: &Path) -> Result<(), VirError> {
+    match std::fs::create_dir(d) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(p) = d.parent() {
+                mkdir(p)?;
+            }
+            std::fs::create_dir(d)
+                .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })
+                .map_err(|e| sys_err(format!("Failed to create cgroup '{}'", d.display()), &e))
+        }
+        Err(e) => Err(sys_err(format!("Failed to create cgroup '{}'", d.display()), &e)),
+    }
+}
+
+/// libvirt's `virCgroupSetValueRaw`: one write of `value` to the file opened with
+/// `O_TRUNC` (cgroupfs files take one write each; no temp file, so no atomic_write).
+fn write_raw(path: &Path, value: &str) -> Result<(), VirError> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| sys_err(format!("Unable to write to '{}'", path.display()), &e))?;
+    f.write_all(value.as_bytes()).map_err(|e| sys_err(format!("Unable to write to '{}'", path.display()), &e))
+}
+
+/// Remove directory `d` after its sub-directories. Only directories are removed
+/// (cgroupfs's files vanish with their directory; a fake tree's files are removed too).
+fn remove_tree(d: &Path) -> Result<(), VirError> {
+    let rd = match std::fs::read_dir(d) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(sys_err(format!("Unable to remove cgroup '{}'", d.display()), &e)),
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&p)?;
+        }
+    }
+    match std::fs::remove_dir(d) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        // Not cgroupfs (a fake tree for tests): its files must go first.
+        Err(e) if e.raw_os_error() == Some(39) => {
+            for f in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                let _ = std::fs::remove_file(f.path());
+            }
+            std::fs::remove_dir(d).map_err(|e| sys_err(format!("Unable to remove cgroup '{}'", d.display()), &e))
+        }
+        Err(e) => Err(sys_err(format!("Unable to remove cgroup '{}'", d.display()), &e)),
+    }
+}
+
+/// The `MAJ:MIN` of block device `path` (libvirt's `virCgroupGetBlockDevString`).
+pub fn block_dev_string(path: &Path) -> Result<String, VirError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let md = std::fs::metadata(path).map_err(|e| sys_err(format!("Unable to get device ID '{}'", path.display()), &e))?;
+    if !md.file_type().is_block_device() {
+        return Err(VirError::new(
+            ErrorCode::OperationInvalid,
+            ErrorDomain::Cgroup,
+            format!("Path '{}' must be a block device", path.display()),
+        ));
+    }
+    let rdev = md.rdev();
+    // glibc's gnu_dev_major/minor.
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+    Ok(format!("{major}:{minor}"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn tmp(tag: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("oxvirt-cgroup-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    #[test]
+    fn hybrid_hosts_use_v1_and_pure_v2_hosts_v2() {
+        let mounts = "cgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n\
+                      cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,nosuid,cpu,cpuacct 0 0\n\
+                      cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n";
+        let l = Layout::from_mounts(mounts);
+        assert_eq!(l.v1.len(), 3);
+        let g = Cgroup::new(&l, "/machine/x.libvirt-qemu", |_| true);
+        assert_eq!(g.version_of("memory"), Some(Version::V1));
+        assert_eq!(g.dir_of("cpuacct"), Some(Path::new("/sys/fs/cgroup/cpu,cpuacct/machine/x.libvirt-qemu")));
+        assert_eq!(g.version_of("blkio"), None);
+        let v2 = Layout { v1: l.v1.clone(), v2: Some((PathBuf::from("/u"), vec!["memory".into(), "io".into()])) };
+        let g = Cgroup::new(&v2, "machine/x", |c| c != "cpu");
+        assert_eq!(g.version_of("memory"), Some(Version::V2));
+        assert_eq!(g.version_of("blkio"), Some(Version::V2));
+        assert_eq!(g.version_of("cpu"), None);
+        assert_eq!(g.version_of("cpuacct"), Some(Version::V1));
+    }
+
+    #[test]
+    fn v2_tunes_go_to_the_unified_files() {
+        let root = tmp("v2");
+        let l = Layout::fake_v2(&root, &["cpu", "memory", "io"]);
+        std::fs::write(root.join("cgroup.subtree_control"), "").unwrap();
+        std::fs::create_dir_all(root.join("machine")).unwrap();
+        std::fs::write(root.join("machine/cgroup.subtree_control"), "").unwrap();
+        let g = Cgroup::new(&l, "machine/vm.libvirt-qemu", |_| true);
+        g.create(&l).unwrap();
+        let d = root.join("machine/vm.libvirt-qemu");
+        for f in ["memory.max", "memory.high", "memory.swap.max", "cpu.weight", "cpu.max", "io.weight", "io.max", "cgroup.procs"] {
+            std::fs::write(d.join(f), "").unwrap();
+        }
+        std::fs::write(d.join("cpu.max"), "max 100000").unwrap();
+        g.set_memory_hard_limit(262_144).unwrap();
+        g.set_memory_soft_limit(MEMORY_UNLIMITED).unwrap();
+        g.set_memory_swap_hard_limit(1024).unwrap();
+        g.set_cpu_shares(2048).unwrap();
+        g.set_cpu_bandwidth(20_000, Some(10_000)).unwrap();
+        g.set_blkio_weight(500).unwrap();
+        g.set_blkio_throttle("8:0", "read_iops", 0).unwrap();
+        let read = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+        assert_eq!(read("memory.max"), "268435456");
+        assert_eq!(read("memory.high"), "max");
+        assert_eq!(read("memory.swap.max"), "1048576");
+        assert_eq!(read("cpu.weight"), "2048");
+        assert_eq!(read("cpu.max"), "10000 20000");
+        assert_eq!(read("io.weight"), "default 500");
+        assert_eq!(read("io.max"), "8:0 riops=max");
+        assert_eq!(read(&format!("{}/../cgroup.subtree_control", d.display())), "+io");
+        assert_eq!(g.set_cpu_shares(20_000).unwrap_err().message, "invalid argument: shares '20000' must be in range [1, 10000]");
+        g.add_process(42).unwrap();
+        assert_eq!(g.processes(), vec![42]);
+        std::fs::write(d.join("cgroup.subtree_control"), "").unwrap();
+        let child = g.child("emulator", |c| c == "cpu");
+        child.create(&l).unwrap();
+        assert!(child.exists());
+        g.remove().unwrap();
+        assert!(!d.exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn v1_tunes_and_missing_weight_files() {
+        let root = tmp("v1");
+        let l = Layout::fake_v1(&root, &["cpu", "memory", "blkio"]);
+        let g = Cgroup::new(&l, "machine/vm", |_| true);
+        g.create(&l).unwrap();
+        for (c, f) in [
+            ("memory", "memory.limit_in_bytes"),
+            ("cpu", "cpu.shares"),
+            ("cpu", "cpu.cfs_quota_us"),
+            ("blkio", "blkio.throttle.write_bps_device"),
+        ] {
+            std::fs::write(root.join(c).join("machine/vm").join(f), "").unwrap();
+        }
+        g.set_memory_hard_limit(1024).unwrap();
+        g.set_cpu_shares(1024).unwrap();
+        g.set_cpu_bandwidth(0, Some(-1)).unwrap();
+        g.set_blkio_throttle("8:0", "write_bps", 1000).unwrap();
+        let read = |c: &str, f: &str| std::fs::read_to_string(root.join(c).join("machine/vm").join(f)).unwrap();
+        assert_eq!(read("memory", "memory.limit_in_bytes"), "1048576");
+        assert_eq!(read("cpu", "cpu.cfs_quota_us"), "-1");
+        assert_eq!(read("blkio", "blkio.throttle.write_bps_device"), "8:0 1000");
+        let e = g.set_blkio_weight(100).unwrap_err();
+        assert_eq!(e.code, ErrorCode::OperationInvalid);
+        assert!(e.message.contains("blkio weight is valid only for bfq or cfq scheduler"), "{}", e.message);
+        assert_eq!(g.set_cpu_shares(1).unwrap_err().code, ErrorCode::InvalidArg);
+        g.remove().unwrap();
+        assert!(!root.join("cpu/machine/vm").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
