@@ -593,7 +593,7 @@ pub fn host_arch() -> String {
 }
 
 impl HostEnv {
-    /// What the real host offers.
+    /// What the real host offers (without the CPU map, which callers load once).
     pub fn probe(privileged: bool) -> HostEnv {
         let mut dirs = vec![PathBuf::from("/usr/share/qemu/firmware"), PathBuf::from("/etc/qemu/firmware")];
         if !privileged {
@@ -610,7 +610,6 @@ impl HostEnv {
         } else {
             None
         };
-        let cpu_dir = env_path("OXVIRT_CPU_MAP_DIR").unwrap_or_else(|| PathBuf::from(CPU_MAP_DIR));
         HostEnv {
             host_arch: host_arch(),
             privileged,
@@ -622,7 +621,7 @@ impl HostEnv {
             swtpm,
             kvm_max_vcpus: None,
             sev_limits: (0, 0),
-            cpu_map: cpumap::CpuMap::load(&cpu_dir).ok(),
+            cpu_map: None,
             host_cpu: None,
             kvm_secure_guest: None,
         }
@@ -1178,6 +1177,50 @@ pub fn resolve_args(
         }
     }
     Ok((arch, virttype, machine))
+}
+
+/// The process-wide CPU map (loaded once; `OXVIRT_CPU_MAP_DIR` overrides its place).
+fn shared_cpu_map() -> Option<cpumap::CpuMap> {
+    static MAP: std::sync::OnceLock<Option<cpumap::CpuMap>> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        let dir = env_path("OXVIRT_CPU_MAP_DIR").unwrap_or_else(|| PathBuf::from(CPU_MAP_DIR));
+        cpumap::CpuMap::load(&dir).ok()
+    })
+    .clone()
+}
+
+/// `virConnectGetDomainCapabilities` of a QEMU driver instance (libvirt's
+/// `qemuConnectGetDomainCapabilities`): arguments checked and defaulted as libvirt does,
+/// the binary's capabilities from `lookup` (the driver's capabilities cache).
+pub fn connect_get(
+    lookup: impl Fn(&str) -> std::result::Result<std::sync::Arc<QemuCaps>, oxvirt_util::VirError>,
+    privileged: bool,
+    emulator: Option<&str>,
+    arch: Option<&str>,
+    machine: Option<&str>,
+    virttype: Option<&str>,
+    flags: u32,
+) -> std::result::Result<String, oxvirt_util::VirError> {
+    use oxvirt_util::{ErrorCode, ErrorDomain, VirError};
+    oxvirt::driver::check_flags(flags, 0, "qemuConnectGetDomainCapabilities", ErrorDomain::Qemu)?;
+    check_names(arch, virttype)?;
+    let host = host_arch();
+    let binary = match emulator {
+        Some(e) => e.to_string(),
+        None => default_emulator(&host, arch.unwrap_or(&host)).ok_or_else(|| {
+            VirError::new(
+                ErrorCode::ConfigUnsupported,
+                ErrorDomain::Qemu,
+                format!("unable to find any emulator to serve '{}' architecture", arch.unwrap_or("(null)")),
+            )
+        })?,
+    };
+    let caps = lookup(&binary)?;
+    let (arch, virttype, machine) = resolve_args(&caps, &binary, arch, virttype, machine, &host)?;
+    let mut env = HostEnv::probe(privileged);
+    env.cpu_map = shared_cpu_map();
+    let dc = fill(&caps, &binary, &arch, &virttype, machine.as_deref(), &env).map_err(oxvirt_util::VirError::from)?;
+    Ok(dc.format())
 }
 
 /// libvirt's `virQEMUCapsAccelStr`.
