@@ -49,14 +49,14 @@ fn domain_type() -> &'static str {
 
 /// oxvirtd serving `qemu:///system` below a private root. On drop: the daemon is
 /// killed, then every QEMU whose command line names the root, then the tree goes.
-struct QemuDaemon {
+pub(super) struct QemuDaemon {
     child: Option<Child>,
     dir: TempDir,
     env: Vec<(String, String)>,
 }
 
 impl QemuDaemon {
-    fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
+    pub(super) fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
         let mut d =
             QemuDaemon { child: None, dir: TempDir::new(tag), env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
         std::fs::write(d.dir.0.join("oxvirtd.conf"), "").expect("write config");
@@ -64,19 +64,19 @@ impl QemuDaemon {
         d
     }
 
-    fn root(&self) -> PathBuf {
+    pub(super) fn root(&self) -> PathBuf {
         self.dir.0.join("root")
     }
 
-    fn sock(&self) -> PathBuf {
+    pub(super) fn sock(&self) -> PathBuf {
         self.dir.0.join("libvirt-sock")
     }
 
-    fn uri(&self) -> String {
+    pub(super) fn uri(&self) -> String {
         format!("qemu+unix:///system?socket={}", self.sock().display())
     }
 
-    fn spawn(&mut self) {
+    pub(super) fn spawn(&mut self) {
         let _ = std::fs::remove_file(self.sock());
         let child = Command::new(oxvirtd_bin())
             .arg("--socket-dir")
@@ -99,19 +99,19 @@ impl QemuDaemon {
     }
 
     /// SIGKILL the daemon (guests must survive) and wait for it.
-    fn kill9(&mut self) {
+    pub(super) fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    fn virsh(&self, line: &str) -> Output {
+    pub(super) fn virsh(&self, line: &str) -> Output {
         virsh(&self.uri(), line, &self.dir.0)
     }
 
     /// `virsh LINE`, which must succeed; returns stdout.
-    fn virsh_ok(&self, line: &str) -> String {
+    pub(super) fn virsh_ok(&self, line: &str) -> String {
         let out = self.virsh(line);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "virsh {line} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -119,7 +119,7 @@ impl QemuDaemon {
     }
 
     /// Run a libvirt-python script with the URI as argv[1]; it must succeed.
-    fn python(&self, script: &str) -> String {
+    pub(super) fn python(&self, script: &str) -> String {
         assert!(Path::new(PYTHON).exists(), "{PYTHON} with python3-libvirt is required");
         let out = client_cmd(PYTHON, &self.dir.0).arg("-c").arg(script).arg(self.uri()).output().expect("python runs");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
