@@ -124,6 +124,14 @@ fn domcapabilities_agree_with_the_probed_binary() {
     let hp = t.descendants().find(|n| n.attribute("name") == Some("host-passthrough")).expect("host-passthrough");
     assert_eq!(hp.attribute("supported"), Some("no"));
 
+    // oxvirsh prints exactly what virsh prints.
+    let ox = client_cmd(&super::streams::oxvirsh_bin().display().to_string(), &scratch.0)
+        .args(["-c", &d.uri(), "domcapabilities"])
+        .output()
+        .expect("oxvirsh runs");
+    assert!(ox.status.success(), "oxvirsh domcapabilities failed: {}", String::from_utf8_lossy(&ox.stderr));
+    assert_eq!(String::from_utf8_lossy(&ox.stdout), xml);
+
     // libvirt-python sees the same document.
     let py = d.python(
         "import libvirt, sys\nc = libvirt.open(sys.argv[1])\nsys.stdout.write(c.getDomainCapabilities(None, None, None, None, 0))\n",

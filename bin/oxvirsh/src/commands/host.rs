@@ -90,7 +90,8 @@ fn cmd_domcapabilities(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let caps =
         conn.domain_capabilities(emulator, arch, machine, virttype, 0).map_err(|e| ctl.fail("failed to get emulator capabilities", e))?;
-    ctl.print(&caps);
+    // virsh prints the document followed by a newline (`vshPrint(ctl, "%s\n", caps)`).
+    ctl.print(&format!("{caps}\n"));
     Ok(())
 }
 
