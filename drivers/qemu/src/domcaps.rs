@@ -665,15 +665,11 @@ impl HostEnv {
 
 /// libvirt's `virQEMUCapsGuestIsNative`.
 pub fn guest_is_native(host: &str, guest: &str) -> bool {
-    let is_x86 = |a: &str| matches!(a, "i686" | "x86_64");
     let is_ppc64 = |a: &str| matches!(a, "ppc64" | "ppc64le");
-    let is_arm = |a: &str| matches!(a, "armv6l" | "armv7l" | "armv7b" | "aarch64");
     host == guest
         || (host == "x86_64" && guest == "i686")
         || (host == "aarch64" && guest == "armv7l")
         || (is_ppc64(host) && is_ppc64(guest))
-        || (is_x86(host) && is_x86(guest) && host == "x86_64")
-        || (is_arm(host) && host == "aarch64" && guest == "armv7l")
 }
 
 /// The accelerator a virtualization type uses.
