@@ -11,17 +11,17 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const QEMU: &str = "/usr/bin/qemu-system-x86_64";
-const PYTHON: &str = "/usr/bin/python3";
+pub(super) const PYTHON: &str = "/usr/bin/python3";
 const MARKER: &str = "OXVIRT-GUEST-READY";
 
 /// The test guest's files, as printed by `scripts/build-test-guest.sh`.
-struct Guest {
+pub(super) struct Guest {
     kernel: String,
     initrd: String,
     cmdline: String,
 }
 
-fn build_guest() -> Guest {
+pub(super) fn build_guest() -> Guest {
     assert!(Path::new(QEMU).exists(), "{QEMU} is required (Debian package qemu-system-x86)");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-test-guest.sh");
     let out = Command::new("bash").arg(&script).stderr(Stdio::inherit()).output().expect("run scripts/build-test-guest.sh");
@@ -51,7 +51,7 @@ fn domain_type() -> &'static str {
 /// killed, then every QEMU whose command line names the root, then the tree goes.
 pub(super) struct QemuDaemon {
     child: Option<Child>,
-    dir: TempDir,
+    pub(super) dir: TempDir,
     env: Vec<(String, String)>,
 }
 
@@ -165,7 +165,7 @@ impl QemuDaemon {
         out
     }
 
-    fn assert_clean(&self) {
+    pub(super) fn assert_clean(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.qemus().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -187,7 +187,7 @@ impl Drop for QemuDaemon {
 
 /// A test-guest domain: direct kernel boot, serial log file + console, a virtio disk,
 /// the guest-agent channel (socket path chosen by the driver).
-fn guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
+pub(super) fn guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
     let disk = dir.join(format!("{name}.img"));
     std::fs::File::create(&disk).and_then(|f| f.set_len(4 << 20)).expect("create disk image");
     let serial = dir.join(format!("{name}.serial"));
