@@ -570,6 +570,15 @@ pub struct HostEnv {
 /// Where libvirt's CPU model map lives.
 pub const CPU_MAP_DIR: &str = "/usr/share/libvirt/cpu_map";
 
+/// libvirt's built-in loader list (the code images of `DEFAULT_LOADER_NVRAM`), used when
+/// no firmware descriptor matches.
+const DEFAULT_LOADERS: &[&str] = &[
+    "/usr/share/OVMF/OVMF_CODE.fd",
+    "/usr/share/OVMF/OVMF_CODE.secboot.fd",
+    "/usr/share/AAVMF/AAVMF_CODE.fd",
+    "/usr/share/AAVMF/AAVMF32_CODE.fd",
+];
+
 /// The test suite's fixed loader paths (libvirt's `domaincapstest`).
 const TEST_LOADERS: &[&str] = &["/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF32_CODE.fd", "/usr/share/OVMF/OVMF_CODE.fd"];
 
@@ -996,8 +1005,11 @@ fn fill_os(machine: &str, arch: &str, env: &HostEnv) -> Result<Section> {
     loader.values = match &env.loader_override {
         Some(v) => v.clone(),
         None => {
+            // Without a matching descriptor, libvirt lists its built-in loader list
+            // (`DEFAULT_LOADER_NVRAM`, qemu.conf's `nvram` default).
+            let exes = if fw.executables.is_empty() { DEFAULT_LOADERS.iter().map(|s| s.to_string()).collect() } else { fw.executables };
             let mut out: Vec<String> = Vec::new();
-            for p in fw.executables {
+            for p in exes {
                 if (!env.check_loader_files || Path::new(&p).exists()) && !out.contains(&p) {
                     out.push(p);
                 }

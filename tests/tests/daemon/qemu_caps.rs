@@ -3,8 +3,10 @@
 //! libvirt-python: the `<domainCapabilities>` document is valid against libvirt's
 //! `domaincaps.rng` and agrees with the probed `<qemuCaps>` cache document; libvirt's
 //! argument errors; the cache file is written once, reused by a restarted daemon and
-//! rewritten when the binary changes. QEMU, virsh, xmllint and libvirt's schemas are
-//! required.
+//! rewritten when the binary changes; and side by side with the real libvirtd 9.0
+//! (`qemu_vs_libvirtd.rs`'s private-namespace daemon), the same `virsh domcapabilities`
+//! lines give byte-identical output and errors. QEMU, virsh, xmllint, libvirt's schemas
+//! and libvirtd's QEMU driver are required.
 
 use super::harness::{client_cmd, TempDir};
 use super::qemu::QemuDaemon;
@@ -204,4 +206,50 @@ fn the_capabilities_cache_survives_restarts_and_follows_the_binary() {
     let out = d.virsh(&line);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("Cannot check QEMU binary {copy_s}")));
+}
+
+#[test]
+fn domcapabilities_match_libvirtd() {
+    assert!(Path::new(QEMU).exists(), "{QEMU} is required (Debian package qemu-system-x86)");
+    let lines = [
+        "domcapabilities",
+        "domcapabilities --virttype qemu",
+        "domcapabilities --machine q35",
+        "domcapabilities --virttype qemu --machine q35",
+        "domcapabilities --machine isapc",
+        "domcapabilities --arch i686",
+        "domcapabilities --emulatorbin /usr/bin/qemu-system-i386 --arch x86_64",
+        "domcapabilities --arch aarch64",
+        "domcapabilities --arch vax",
+        "domcapabilities --virttype foo",
+        "domcapabilities --virttype xen",
+        "domcapabilities --machine nosuch",
+        "domcapabilities --emulatorbin /nonexistent/qemu",
+    ];
+    let run = |uri: &str, dir: &Path| -> Vec<String> {
+        let mut out: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                let o = super::harness::virsh(uri, l, dir);
+                format!("{l}: exit {:?}\n{}{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+            })
+            .collect();
+        let ro = uri.replace("libvirt-sock", "libvirt-sock-ro");
+        let o = super::harness::virsh(&ro, "domcapabilities", dir);
+        out.push(format!("read-only: exit {:?}\n{}", o.status.code(), String::from_utf8_lossy(&o.stderr)));
+        out
+    };
+    let ours = {
+        let d = QemuDaemon::start("qcaps-vs-ours", &[]);
+        run(&d.uri(), &d.dir.0)
+    };
+    let theirs = {
+        let l = super::qemu_vs_libvirtd::Libvirtd::start();
+        let scratch = TempDir::new("qcaps-vs-theirs");
+        run(&l.uri(), &scratch.0)
+    };
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert_eq!(o, t, "oxvirtd and libvirtd 9.0 differ");
+    }
+    assert_eq!(ours.len(), theirs.len());
 }
