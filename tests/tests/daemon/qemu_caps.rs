@@ -177,6 +177,7 @@ fn the_capabilities_cache_survives_restarts_and_follows_the_binary() {
     let first = d.virsh_ok(&line);
     let (file, text1) = cache_of(&d.root(), &copy_s);
     let md1 = std::fs::metadata(&file).expect("cache file");
+    assert_eq!(md1.mode() & 0o777, 0o600, "cache file mode");
     let ctime = std::fs::metadata(&copy).expect("copy").ctime();
     assert!(text1.contains(&format!("<qemuctime>{ctime}</qemuctime>")), "qemuctime of the copy not recorded");
 

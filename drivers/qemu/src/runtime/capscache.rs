@@ -284,12 +284,21 @@ pub fn lookup(binary: &str, cache_dir: &Path) -> std::result::Result<Arc<QemuCap
 
 fn store(file: &Path, caps: &QemuCaps) -> std::result::Result<(), VirError> {
     let fail = |e: std::io::Error| {
-        VirError::new(ErrorCode::SystemError, ErrorDomain::Qemu, format!("Failed to save capabilities cache '{}': {e}", file.display()))
+        let reason = match e.raw_os_error() {
+            Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+            None => e.to_string(),
+        };
+        VirError::new(
+            ErrorCode::SystemError,
+            ErrorDomain::Qemu,
+            format!("Failed to save '{}' for '{}': {reason}", file.display(), caps.emulator),
+        )
     };
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    oxvirt_util::fs::atomic_write(file, caps.format().as_bytes()).map_err(fail)
+    // Mode 0600, as libvirt's virQEMUCapsSaveFile.
+    oxvirt_util::fs::atomic_write_mode(file, caps.format().as_bytes(), 0o600).map_err(fail)
 }
 
 /// One probing QEMU, killed (and its files removed) when dropped.
