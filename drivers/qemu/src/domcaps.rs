@@ -595,6 +595,7 @@ fn in_path(prog: &str) -> Option<PathBuf> {
 pub fn host_arch() -> String {
     match std::env::consts::ARCH {
         "x86" => "i686".into(),
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le".into(),
         "powerpc64" => "ppc64".into(),
         "arm" => "armv7l".into(),
         a => a.to_string(),
@@ -1260,15 +1261,16 @@ pub fn check_names(arch: Option<&str>, virttype: Option<&str>) -> std::result::R
 pub fn qemu_arch_name(arch: &str) -> &str {
     match arch {
         "i686" => "i386",
-        "armv6l" | "armv7l" | "armv7b" => "arm",
-        "or32" => "or32",
+        "armv6l" | "armv7l" => "arm",
+        "openrisc" => "or32",
         a => a,
     }
 }
 
 /// The emulator serving `arch` on this host (`virQEMUCapsGetDefaultEmulator`):
-/// `qemu-system-ARCH` in `PATH`, else the binary of the host's architecture when it can
-/// run `arch` guests natively.
+/// `qemu-system-ARCH` in `PATH`, else the binary of the target libvirt's
+/// `virQEMUCapsFindTarget` picks (the host's own for native guests, `ppc64` for both
+/// ppc64 flavours).
 pub fn default_emulator(host: &str, arch: &str) -> Option<String> {
     let find = |a: &str| in_path(&format!("qemu-system-{}", qemu_arch_name(a))).map(|p| p.display().to_string());
     if host == "aarch64" && arch == "armv7l" {
@@ -1276,21 +1278,18 @@ pub fn default_emulator(host: &str, arch: &str) -> Option<String> {
             return Some(b);
         }
     }
-    find(arch).or_else(|| {
-        let target =
-            if (host == "x86_64" && arch == "i686") || (host == "aarch64" && arch == "armv7l") || (host == "ppc64le" && arch == "ppc64") {
-                host
-            } else if arch == "ppc64le" {
-                "ppc64"
-            } else {
-                arch
-            };
-        if target != arch {
-            find(target)
-        } else {
-            None
-        }
-    })
+    if let Some(b) = find(arch) {
+        return Some(b);
+    }
+    let mut target = if guest_is_native(host, arch) { host } else { arch };
+    if matches!(target, "ppc64" | "ppc64le") {
+        target = "ppc64";
+    }
+    if target != arch {
+        find(target)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
