@@ -23,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-/// In-memory cache by (cache directory, binary path).
+/// In-memory cache by (cache directory, binary path); an instance with another cache
+/// directory reuses a valid entry of the same binary instead of probing it again.
 type CapsMap = HashMap<(PathBuf, PathBuf), Arc<QemuCaps>>;
 
 /// Process-wide cache: probing is the same for every driver instance.
@@ -266,6 +267,15 @@ pub fn lookup(binary: &str, cache_dir: &Path) -> std::result::Result<Arc<QemuCap
     let file = cache_file(cache_dir, binary);
     if let Some(caps) = load_valid(&file, binary) {
         let caps = Arc::new(caps);
+        map.insert(key, caps.clone());
+        return Ok(caps);
+    }
+    // Another driver instance of this process may hold valid capabilities of the same
+    // binary (probing is the same for every instance): store them here too.
+    let shared = map.iter().find(|((_, b), c)| b == Path::new(binary) && check_valid(c, &host_facts(binary, &c.arch)).is_ok());
+    if let Some((_, caps)) = shared {
+        let caps = caps.clone();
+        store(&file, &caps)?;
         map.insert(key, caps.clone());
         return Ok(caps);
     }
