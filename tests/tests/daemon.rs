@@ -17,6 +17,8 @@ mod malformed;
 mod python;
 #[path = "daemon/qemu.rs"]
 mod qemu;
+#[path = "daemon/qemu_caps.rs"]
+mod qemu_caps;
 #[path = "daemon/qemu_vs_libvirtd.rs"]
 mod qemu_vs_libvirtd;
 #[path = "daemon/qemu_host.rs"]

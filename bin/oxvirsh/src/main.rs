@@ -205,6 +205,17 @@ fn main() {
         }
         return;
     }
+    // `domcapabilities --qemu-caps FILE ...` / `--testsuite`: the offline form.
+    if args.first().map(String::as_str) == Some("domcapabilities") && oxvirt_driver_qemu::tool::is_offline_domcapabilities(&args[1..]) {
+        match oxvirt_driver_qemu::tool::domcapabilities(&args[1..]) {
+            Ok(out) => print!("{out}"),
+            Err(e) => {
+                eprintln!("error: {}", oxvirt_util::VirError::from(e));
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     if args.first().map(String::as_str) == Some("xml") {
         match oxvirt_conf::tool::run(&args[1..]) {
             Ok(out) => print!("{out}"),

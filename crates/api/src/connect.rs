@@ -180,6 +180,25 @@ impl Connect {
     pub fn capabilities(&self) -> Result<String> {
         self.hv().get_capabilities()
     }
+    /// `virConnectGetDomainCapabilities` (refused on read-only connections, as libvirt
+    /// does).
+    pub fn domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        if self.inner.read_only {
+            return Err(Error::new(
+                ErrorCode::OperationDenied,
+                ErrorDomain::Domain,
+                "read only access prevents virConnectGetDomainCapabilities",
+            ));
+        }
+        self.hv().get_domain_capabilities(emulator, arch, machine, virttype, flags)
+    }
     /// `virConnectGetMaxVcpus`.
     pub fn max_vcpus(&self, typ: Option<&str>) -> Result<i32> {
         self.hv().get_max_vcpus(typ)

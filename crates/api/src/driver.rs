@@ -123,6 +123,20 @@ pub trait HypervisorDriver: Send + Sync {
     fn get_sysinfo(&self, flags: u32) -> Result<String> {
         nosup!("virConnectGetSysinfo")
     }
+    // domain capabilities (qcaps)
+    /// `virConnectGetDomainCapabilities`: the `<domainCapabilities>` document for an
+    /// emulator binary, architecture, machine type and virtualization type (each
+    /// optional: the driver picks its defaults).
+    fn get_domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        nosup!("virConnectGetDomainCapabilities")
+    }
 
     /// `virConnectListAllDomains` (`ListDomainsFlags` bits).
     fn list_all_domains(&self, flags: u32) -> Result<Vec<DomainRef>> {

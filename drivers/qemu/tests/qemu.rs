@@ -7,6 +7,8 @@
 mod argv;
 #[path = "qemu/caps.rs"]
 mod caps;
+#[path = "qemu/domcaps.rs"]
+mod domcaps;
 #[path = "qemu/qmp.rs"]
 mod qmp;
 #[path = "qemu/runtime.rs"]

@@ -69,6 +69,23 @@ impl HypervisorDriver for RemoteConn {
         let local = matches!(self.transport, TransportKind::Unix | TransportKind::Ssh | TransportKind::Libssh | TransportKind::Libssh2);
         local && self.call::<_, RemoteConnectIsSecureRet>(P::ConnectIsSecure, &Void).map(|r| r.secure != 0).unwrap_or(false)
     }
+    fn get_domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        let a = RemoteConnectGetDomainCapabilitiesArgs {
+            emulatorbin: opt(emulator),
+            arch: opt(arch),
+            machine: opt(machine),
+            virttype: opt(virttype),
+            flags,
+        };
+        Ok(self.call::<_, RemoteConnectGetDomainCapabilitiesRet>(P::ConnectGetDomainCapabilities, &a)?.capabilities)
+    }
     fn get_sysinfo(&self, flags: u32) -> Result<String> {
         Ok(self.call::<_, RemoteConnectGetSysinfoRet>(P::ConnectGetSysinfo, &RemoteConnectGetSysinfoArgs { flags })?.sysinfo)
     }

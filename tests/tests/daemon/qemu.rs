@@ -68,7 +68,7 @@ impl QemuDaemon {
         self.dir.0.join("root")
     }
 
-    fn sock(&self) -> PathBuf {
+    pub(super) fn sock(&self) -> PathBuf {
         self.dir.0.join("libvirt-sock")
     }
 
@@ -119,7 +119,7 @@ impl QemuDaemon {
     }
 
     /// Run a libvirt-python script with the URI as argv[1]; it must succeed.
-    fn python(&self, script: &str) -> String {
+    pub(super) fn python(&self, script: &str) -> String {
         assert!(Path::new(PYTHON).exists(), "{PYTHON} with python3-libvirt is required");
         let out = client_cmd(PYTHON, &self.dir.0).arg("-c").arg(script).arg(self.uri()).output().expect("python runs");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();

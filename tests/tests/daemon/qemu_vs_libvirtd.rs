@@ -19,13 +19,13 @@ const LIBVIRTD: &str = "/usr/sbin/libvirtd";
 
 /// libvirtd 9.0 serving `qemu:///system` in a private mount namespace; killed on drop,
 /// with any QEMU it started below its scratch directory.
-struct Libvirtd {
+pub(super) struct Libvirtd {
     child: Option<Child>,
     dir: TempDir,
 }
 
 impl Libvirtd {
-    fn start() -> Libvirtd {
+    pub(super) fn start() -> Libvirtd {
         assert!(Path::new(LIBVIRTD).exists(), "{LIBVIRTD} is required (Debian package libvirt-daemon)");
         // libvirtd's QEMU driver resolves its built-in user `libvirt-qemu` at start even
         // when qemu.conf names another; Debian's libvirt-daemon-system creates it.
@@ -35,7 +35,9 @@ impl Libvirtd {
                 .args(["--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", "libvirt-qemu"])
                 .status()
                 .expect("useradd runs");
-            assert!(made.success(), "cannot create the libvirt-qemu user libvirtd needs");
+            // Another test may have created it meanwhile (tests run in parallel).
+            let exists = Command::new("getent").args(["passwd", "libvirt-qemu"]).stdout(Stdio::null()).status();
+            assert!(made.success() || exists.is_ok_and(|s| s.success()), "cannot create the libvirt-qemu user libvirtd needs");
         }
         let dir = TempDir::new("libvirtd-qemu");
         for sub in ["ns/etc", "ns/lib", "ns/cache", "ns/run", "ns/log", "sock"] {
@@ -89,7 +91,7 @@ impl Libvirtd {
         }
     }
 
-    fn uri(&self) -> String {
+    pub(super) fn uri(&self) -> String {
         format!("qemu+unix:///system?socket={}", self.dir.0.join("sock/libvirt-sock").display())
     }
 }

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 const PYTHON: &str = "/usr/bin/python3";
 
 /// The `oxvirsh` binary, built once per test run (`OXVIRSH` overrides).
-fn oxvirsh_bin() -> PathBuf {
+pub(super) fn oxvirsh_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(p) = std::env::var_os("OXVIRSH") {

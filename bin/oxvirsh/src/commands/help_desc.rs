@@ -75,6 +75,7 @@ pub static DESCRIPTIONS: &[(&str, &str)] = &[
     ("iface-destroy", "forcefully stop a physical host interface."),
     ("nodedev-dumpxml", "Output the node device details as an XML dump to stdout."),
     ("capabilities", "Returns capabilities of hypervisor/driver."),
+    ("domcapabilities", "Returns capabilities of emulator with respect to host and libvirt."),
     ("nodeinfo", "Returns basic information about the node."),
     ("version", "Display the system version information."),
     ("connect", "Connect to local hypervisor. This is built-in command after shell start up."),

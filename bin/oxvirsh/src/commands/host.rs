@@ -1,4 +1,4 @@
-//! Host and shell commands: `capabilities`, `nodeinfo`, `version`, `uri`,
+//! Host and shell commands: `capabilities`, `domcapabilities`, `nodeinfo`, `version`, `uri`,
 //! `hostname`, `connect`, `event`, `help`, `quit`/`exit`.
 
 use super::*;
@@ -19,6 +19,19 @@ macro_rules! cmd {
 /// Host and shell commands.
 pub const CMDS: &[CmdDef] = &[
     cmd!("capabilities", "host", "capabilities", &[], cmd_capabilities, Needs::Conn),
+    cmd!(
+        "domcapabilities",
+        "host",
+        "domain capabilities",
+        &[
+            s("virttype", 0, "virtualization type (/domain/@type)"),
+            s("emulatorbin", 0, "path to emulator binary (/domain/devices/emulator)"),
+            s("arch", 0, "domain architecture (/domain/os/type/@arch)"),
+            s("machine", 0, "machine type (/domain/os/type/@machine)"),
+        ],
+        cmd_domcapabilities,
+        Needs::Conn
+    ),
     cmd!("nodeinfo", "host", "node information", &[JSON], cmd_nodeinfo, Needs::Conn),
     cmd!("version", "host", "show version", &[b("daemon", "report daemon version too"), JSON], cmd_version, Needs::Conn),
     cmd!("uri", "host", "print the hypervisor canonical URI", &[], cmd_uri, Needs::Conn),
@@ -66,6 +79,19 @@ fn cmd_capabilities(ctl: &mut Ctl, _cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let caps = conn.capabilities().map_err(|e| ctl.fail("failed to get capabilities", e))?;
     ctl.print(&caps);
+    Ok(())
+}
+
+fn cmd_domcapabilities(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let virttype = opt_str(ctl, cmd, "virttype")?;
+    let emulator = opt_str(ctl, cmd, "emulatorbin")?;
+    let arch = opt_str(ctl, cmd, "arch")?;
+    let machine = opt_str(ctl, cmd, "machine")?;
+    let conn = ctl.conn()?;
+    let caps =
+        conn.domain_capabilities(emulator, arch, machine, virttype, 0).map_err(|e| ctl.fail("failed to get emulator capabilities", e))?;
+    // virsh prints the document followed by a newline (`vshPrint(ctl, "%s\n", caps)`).
+    ctl.print(&format!("{caps}\n"));
     Ok(())
 }
 

@@ -33,6 +33,11 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         P::ConnectGetSysinfo => args::<RemoteConnectGetSysinfoArgs>(payload)
             .and_then(|a| conn.sysinfo(a.flags))
             .and_then(|s| ret(&RemoteConnectGetSysinfoRet { sysinfo: s })),
+        P::ConnectGetDomainCapabilities => args::<RemoteConnectGetDomainCapabilitiesArgs>(payload)
+            .and_then(|a| {
+                conn.domain_capabilities(a.emulatorbin.as_deref(), a.arch.as_deref(), a.machine.as_deref(), a.virttype.as_deref(), a.flags)
+            })
+            .and_then(|c| ret(&RemoteConnectGetDomainCapabilitiesRet { capabilities: c })),
         P::ConnectGetMaxVcpus => args::<RemoteConnectGetMaxVcpusArgs>(payload)
             .and_then(|a| conn.max_vcpus(a.r#type.as_deref()))
             .and_then(|n| ret(&RemoteConnectGetMaxVcpusRet { max_vcpus: n })),

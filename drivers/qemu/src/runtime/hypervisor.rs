@@ -114,6 +114,19 @@ impl HypervisorDriver for QemuConn {
         Ok(caps.version)
     }
 
+    fn get_domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+        flags: u32,
+    ) -> Result<String> {
+        let cache = &self.drv.paths.cache_dir;
+        let lookup = |b: &str| super::capscache::lookup(b, cache);
+        crate::domcaps::connect_get(lookup, self.drv.paths.privileged, emulator, arch, machine, virttype, flags)
+    }
+
     fn get_hostname(&self) -> Result<String> {
         std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|s| s.trim().to_string())
