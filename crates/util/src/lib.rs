@@ -2,11 +2,13 @@
 //!
 //! Holds libvirt's error numbering and the error value that crosses every layer
 //! ([`VirError`]), atomic file writes, UUID helpers and the parser of libvirt's
-//! configuration-file syntax ([`virconf`]). It depends on nothing of
+//! configuration-file syntax ([`virconf`]), and fd passing over unix sockets
+//! ([`fdpass`]). It depends on nothing of
 //! oxvirt's own and must stay that way.
 
 pub mod errnum;
 pub mod error;
+pub mod fdpass;
 pub mod fs;
 pub mod uuid;
 pub mod virconf;
