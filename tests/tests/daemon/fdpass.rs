@@ -272,3 +272,72 @@ print("closed", closed[0], flush=True)
     let _ = child.wait();
     assert_eq!(line.trim(), "closed 1");
 }
+
+/// A firmware-only QEMU guest with a VNC server that listens nowhere (`listen
+/// type='none'`): clients reach it only through passed sockets.
+fn vnc_guest_xml(name: &str) -> String {
+    super::qemu::idle_xml(name)
+        .replace("</devices>", "<graphics type='vnc'><listen type='none'/></graphics><video><model type='vga'/></video></devices>")
+}
+
+#[test]
+fn python_opens_vnc_graphics_over_passed_sockets() {
+    let d = super::qemu::QemuDaemon::start("fd-graphics", &[]);
+    super::qemu::define(&d, "gfx", &vnc_guest_xml("gfx"));
+    super::qemu::define(&d, "plain", &super::qemu::idle_xml("plain"));
+    d.virsh_ok("start gfx");
+    d.virsh_ok("start plain");
+    let out = d.python(
+        r#"
+import sys, os, socket, libvirt
+c = libvirt.open(sys.argv[1])
+dom = c.lookupByName("gfx")
+def greeting(s):
+    s.settimeout(30)
+    data = b""
+    while len(data) < 12:
+        chunk = s.recv(12 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+# virDomainOpenGraphicsFD: the daemon passes back a socket QEMU's VNC server talks on.
+fd = dom.openGraphicsFD(0, 0)
+s = socket.socket(fileno=fd)
+assert greeting(s) == b"RFB 003.008\n", "openGraphicsFD"
+s.close()
+# virDomainOpenGraphics: our end of a socketpair goes to QEMU.
+a, b = socket.socketpair()
+dom.openGraphics(0, a.fileno(), libvirt.VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH)
+a.close()
+assert greeting(b) == b"RFB 003.008\n", "openGraphics"
+b.close()
+def err(f):
+    try:
+        f()
+    except libvirt.libvirtError as e:
+        return (e.get_error_code(), e.get_error_message())
+    raise SystemExit("no error")
+print(err(lambda: dom.openGraphicsFD(1, 0)))
+print(err(lambda: c.lookupByName("plain").openGraphicsFD(0, 0)))
+print(err(lambda: dom.openGraphicsFD(0, 2)))
+c.lookupByName("plain").destroy()
+print(err(lambda: c.lookupByName("plain").openGraphicsFD(0, 0)))
+print("ok")
+"#,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "(1, 'internal error: No graphics backend with index 1')",
+            "(1, 'internal error: No graphics backend with index 0')",
+            "(8, 'unsupported flags (0x2) in function qemuDomainOpenGraphicsFD')",
+            "(55, 'Requested operation is not valid: domain is not running')",
+            "ok"
+        ],
+        "{out}"
+    );
+    d.virsh_ok("destroy gfx");
+    d.assert_clean();
+}

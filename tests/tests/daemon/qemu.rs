@@ -49,14 +49,14 @@ fn domain_type() -> &'static str {
 
 /// oxvirtd serving `qemu:///system` below a private root. On drop: the daemon is
 /// killed, then every QEMU whose command line names the root, then the tree goes.
-struct QemuDaemon {
+pub(super) struct QemuDaemon {
     child: Option<Child>,
     dir: TempDir,
     env: Vec<(String, String)>,
 }
 
 impl QemuDaemon {
-    fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
+    pub(super) fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
         let mut d =
             QemuDaemon { child: None, dir: TempDir::new(tag), env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
         std::fs::write(d.dir.0.join("oxvirtd.conf"), "").expect("write config");
@@ -111,7 +111,7 @@ impl QemuDaemon {
     }
 
     /// `virsh LINE`, which must succeed; returns stdout.
-    fn virsh_ok(&self, line: &str) -> String {
+    pub(super) fn virsh_ok(&self, line: &str) -> String {
         let out = self.virsh(line);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "virsh {line} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -119,7 +119,7 @@ impl QemuDaemon {
     }
 
     /// Run a libvirt-python script with the URI as argv[1]; it must succeed.
-    fn python(&self, script: &str) -> String {
+    pub(super) fn python(&self, script: &str) -> String {
         assert!(Path::new(PYTHON).exists(), "{PYTHON} with python3-libvirt is required");
         let out = client_cmd(PYTHON, &self.dir.0).arg("-c").arg(script).arg(self.uri()).output().expect("python runs");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -165,7 +165,7 @@ impl QemuDaemon {
         out
     }
 
-    fn assert_clean(&self) {
+    pub(super) fn assert_clean(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.qemus().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -229,7 +229,7 @@ fn guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
 }
 
 /// A firmware-only guest (SeaBIOS idles): cheap, for tests that need no OS.
-fn idle_xml(name: &str) -> String {
+pub(super) fn idle_xml(name: &str) -> String {
     format!(
         "<domain type='qemu'>
   <name>{name}</name>
@@ -241,7 +241,7 @@ fn idle_xml(name: &str) -> String {
     )
 }
 
-fn define(d: &QemuDaemon, name: &str, xml: &str) {
+pub(super) fn define(d: &QemuDaemon, name: &str, xml: &str) {
     let file = d.dir.0.join(format!("{name}.xml"));
     std::fs::write(&file, xml).expect("write XML");
     d.virsh_ok(&format!("define {}", file.display()));

@@ -525,6 +525,18 @@ impl HypervisorDriver for QemuConn {
         super::console::open(&self.drv.consoles, &path, flags & force != 0)
     }
 
+    fn domain_open_graphics(&self, d: &DomainRef, idx: u32, fd: std::os::fd::OwnedFd, flags: u32) -> Result<()> {
+        let skip = DomainOpenGraphicsFlags::SKIPAUTH.bits();
+        check_flags(flags, skip, "qemuDomainOpenGraphics", D)?;
+        super::graphics::open(&self.drv, d, idx, fd, flags & skip != 0)
+    }
+
+    fn domain_open_graphics_fd(&self, d: &DomainRef, idx: u32, flags: u32) -> Result<std::os::fd::OwnedFd> {
+        let skip = DomainOpenGraphicsFlags::SKIPAUTH.bits();
+        check_flags(flags, skip, "qemuDomainOpenGraphicsFD", D)?;
+        super::graphics::open_fd(&self.drv, d, idx, flags & skip != 0)
+    }
+
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {
             return Err(Error::new(ErrorCode::NoSupport, D, "only domain events are served by the QEMU driver"));

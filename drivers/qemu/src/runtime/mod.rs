@@ -17,11 +17,13 @@
 //!
 //! Modules: [`paths`] (directory layout), [`process`] (spawn, signals, monitor
 //! connect), [`capscache`] (probed capabilities per binary), [`status`] (status
-//! files), [`domobj`] (domain list), `hypervisor` (the API implementation).
+//! files), [`domobj`] (domain list), `graphics` (graphics connections over passed
+//! descriptors), `hypervisor` (the API implementation).
 
 pub mod capscache;
 mod console;
 pub mod domobj;
+mod graphics;
 mod hypervisor;
 mod lifecycle;
 pub mod paths;
