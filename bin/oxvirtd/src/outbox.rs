@@ -224,6 +224,18 @@ impl Outbox {
     /// The writer task: drain the queue whenever packets are left behind, until the
     /// client is gone and everything is written (or the socket failed).
     async fn run(self: Arc<Self>) {
+        self.clone().drain().await;
+        // Dropping the write half would shut the socket down for writing while the
+        // reader still holds it, and the client would see end of file without the
+        // hang-up that comes with the socket closing (libvirt's client then reports
+        // its close callback's reason as an error instead of end of file). Leave the
+        // write side open until the read half closes the socket with it.
+        if let Ok(ob) = Arc::try_unwrap(self) {
+            ob.wr.forget();
+        }
+    }
+
+    async fn drain(self: Arc<Self>) {
         loop {
             match self.flush() {
                 Err(()) => return,
