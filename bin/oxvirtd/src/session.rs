@@ -372,3 +372,106 @@ fn open(client: &Client, payload: &[u8]) -> Reply {
     *guard = Some(conn);
     void()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod close_callback_tests {
+    //! The close-callback relay with a driver whose connection can close under the
+    //! client (no built-in local driver does; the remote driver would).
+    use super::*;
+    use oxvirt::driver::{CloseCallback, ConnectDriver, ConnectDrivers, HypervisorDriver, Probe};
+    use oxvirt::uri::Uri;
+    use oxvirt_rpc::proto::remote::PROGRAM as REMOTE;
+    use oxvirt_rpc::proto::Program;
+    use oxvirt_rpc::{Encode, FrameDecoder, Header};
+
+    /// A driver that keeps the registered close callback where the test can fire it.
+    struct Closable(Arc<Mutex<Option<CloseCallback>>>);
+
+    impl HypervisorDriver for Closable {
+        fn get_type(&self) -> oxvirt::Result<String> {
+            Ok("Closable".into())
+        }
+        fn connect_register_close_callback(&self, cb: CloseCallback) -> oxvirt::Result<()> {
+            *lock(&self.0) = Some(cb);
+            Ok(())
+        }
+        fn connect_unregister_close_callback(&self) -> oxvirt::Result<()> {
+            lock(&self.0).take();
+            Ok(())
+        }
+    }
+
+    struct ClosableDriver(Arc<Mutex<Option<CloseCallback>>>);
+
+    impl ConnectDriver for ClosableDriver {
+        fn name(&self) -> &'static str {
+            "closable"
+        }
+        fn probe(&self, uri: &Uri) -> Probe {
+            if uri.driver == "closable" {
+                Probe::Accept
+            } else {
+                Probe::Decline
+            }
+        }
+        fn open(&self, _uri: &Uri, _flags: u32) -> oxvirt::Result<ConnectDrivers> {
+            Ok(ConnectDrivers {
+                hypervisor: Arc::new(Closable(self.0.clone())),
+                network: None,
+                storage: None,
+                secret: None,
+                nwfilter: None,
+                interface: None,
+                nodedev: None,
+            })
+        }
+    }
+
+    static PROGRAM: &Program = &REMOTE;
+
+    #[test]
+    fn the_connections_close_reaches_the_client_as_event_362() {
+        let slot: Arc<Mutex<Option<CloseCallback>>> = Arc::default();
+        oxvirt::driver::register(Arc::new(ClosableDriver(slot.clone())));
+        let server = Server::new(crate::config::Config::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let client = Arc::new(Client::new(SocketKind::ReadWrite, tx));
+        let call = |procedure: RemoteProcedure, serial: u32, payload: Vec<u8>| {
+            let info = PROGRAM.procedures.iter().find(|i| i.number == procedure as i32).expect("procedure in the table");
+            let p = Packet { header: Header::call(REMOTE_PROGRAM, procedure as i32, serial), nfds: 0, payload };
+            handle_call(&server, &client, PROGRAM, info, &p, Vec::new());
+        };
+        let open = RemoteConnectOpenArgs { name: Some("closable:///".into()), flags: 0 }.to_bytes().expect("encode");
+        call(RemoteProcedure::ConnectOpen, 1, open);
+        call(RemoteProcedure::ConnectRegisterCloseCallback, 2, Vec::new());
+        let fire = |reason| {
+            if let Some(cb) = lock(&slot).clone() {
+                cb(reason);
+            }
+        };
+        fire(2);
+        call(RemoteProcedure::ConnectUnregisterCloseCallback, 3, Vec::new());
+        fire(1);
+        let mut dec = FrameDecoder::new();
+        let mut seen = Vec::new();
+        while let Ok(bytes) = rx.try_recv() {
+            dec.push(&bytes);
+            while let Ok(Some(p)) = dec.next_packet() {
+                let reason = p.body::<RemoteConnectEventConnectionClosedMsg>().map(|m| m.reason).ok();
+                seen.push((p.header.msg_type, p.header.procedure, p.header.status, reason.filter(|_| p.header.procedure == 362)));
+            }
+        }
+        use oxvirt_rpc::MessageType as T;
+        assert_eq!(
+            seen,
+            [
+                (T::REPLY, 1, MessageStatus::OK, None),
+                (T::REPLY, 360, MessageStatus::OK, None),
+                (T::MESSAGE, 362, MessageStatus::OK, Some(2)),
+                (T::REPLY, 361, MessageStatus::OK, None),
+            ]
+        );
+        client.teardown();
+    }
+}
