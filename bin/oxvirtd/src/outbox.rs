@@ -99,7 +99,8 @@ struct State {
 
 /// Outgoing packets of a unix-socket client (see the module documentation).
 pub struct Outbox {
-    wr: OwnedWriteHalf,
+    /// Always `Some` until the outbox drops (see its `Drop`).
+    wr: Option<OwnedWriteHalf>,
     state: Mutex<State>,
     wake: Notify,
 }
@@ -108,7 +109,7 @@ impl Outbox {
     /// An outbox writing to `wr`, the client's handle to it, and the writer task's
     /// future (spawn it on the runtime).
     pub fn open(wr: OwnedWriteHalf) -> (OutboxHandle, impl std::future::Future<Output = ()> + Send + 'static) {
-        let ob = Arc::new(Outbox { wr, state: Mutex::new(State::default()), wake: Notify::new() });
+        let ob = Arc::new(Outbox { wr: Some(wr), state: Mutex::new(State::default()), wake: Notify::new() });
         (OutboxHandle(ob.clone()), ob.run())
     }
 
@@ -146,7 +147,8 @@ impl Outbox {
     /// (then the outbox is broken).
     fn send_fds(&self, st: &mut State, fds: &mut Vec<OwnedFd>) -> Option<bool> {
         while let Some(fd) = fds.first() {
-            let sock = self.wr.as_ref();
+            let Some(wr) = &self.wr else { return None };
+            let sock = wr.as_ref();
             match sock.try_io(Interest::WRITABLE, || oxvirt_util::fdpass::send_fd(sock, fd.as_fd())) {
                 Ok(()) => {
                     fds.remove(0);
@@ -167,7 +169,8 @@ impl Outbox {
     /// offset, or `None` when the socket failed (then the outbox is broken).
     fn write_some(&self, st: &mut State, buf: &[u8], mut from: usize) -> Option<usize> {
         while from < buf.len() {
-            match self.wr.try_write(&buf[from..]) {
+            let Some(wr) = &self.wr else { return None };
+            match wr.try_write(&buf[from..]) {
                 Ok(0) => {
                     st.broken = true;
                     st.queue.clear();
@@ -224,23 +227,12 @@ impl Outbox {
     /// The writer task: drain the queue whenever packets are left behind, until the
     /// client is gone and everything is written (or the socket failed).
     async fn run(self: Arc<Self>) {
-        self.clone().drain().await;
-        // Dropping the write half would shut the socket down for writing while the
-        // reader still holds it, and the client would see end of file without the
-        // hang-up that comes with the socket closing (libvirt's client then reports
-        // its close callback's reason as an error instead of end of file). Leave the
-        // write side open until the read half closes the socket with it.
-        if let Ok(ob) = Arc::try_unwrap(self) {
-            ob.wr.forget();
-        }
-    }
-
-    async fn drain(self: Arc<Self>) {
         loop {
             match self.flush() {
                 Err(()) => return,
                 Ok(false) => {
-                    if self.wr.writable().await.is_err() {
+                    let Some(wr) = &self.wr else { return };
+                    if wr.writable().await.is_err() {
                         self.lock().broken = true;
                         return;
                     }
@@ -261,6 +253,19 @@ impl Outbox {
                     self.wake.notified().await;
                 }
             }
+        }
+    }
+}
+
+impl Drop for Outbox {
+    /// Dropping the write half would shut the socket down for writing while the reader
+    /// still holds it, and a client waking in between would see end of file without
+    /// the hang-up of a closed socket (libvirt's client then reports its close
+    /// callback's reason as an error instead of end of file). Forgetting it leaves the
+    /// socket to close at once with whichever half goes last.
+    fn drop(&mut self) {
+        if let Some(wr) = self.wr.take() {
+            wr.forget();
         }
     }
 }

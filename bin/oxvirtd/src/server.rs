@@ -229,6 +229,12 @@ pub async fn serve(server: Arc<Server>, listeners: Vec<Listener>) -> Result<()> 
     while server.calls_in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Let the client tasks close their sockets themselves: dropped with the runtime,
+    // a unix client's write half would shut down before the socket closes, and a
+    // libvirt client waking in between reports its close reason as an error, not EOF.
+    while server.clients.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     Ok(())
 }
 

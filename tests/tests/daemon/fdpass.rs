@@ -273,6 +273,26 @@ print("closed", closed[0], flush=True)
     assert_eq!(line.trim(), "closed 1");
 }
 
+#[test]
+fn virsh_create_and_start_pass_fds() {
+    super::harness::which("virsh");
+    let d = Daemon::start("fd-virsh");
+    let home = TempDir::new("fd-virsh-home");
+    let xml = d.dir.0.join("vfds.xml");
+    std::fs::write(&xml, domain_xml("vfds")).expect("write XML");
+    // Real virsh sends descriptors 3 and 4 (virDomainCreateXMLWithFiles, then
+    // virDomainCreateWithFiles after a destroy).
+    let line = format!(
+        "virsh -c '{uri}' 'create {xml} --pass-fds 3,4; destroy vfds; define {xml}; start vfds --pass-fds 3' 3</dev/null 4</dev/null",
+        uri = d.uri(),
+        xml = xml.display()
+    );
+    let out = client_cmd("bash", &home.0).arg("-c").arg(&line).output().expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Domain 'vfds' created from") && stdout.contains("Domain 'vfds' started"), "{stdout}");
+}
+
 /// A firmware-only QEMU guest with a VNC server that listens nowhere (`listen
 /// type='none'`): clients reach it only through passed sockets.
 fn vnc_guest_xml(name: &str) -> String {
