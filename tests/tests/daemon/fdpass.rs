@@ -359,6 +359,25 @@ print("ok")
         "{out}"
     );
     assert!(settles_to(d.pid(), base), "descriptor leak: {} before, {} after", base, fd_count(d.pid()));
+    // oxvirt's own client (the remote driver) makes the same calls.
+    oxvirt_driver_remote::register();
+    let conn = oxvirt::Connect::open(Some(&d.uri())).expect("oxvirt connects to oxvirtd");
+    let dom = conn.domain_lookup_by_name("gfx").expect("lookup");
+    let greeting = |s: UnixStream| {
+        let mut s = s;
+        s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).map(|_| buf.to_vec()).unwrap_or_default()
+    };
+    let fd = dom.open_graphics_fd(0, oxvirt::DomainOpenGraphicsFlags::empty()).expect("open_graphics_fd");
+    assert_eq!(greeting(UnixStream::from(fd)), b"RFB 003.008\n");
+    let (a, b) = UnixStream::pair().expect("pair");
+    dom.open_graphics(0, a.into(), oxvirt::DomainOpenGraphicsFlags::SKIPAUTH).expect("open_graphics");
+    assert_eq!(greeting(b), b"RFB 003.008\n");
+    let e = dom.open_graphics_fd(3, oxvirt::DomainOpenGraphicsFlags::empty()).expect_err("index 3");
+    assert_eq!(e.message, "internal error: No graphics backend with index 3");
+    drop((dom, conn));
+    assert!(settles_to(d.pid(), base), "descriptor leak: {} before, {} after", base, fd_count(d.pid()));
     d.virsh_ok("destroy plain");
     let out = d.python(
         r#"
@@ -372,4 +391,26 @@ except libvirt.libvirtError as e:
     assert_eq!(out.trim(), "55 Requested operation is not valid: domain is not running");
     d.virsh_ok("destroy gfx");
     d.assert_clean();
+}
+
+#[test]
+fn oxvirt_client_passes_files_and_hears_the_close() {
+    let mut d = Daemon::start("fd-oxvirt");
+    oxvirt_driver_remote::register();
+    let conn = oxvirt::Connect::open(Some(&d.uri())).expect("oxvirt connects to oxvirtd");
+    let (a, mut b) = UnixStream::pair().expect("pair");
+    let dom = conn
+        .domain_create_xml_with_files(&domain_xml("oxfiles"), vec![a.into()], oxvirt::DomainCreateFlags::empty())
+        .expect("create with files");
+    assert_eq!(dom.name(), "oxfiles");
+    assert!(dropped(&mut b), "the daemon kept the passed descriptor");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    conn.register_close_callback(move |reason| {
+        let _ = tx.lock().map(|t| t.send(reason));
+    })
+    .expect("register");
+    d.terminate();
+    // VIR_CONNECT_CLOSE_REASON_EOF.
+    assert_eq!(rx.recv_timeout(Duration::from_secs(30)), Ok(1));
 }

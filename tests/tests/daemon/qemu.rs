@@ -77,7 +77,7 @@ impl QemuDaemon {
         self.dir.0.join("libvirt-sock")
     }
 
-    fn uri(&self) -> String {
+    pub(super) fn uri(&self) -> String {
         format!("qemu+unix:///system?socket={}", self.sock().display())
     }
 
