@@ -170,6 +170,11 @@ pub fn handle_call(
             fd_call(client, procedure.number, p, fds);
             None
         }
+        QEMU_PROGRAM if dispatch::fds::handles_qemu(procedure.number) => {
+            let result = client.conn().and_then(|c| dispatch::fds::dispatch_qemu(&p.payload, fds, &c));
+            send_fd_reply(client, p, result);
+            None
+        }
         REMOTE_PROGRAM => remote_call(server, client, procedure.number, p),
         ADMIN_PROGRAM => crate::admin::call(server, client, procedure.number, p),
         QEMU_PROGRAM => Some(client.conn().and_then(|c| {
@@ -246,6 +251,11 @@ fn fd_call(client: &Client, n: i32, p: &Packet, fds: Vec<OwnedFd>) {
         (Err(e), _) => Err(e),
         (_, None) => Err(unknown_procedure(n)),
     };
+    send_fd_reply(client, p, result);
+}
+
+/// Send a descriptor procedure's reply (see [`fd_call`]).
+fn send_fd_reply(client: &Client, p: &Packet, result: dispatch::fds::FdReply) {
     let (payload, out_fds) = match result {
         Ok(r) => r,
         Err(e) => return client.send(reply_packet(p, Err(e))),

@@ -701,6 +701,20 @@ impl Domain {
         self.conn.check_rw("virDomainQemuMonitorCommand")?;
         self.hv().domain_qemu_monitor_command(&self.r(), cmd, flags)
     }
+    /// `virDomainQemuMonitorCommandWithFiles` (libvirt-qemu): [`Domain::qemu_monitor_command`]
+    /// with `fds` passed to QEMU along with the command (QMP `getfd`, `add-fd`); returns
+    /// the reply text and any descriptors passed back.
+    pub fn qemu_monitor_command_with_files(
+        &self,
+        cmd: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> Result<(String, Vec<std::os::fd::OwnedFd>)> {
+        // The caller can always receive descriptors, so libvirt checks the feature.
+        self.conn.check_fd_passing()?;
+        self.conn.check_rw("virDomainQemuMonitorCommandWithFiles")?;
+        self.hv().domain_qemu_monitor_command_with_files(&self.r(), cmd, fds, flags)
+    }
     /// `virDomainQemuAgentCommand` (libvirt-qemu): run a guest-agent command and return
     /// the reply text; `timeout` in seconds, or -2 block, -1 default, 0 no wait.
     pub fn qemu_agent_command(&self, cmd: &str, timeout: i32, flags: u32) -> Result<Option<String>> {

@@ -411,6 +411,18 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_fd_associate(&self, d: &DomainRef, name: &str, fds: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<()> {
         nosup!("virDomainFDAssociate")
     }
+    /// `virDomainQemuMonitorCommandWithFiles` (libvirt-qemu): like
+    /// [`HypervisorDriver::domain_qemu_monitor_command`], passing `fds` to QEMU with the
+    /// command; returns the reply text and the descriptors QEMU passed back.
+    fn domain_qemu_monitor_command_with_files(
+        &self,
+        d: &DomainRef,
+        cmd: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> Result<(String, Vec<std::os::fd::OwnedFd>)> {
+        nosup!("virDomainQemuMonitorCommandWithFiles")
+    }
     /// `virConnectRegisterCloseCallback`: call `cb` with a `VIR_CONNECT_CLOSE_REASON_*`
     /// when the connection closes other than by the caller. Drivers without a
     /// transport never close on their own; like libvirt's empty slot, registering

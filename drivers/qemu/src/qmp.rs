@@ -154,6 +154,17 @@ impl Qmp {
         Reply::parse(command, raw)?.ret().cloned()
     }
 
+    /// [`Qmp::execute_raw_timeout`] with `fd` passed along (when given).
+    pub fn execute_raw_with_fd(
+        &self,
+        command: &str,
+        arguments: Option<Value>,
+        timeout: Duration,
+        fd: Option<BorrowedFd<'_>>,
+    ) -> Result<String> {
+        self.send_and_wait(command, arguments, timeout, fd)
+    }
+
     fn send_and_wait(&self, command: &str, arguments: Option<Value>, timeout: Duration, fd: Option<BorrowedFd<'_>>) -> Result<String> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(QemuError::Monitor("connection closed".into()));

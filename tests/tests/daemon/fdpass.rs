@@ -5,7 +5,7 @@
 //! rows — fewer descriptors than announced, a byte without a descriptor, more than
 //! 32, descriptors on TCP — drop the client, leave the daemon serving and leak no
 //! descriptor. libvirt-python: `registerCloseCallback` against oxvirtd.
-// covers: DOMAIN_CREATE_WITH_FILES, DOMAIN_CREATE_XML_WITH_FILES, CONNECT_REGISTER_CLOSE_CALLBACK, CONNECT_UNREGISTER_CLOSE_CALLBACK
+// covers: QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, DOMAIN_CREATE_WITH_FILES, DOMAIN_CREATE_XML_WITH_FILES, CONNECT_REGISTER_CLOSE_CALLBACK, CONNECT_UNREGISTER_CLOSE_CALLBACK
 
 use super::harness::{client_cmd, Daemon, TempDir};
 use super::load::{domain_xml, Raw};
@@ -341,6 +341,17 @@ def err(f):
     except libvirt.libvirtError as e:
         return (e.get_error_code(), e.get_error_message())
     raise SystemExit("no error")
+# virDomainQemuMonitorCommandWithFiles: getfd with the socket, then add_client.
+import libvirt_qemu
+a, b = socket.socketpair()
+res, files = libvirt_qemu.qemuMonitorCommandWithFiles(dom, '{"execute":"getfd","arguments":{"fdname":"mine"}}', [a.fileno()], 0)
+assert '"return"' in res and files == [], (res, files)
+a.close()
+libvirt_qemu.qemuMonitorCommand(dom, '{"execute":"add_client","arguments":{"protocol":"vnc","fdname":"mine"}}', 0)
+assert greeting(b) == b"RFB 003.008\n", "qemuMonitorCommandWithFiles"
+b.close()
+x, y = socket.socketpair()
+print(err(lambda: libvirt_qemu.qemuMonitorCommandWithFiles(dom, '{"execute":"query-status"}', [x.fileno(), y.fileno()], 0)))
 print(err(lambda: dom.openGraphicsFD(1, 0)))
 print(err(lambda: c.lookupByName("plain").openGraphicsFD(0, 0)))
 print(err(lambda: dom.openGraphicsFD(0, 2)))
@@ -351,6 +362,7 @@ print("ok")
     assert_eq!(
         lines,
         [
+            "(8, 'invalid argument: at most 1 fd can be passed to qemu along with a command')",
             "(1, 'internal error: No graphics backend with index 1')",
             "(1, 'internal error: No graphics backend with index 0')",
             "(8, 'unsupported flags (0x2) in function qemuDomainOpenGraphicsFD')",

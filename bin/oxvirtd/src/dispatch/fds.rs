@@ -1,7 +1,8 @@
 //! Procedures that take or return file descriptors (libvirtd's hand-written
 //! dispatchers around `virNetMessageDupFD`/`virNetMessageAddFD`):
 //! `DOMAIN_OPEN_GRAPHICS`, `DOMAIN_OPEN_GRAPHICS_FD`, `DOMAIN_CREATE_WITH_FILES`,
-//! `DOMAIN_CREATE_XML_WITH_FILES` and `DOMAIN_FD_ASSOCIATE`.
+//! `DOMAIN_CREATE_XML_WITH_FILES` and `DOMAIN_FD_ASSOCIATE`, and the QEMU program's
+//! `DOMAIN_MONITOR_COMMAND_WITH_FILES`.
 //!
 //! The call's descriptors arrive as `OwnedFd`s and are moved into the API call that
 //! uses them; on every other path (lookup or argument errors, a driver error, a
@@ -24,6 +25,20 @@ pub fn handles(proc: RemoteProcedure) -> bool {
         proc,
         P::DomainOpenGraphics | P::DomainOpenGraphicsFd | P::DomainCreateWithFiles | P::DomainCreateXmlWithFiles | P::DomainFdAssociate
     )
+}
+
+/// Whether QEMU-program procedure `n` is served here.
+pub fn handles_qemu(n: i32) -> bool {
+    n == oxvirt_rpc::proto::qemu::QemuProcedure::DomainMonitorCommandWithFiles as i32
+}
+
+/// `QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES` with the call's descriptors.
+pub fn dispatch_qemu(payload: &[u8], fds: Vec<OwnedFd>, conn: &Connect) -> FdReply {
+    use oxvirt_rpc::proto::qemu::{QemuDomainMonitorCommandWithFilesArgs, QemuDomainMonitorCommandWithFilesRet};
+    let a: QemuDomainMonitorCommandWithFilesArgs = args(payload)?;
+    let d = conn.domain_from_ref(dom(&a.dom));
+    let (result, out) = d.qemu_monitor_command_with_files(&a.cmd, fds, a.flags)?;
+    Ok((ret(&QemuDomainMonitorCommandWithFilesRet { result })?, out))
 }
 
 /// libvirtd's error when a call lacks the descriptor at `slot`.
