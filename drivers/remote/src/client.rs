@@ -648,6 +648,54 @@ mod tests {
     }
 
     #[test]
+    fn descriptors_both_ways_on_a_unix_transport() {
+        use std::os::fd::AsFd;
+        let (a, mut srv) = std::os::unix::net::UnixStream::pair().unwrap();
+        let closer = a.try_clone().unwrap();
+        let t = Transport {
+            reader: Box::new(a.try_clone().unwrap()),
+            writer: Box::new(a.try_clone().unwrap()),
+            closer: Box::new(move || {
+                let _ = closer.shutdown(std::net::Shutdown::Both);
+            }),
+            unix: Some(a),
+        };
+        let client = Arc::new(Client::new(t, Box::new(|_| {})).unwrap());
+        let (mine, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let c = client.clone();
+        let call = std::thread::spawn(move || c.call_fds::<_, Void>(249, &7u32, &[mine.as_fd()]).map(|(_, fds)| fds.len()));
+        // The server side: a CALL_WITH_FDS announcing 1, then the descriptor on a byte.
+        let p = read_packet(&mut srv);
+        assert_eq!((p.header.msg_type, p.nfds), (MessageType::CALL_WITH_FDS, 1));
+        let got = oxvirt_util::fdpass::recv_fd(&srv).unwrap();
+        drop(got);
+        send(&mut srv, &Packet { header: p.header.reply(MessageStatus::OK), nfds: 0, payload: Vec::new() });
+        assert_eq!(call.join().unwrap().unwrap(), 0);
+        // The daemon closed its copy; ours was dropped by the caller's thread.
+        let mut b = [0u8; 1];
+        assert_eq!(theirs.read(&mut b).unwrap(), 0);
+        // A REPLY_WITH_FDS: the caller gets the descriptor.
+        let c = client.clone();
+        let call = std::thread::spawn(move || c.call_fds::<_, Void>(343, &Void, &[]).map(|(_, mut fds)| fds.pop()));
+        let p = read_packet(&mut srv);
+        let (x, mut y) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut h = p.header.reply(MessageStatus::OK);
+        h.msg_type = MessageType::REPLY_WITH_FDS;
+        send(&mut srv, &Packet { header: h, nfds: 1, payload: Vec::new() });
+        oxvirt_util::fdpass::send_fd(&srv, x.as_fd()).unwrap();
+        drop(x);
+        let fd = call.join().unwrap().unwrap().unwrap();
+        std::os::unix::net::UnixStream::from(fd).write_all(b"hi").unwrap();
+        let mut buf = [0u8; 2];
+        y.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hi");
+        // Descriptors cannot be sent over a transport without fd passing.
+        let (client2, _srv2, _) = pair();
+        let e = client2.call_fds::<_, Void>(249, &Void, &[y.as_fd()]).unwrap_err();
+        assert_eq!(e.message, "internal error: Sending file descriptors is not supported on this socket");
+    }
+
+    #[test]
     fn malformed_server_data_fails_calls_with_rpc_error() {
         // A reply that does not decode as the expected type.
         let (client, mut srv, _) = pair();
