@@ -305,12 +305,20 @@ impl<F> FdFrameDecoder<F> {
     }
 
     /// Append received bytes and the descriptors that came with them.
+    ///
+    /// Only the first descriptor of a chunk can count (they all belong to its last
+    /// byte), so the others are dropped at once; and at most
+    /// `VIR_NET_MESSAGE_NUM_FDS_MAX` are kept waiting (the oldest go first), so a
+    /// client attaching descriptors to packet bytes cannot make the reader hold many.
     pub fn push(&mut self, bytes: &[u8], fds: Vec<F>) {
         self.dec.push(bytes);
         self.pushed += bytes.len() as u64;
-        if !bytes.is_empty() {
-            let at = self.pushed - 1;
-            self.fds.extend(fds.into_iter().map(|f| (at, f)));
+        let first = fds.into_iter().next();
+        if let (false, Some(f)) = (bytes.is_empty(), first) {
+            self.fds.push_back((self.pushed - 1, f));
+            while self.fds.len() > VIR_NET_MESSAGE_NUM_FDS_MAX as usize {
+                self.fds.pop_front();
+            }
         }
     }
 
@@ -457,6 +465,23 @@ mod fd_tests {
         let mut d = FdFrameDecoder::<u32>::new(MessageType::CALL_WITH_FDS, false);
         d.push(&call(0, 1), vec![]);
         assert!(matches!(d.next_packet(), Ok(Some((_, f))) if f.is_empty()));
+    }
+
+    #[test]
+    fn stray_descriptors_are_not_hoarded() {
+        let mut d = FdFrameDecoder::<std::rc::Rc<()>>::new(MessageType::CALL_WITH_FDS, true);
+        let token = std::rc::Rc::new(());
+        // A packet dribbled one byte at a time, each byte with three descriptors.
+        let bytes = call(0, 1);
+        for b in &bytes[..bytes.len() - 1] {
+            d.push(&[*b], vec![token.clone(), token.clone(), token.clone()]);
+            assert!(std::rc::Rc::strong_count(&token) <= 1 + VIR_NET_MESSAGE_NUM_FDS_MAX as usize);
+        }
+        d.push(&bytes[bytes.len() - 1..], vec![]);
+        assert!(matches!(d.next_packet(), Ok(Some((_, f))) if f.is_empty()));
+        // Everything that came with packet bytes is gone.
+        assert_eq!(d.next_packet().map(|o| o.is_none()), Ok(true));
+        assert_eq!(std::rc::Rc::strong_count(&token), 1);
     }
 
     #[test]
