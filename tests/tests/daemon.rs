@@ -7,6 +7,8 @@
 mod admin;
 #[path = "daemon/captures.rs"]
 mod captures;
+#[path = "daemon/fdpass.rs"]
+mod fdpass;
 #[path = "daemon/harness.rs"]
 mod harness;
 #[path = "daemon/load.rs"]

@@ -135,7 +135,7 @@ fn server_answers(proc: i32) -> bool {
     let call = |procedure: i32, payload: Vec<u8>| {
         let info = PROGRAM.procedures.iter().find(|i| i.number == procedure).expect("procedure in the table");
         let p = Packet { header: Header::call(REMOTE_PROGRAM, procedure, 1), nfds: 0, payload };
-        session::handle_call(&server, &client, &PROGRAM, info, &p);
+        session::handle_call(&server, &client, &PROGRAM, info, &p, Vec::new());
     };
     let open = RemoteConnectOpenArgs { name: Some(test_node_uri()), flags: 0 }.to_bytes().expect("encode");
     call(RemoteProcedure::ConnectOpen as i32, open);

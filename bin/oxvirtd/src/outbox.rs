@@ -12,11 +12,16 @@
 //!   runtime or a TLS session) keep a channel to a writer task that owns the write half.
 //!
 //! Either way packets leave in the order they were queued, and a packet is written
-//! whole before the next one starts.
+//! whole before the next one starts. A `REPLY_WITH_FDS` packet's descriptors follow
+//! its bytes on unix sockets, one per one-byte `sendmsg` as libvirt sends them
+//! (`oxvirt_util::fdpass::send_fd`), and are closed once sent or when the client goes
+//! away; a TCP/TLS client cannot get descriptors (see [`Out::send_with_fds`]).
 
 use std::collections::VecDeque;
 use std::io::ErrorKind;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::io::Interest;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Notify;
@@ -43,8 +48,29 @@ impl Out {
             Out::Channel(tx) => {
                 let _ = tx.send(bytes);
             }
-            Out::Direct(h) => h.0.send(bytes),
+            Out::Direct(h) => h.0.send(bytes, Vec::new()),
         }
+    }
+
+    /// Queue one encoded packet followed by descriptors. `Err` gives the descriptors
+    /// back when the transport cannot carry them (TCP, TLS); nothing is sent then.
+    pub fn send_with_fds(&self, bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<(), Vec<OwnedFd>> {
+        match self {
+            Out::Channel(_) if !fds.is_empty() => Err(fds),
+            Out::Channel(tx) => {
+                let _ = tx.send(bytes);
+                Ok(())
+            }
+            Out::Direct(h) => {
+                h.0.send(bytes, fds);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether descriptors can be sent to this client (unix sockets).
+    pub fn passes_fds(&self) -> bool {
+        matches!(self, Out::Direct(_))
     }
 }
 
@@ -61,8 +87,9 @@ impl Drop for OutboxHandle {
 
 #[derive(Default)]
 struct State {
-    /// Packets not yet written, the first one from `offset` on.
-    queue: VecDeque<Vec<u8>>,
+    /// Packets not yet written, the first one from `offset` on; a packet's descriptors
+    /// go after its last byte (sent ones are removed from the front).
+    queue: VecDeque<(Vec<u8>, Vec<OwnedFd>)>,
     offset: usize,
     /// No more packets will come (the client is gone).
     closed: bool,
@@ -72,7 +99,8 @@ struct State {
 
 /// Outgoing packets of a unix-socket client (see the module documentation).
 pub struct Outbox {
-    wr: OwnedWriteHalf,
+    /// Always `Some` until the outbox drops (see its `Drop`).
+    wr: Option<OwnedWriteHalf>,
     state: Mutex<State>,
     wake: Notify,
 }
@@ -81,7 +109,7 @@ impl Outbox {
     /// An outbox writing to `wr`, the client's handle to it, and the writer task's
     /// future (spawn it on the runtime).
     pub fn open(wr: OwnedWriteHalf) -> (OutboxHandle, impl std::future::Future<Output = ()> + Send + 'static) {
-        let ob = Arc::new(Outbox { wr, state: Mutex::new(State::default()), wake: Notify::new() });
+        let ob = Arc::new(Outbox { wr: Some(wr), state: Mutex::new(State::default()), wake: Notify::new() });
         (OutboxHandle(ob.clone()), ob.run())
     }
 
@@ -89,7 +117,7 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn send(&self, bytes: Vec<u8>) {
+    fn send(&self, bytes: Vec<u8>, mut fds: Vec<OwnedFd>) {
         let mut st = self.lock();
         if st.broken || st.closed {
             return;
@@ -97,24 +125,52 @@ impl Outbox {
         if st.queue.is_empty() {
             // Nothing before this packet: try to write it now, from this thread.
             match self.write_some(&mut st, &bytes, 0) {
-                Some(n) if n == bytes.len() => return,
+                Some(n) if n == bytes.len() => match self.send_fds(&mut st, &mut fds) {
+                    Some(true) => return,
+                    Some(false) => st.offset = n,
+                    None => return,
+                },
                 Some(n) => st.offset = n,
                 None => return,
             }
-            st.queue.push_back(bytes);
+            st.queue.push_back((bytes, fds));
             drop(st);
             self.wake.notify_one();
         } else {
             // The writer task is behind; it drains the queue in order.
-            st.queue.push_back(bytes);
+            st.queue.push_back((bytes, fds));
         }
+    }
+
+    /// Send the descriptors left in `fds`, one per one-byte message, closing each one
+    /// sent: `Some(true)` all sent, `Some(false)` the socket is full, `None` failed
+    /// (then the outbox is broken).
+    fn send_fds(&self, st: &mut State, fds: &mut Vec<OwnedFd>) -> Option<bool> {
+        while let Some(fd) = fds.first() {
+            let Some(wr) = &self.wr else { return None };
+            let sock = wr.as_ref();
+            match sock.try_io(Interest::WRITABLE, || oxvirt_util::fdpass::send_fd(sock, fd.as_fd())) {
+                Ok(()) => {
+                    fds.remove(0);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Some(false),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    st.broken = true;
+                    st.queue.clear();
+                    return None;
+                }
+            }
+        }
+        Some(true)
     }
 
     /// Write as much of `buf[from..]` as the socket takes without blocking; the new
     /// offset, or `None` when the socket failed (then the outbox is broken).
     fn write_some(&self, st: &mut State, buf: &[u8], mut from: usize) -> Option<usize> {
         while from < buf.len() {
-            match self.wr.try_write(&buf[from..]) {
+            let Some(wr) = &self.wr else { return None };
+            match wr.try_write(&buf[from..]) {
                 Ok(0) => {
                     st.broken = true;
                     st.queue.clear();
@@ -141,14 +197,22 @@ impl Outbox {
             if st.broken {
                 return Err(());
             }
-            let Some(front) = st.queue.pop_front() else { return Ok(true) };
+            let Some((front, mut fds)) = st.queue.pop_front() else { return Ok(true) };
             let from = st.offset;
             match self.write_some(&mut st, &front, from) {
                 None => return Err(()),
-                Some(n) if n == front.len() => st.offset = 0,
+                Some(n) if n == front.len() => match self.send_fds(&mut st, &mut fds) {
+                    None => return Err(()),
+                    Some(true) => st.offset = 0,
+                    Some(false) => {
+                        st.offset = n;
+                        st.queue.push_front((front, fds));
+                        return Ok(false);
+                    }
+                },
                 Some(n) => {
                     st.offset = n;
-                    st.queue.push_front(front);
+                    st.queue.push_front((front, fds));
                     return Ok(false);
                 }
             }
@@ -167,7 +231,8 @@ impl Outbox {
             match self.flush() {
                 Err(()) => return,
                 Ok(false) => {
-                    if self.wr.writable().await.is_err() {
+                    let Some(wr) = &self.wr else { return };
+                    if wr.writable().await.is_err() {
                         self.lock().broken = true;
                         return;
                     }
@@ -188,6 +253,19 @@ impl Outbox {
                     self.wake.notified().await;
                 }
             }
+        }
+    }
+}
+
+impl Drop for Outbox {
+    /// Dropping the write half would shut the socket down for writing while the reader
+    /// still holds it, and a client waking in between would see end of file without
+    /// the hang-up of a closed socket (libvirt's client then reports its close
+    /// callback's reason as an error instead of end of file). Forgetting it leaves the
+    /// socket to close at once with whichever half goes last.
+    fn drop(&mut self) {
+        if let Some(wr) = self.wr.take() {
+            wr.forget();
         }
     }
 }

@@ -9,6 +9,11 @@
 //! answered by the reader itself, `session::try_inline`). Replies, events and
 //! keepalive packets reach the socket through the client's [`Out`]: written directly
 //! by their producer on unix sockets, by a writer task for TCP/TLS (`crate::outbox`).
+//!
+//! fd passing: unix-socket readers use `recvmsg` and an
+//! [`oxvirt_rpc::frame::FdFrameDecoder`], which hands each `CALL_WITH_FDS` packet over
+//! with its descriptors as `OwnedFd`s (closed on every path that does not give them
+//! to a driver). A TCP/TLS client announcing descriptors is dropped, as libvirtd does.
 
 use crate::admin::registry::Cred;
 use crate::config::Config;
@@ -16,10 +21,12 @@ use crate::outbox::{Out, Outbox};
 use crate::session::{self, Client};
 use anyhow::{bail, Context, Result};
 use oxvirt_rpc::dispatch::{classify, Incoming};
+use oxvirt_rpc::frame::FdFrameDecoder;
 use oxvirt_rpc::message::Header;
 use oxvirt_rpc::proto::keepalive::{KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG};
 use oxvirt_rpc::proto::{Program, ADMIN_SOCKET_PROGRAMS, MAIN_SOCKET_PROGRAMS};
-use oxvirt_rpc::{FrameDecoder, MessageStatus, Packet};
+use oxvirt_rpc::{MessageStatus, MessageType, Packet};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
@@ -222,6 +229,12 @@ pub async fn serve(server: Arc<Server>, listeners: Vec<Listener>) -> Result<()> 
     while server.calls_in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Let the client tasks close their sockets themselves: dropped with the runtime,
+    // a unix client's write half would shut down before the socket closes, and a
+    // libvirt client waking in between reports its close reason as an error, not EOF.
+    while server.clients.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     Ok(())
 }
 
@@ -278,6 +291,7 @@ where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
     let (rd, mut wr) = tokio::io::split(stream);
+    let rd = ClientReader::Stream(rd);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let writer = tokio::spawn(async move {
         while let Some(buf) = rx.recv().await {
@@ -295,7 +309,34 @@ async fn run_unix_client(server: Arc<Server>, kind: SocketKind, stream: UnixStre
     let (rd, wr) = stream.into_split();
     let (out, drain) = Outbox::open(wr);
     let writer = tokio::spawn(drain);
-    serve_client(server, kind, rd, Out::Direct(out), writer, cred).await;
+    serve_client(server, kind, ClientReader::<tokio::net::unix::OwnedReadHalf>::Unix(rd), Out::Direct(out), writer, cred).await;
+}
+
+/// A client's read side: unix sockets read with `recvmsg` to collect descriptors.
+enum ClientReader<R> {
+    Unix(tokio::net::unix::OwnedReadHalf),
+    Stream(R),
+}
+
+impl<R: AsyncRead + Unpin> ClientReader<R> {
+    fn passes_fds(&self) -> bool {
+        matches!(self, ClientReader::Unix(_))
+    }
+
+    /// Read bytes and the descriptors that came with them; `Ok((0, _))` at end of file.
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<(usize, Vec<OwnedFd>)> {
+        match self {
+            ClientReader::Stream(r) => r.read(buf).await.map(|n| (n, Vec::new())),
+            ClientReader::Unix(r) => loop {
+                let sock = r.as_ref();
+                sock.readable().await?;
+                match sock.try_io(tokio::io::Interest::READABLE, || oxvirt_util::fdpass::recv_with_fds(sock, buf)) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    other => return other,
+                }
+            },
+        }
+    }
 }
 
 /// The reader side of a client: read packets, answer keepalive, run calls; at the end,
@@ -303,7 +344,7 @@ async fn run_unix_client(server: Arc<Server>, kind: SocketKind, stream: UnixStre
 async fn serve_client<R>(
     server: Arc<Server>,
     kind: SocketKind,
-    mut rd: R,
+    mut rd: ClientReader<R>,
     out: Out,
     mut writer: tokio::task::JoinHandle<()>,
     cred: Option<Cred>,
@@ -316,7 +357,7 @@ async fn serve_client<R>(
     let registration = server.admin.register(kind, cred, &client);
     let requests = Arc::new(Semaphore::new(cfg.max_client_requests));
     let mut stop = server.shutdown_signal();
-    let mut dec = FrameDecoder::new();
+    let mut dec = FdFrameDecoder::<OwnedFd>::new(MessageType::CALL_WITH_FDS, rd.passes_fds());
     let mut buf = vec![0u8; 64 * 1024];
     let interval = if cfg.keepalive_interval > 0 { Some(Duration::from_secs(cfg.keepalive_interval.unsigned_abs())) } else { None };
     let mut tick = tokio::time::interval(interval.unwrap_or(Duration::from_secs(3600)));
@@ -326,13 +367,13 @@ async fn serve_client<R>(
     'conn: loop {
         tokio::select! {
             r = rd.read(&mut buf) => {
-                let n = match r { Ok(0) | Err(_) => break 'conn, Ok(n) => n };
+                let (n, fds) = match r { Ok((0, _)) | Err(_) => break 'conn, Ok(r) => r };
                 last_rx = Instant::now();
                 unanswered = 0;
-                dec.push(&buf[..n]);
+                dec.push(&buf[..n], fds);
                 loop {
                     match dec.next_packet() {
-                        Ok(Some(p)) => handle_packet(&server, &client, kind, &requests, p).await,
+                        Ok(Some((p, fds))) => handle_packet(&server, &client, kind, &requests, p, fds).await,
                         Ok(None) => break,
                         Err(_) => break 'conn,
                     }
@@ -370,7 +411,14 @@ async fn serve_client<R>(
     }
 }
 
-async fn handle_packet(server: &Arc<Server>, client: &Arc<Client>, kind: SocketKind, requests: &Arc<Semaphore>, p: Packet) {
+async fn handle_packet(
+    server: &Arc<Server>,
+    client: &Arc<Client>,
+    kind: SocketKind,
+    requests: &Arc<Semaphore>,
+    p: Packet,
+    fds: Vec<OwnedFd>,
+) {
     match classify(kind.programs(), &p.header) {
         Incoming::Ping => {
             client.send(encode(&Packet { header: Header::keepalive(KEEPALIVE_PROC_PONG), nfds: 0, payload: Vec::new() }));
@@ -391,7 +439,7 @@ async fn handle_packet(server: &Arc<Server>, client: &Arc<Client>, kind: SocketK
             let client = client.clone();
             server.calls_in_flight.fetch_add(1, Ordering::SeqCst);
             tokio::task::spawn_blocking(move || {
-                session::handle_call(&server, &client, program, procedure, &p);
+                session::handle_call(&server, &client, program, procedure, &p, fds);
                 server.calls_in_flight.fetch_sub(1, Ordering::SeqCst);
                 drop(permit);
             });

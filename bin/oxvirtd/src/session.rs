@@ -12,6 +12,7 @@ use oxvirt_rpc::proto::remote::*;
 use oxvirt_rpc::proto::{ProcInfo, Program};
 use oxvirt_rpc::{MessageStatus, Packet};
 use std::collections::HashMap;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -41,6 +42,8 @@ pub struct Client {
     pub(crate) legacy: Mutex<Vec<(i32, i32)>>,
     /// Open data streams (`crate::stream`).
     pub(crate) streams: crate::stream::Streams,
+    /// A close callback is registered on the connection (`CONNECT_REGISTER_CLOSE_CALLBACK`).
+    close_registered: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -59,6 +62,7 @@ impl Client {
             callbacks: Mutex::new(HashMap::new()),
             legacy: Mutex::new(Vec::new()),
             streams: crate::stream::Streams::default(),
+            close_registered: AtomicBool::new(false),
         }
     }
 
@@ -96,6 +100,11 @@ impl Client {
     pub fn teardown(&self) {
         self.streams.close_all();
         let conn = lock(&self.conn).take();
+        if self.close_registered.swap(false, Ordering::SeqCst) {
+            if let Some(c) = &conn {
+                let _ = c.unregister_close_callback();
+            }
+        }
         let ids: Vec<i32> =
             lock(&self.callbacks).drain().map(|(_, api)| api).chain(lock(&self.legacy).drain(..).map(|(_, api)| api)).collect();
         if let Some(c) = conn {
@@ -144,10 +153,28 @@ pub fn reply_packet(p: &Packet, r: Reply) -> Vec<u8> {
 
 /// Execute one call and queue its reply. Runs on the blocking pool; a panic becomes
 /// `VIR_ERR_INTERNAL_ERROR` for this call only.
-pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static Program, procedure: &'static ProcInfo, p: &Packet) {
+pub fn handle_call(
+    server: &Arc<Server>,
+    client: &Arc<Client>,
+    program: &'static Program,
+    procedure: &'static ProcInfo,
+    p: &Packet,
+    fds: Vec<OwnedFd>,
+) {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match program.number {
         // libvirtd decodes the arguments before anything else looks at the call.
         _ if !args_decode(procedure, &p.payload) => Some(Err(dispatch::undecodable())),
+        // Procedures with descriptors answer themselves (REPLY_WITH_FDS); the fds of
+        // any other call are dropped (closed) here, as libvirtd closes them.
+        REMOTE_PROGRAM if fd_procedure(procedure.number) => {
+            fd_call(client, procedure.number, p, fds);
+            None
+        }
+        QEMU_PROGRAM if dispatch::fds::handles_qemu(procedure.number) => {
+            let result = client.conn().and_then(|c| dispatch::fds::dispatch_qemu(&p.payload, fds, &c));
+            send_fd_reply(client, p, result);
+            None
+        }
         REMOTE_PROGRAM => remote_call(server, client, procedure.number, p),
         ADMIN_PROGRAM => crate::admin::call(server, client, procedure.number, p),
         QEMU_PROGRAM => Some(client.conn().and_then(|c| {
@@ -210,6 +237,71 @@ fn args_decode(procedure: &ProcInfo, payload: &[u8]) -> bool {
     }
 }
 
+/// Whether `n` is a REMOTE procedure that takes or returns descriptors.
+fn fd_procedure(n: i32) -> bool {
+    RemoteProcedure::from_number(n).is_some_and(dispatch::fds::handles)
+}
+
+/// Run a descriptor procedure and send its reply: `REPLY_WITH_FDS` with the
+/// descriptors after it when there are any. A client that cannot receive descriptors
+/// (TCP, TLS) gets an error instead and the descriptors are closed.
+fn fd_call(client: &Client, n: i32, p: &Packet, fds: Vec<OwnedFd>) {
+    let result = match (client.conn(), RemoteProcedure::from_number(n)) {
+        (Ok(conn), Some(rp)) => dispatch::fds::dispatch(rp, &p.payload, fds, &conn),
+        (Err(e), _) => Err(e),
+        (_, None) => Err(unknown_procedure(n)),
+    };
+    send_fd_reply(client, p, result);
+}
+
+/// Send a descriptor procedure's reply (see [`fd_call`]).
+fn send_fd_reply(client: &Client, p: &Packet, result: dispatch::fds::FdReply) {
+    let (payload, out_fds) = match result {
+        Ok(r) => r,
+        Err(e) => return client.send(reply_packet(p, Err(e))),
+    };
+    if out_fds.is_empty() {
+        return client.send(reply_packet(p, Ok(payload)));
+    }
+    if !client.out.passes_fds() {
+        let e = Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "Sending file descriptors is not supported on this socket");
+        return client.send(reply_packet(p, Err(e)));
+    }
+    let mut header = p.header.reply(MessageStatus::OK);
+    header.msg_type = oxvirt_rpc::MessageType::REPLY_WITH_FDS;
+    let pkt = Packet { header, nfds: out_fds.len() as u32, payload };
+    match pkt.to_bytes() {
+        Ok(bytes) => {
+            // Only refused on TCP/TLS, which was checked above.
+            let _ = client.out.send_with_fds(bytes, out_fds);
+        }
+        Err(e) => client.send(reply_packet(p, Err(e.to_vir_error()))),
+    }
+}
+
+/// `CONNECT_REGISTER_CLOSE_CALLBACK`: relay the connection's close callback to the
+/// client as `CONNECT_EVENT_CONNECTION_CLOSED` (remoteRelayConnectionClosedEvent).
+fn register_close(client: &Arc<Client>) -> Reply {
+    let conn = client.conn()?;
+    let weak = Arc::downgrade(client);
+    conn.register_close_callback(move |reason| {
+        let Some(c) = weak.upgrade() else { return };
+        let header = oxvirt_rpc::Header::event(REMOTE_PROGRAM, RemoteProcedure::ConnectEventConnectionClosed as i32);
+        if let Ok(pkt) = Packet::with_body(header, &RemoteConnectEventConnectionClosedMsg { reason }) {
+            c.send_event(encode(&pkt));
+        }
+    })?;
+    client.close_registered.store(true, Ordering::SeqCst);
+    void()
+}
+
+/// `CONNECT_UNREGISTER_CLOSE_CALLBACK`.
+fn unregister_close(client: &Client) -> Reply {
+    client.conn()?.unregister_close_callback()?;
+    client.close_registered.store(false, Ordering::SeqCst);
+    void()
+}
+
 fn remote_call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -> Option<Reply> {
     use RemoteProcedure as P;
     let payload = &p.payload;
@@ -222,7 +314,8 @@ fn remote_call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -
             client.teardown();
             void()
         }
-        P::ConnectRegisterCloseCallback | P::ConnectUnregisterCloseCallback => client.conn().and_then(|_| void()),
+        P::ConnectRegisterCloseCallback => register_close(client),
+        P::ConnectUnregisterCloseCallback => unregister_close(client),
         P::ConnectDomainEventCallbackRegisterAny
         | P::ConnectDomainEventCallbackDeregisterAny
         | P::ConnectDomainEventRegisterAny
@@ -257,8 +350,8 @@ fn supports_feature(client: &Client, payload: &[u8]) -> Reply {
         feature::REMOTE_EVENT_CALLBACK | feature::REMOTE_CLOSE_CALLBACK => 1,
         // Global features every libvirt 9.0 driver reports.
         feature::TYPED_PARAM_STRING | feature::NETWORK_UPDATE_HAS_CORRECT_ORDER => 1,
-        // libvirtd says 1; fd passing is not implemented yet, so clients must not use it.
-        feature::FD_PASSING => 0,
+        // libvirtd says 1 on every transport (and drops TCP clients that use it).
+        feature::FD_PASSING => 1,
         _ => 0,
     };
     ret(&RemoteConnectSupportsFeatureRet { supported })
@@ -288,4 +381,107 @@ fn open(client: &Client, payload: &[u8]) -> Reply {
     }
     *guard = Some(conn);
     void()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod close_callback_tests {
+    //! The close-callback relay with a driver whose connection can close under the
+    //! client (no built-in local driver does; the remote driver would).
+    use super::*;
+    use oxvirt::driver::{CloseCallback, ConnectDriver, ConnectDrivers, HypervisorDriver, Probe};
+    use oxvirt::uri::Uri;
+    use oxvirt_rpc::proto::remote::PROGRAM as REMOTE;
+    use oxvirt_rpc::proto::Program;
+    use oxvirt_rpc::{Encode, FrameDecoder, Header};
+
+    /// A driver that keeps the registered close callback where the test can fire it.
+    struct Closable(Arc<Mutex<Option<CloseCallback>>>);
+
+    impl HypervisorDriver for Closable {
+        fn get_type(&self) -> oxvirt::Result<String> {
+            Ok("Closable".into())
+        }
+        fn connect_register_close_callback(&self, cb: CloseCallback) -> oxvirt::Result<()> {
+            *lock(&self.0) = Some(cb);
+            Ok(())
+        }
+        fn connect_unregister_close_callback(&self) -> oxvirt::Result<()> {
+            lock(&self.0).take();
+            Ok(())
+        }
+    }
+
+    struct ClosableDriver(Arc<Mutex<Option<CloseCallback>>>);
+
+    impl ConnectDriver for ClosableDriver {
+        fn name(&self) -> &'static str {
+            "closable"
+        }
+        fn probe(&self, uri: &Uri) -> Probe {
+            if uri.driver == "closable" {
+                Probe::Accept
+            } else {
+                Probe::Decline
+            }
+        }
+        fn open(&self, _uri: &Uri, _flags: u32) -> oxvirt::Result<ConnectDrivers> {
+            Ok(ConnectDrivers {
+                hypervisor: Arc::new(Closable(self.0.clone())),
+                network: None,
+                storage: None,
+                secret: None,
+                nwfilter: None,
+                interface: None,
+                nodedev: None,
+            })
+        }
+    }
+
+    static PROGRAM: &Program = &REMOTE;
+
+    #[test]
+    fn the_connections_close_reaches_the_client_as_event_362() {
+        let slot: Arc<Mutex<Option<CloseCallback>>> = Arc::default();
+        oxvirt::driver::register(Arc::new(ClosableDriver(slot.clone())));
+        let server = Server::new(crate::config::Config::default());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let client = Arc::new(Client::new(SocketKind::ReadWrite, tx));
+        let call = |procedure: RemoteProcedure, serial: u32, payload: Vec<u8>| {
+            let info = PROGRAM.procedures.iter().find(|i| i.number == procedure as i32).expect("procedure in the table");
+            let p = Packet { header: Header::call(REMOTE_PROGRAM, procedure as i32, serial), nfds: 0, payload };
+            handle_call(&server, &client, PROGRAM, info, &p, Vec::new());
+        };
+        let open = RemoteConnectOpenArgs { name: Some("closable:///".into()), flags: 0 }.to_bytes().expect("encode");
+        call(RemoteProcedure::ConnectOpen, 1, open);
+        call(RemoteProcedure::ConnectRegisterCloseCallback, 2, Vec::new());
+        let fire = |reason| {
+            if let Some(cb) = lock(&slot).clone() {
+                cb(reason);
+            }
+        };
+        fire(2);
+        call(RemoteProcedure::ConnectUnregisterCloseCallback, 3, Vec::new());
+        fire(1);
+        let mut dec = FrameDecoder::new();
+        let mut seen = Vec::new();
+        while let Ok(bytes) = rx.try_recv() {
+            dec.push(&bytes);
+            while let Ok(Some(p)) = dec.next_packet() {
+                let reason = p.body::<RemoteConnectEventConnectionClosedMsg>().map(|m| m.reason).ok();
+                seen.push((p.header.msg_type, p.header.procedure, p.header.status, reason.filter(|_| p.header.procedure == 362)));
+            }
+        }
+        use oxvirt_rpc::MessageType as T;
+        assert_eq!(
+            seen,
+            [
+                (T::REPLY, 1, MessageStatus::OK, None),
+                (T::REPLY, 360, MessageStatus::OK, None),
+                (T::MESSAGE, 362, MessageStatus::OK, Some(2)),
+                (T::REPLY, 361, MessageStatus::OK, None),
+            ]
+        );
+        client.teardown();
+    }
 }

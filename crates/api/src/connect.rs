@@ -373,6 +373,39 @@ impl Connect {
         self.inner.callbacks.lock().unwrap_or_else(|p| p.into_inner()).push(id);
     }
 
+    /// `virConnectRegisterCloseCallback`: `cb` gets a `VIR_CONNECT_CLOSE_REASON_*`
+    /// (0 error, 1 end of file, 2 keepalive, 3 client) when the connection closes
+    /// under the caller (remote connections; local drivers never call it).
+    pub fn register_close_callback<F>(&self, cb: F) -> Result<()>
+    where
+        F: Fn(i32) + Send + Sync + 'static,
+    {
+        self.hv().connect_register_close_callback(Arc::new(cb))
+    }
+
+    /// `virConnectUnregisterCloseCallback`.
+    pub fn unregister_close_callback(&self) -> Result<()> {
+        self.hv().connect_unregister_close_callback()
+    }
+
+    /// `VIR_DRV_FEATURE_FD_PASSING` as libvirt's API layer checks it: an error when
+    /// the connection cannot pass descriptors.
+    fn check_fd_passing(&self) -> Result<()> {
+        if self.hv().supports_fd_passing()? {
+            return Ok(());
+        }
+        Err(Error::raw(ErrorCode::ArgumentUnsupported, ErrorDomain::Domain, "fd passing is not supported by this connection"))
+    }
+
+    /// `virDomainCreateXMLWithFiles`: start a transient domain, passing `files` to it.
+    pub fn domain_create_xml_with_files(&self, xml: &str, files: Vec<std::os::fd::OwnedFd>, flags: DomainCreateFlags) -> Result<Domain> {
+        self.check_rw("virDomainCreateXMLWithFiles")?;
+        if !files.is_empty() {
+            self.check_fd_passing()?;
+        }
+        Ok(self.dom(self.hv().domain_create_xml_with_files(xml, files, flags.bits())?))
+    }
+
     /// `virConnectDomainEventDeregisterAny` (and the other object kinds).
     pub fn event_deregister(&self, id: i32) -> Result<()> {
         let mut cbs = self.inner.callbacks.lock().unwrap_or_else(|p| p.into_inner());
@@ -687,6 +720,20 @@ impl Domain {
         self.conn.check_rw("virDomainQemuMonitorCommand")?;
         self.hv().domain_qemu_monitor_command(&self.r(), cmd, flags)
     }
+    /// `virDomainQemuMonitorCommandWithFiles` (libvirt-qemu): [`Domain::qemu_monitor_command`]
+    /// with `fds` passed to QEMU along with the command (QMP `getfd`, `add-fd`); returns
+    /// the reply text and any descriptors passed back.
+    pub fn qemu_monitor_command_with_files(
+        &self,
+        cmd: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> Result<(String, Vec<std::os::fd::OwnedFd>)> {
+        // The caller can always receive descriptors, so libvirt checks the feature.
+        self.conn.check_fd_passing()?;
+        self.conn.check_rw("virDomainQemuMonitorCommandWithFiles")?;
+        self.hv().domain_qemu_monitor_command_with_files(&self.r(), cmd, fds, flags)
+    }
     /// `virDomainQemuAgentCommand` (libvirt-qemu): run a guest-agent command and return
     /// the reply text; `timeout` in seconds, or -2 block, -1 default, 0 no wait.
     pub fn qemu_agent_command(&self, cmd: &str, timeout: i32, flags: u32) -> Result<Option<String>> {
@@ -701,6 +748,49 @@ impl Domain {
         self.conn.check_rw("virDomainOpenConsole")?;
         let drv = self.hv().domain_open_console(&self.r(), dev_name, flags.bits())?;
         Ok(Stream::new(drv, false))
+    }
+    /// `virDomainOpenGraphics`: connect the socket `fd` (one end of a socketpair, say)
+    /// to graphics device `idx`; the VNC/SPICE server talks on it.
+    pub fn open_graphics(&self, idx: u32, fd: std::os::fd::OwnedFd, flags: DomainOpenGraphicsFlags) -> Result<()> {
+        use std::os::unix::fs::FileTypeExt;
+        let file = std::fs::File::from(fd);
+        let is_socket = file
+            .metadata()
+            .map_err(|e| Error::new(ErrorCode::SystemError, ErrorDomain::None, format!("Unable to access file descriptor: {e}")))?
+            .file_type()
+            .is_socket();
+        if !is_socket {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, "fd must be a socket"));
+        }
+        self.conn.check_rw("virDomainOpenGraphics")?;
+        self.conn.check_fd_passing()?;
+        self.hv().domain_open_graphics(&self.r(), idx, file.into(), flags.bits())
+    }
+    /// `virDomainOpenGraphicsFD`: a socket connected to graphics device `idx`.
+    pub fn open_graphics_fd(&self, idx: u32, flags: DomainOpenGraphicsFlags) -> Result<std::os::fd::OwnedFd> {
+        self.conn.check_rw("virDomainOpenGraphicsFD")?;
+        self.conn.check_fd_passing()?;
+        self.hv().domain_open_graphics_fd(&self.r(), idx, flags.bits())
+    }
+    /// `virDomainCreateWithFiles`: start the domain, passing `files` to it.
+    pub fn create_with_files(&self, files: Vec<std::os::fd::OwnedFd>, flags: DomainCreateFlags) -> Result<()> {
+        self.conn.check_rw("virDomainCreateWithFiles")?;
+        if !files.is_empty() {
+            self.conn.check_fd_passing()?;
+        }
+        let r = self.hv().domain_create_with_files(&self.r(), files, flags.bits())?;
+        self.id.store(r.id, Ordering::Relaxed);
+        Ok(())
+    }
+    /// `virDomainFDAssociate`: associate `fds` with `name` for the domain's
+    /// `fdgroup='name'` disk sources.
+    pub fn fd_associate(&self, name: &str, fds: Vec<std::os::fd::OwnedFd>, flags: DomainFdAssociateFlags) -> Result<()> {
+        self.conn.check_fd_passing()?;
+        if fds.is_empty() {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, "nfds in virDomainFDAssociate must not be zero"));
+        }
+        self.conn.check_rw("virDomainFDAssociate")?;
+        self.hv().domain_fd_associate(&self.r(), name, fds, flags.bits())
     }
     /// `virDomainSuspend`.
     pub fn suspend(&self) -> Result<()> {

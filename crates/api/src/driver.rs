@@ -396,7 +396,63 @@ pub trait HypervisorDriver: Send + Sync {
     fn event_deregister(&self, callback_id: i32) -> Result<()> {
         nosup!("virConnectDomainEventDeregisterAny")
     }
+
+    // ---- fd passing and close callbacks ----
+    /// `VIR_DRV_FEATURE_FD_PASSING`: whether descriptors reach the driver. Local
+    /// drivers always can (libvirt treats it as a global feature); a remote connection
+    /// asks its server.
+    fn supports_fd_passing(&self) -> Result<bool> {
+        Ok(true)
+    }
+    /// `virDomainOpenGraphics`: hand the connected socket `fd` to graphics device
+    /// `idx` (flag 1: `VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH`). The driver owns `fd`.
+    fn domain_open_graphics(&self, d: &DomainRef, idx: u32, fd: std::os::fd::OwnedFd, flags: u32) -> Result<()> {
+        nosup!("virDomainOpenGraphics")
+    }
+    /// `virDomainOpenGraphicsFD`: a new socket connected to graphics device `idx`.
+    fn domain_open_graphics_fd(&self, d: &DomainRef, idx: u32, flags: u32) -> Result<std::os::fd::OwnedFd> {
+        nosup!("virDomainOpenGraphicsFD")
+    }
+    /// `virDomainCreateXMLWithFiles` (transient, with descriptors for the guest).
+    fn domain_create_xml_with_files(&self, xml: &str, files: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<DomainRef> {
+        nosup!("virDomainCreateXMLWithFiles")
+    }
+    /// `virDomainCreateWithFiles`; returns the refreshed reference (new id).
+    fn domain_create_with_files(&self, d: &DomainRef, files: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<DomainRef> {
+        nosup!("virDomainCreateWithFiles")
+    }
+    /// `virDomainFDAssociate`: keep `fds` under `name` for `fdgroup` disk sources.
+    fn domain_fd_associate(&self, d: &DomainRef, name: &str, fds: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<()> {
+        nosup!("virDomainFDAssociate")
+    }
+    /// `virDomainQemuMonitorCommandWithFiles` (libvirt-qemu): like
+    /// [`HypervisorDriver::domain_qemu_monitor_command`], passing `fds` to QEMU with the
+    /// command; returns the reply text and the descriptors QEMU passed back.
+    fn domain_qemu_monitor_command_with_files(
+        &self,
+        d: &DomainRef,
+        cmd: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> Result<(String, Vec<std::os::fd::OwnedFd>)> {
+        nosup!("virDomainQemuMonitorCommandWithFiles")
+    }
+    /// `virConnectRegisterCloseCallback`: call `cb` with a `VIR_CONNECT_CLOSE_REASON_*`
+    /// when the connection closes other than by the caller. Drivers without a
+    /// transport never close on their own; like libvirt's empty slot, registering
+    /// then succeeds and the callback is never called.
+    fn connect_register_close_callback(&self, cb: CloseCallback) -> Result<()> {
+        Ok(())
+    }
+    /// `virConnectUnregisterCloseCallback`.
+    fn connect_unregister_close_callback(&self) -> Result<()> {
+        Ok(())
+    }
 }
+
+/// A connection close callback; the argument is a `VIR_CONNECT_CLOSE_REASON_*`
+/// (0 error, 1 end of file, 2 keepalive timeout, 3 client).
+pub type CloseCallback = Arc<dyn Fn(i32) + Send + Sync>;
 
 /// `virNetworkDriver`.
 #[allow(unused_variables)]

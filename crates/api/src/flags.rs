@@ -356,6 +356,24 @@ flags!(
 );
 
 flags!(
+    /// `virDomainOpenGraphicsFlags` (`virDomainOpenGraphics`, `virDomainOpenGraphicsFD`).
+    DomainOpenGraphicsFlags {
+        /// VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH: the new client skips authentication.
+        SKIPAUTH = 1 << 0;
+    }
+);
+
+flags!(
+    /// `virDomainFDAssociateFlags` (`virDomainFDAssociate`).
+    DomainFdAssociateFlags {
+        /// VIR_DOMAIN_FD_ASSOCIATE_SECLABEL_RESTORE: restore the security label after use.
+        SECLABEL_RESTORE = 1 << 0;
+        /// VIR_DOMAIN_FD_ASSOCIATE_SECLABEL_WRITABLE: label the fds for writing.
+        SECLABEL_WRITABLE = 1 << 1;
+    }
+);
+
+flags!(
     /// `virStorageVolDownloadFlags`.
     VolDownloadFlags {
         /// VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM

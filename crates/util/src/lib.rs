@@ -2,12 +2,14 @@
 //!
 //! Holds libvirt's error numbering and the error value that crosses every layer
 //! ([`VirError`]), atomic file writes, UUID helpers, the parser of libvirt's
-//! configuration-file syntax ([`virconf`]) and control groups v1/v2 ([`cgroup`]). It depends on nothing of
+//! configuration-file syntax ([`virconf`]), control groups v1/v2 ([`cgroup`]) and fd
+//! passing over unix sockets ([`fdpass`]). It depends on nothing of
 //! oxvirt's own and must stay that way.
 
 pub mod cgroup;
 pub mod errnum;
 pub mod error;
+pub mod fdpass;
 pub mod fs;
 pub mod uuid;
 pub mod virconf;

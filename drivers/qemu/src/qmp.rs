@@ -9,6 +9,10 @@
 //! reader thread in arrival order. When the connection ends, every waiting command
 //! fails with [`QemuError::Monitor`] and the callback gets a last [`MONITOR_EOF`] event.
 //!
+//! [`Qmp::execute_with_fd`] sends a command with a descriptor attached to its bytes
+//! (`SCM_RIGHTS`), as QEMU's `getfd`/`add-fd` expect (libvirt's
+//! `qemuMonitorSendFileHandle`).
+//!
 //! Malformed input from QEMU never panics: a line that is not a JSON object is
 //! skipped, a reply without a known id is dropped.
 
@@ -18,6 +22,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::Shutdown;
+use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -139,6 +144,28 @@ impl Qmp {
     /// Execute `command`; returns the raw text of QEMU's whole reply (with `return` or
     /// `error`) so callers can inspect error classes or key order.
     pub fn execute_raw_timeout(&self, command: &str, arguments: Option<Value>, timeout: Duration) -> Result<String> {
+        self.send_and_wait(command, arguments, timeout, None)
+    }
+
+    /// Execute `command` with `fd` passed along (`SCM_RIGHTS` on the command's first
+    /// byte), e.g. `getfd` with an `fdname`; returns its `return` value.
+    pub fn execute_with_fd(&self, command: &str, arguments: Option<Value>, fd: BorrowedFd<'_>) -> Result<Value> {
+        let raw = self.send_and_wait(command, arguments, self.timeout, Some(fd))?;
+        Reply::parse(command, raw)?.ret().cloned()
+    }
+
+    /// [`Qmp::execute_raw_timeout`] with `fd` passed along (when given).
+    pub fn execute_raw_with_fd(
+        &self,
+        command: &str,
+        arguments: Option<Value>,
+        timeout: Duration,
+        fd: Option<BorrowedFd<'_>>,
+    ) -> Result<String> {
+        self.send_and_wait(command, arguments, timeout, fd)
+    }
+
+    fn send_and_wait(&self, command: &str, arguments: Option<Value>, timeout: Duration, fd: Option<BorrowedFd<'_>>) -> Result<String> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(QemuError::Monitor("connection closed".into()));
         }
@@ -157,7 +184,15 @@ impl Qmp {
         }
         let mut line = msg.to_string();
         line.push('\n');
-        let written = self.writer.lock().unwrap_or_else(PoisonError::into_inner).write_all(line.as_bytes());
+        let written = {
+            let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            match fd {
+                None => w.write_all(line.as_bytes()),
+                // The descriptor rides on the first bytes; the rest follows plainly.
+                Some(fd) => oxvirt_util::fdpass::send_with_fds(&*w, line.as_bytes(), &[fd])
+                    .and_then(|n| w.write_all(line.as_bytes().get(n..).unwrap_or_default())),
+            }
+        };
         if let Err(e) = written {
             self.forget(&id);
             return Err(io_err(&format!("cannot send '{command}'"), e));
@@ -444,6 +479,51 @@ mod tests {
         assert!(reply.has_error("CommandNotFound"));
         let err = reply.ret().unwrap_err();
         assert_eq!(err.to_string(), "unable to execute QEMU command 'query-target': The command query-target has not been found");
+    }
+
+    #[test]
+    fn a_descriptor_travels_with_its_command() {
+        let dir = std::env::temp_dir().join(format!("oxvirt-qmp-fd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("qmp.sock");
+        let listener = UnixListener::bind(&sock).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            writeln!(s, "{GREETING}").unwrap();
+            let mut fds = Vec::new();
+            let mut buf = Vec::new();
+            // qmp_capabilities, then getfd with its descriptor.
+            for _ in 0..2 {
+                let line = loop {
+                    if let Some(i) = buf.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = buf.drain(..=i).collect();
+                        break line;
+                    }
+                    let mut chunk = [0u8; 4096];
+                    let (n, got) = oxvirt_util::fdpass::recv_with_fds(&s, &mut chunk).unwrap();
+                    assert!(n > 0);
+                    buf.extend_from_slice(&chunk[..n]);
+                    fds.extend(got);
+                };
+                let cmd: Value = serde_json::from_slice(&line).unwrap();
+                writeln!(s, "{}", json!({"return": {}, "id": cmd["id"]})).unwrap();
+            }
+            let mut passed = std::fs::File::from(fds.pop().unwrap());
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut passed, &mut text).unwrap();
+            (fds.len(), text)
+        });
+        let qmp = Qmp::connect(&sock, Duration::from_secs(5), no_events()).unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        qmp.execute_with_fd("getfd", Some(json!({"fdname": "x"})), std::os::fd::AsFd::as_fd(&a)).unwrap();
+        drop(a);
+        (&b).write_all(b"through").unwrap();
+        drop(b);
+        let (extra, text) = server.join().unwrap();
+        assert_eq!((extra, text.as_str()), (0, "through"));
+        drop(qmp);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

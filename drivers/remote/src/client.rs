@@ -1,15 +1,25 @@
 //! The client transport (libvirt's `virNetClient`): one byte stream to the daemon, a
 //! reader thread per connection, calls from any number of threads matched to their
 //! replies by serial, keepalive, and event MESSAGE packets handed to a callback.
+//!
+//! fd passing: on unix sockets the reader uses `recvmsg` and an
+//! [`oxvirt_rpc::frame::FdFrameDecoder`], so a `REPLY_WITH_FDS` reaches its caller with
+//! its descriptors as `OwnedFd`s; [`Client::call_fds`] sends `CALL_WITH_FDS`, each
+//! descriptor on its own one-byte message after the packet, as libvirt does. A close
+//! hook ([`Client::set_close_hook`]) learns why the connection ended (libvirt's
+//! `VIR_CONNECT_CLOSE_REASON_*`), unless the application closed it.
 
 use oxvirt::{Error, ErrorCode, ErrorDomain, ErrorLevel, Result};
+use oxvirt_rpc::frame::FdFrameDecoder;
 use oxvirt_rpc::message::{KEEPALIVE_PROGRAM, PROTOCOL_VERSION};
 use oxvirt_rpc::proto::keepalive::{KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG};
 use oxvirt_rpc::proto::remote::RemoteError;
 use oxvirt_rpc::xdr::{Reader, Writer, XdrError};
-use oxvirt_rpc::{Decode, Encode, FrameDecoder, Header, MessageStatus, MessageType, Packet};
+use oxvirt_rpc::{Decode, Encode, Header, MessageStatus, MessageType, Packet};
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -42,7 +52,23 @@ pub struct Transport {
     pub writer: Box<dyn Write + Send>,
     /// Shut the stream down (socket shutdown, or killing the tunnel process).
     pub closer: Box<dyn Fn() + Send + Sync>,
+    /// The unix socket itself, when the transport is one: descriptors can then be
+    /// passed, and the reader receives with `recvmsg` on it instead of `reader`.
+    pub unix: Option<UnixStream>,
 }
+
+/// `VIR_CONNECT_CLOSE_REASON_ERROR`.
+pub const CLOSE_REASON_ERROR: i32 = 0;
+/// `VIR_CONNECT_CLOSE_REASON_EOF`.
+pub const CLOSE_REASON_EOF: i32 = 1;
+/// `VIR_CONNECT_CLOSE_REASON_KEEPALIVE`.
+pub const CLOSE_REASON_KEEPALIVE: i32 = 2;
+
+/// Told once why the connection ended, on the thread that noticed.
+pub type CloseHook = Box<dyn Fn(i32) + Send + Sync>;
+
+/// A reply and the descriptors that came with it.
+type Delivery = Result<(Packet, Vec<OwnedFd>)>;
 
 /// Receives every event MESSAGE packet (REMOTE and QEMU programs), on the reader thread.
 pub type EventSink = Box<dyn Fn(&Packet) + Send + Sync>;
@@ -50,7 +76,7 @@ pub type EventSink = Box<dyn Fn(&Packet) + Send + Sync>;
 struct Waiter {
     procedure: i32,
     prog: u32,
-    tx: mpsc::Sender<Result<Packet>>,
+    tx: mpsc::Sender<Delivery>,
 }
 
 #[derive(Default)]
@@ -69,6 +95,9 @@ pub(crate) struct Shared {
     last_rx: Mutex<Instant>,
     keepalive_stop: Mutex<bool>,
     keepalive_cv: Condvar,
+    /// The unix socket, for sending descriptors (under the writer lock).
+    unix: Option<UnixStream>,
+    close_hook: Mutex<Option<CloseHook>>,
 }
 
 /// One RPC connection.
@@ -114,7 +143,14 @@ pub fn decode_remote_error(payload: &[u8]) -> Error {
 impl Client {
     /// Start the reader thread on `transport`; `events` gets every event packet.
     pub fn new(transport: Transport, events: EventSink) -> Result<Client> {
-        let Transport { mut reader, writer, closer } = transport;
+        let Transport { mut reader, writer, closer, unix } = transport;
+        let rx_unix = match &unix {
+            Some(u) => Some(
+                u.try_clone()
+                    .map_err(|e| Error::raw(ErrorCode::SystemError, ErrorDomain::Rpc, format!("Unable to duplicate socket: {e}")))?,
+            ),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             writer: Mutex::new(writer),
             pending: Mutex::new(Pending::default()),
@@ -122,16 +158,35 @@ impl Client {
             last_rx: Mutex::new(Instant::now()),
             keepalive_stop: Mutex::new(false),
             keepalive_cv: Condvar::new(),
+            unix,
+            close_hook: Mutex::new(None),
         });
         let sh = shared.clone();
         let handle = std::thread::Builder::new()
             .name("oxvirt-remote-rx".into())
             .spawn(move || {
-                let err = read_loop(&sh, &mut *reader, &events);
-                sh.fail_all(err);
+                let (err, reason) = read_loop(&sh, &mut *reader, rx_unix.as_ref(), &events);
+                sh.fail(err, reason);
             })
             .map_err(|e| Error::raw(ErrorCode::SystemError, ErrorDomain::Rpc, format!("Unable to start reader thread: {e}")))?;
         Ok(Client { shared, serial: AtomicU32::new(0), reader: Mutex::new(Some(handle)), keepalive: Mutex::new(None) })
+    }
+
+    /// Whether descriptors can be passed (a unix-socket transport).
+    pub fn passes_fds(&self) -> bool {
+        self.shared.unix.is_some()
+    }
+
+    /// Install the hook told why the connection ends (not called after [`Client::close`]).
+    pub fn set_close_hook(&self, hook: CloseHook) {
+        *lock(&self.shared.close_hook) = Some(hook);
+    }
+
+    /// Call `procedure` of the REMOTE program passing `fds` (`CALL_WITH_FDS` when there
+    /// are any); the decoded return value and the descriptors of the reply.
+    pub fn call_fds<A: Encode, R: Decode>(&self, procedure: i32, args: &A, fds: &[BorrowedFd<'_>]) -> Result<(R, Vec<OwnedFd>)> {
+        let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        self.call_serial_fds(oxvirt_rpc::REMOTE_PROGRAM, procedure, serial, args, fds)
     }
 
     /// True until the connection is closed or lost.
@@ -172,8 +227,35 @@ impl Client {
     }
 
     fn call_serial<A: Encode, R: Decode>(&self, prog: u32, procedure: i32, serial: u32, args: &A) -> Result<R> {
-        let header = Header::call(prog, procedure, serial);
-        let bytes = Packet::with_body(header, args).and_then(|p| p.to_bytes()).map_err(|e| e.to_vir_error())?;
+        // Descriptors a server sends with an ordinary reply are closed here.
+        self.call_serial_fds(prog, procedure, serial, args, &[]).map(|(r, _)| r)
+    }
+
+    fn call_serial_fds<A: Encode, R: Decode>(
+        &self,
+        prog: u32,
+        procedure: i32,
+        serial: u32,
+        args: &A,
+        fds: &[BorrowedFd<'_>],
+    ) -> Result<(R, Vec<OwnedFd>)> {
+        let mut header = Header::call(prog, procedure, serial);
+        if !fds.is_empty() {
+            if self.shared.unix.is_none() {
+                return Err(Error::new(
+                    ErrorCode::InternalError,
+                    ErrorDomain::Rpc,
+                    "Sending file descriptors is not supported on this socket",
+                ));
+            }
+            header.msg_type = MessageType::CALL_WITH_FDS;
+        }
+        let bytes = Packet::with_body(header, args)
+            .and_then(|mut p| {
+                p.nfds = u32::try_from(fds.len()).unwrap_or(u32::MAX);
+                p.to_bytes()
+            })
+            .map_err(|e| e.to_vir_error())?;
         let (tx, rx) = mpsc::channel();
         {
             let mut p = lock(&self.shared.pending);
@@ -182,18 +264,19 @@ impl Client {
             }
             p.waiters.insert(serial, Waiter { procedure, prog, tx });
         }
-        if let Err(e) = self.shared.send_bytes(&bytes) {
+        if let Err(e) = self.shared.send_bytes_fds(&bytes, fds) {
             lock(&self.shared.pending).waiters.remove(&serial);
             return Err(e);
         }
-        let reply = rx.recv().map_err(|_| closed_error())??;
+        let (reply, got) = rx.recv().map_err(|_| closed_error())??;
         if reply.header.status == MessageStatus::ERROR {
             return Err(decode_remote_error(&reply.payload));
         }
         if reply.header.status != MessageStatus::OK {
             return Err(rpc_error(format!("Unexpected message status {}", reply.header.status.0)));
         }
-        reply.body::<R>().map_err(|_| rpc_error("Unable to decode message payload"))
+        let r = reply.body::<R>().map_err(|_| rpc_error("Unable to decode message payload"))?;
+        Ok((r, got))
     }
 
     /// Start libvirt-style client keepalive: PING after `interval` without receiving
@@ -217,7 +300,10 @@ impl Client {
             }
             let idle = lock(&sh.last_rx).elapsed();
             if idle >= interval * (count + 1) {
-                sh.fail_all(Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "connection closed due to keepalive timeout"));
+                sh.fail(
+                    Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "connection closed due to keepalive timeout"),
+                    CLOSE_REASON_KEEPALIVE,
+                );
                 return;
             }
             if idle >= interval {
@@ -232,6 +318,9 @@ impl Client {
     /// Close the connection: wake and join the reader and keepalive threads. Pending
     /// and later calls fail.
     pub fn close(&self) {
+        // The application closes: its close callback is not told (as libvirt's
+        // remoteConnectClose drops it first).
+        lock(&self.shared.close_hook).take();
         *lock(&self.shared.keepalive_stop) = true;
         self.shared.keepalive_cv.notify_all();
         self.shared.fail_all(closed_error());
@@ -257,8 +346,22 @@ impl Shared {
     }
 
     pub(crate) fn send_bytes(&self, bytes: &[u8]) -> Result<()> {
+        self.send_bytes_fds(bytes, &[])
+    }
+
+    /// Write a packet, then its descriptors (one per one-byte message), under the
+    /// writer lock so nothing comes between them.
+    fn send_bytes_fds(&self, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> Result<()> {
         let mut w = lock(&self.writer);
-        let res = w.write_all(bytes).and_then(|_| w.flush());
+        let mut res = w.write_all(bytes).and_then(|_| w.flush());
+        if let (Ok(()), Some(u)) = (&res, &self.unix) {
+            for fd in fds {
+                res = oxvirt_util::fdpass::send_fd(u, fd.as_fd());
+                if res.is_err() {
+                    break;
+                }
+            }
+        }
         drop(w);
         res.map_err(|e| {
             let err = Error::raw(ErrorCode::SystemError, ErrorDomain::Rpc, format!("Cannot write data: {e}"));
@@ -275,11 +378,21 @@ impl Shared {
     /// Mark the connection closed with `err` (first error wins), fail every waiter and
     /// shut the stream down.
     fn fail_all(&self, err: Error) {
+        self.fail(err, CLOSE_REASON_ERROR);
+    }
+
+    /// [`Shared::fail_all`], telling the close hook `reason` the first time.
+    fn fail(&self, err: Error, reason: i32) {
         let waiters = {
             let mut p = lock(&self.pending);
             let first = p.closed.is_none();
             if first {
                 p.closed = Some(err.clone());
+                drop(p);
+                if let Some(hook) = lock(&self.close_hook).take() {
+                    hook(reason);
+                }
+                p = lock(&self.pending);
             }
             let w = std::mem::take(&mut p.waiters);
             // Streams see their queue close and report the connection as gone.
@@ -296,38 +409,46 @@ impl Shared {
     }
 }
 
-fn read_loop(sh: &Shared, reader: &mut dyn Read, events: &EventSink) -> Error {
-    let mut dec = FrameDecoder::new();
+/// Read until the connection fails: the error and the close reason to report.
+fn read_loop(sh: &Shared, reader: &mut dyn Read, unix: Option<&UnixStream>, events: &EventSink) -> (Error, i32) {
+    let mut dec = FdFrameDecoder::<OwnedFd>::new(MessageType::REPLY_WITH_FDS, unix.is_some());
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => {
+        let got = match unix {
+            Some(u) => oxvirt_util::fdpass::recv_with_fds(u, &mut buf),
+            None => reader.read(&mut buf).map(|n| (n, Vec::new())),
+        };
+        let (n, fds) = match got {
+            Ok((0, _)) => {
                 return match dec.finish() {
-                    Ok(()) => Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "End of file while reading data: Input/output error"),
-                    Err(e) => e.to_vir_error(),
+                    Ok(()) => (
+                        Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "End of file while reading data: Input/output error"),
+                        CLOSE_REASON_EOF,
+                    ),
+                    Err(e) => (e.to_vir_error(), CLOSE_REASON_ERROR),
                 }
             }
-            Ok(n) => n,
+            Ok(r) => r,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Error::raw(ErrorCode::SystemError, ErrorDomain::Rpc, format!("Cannot recv data: {e}")),
+            Err(e) => return (Error::raw(ErrorCode::SystemError, ErrorDomain::Rpc, format!("Cannot recv data: {e}")), CLOSE_REASON_ERROR),
         };
         *lock(&sh.last_rx) = Instant::now();
-        dec.push(&buf[..n]);
+        dec.push(&buf[..n], fds);
         loop {
             match dec.next_packet() {
-                Ok(Some(p)) => {
-                    if let Err(e) = handle_packet(sh, p, events) {
-                        return e;
+                Ok(Some((p, fds))) => {
+                    if let Err(e) = handle_packet(sh, p, fds, events) {
+                        return (e, CLOSE_REASON_ERROR);
                     }
                 }
                 Ok(None) => break,
-                Err(e) => return e.to_vir_error(),
+                Err(e) => return (e.to_vir_error(), CLOSE_REASON_ERROR),
             }
         }
     }
 }
 
-fn handle_packet(sh: &Shared, p: Packet, events: &EventSink) -> Result<()> {
+fn handle_packet(sh: &Shared, p: Packet, fds: Vec<OwnedFd>, events: &EventSink) -> Result<()> {
     let h = p.header;
     if h.prog == KEEPALIVE_PROGRAM {
         if h.msg_type == MessageType::MESSAGE && h.procedure == KEEPALIVE_PROC_PING {
@@ -339,7 +460,7 @@ fn handle_packet(sh: &Shared, p: Packet, events: &EventSink) -> Result<()> {
         return Err(rpc_error(format!("Cannot find program {} version {}", h.prog, h.vers)));
     }
     match h.msg_type {
-        MessageType::REPLY => {
+        MessageType::REPLY | MessageType::REPLY_WITH_FDS => {
             let waiter = lock(&sh.pending).waiters.remove(&h.serial);
             let Some(w) = waiter else {
                 return Err(rpc_error(format!("No call waiting for reply with prog {} vers {} serial {}", h.prog, h.vers, h.serial)));
@@ -349,19 +470,12 @@ fn handle_packet(sh: &Shared, p: Packet, events: &EventSink) -> Result<()> {
                 let _ = w.tx.send(Err(e.clone()));
                 return Err(e);
             }
-            let _ = w.tx.send(Ok(p));
+            let _ = w.tx.send(Ok((p, fds)));
             Ok(())
         }
         MessageType::MESSAGE => {
             events(&p);
             Ok(())
-        }
-        MessageType::REPLY_WITH_FDS => {
-            let waiter = lock(&sh.pending).waiters.remove(&h.serial);
-            if let Some(w) = waiter {
-                let _ = w.tx.send(Err(rpc_error("file descriptor passing is not supported by this client")));
-            }
-            Err(rpc_error("file descriptor passing is not supported by this client"))
         }
         MessageType::STREAM | MessageType::STREAM_HOLE => {
             // Packets of a stream that is not open (any more) are dropped, as libvirt does.
@@ -385,12 +499,14 @@ pub fn connect_unix(path: &str) -> Result<Transport> {
     };
     let reader = clone(&sock)?;
     let closer_sock = clone(&sock)?;
+    let unix = clone(&sock)?;
     Ok(Transport {
         reader: Box::new(reader),
         writer: Box::new(sock),
         closer: Box::new(move || {
             let _ = closer_sock.shutdown(std::net::Shutdown::Both);
         }),
+        unix: Some(unix),
     })
 }
 
@@ -418,6 +534,7 @@ pub fn connect_command(mut cmd: std::process::Command) -> Result<Transport> {
                 let _ = c.wait();
             }
         }),
+        unix: None,
     })
 }
 
@@ -475,6 +592,7 @@ mod tests {
             closer: Box::new(move || {
                 let _ = c.shutdown(std::net::Shutdown::Both);
             }),
+            unix: None,
         };
         let client = Client::new(t, Box::new(move |p| ev.lock().unwrap().push(p.clone()))).unwrap();
         (client, b, events)
@@ -527,6 +645,54 @@ mod tests {
         client.close();
         assert!(!client.is_alive());
         assert_eq!(client.call::<_, Void>(3, &Void).unwrap_err().message, "internal error: client socket is closed");
+    }
+
+    #[test]
+    fn descriptors_both_ways_on_a_unix_transport() {
+        use std::os::fd::AsFd;
+        let (a, mut srv) = std::os::unix::net::UnixStream::pair().unwrap();
+        let closer = a.try_clone().unwrap();
+        let t = Transport {
+            reader: Box::new(a.try_clone().unwrap()),
+            writer: Box::new(a.try_clone().unwrap()),
+            closer: Box::new(move || {
+                let _ = closer.shutdown(std::net::Shutdown::Both);
+            }),
+            unix: Some(a),
+        };
+        let client = Arc::new(Client::new(t, Box::new(|_| {})).unwrap());
+        let (mine, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let c = client.clone();
+        let call = std::thread::spawn(move || c.call_fds::<_, Void>(249, &7u32, &[mine.as_fd()]).map(|(_, fds)| fds.len()));
+        // The server side: a CALL_WITH_FDS announcing 1, then the descriptor on a byte.
+        let p = read_packet(&mut srv);
+        assert_eq!((p.header.msg_type, p.nfds), (MessageType::CALL_WITH_FDS, 1));
+        let got = oxvirt_util::fdpass::recv_fd(&srv).unwrap();
+        drop(got);
+        send(&mut srv, &Packet { header: p.header.reply(MessageStatus::OK), nfds: 0, payload: Vec::new() });
+        assert_eq!(call.join().unwrap().unwrap(), 0);
+        // The daemon closed its copy; ours was dropped by the caller's thread.
+        let mut b = [0u8; 1];
+        assert_eq!(theirs.read(&mut b).unwrap(), 0);
+        // A REPLY_WITH_FDS: the caller gets the descriptor.
+        let c = client.clone();
+        let call = std::thread::spawn(move || c.call_fds::<_, Void>(343, &Void, &[]).map(|(_, mut fds)| fds.pop()));
+        let p = read_packet(&mut srv);
+        let (x, mut y) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut h = p.header.reply(MessageStatus::OK);
+        h.msg_type = MessageType::REPLY_WITH_FDS;
+        send(&mut srv, &Packet { header: h, nfds: 1, payload: Vec::new() });
+        oxvirt_util::fdpass::send_fd(&srv, x.as_fd()).unwrap();
+        drop(x);
+        let fd = call.join().unwrap().unwrap().unwrap();
+        std::os::unix::net::UnixStream::from(fd).write_all(b"hi").unwrap();
+        let mut buf = [0u8; 2];
+        y.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hi");
+        // Descriptors cannot be sent over a transport without fd passing.
+        let (client2, _srv2, _) = pair();
+        let e = client2.call_fds::<_, Void>(249, &Void, &[y.as_fd()]).unwrap_err();
+        assert_eq!(e.message, "internal error: Sending file descriptors is not supported on this socket");
     }
 
     #[test]

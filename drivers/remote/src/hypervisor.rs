@@ -9,7 +9,7 @@ use crate::RemoteConn;
 use oxvirt::driver::HypervisorDriver;
 use oxvirt::event::{EventCallback, EventClass};
 use oxvirt::types::*;
-use oxvirt::Result;
+use oxvirt::{Error, ErrorCode, ErrorDomain, Result};
 use oxvirt_rpc::proto::remote::*;
 use oxvirt_util::uuid::Uuid;
 use RemoteProcedure as P;
@@ -21,6 +21,71 @@ fn state(v: i32) -> DomainState {
 impl HypervisorDriver for RemoteConn {
     fn close(&self) {
         self.shutdown();
+    }
+
+    // ---- fd passing and close callbacks (remote_driver.c's hand-written calls) ----
+    fn supports_fd_passing(&self) -> Result<bool> {
+        // libvirtd answers 1 on every transport and then drops a TCP/TLS client that
+        // sends descriptors; refuse early instead.
+        Ok(self.client.passes_fds() && self.supports_feature(crate::FEATURE_FD_PASSING))
+    }
+    fn domain_open_graphics(&self, d: &DomainRef, idx: u32, fd: std::os::fd::OwnedFd, flags: u32) -> Result<()> {
+        let args = RemoteDomainOpenGraphicsArgs { dom: dom(d), idx, flags };
+        self.client.call_fds::<_, Void>(P::DomainOpenGraphics as i32, &args, &[std::os::fd::AsFd::as_fd(&fd)]).map(|_| ())
+    }
+    fn domain_open_graphics_fd(&self, d: &DomainRef, idx: u32, flags: u32) -> Result<std::os::fd::OwnedFd> {
+        let args = RemoteDomainOpenGraphicsFdArgs { dom: dom(d), idx, flags };
+        let (Void, mut fds) = self.client.call_fds::<_, Void>(P::DomainOpenGraphicsFd as i32, &args, &[])?;
+        match fds.len() {
+            1 => Ok(fds.remove(0)),
+            0 => Err(Error::new(ErrorCode::InternalError, ErrorDomain::Remote, "no file descriptor received")),
+            _ => Err(Error::new(ErrorCode::InternalError, ErrorDomain::Remote, "too many file descriptors received")),
+        }
+    }
+    fn domain_create_xml_with_files(&self, xml: &str, files: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<DomainRef> {
+        let args = RemoteDomainCreateXmlWithFilesArgs { xml_desc: xml.to_string(), flags };
+        let borrowed: Vec<_> = files.iter().map(std::os::fd::AsFd::as_fd).collect();
+        let (r, _) = self.client.call_fds::<_, RemoteDomainCreateXmlWithFilesRet>(P::DomainCreateXmlWithFiles as i32, &args, &borrowed)?;
+        Ok(dom_ref(r.dom))
+    }
+    fn domain_create_with_files(&self, d: &DomainRef, files: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<DomainRef> {
+        let args = RemoteDomainCreateWithFilesArgs { dom: dom(d), flags };
+        let borrowed: Vec<_> = files.iter().map(std::os::fd::AsFd::as_fd).collect();
+        let (r, _) = self.client.call_fds::<_, RemoteDomainCreateWithFilesRet>(P::DomainCreateWithFiles as i32, &args, &borrowed)?;
+        Ok(dom_ref(r.dom))
+    }
+    fn domain_fd_associate(&self, d: &DomainRef, name: &str, fds: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<()> {
+        let args = RemoteDomainFdAssociateArgs { dom: dom(d), name: name.to_string(), flags };
+        let borrowed: Vec<_> = fds.iter().map(std::os::fd::AsFd::as_fd).collect();
+        self.client.call_fds::<_, Void>(P::DomainFdAssociate as i32, &args, &borrowed).map(|_| ())
+    }
+    fn connect_register_close_callback(&self, cb: oxvirt::driver::CloseCallback) -> Result<()> {
+        // The slot's lock is never held across a call: the reader thread takes it to
+        // fire the callback when the connection dies.
+        let taken = || self.close_cb.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        let already = || Error::new(ErrorCode::OperationInvalid, ErrorDomain::Remote, "A close callback is already registered");
+        if taken() {
+            return Err(already());
+        }
+        if self.server_close_callback {
+            self.call0(P::ConnectRegisterCloseCallback, &Void)?;
+        }
+        let mut slot = self.close_cb.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() {
+            return Err(already());
+        }
+        *slot = Some(cb);
+        Ok(())
+    }
+    fn connect_unregister_close_callback(&self) -> Result<()> {
+        let cb = self.close_cb.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if cb.is_none() {
+            return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Remote, "A different callback was requested"));
+        }
+        if self.server_close_callback {
+            self.call0(P::ConnectUnregisterCloseCallback, &Void)?;
+        }
+        Ok(())
     }
     fn get_type(&self) -> Result<String> {
         Ok(self.call::<_, RemoteConnectGetTypeRet>(P::ConnectGetType, &Void)?.r#type)

@@ -10,7 +10,11 @@
 //! tunnel command and the URI sent in CONNECT_OPEN. The driver traits are implemented
 //! in `hypervisor.rs` and `objects.rs` over the typed structs of
 //! `oxvirt_rpc::proto::remote`; events are in `events.rs`; [`stream`] is the client side
-//! of data streams (volume upload/download).
+//! of data streams (volume upload/download). On unix transports descriptors cross
+//! the connection (`CALL_WITH_FDS`/`REPLY_WITH_FDS`: graphics sockets, `*WithFiles`,
+//! `virDomainFDAssociate`), and a connection close callback is told when the
+//! connection ends under the application (end of file, keepalive, error) or when the
+//! server relays its own connection's close (`CONNECT_EVENT_CONNECTION_CLOSED`).
 //!
 //! Layer: driver. May depend on `oxvirt` (api), `oxvirt-rpc`, `oxvirt-conf` and
 //! `oxvirt-util`; never on another driver.
@@ -39,6 +43,10 @@ use uri::TransportKind;
 const FEATURE_PROGRAM_KEEPALIVE: i32 = 10;
 /// `VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK`.
 const FEATURE_REMOTE_EVENT_CALLBACK: i32 = 14;
+/// `VIR_DRV_FEATURE_FD_PASSING`.
+const FEATURE_FD_PASSING: i32 = 8;
+/// `VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK`.
+const FEATURE_REMOTE_CLOSE_CALLBACK: i32 = 15;
 /// virsh's keepalive defaults: PING after 5 s of silence, give up after 6 unanswered.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 const KEEPALIVE_COUNT: u32 = 6;
@@ -82,6 +90,22 @@ pub struct RemoteConn {
     events: Arc<events::EventState>,
     closed: AtomicBool,
     transport: TransportKind,
+    /// The connection's close callback (one at a time, called at most once).
+    close_cb: CloseSlot,
+    /// The server relays its own connection's close (feature 15).
+    server_close_callback: bool,
+}
+
+/// Where a connection's close callback lives; shared with the transport's hook and
+/// the event sink.
+type CloseSlot = Arc<std::sync::Mutex<Option<oxvirt::driver::CloseCallback>>>;
+
+/// Call and forget the callback in `slot` (libvirt resets it after one call).
+fn fire_close(slot: &CloseSlot, reason: i32) {
+    let cb = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(cb) = cb {
+        cb(reason);
+    }
 }
 
 fn open_transport(uri: &Uri, transport: TransportKind, rflags: u32, name: &str) -> Result<client::Transport> {
@@ -157,14 +181,31 @@ impl RemoteConn {
         let stream = open_transport(uri, transport, rflags, &name)?;
         let events = Arc::new(events::EventState::new(EventBus::new()));
         let sink = events.clone();
-        let client = Client::new(stream, Box::new(move |p| sink.dispatch(p)))?;
-        let conn = RemoteConn { client, events, closed: AtomicBool::new(false), transport };
+        let close_cb: CloseSlot = Arc::default();
+        let slot = close_cb.clone();
+        let client = Client::new(
+            stream,
+            Box::new(move |p| {
+                if p.header.prog == oxvirt_rpc::REMOTE_PROGRAM && p.header.procedure == RemoteProcedure::ConnectEventConnectionClosed as i32
+                {
+                    if let Ok(m) = p.body_lenient::<RemoteConnectEventConnectionClosedMsg>() {
+                        fire_close(&slot, m.reason);
+                    }
+                    return;
+                }
+                sink.dispatch(p)
+            }),
+        )?;
+        let slot = close_cb.clone();
+        client.set_close_hook(Box::new(move |reason| fire_close(&slot, reason)));
+        let mut conn = RemoteConn { client, events, closed: AtomicBool::new(false), transport, close_cb, server_close_callback: false };
         conn.authenticate(uri.param("auth"))?;
         let keepalive = conn.supports_feature(FEATURE_PROGRAM_KEEPALIVE);
         conn.call::<_, Void>(RemoteProcedure::ConnectOpen, &RemoteConnectOpenArgs { name: Some(name), flags: rflags })?;
         if !conn.supports_feature(FEATURE_REMOTE_EVENT_CALLBACK) {
             conn.events.set_legacy_server();
         }
+        conn.server_close_callback = conn.supports_feature(FEATURE_REMOTE_CLOSE_CALLBACK);
         if keepalive {
             conn.client.start_keepalive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT);
         }

@@ -71,6 +71,7 @@ pub fn connect_tcp(host: &str, port: u16) -> Result<Transport> {
         closer: Box::new(move || {
             let _ = closer.shutdown(std::net::Shutdown::Both);
         }),
+        unix: None,
     })
 }
 
@@ -337,6 +338,7 @@ pub fn connect_tls(host: &str, port: u16, pkipath: Option<&str>, verify: bool, r
         closer: Box::new(move || {
             let _ = closer.shutdown(std::net::Shutdown::Both);
         }),
+        unix: None,
     })
 }
 

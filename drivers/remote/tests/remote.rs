@@ -8,6 +8,8 @@ mod daemon;
 mod domains;
 #[path = "remote/events.rs"]
 mod events;
+#[path = "remote/fdpass.rs"]
+mod fdpass;
 #[path = "remote/objects.rs"]
 mod objects;
 #[path = "remote/transport.rs"]

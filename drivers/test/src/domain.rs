@@ -407,6 +407,16 @@ impl HypervisorDriver for TestConn {
         })
     }
 
+    // libvirt's test driver accepts the *WithFiles calls and ignores the files
+    // (closed when the vector drops).
+    fn domain_create_xml_with_files(&self, xml: &str, _files: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<DomainRef> {
+        self.domain_create_xml(xml, flags)
+    }
+
+    fn domain_create_with_files(&self, d: &DomainRef, _files: Vec<std::os::fd::OwnedFd>, flags: u32) -> Result<DomainRef> {
+        self.domain_create(d, flags)
+    }
+
     fn domain_destroy(&self, d: &DomainRef, flags: u32) -> Result<()> {
         check_flags(flags, DomainDestroyFlags::GRACEFUL.bits(), "testDomainDestroyFlags", D)?;
         self.with(|st| {

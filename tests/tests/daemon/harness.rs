@@ -15,12 +15,39 @@ pub fn oxvirtd_bin() -> PathBuf {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status =
-            Command::new(cargo).args(["build", "-q", "-p", "oxvirtd"]).current_dir(&root).status().expect("cargo build -p oxvirtd runs");
+            cargo_cmd(&cargo).args(["build", "-q", "-p", "oxvirtd"]).current_dir(&root).status().expect("cargo build -p oxvirtd runs");
         assert!(status.success(), "building oxvirtd failed");
         let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
         target.join("debug").join("oxvirtd")
     })
     .clone()
+}
+
+/// `cargo` for building the binaries under test, without the package variables the
+/// test runner sets for this test binary (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...):
+/// build scripts that watch them (ring's) would otherwise rerun, and every build from
+/// a shell and from the tests would rebuild them and everything above them.
+pub fn cargo_cmd(cargo: &str) -> Command {
+    let mut c = Command::new(cargo);
+    for (k, _) in std::env::vars_os() {
+        let Some(k) = k.to_str() else { continue };
+        let per_package = k.starts_with("CARGO_PKG_")
+            || k.starts_with("CARGO_BIN_EXE_")
+            || matches!(
+                k,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "OUT_DIR"
+            );
+        if per_package {
+            c.env_remove(k);
+        }
+    }
+    c
 }
 
 /// A scratch directory removed on drop.

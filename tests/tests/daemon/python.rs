@@ -4,7 +4,7 @@ use super::harness::{client_cmd, Daemon, TempDir};
 
 const PYTHON: &str = "/usr/bin/python3";
 
-fn run_python(d: &Daemon, script: &str) -> String {
+pub(super) fn run_python(d: &Daemon, script: &str) -> String {
     assert!(std::path::Path::new(PYTHON).exists(), "{PYTHON} is required for the daemon tests");
     let home = TempDir::new("py-home");
     let probe = client_cmd(PYTHON, &home.0).args(["-c", "import libvirt"]).output().expect("python runs");

@@ -64,6 +64,11 @@ impl QemuDaemon {
         d
     }
 
+    /// The daemon's pid (from its pid file).
+    pub(super) fn pid(&self) -> u32 {
+        std::fs::read_to_string(self.dir.0.join("oxvirtd.pid")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    }
+
     pub(super) fn root(&self) -> PathBuf {
         self.dir.0.join("root")
     }

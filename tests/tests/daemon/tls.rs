@@ -140,7 +140,8 @@ fn oxvirsh_bin() -> PathBuf {
         let daemon = oxvirtd_bin();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo).args(["build", "-q", "-p", "oxvirsh"]).current_dir(&root).status().expect("cargo build runs");
+        let status =
+            super::harness::cargo_cmd(&cargo).args(["build", "-q", "-p", "oxvirsh"]).current_dir(&root).status().expect("cargo build runs");
         assert!(status.success(), "building oxvirsh failed");
         daemon.with_file_name("oxvirsh")
     })

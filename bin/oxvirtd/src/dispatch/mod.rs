@@ -10,6 +10,7 @@
 
 pub mod conv;
 pub mod domain;
+pub mod fds;
 pub mod host;
 pub mod iface;
 pub mod network;

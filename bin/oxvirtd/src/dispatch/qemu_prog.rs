@@ -1,7 +1,8 @@
 //! The QEMU program (`qemu_protocol.x`, libvirt-qemu's calls): monitor and guest-agent
 //! pass-through (`virsh qemu-monitor-command`, `virsh qemu-agent-command`), served
-//! through the public API like the REMOTE program. Procedures not listed here (attach,
-//! monitor events, monitor command with files) answer "unknown procedure".
+//! through the public API like the REMOTE program. The monitor command with files is
+//! served by `fds.rs` (it carries descriptors); procedures not listed (attach, monitor
+//! events) answer "unknown procedure".
 
 use super::conv::dom;
 use super::{args, ret, Reply};

@@ -475,33 +475,24 @@ impl HypervisorDriver for QemuConn {
     }
 
     fn domain_qemu_monitor_command(&self, d: &DomainRef, cmd: &str, flags: u32) -> Result<String> {
-        // VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP = 1.
         check_flags(flags, 1, "qemuDomainQemuMonitorCommand", D)?;
-        let hmp = flags & 1 != 0;
-        let (name, args) = if hmp {
-            ("human-monitor-command".to_string(), Some(serde_json::json!({ "command-line": cmd })))
-        } else {
-            let v: serde_json::Value =
-                serde_json::from_str(cmd).map_err(|e| Error::new(ErrorCode::InternalError, D, format!("cannot parse json {cmd}: {e}")))?;
-            let name = v
-                .get("execute")
-                .and_then(serde_json::Value::as_str)
-                .ok_or_else(|| Error::new(ErrorCode::InternalError, D, format!("cannot parse json {cmd}: no 'execute' member")))?
-                .to_string();
-            (name, v.get("arguments").cloned())
-        };
-        let timeout = self.drv.monitor_timeout;
-        let raw = self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute_raw_timeout(&name, args, timeout), |_, _| {})?;
-        if !hmp {
-            return Ok(raw);
+        self.monitor_command(d, cmd, None, flags)
+    }
+
+    fn domain_qemu_monitor_command_with_files(
+        &self,
+        d: &DomainRef,
+        cmd: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> Result<(String, Vec<std::os::fd::OwnedFd>)> {
+        check_flags(flags, 1, "qemuDomainQemuMonitorCommandWithFiles", D)?;
+        if fds.len() > 1 {
+            return Err(Error::new(ErrorCode::InvalidArg, D, "at most 1 fd can be passed to qemu along with a command"));
         }
-        let v: serde_json::Value = serde_json::from_str(&raw)
-            .map_err(|e| Error::new(ErrorCode::InternalError, D, format!("cannot parse the monitor reply: {e}")))?;
-        if let Some(e) = v.get("error") {
-            let desc = e.get("desc").and_then(serde_json::Value::as_str).unwrap_or("unknown error");
-            return Err(Error::new(ErrorCode::InternalError, D, format!("unable to execute QEMU command '{name}': {desc}")));
-        }
-        Ok(v.get("return").and_then(serde_json::Value::as_str).unwrap_or("").to_string())
+        // QEMU passes no descriptors back (neither does libvirt).
+        let fd = fds.first().map(std::os::fd::AsFd::as_fd);
+        Ok((self.monitor_command(d, cmd, fd, flags)?, Vec::new()))
     }
 
     fn domain_qemu_agent_command(&self, d: &DomainRef, cmd: &str, timeout: i32, flags: u32) -> Result<Option<String>> {
@@ -538,6 +529,18 @@ impl HypervisorDriver for QemuConn {
         super::console::open(&self.drv.consoles, &path, flags & force != 0)
     }
 
+    fn domain_open_graphics(&self, d: &DomainRef, idx: u32, fd: std::os::fd::OwnedFd, flags: u32) -> Result<()> {
+        let skip = DomainOpenGraphicsFlags::SKIPAUTH.bits();
+        check_flags(flags, skip, "qemuDomainOpenGraphics", D)?;
+        super::graphics::open(&self.drv, d, idx, fd, flags & skip != 0)
+    }
+
+    fn domain_open_graphics_fd(&self, d: &DomainRef, idx: u32, flags: u32) -> Result<std::os::fd::OwnedFd> {
+        let skip = DomainOpenGraphicsFlags::SKIPAUTH.bits();
+        check_flags(flags, skip, "qemuDomainOpenGraphicsFD", D)?;
+        super::graphics::open_fd(&self.drv, d, idx, flags & skip != 0)
+    }
+
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {
             return Err(Error::new(ErrorCode::NoSupport, D, "only domain events are served by the QEMU driver"));
@@ -547,5 +550,37 @@ impl HypervisorDriver for QemuConn {
 
     fn event_deregister(&self, callback_id: i32) -> Result<()> {
         self.drv.bus().deregister(callback_id)
+    }
+}
+
+impl QemuConn {
+    /// `virDomainQemuMonitorCommand(WithFiles)`: a QMP command (or an HMP command line
+    /// with flag 1), with `fd` passed along when given; the reply text.
+    fn monitor_command(&self, d: &DomainRef, cmd: &str, fd: Option<std::os::fd::BorrowedFd<'_>>, flags: u32) -> Result<String> {
+        let hmp = flags & 1 != 0;
+        let (name, args) = if hmp {
+            ("human-monitor-command".to_string(), Some(serde_json::json!({ "command-line": cmd })))
+        } else {
+            let v: serde_json::Value =
+                serde_json::from_str(cmd).map_err(|e| Error::new(ErrorCode::InternalError, D, format!("cannot parse json {cmd}: {e}")))?;
+            let name = v
+                .get("execute")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| Error::new(ErrorCode::InternalError, D, format!("cannot parse json {cmd}: no 'execute' member")))?
+                .to_string();
+            (name, v.get("arguments").cloned())
+        };
+        let timeout = self.drv.monitor_timeout;
+        let raw = self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute_raw_with_fd(&name, args, timeout, fd), |_, _| {})?;
+        if !hmp {
+            return Ok(raw);
+        }
+        let v: serde_json::Value = serde_json::from_str(&raw)
+            .map_err(|e| Error::new(ErrorCode::InternalError, D, format!("cannot parse the monitor reply: {e}")))?;
+        if let Some(e) = v.get("error") {
+            let desc = e.get("desc").and_then(serde_json::Value::as_str).unwrap_or("unknown error");
+            return Err(Error::new(ErrorCode::InternalError, D, format!("unable to execute QEMU command '{name}': {desc}")));
+        }
+        Ok(v.get("return").and_then(serde_json::Value::as_str).unwrap_or("").to_string())
     }
 }

@@ -17,7 +17,8 @@
 //!
 //! Modules: [`paths`] (directory layout), [`process`] (spawn, signals, monitor
 //! connect), [`capscache`] (probed capabilities per binary), [`status`] (status
-//! files), [`domobj`] (domain list), `hypervisor` (the API implementation), and the
+//! files), [`domobj`] (domain list), `graphics` (graphics connections over passed
+//! descriptors), `hypervisor` (the API implementation), and the
 //! host integration of the privileged driver: [`qemuconf`] (`qemu.conf`), [`dac`]
 //! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
 //! tunables).
@@ -27,6 +28,7 @@ pub mod cgroups;
 mod console;
 pub mod dac;
 pub mod domobj;
+mod graphics;
 mod hypervisor;
 mod lifecycle;
 pub mod paths;

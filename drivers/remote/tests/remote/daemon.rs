@@ -70,6 +70,12 @@ impl Daemon {
         format!("test+unix:///default?socket={}", self.socket())
     }
 
+    /// Kill the daemon now (its clients see end of file).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Open the test driver's default state through the remote driver.
     pub fn open(&self) -> oxvirt::Connect {
         oxvirt_driver_remote::register();
