@@ -11,6 +11,7 @@
 //! by their producer on unix sockets, by a writer task for TCP/TLS (`crate::outbox`).
 
 use crate::admin::registry::Cred;
+use crate::auth::Transport;
 use crate::config::Config;
 use crate::outbox::{Out, Outbox};
 use crate::session::{self, Client};
@@ -273,7 +274,7 @@ pub fn encode(p: &Packet) -> Vec<u8> {
 
 /// Serve one client on a TCP socket or a TLS session: replies go through a channel to
 /// a writer task that owns the stream's write half.
-pub(crate) async fn run_client<S>(server: Arc<Server>, kind: SocketKind, stream: S, cred: Option<Cred>)
+pub(crate) async fn run_client<S>(server: Arc<Server>, transport: Transport, stream: S, cred: Option<Cred>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -286,7 +287,7 @@ where
             }
         }
     });
-    serve_client(server, kind, rd, Out::Channel(tx), writer, cred).await;
+    serve_client(server, transport, rd, Out::Channel(tx), writer, cred).await;
 }
 
 /// Serve one unix-socket client: replies are written by the thread that produced them
@@ -295,14 +296,14 @@ async fn run_unix_client(server: Arc<Server>, kind: SocketKind, stream: UnixStre
     let (rd, wr) = stream.into_split();
     let (out, drain) = Outbox::open(wr);
     let writer = tokio::spawn(drain);
-    serve_client(server, kind, rd, Out::Direct(out), writer, cred).await;
+    serve_client(server, Transport::Unix(kind), rd, Out::Direct(out), writer, cred).await;
 }
 
 /// The reader side of a client: read packets, answer keepalive, run calls; at the end,
 /// let running calls answer, tear the session down and wait for `writer` to flush.
 async fn serve_client<R>(
     server: Arc<Server>,
-    kind: SocketKind,
+    transport: Transport,
     mut rd: R,
     out: Out,
     mut writer: tokio::task::JoinHandle<()>,
@@ -312,7 +313,12 @@ async fn serve_client<R>(
 {
     let cfg = server.config();
     server.clients.fetch_add(1, Ordering::SeqCst);
+    let kind = match transport {
+        Transport::Unix(k) => k,
+        Transport::Tcp | Transport::Tls => SocketKind::ReadWrite,
+    };
     let client = Arc::new(Client::new(kind, out));
+    client.auth.setup(&cfg, transport, cred);
     let registration = server.admin.register(kind, cred, &client);
     let requests = Arc::new(Semaphore::new(cfg.max_client_requests));
     let mut stop = server.shutdown_signal();

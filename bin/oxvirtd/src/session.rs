@@ -41,6 +41,8 @@ pub struct Client {
     pub(crate) legacy: Mutex<Vec<(i32, i32)>>,
     /// Open data streams (`crate::stream`).
     pub(crate) streams: crate::stream::Streams,
+    /// Authentication state (`crate::auth`).
+    pub(crate) auth: crate::auth::ClientAuth,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -59,6 +61,7 @@ impl Client {
             callbacks: Mutex::new(HashMap::new()),
             legacy: Mutex::new(Vec::new()),
             streams: crate::stream::Streams::default(),
+            auth: crate::auth::ClientAuth::default(),
         }
     }
 
@@ -179,12 +182,17 @@ pub fn handle_call(server: &Arc<Server>, client: &Arc<Client>, program: &'static
 /// `false`: the call must go to the worker pool ([`handle_call`]).
 pub fn try_inline(client: &Client, program: &'static Program, procedure: &'static ProcInfo, p: &Packet) -> bool {
     use RemoteProcedure as P;
+    // Authentication (crate::auth): calls before it completes are refused here.
+    if let Some(e) = crate::auth::gate(client, program, procedure) {
+        client.send(reply_packet(p, Err(e)));
+        return true;
+    }
     if program.number != REMOTE_PROGRAM {
         return false;
     }
     let not_open = || Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "hypervisor connection not open");
     let reply = match RemoteProcedure::from_number(procedure.number) {
-        Some(P::AuthList) => ret(&RemoteAuthListRet { types: vec![RemoteAuthType::None] }),
+        Some(P::AuthList) => crate::auth::auth_list(client),
         // The connection is looked at under its lock (never held across driver
         // calls) and not cloned, so that the last reference to it is never dropped
         // (a driver close) here.
@@ -215,7 +223,9 @@ fn remote_call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -
     let payload = &p.payload;
     let Some(rp) = RemoteProcedure::from_number(n) else { return Some(Err(unknown_procedure(n))) };
     Some(match rp {
-        P::AuthList => ret(&RemoteAuthListRet { types: vec![RemoteAuthType::None] }),
+        P::AuthList | P::AuthSaslInit | P::AuthSaslStart | P::AuthSaslStep | P::AuthPolkit => {
+            crate::auth::dispatch(server, client, rp, payload)
+        }
         P::ConnectSupportsFeature => supports_feature(client, payload),
         P::ConnectOpen => open(client, payload),
         P::ConnectClose => {
