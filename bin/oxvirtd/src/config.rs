@@ -22,8 +22,7 @@ pub struct Config {
     pub listen_tcp: bool,
     /// `listen_tls` (default on; honoured with `--listen`).
     pub listen_tls: bool,
-    /// `auth_unix_rw`: "none", "sasl" or "polkit" (default: "polkit" as root, else
-    /// "none"; see `crate::auth`).
+    /// `auth_unix_rw`: "none" (default), "sasl" or "polkit" (see `crate::auth`).
     pub auth_unix_rw: String,
     /// `auth_unix_ro` (same values and default as `auth_unix_rw`).
     pub auth_unix_ro: String,
@@ -79,9 +78,10 @@ pub fn default_config_file() -> PathBuf {
     base.join("libvirt").join("libvirtd.conf")
 }
 
-/// libvirtd's default for `auth_unix_rw`/`auth_unix_ro`: polkit when privileged.
+/// The default of `auth_unix_rw`/`auth_unix_ro`: "none". (libvirtd's is "polkit"
+/// when privileged; see docs/differences.md.)
 fn default_unix_auth() -> String {
-    if privileged() { "polkit" } else { "none" }.to_string()
+    "none".to_string()
 }
 
 /// The SCRAM credential file beside the configuration file `config`.

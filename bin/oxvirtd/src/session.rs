@@ -119,6 +119,15 @@ pub fn unknown_procedure(n: i32) -> Error {
 /// message was built from the template (libvirtd's `virRaiseError` arguments).
 pub fn remote_error(e: &Error) -> RemoteError {
     let mut r = RemoteError::from_vir_error(e);
+    // virNetMessageSaveError's fallback when a dispatcher failed without reporting an
+    // error (e.g. AUTH_POLKIT on a socket without polkit): no strings, no ints.
+    if e.message == crate::auth::NO_ERROR_SET {
+        r.str1 = None;
+        r.str2 = None;
+        r.int1 = 0;
+        r.int2 = 0;
+        return r;
+    }
     if e.code != ErrorCode::Rpc {
         let template = oxvirt_util::error::prefix(e.code, true);
         if let Some((head, tail)) = template.split_once("%s") {

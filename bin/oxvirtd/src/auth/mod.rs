@@ -173,6 +173,15 @@ pub fn auth_list(client: &Client) -> Reply {
     ret(&RemoteAuthListRet { types: vec![s.method.wire()] })
 }
 
+/// The message of libvirtd's answer when a dispatcher fails without reporting an
+/// error (`virNetMessageSaveError`).
+pub const NO_ERROR_SET: &str = "Library function returned error but did not set virError";
+
+/// That answer.
+fn no_error_set() -> Error {
+    Error::raw(ErrorCode::InternalError, ErrorDomain::Rpc, NO_ERROR_SET)
+}
+
 /// libvirtd's answer to any failed SASL step.
 fn sasl_failed() -> Error {
     Error::new(ErrorCode::AuthFailed, ErrorDomain::Rpc, "authentication failed")
@@ -278,15 +287,14 @@ fn polkit_check(client: &Client) -> Reply {
         if s.method != Method::Polkit {
             log!(Error, "client tried invalid PolicyKit init request");
             // libvirtd answers this without setting an error.
-            return Err(Error::raw(ErrorCode::InternalError, ErrorDomain::Rpc, "Library function returned error but did not set virError"));
+            return Err(no_error_set());
         }
         (s.cred, s.transport == Transport::Unix(SocketKind::ReadOnly))
     };
-    let no_identity = || Error::raw(ErrorCode::InternalError, ErrorDomain::Rpc, "Library function returned error but did not set virError");
-    let Some(Cred { uid, pid: Some(pid), .. }) = cred else { return Err(no_identity()) };
+    let Some(Cred { uid, pid: Some(pid), .. }) = cred else { return Err(no_error_set()) };
     let Some(start) = polkit::start_time(pid).filter(|t| *t != 0) else {
         log!(Warning, "Failing polkit auth due to missing client (pid={pid}) start time");
-        return Err(no_identity());
+        return Err(no_error_set());
     };
     let action = polkit::action(read_only);
     log!(Info, "Checking PID {pid} running as {uid}");
