@@ -23,6 +23,9 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     # python3: runs the conformance checker
     # openssl: makes the CA and certificates of the TLS tests
     # qemu-system-x86: real guests (the test guest from scripts/build-test-guest.sh, the QEMU driver)
+    # libsasl2-modules: cyrus-sasl's SCRAM plugin, used by real virsh/libvirt-python against oxvirtd's SASL
+    # sasl2-bin: saslpasswd2, makes the sasldb of libvirtd 9.0 when oxvirsh authenticates to it (SCRAM)
+    # polkitd, dbus-daemon: a private system bus and a real polkitd for the polkit authentication tests
     # Keep package scripts from starting services (a system libvirtd) while installing.
     policy=/usr/sbin/policy-rc.d
     made_policy=0
@@ -30,7 +33,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
         printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
     fi
     apt-get install -y -qq --no-install-recommends \
-        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 openssl >/dev/null
+        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 openssl \
+        libsasl2-modules sasl2-bin polkitd dbus-daemon >/dev/null
     if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
 fi
 
