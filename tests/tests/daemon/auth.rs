@@ -119,6 +119,49 @@ fn sasl_on_unix_socket_with_virsh_and_python() {
     assert_eq!(text(&out.stdout), "test\n\n", "{}", text(&out.stderr));
 }
 
+/// `virt-admin` sees the SASL user name of an authenticated client
+/// (`client-info`'s `sasl_user_name`) and counts clients still authenticating
+/// (`srv-clients-info`'s `nclients_unauth`).
+#[test]
+fn virt_admin_shows_sasl_identity_and_unauthenticated_clients() {
+    let d = Daemon::start_with("auth-admin", SASL_CONF);
+    add_user(&d, "fred", "pw");
+    let home = TempDir::new("auth-admin-home");
+    which("virt-admin");
+    let admin = format!("libvirtd:///system?socket={}", d.dir.0.join("libvirt-admin-sock").display());
+    let script = format!(
+        r#"
+import libvirt, socket, struct, subprocess
+def cb(creds, data):
+    for c in creds:
+        c[4] = "fred" if c[0] == libvirt.VIR_CRED_AUTHNAME else "pw"
+    return 0
+c = libvirt.openAuth({uri:?}, [[libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE], cb, None], 0)
+# A second client that stops after AUTH_LIST (answered, so it is registered).
+s = socket.socket(socket.AF_UNIX)
+s.connect({sock:?})
+s.sendall(struct.pack(">IIIiiIi", 28, 0x20008086, 1, 66, 0, 1, 0))
+hdr = s.recv(28)
+assert len(hdr) == 28, hdr
+def admin(*args):
+    out = subprocess.run(["virt-admin", "-c", {admin:?}] + list(args), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+info = admin("client-info", "libvirtd", "1")
+limits = admin("srv-clients-info", "libvirtd")
+print({{k.strip(): v.strip() for k, v in (l.split(":", 1) for l in (info + limits).splitlines() if ":" in l)}})
+"#,
+        uri = d.uri(),
+        sock = d.sock().display().to_string(),
+    );
+    let out = client_cmd("/usr/bin/python3", &home.0).arg("-c").arg(script).output().expect("python3 runs");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for want in ["'sasl_user_name': 'fred'", "'nclients_unauth': '1'", "'nclients': '2'", "'readonly': 'no'"] {
+        assert!(stdout.contains(want), "{want} missing in {stdout}");
+    }
+}
+
 #[test]
 fn read_only_socket_with_sasl() {
     let d = Daemon::start_with("auth-ro", "auth_unix_rw = \"none\"\nauth_unix_ro = \"sasl\"\n");

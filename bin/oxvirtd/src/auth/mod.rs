@@ -110,6 +110,8 @@ struct State {
     transport: Transport,
     cred: Option<Cred>,
     sasl: Option<SaslSession>,
+    /// The SASL user name, once authenticated.
+    identity: Option<String>,
 }
 
 /// A client's authentication state.
@@ -120,7 +122,13 @@ pub struct ClientAuth {
 impl Default for ClientAuth {
     fn default() -> Self {
         ClientAuth {
-            state: Mutex::new(State { method: Method::None, transport: Transport::Unix(SocketKind::ReadWrite), cred: None, sasl: None }),
+            state: Mutex::new(State {
+                method: Method::None,
+                transport: Transport::Unix(SocketKind::ReadWrite),
+                cred: None,
+                sasl: None,
+                identity: None,
+            }),
         }
     }
 }
@@ -141,6 +149,12 @@ impl ClientAuth {
     /// True once no further authentication is needed.
     pub fn authenticated(&self) -> bool {
         self.lock().method == Method::None
+    }
+
+    /// The SASL user name the client authenticated as (`virt-admin client-info`'s
+    /// `sasl_user_name`).
+    pub fn sasl_user_name(&self) -> Option<String> {
+        self.lock().identity.clone()
     }
 }
 
@@ -270,6 +284,7 @@ fn sasl_step(server: &Server, client: &Client, mech: Option<&str>, data: Option<
             }
             log!(Info, "SASL authentication of '{identity}' succeeded");
             s.method = Method::None;
+            s.identity = Some(identity);
             Ok((1, out))
         }
         Err(e) => {
