@@ -38,8 +38,8 @@ pub(crate) fn authenticate(conn: &RemoteConn, uri: &Uri, secure: bool) -> Result
         Some(w) => {
             let want = if w.eq_ignore_ascii_case("sasl") {
                 RemoteAuthType::Sasl
-            } else if w.len() > 5 && w[..5].eq_ignore_ascii_case("sasl.") {
-                mech = Some(&w[5..]);
+            } else if let Some(m) = w.get(..5).filter(|p| p.eq_ignore_ascii_case("sasl.")).and_then(|_| w.get(5..)) {
+                mech = Some(m);
                 RemoteAuthType::Sasl
             } else if w.eq_ignore_ascii_case("polkit") {
                 RemoteAuthType::Polkit
