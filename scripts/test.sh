@@ -25,6 +25,9 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     # qemu-system-x86: real guests (the test guest from scripts/build-test-guest.sh, the QEMU driver)
     # passwd, procps: useradd/groupadd make the QEMU test user, ps shows QEMU's user (qemu_host tests)
     # util-linux: setpriv, through which the QEMU driver runs QEMU as qemu.conf's user (essential; listed for clarity)
+    # libsasl2-modules: cyrus-sasl's SCRAM plugin, used by real virsh/libvirt-python against oxvirtd's SASL
+    # sasl2-bin: saslpasswd2, makes the sasldb of libvirtd 9.0 when oxvirsh authenticates to it (SCRAM)
+    # polkitd, dbus-daemon: a private system bus and a real polkitd for the polkit authentication tests
     # Keep package scripts from starting services (a system libvirtd) while installing.
     policy=/usr/sbin/policy-rc.d
     made_policy=0
@@ -32,7 +35,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
         printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
     fi
     apt-get install -y -qq --no-install-recommends \
-        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 openssl passwd procps util-linux >/dev/null
+        libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 openssl \
+        passwd procps util-linux libsasl2-modules sasl2-bin polkitd dbus-daemon >/dev/null
     if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
 fi
 

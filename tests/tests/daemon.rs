@@ -5,6 +5,8 @@
 
 #[path = "daemon/admin.rs"]
 mod admin;
+#[path = "daemon/auth.rs"]
+mod auth;
 #[path = "daemon/captures.rs"]
 mod captures;
 #[path = "daemon/fdpass.rs"]

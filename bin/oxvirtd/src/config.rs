@@ -22,10 +22,16 @@ pub struct Config {
     pub listen_tcp: bool,
     /// `listen_tls` (default on; honoured with `--listen`).
     pub listen_tls: bool,
-    /// `auth_unix_rw`; only "none" is served.
+    /// `auth_unix_rw`: "none" (default), "sasl" or "polkit" (see `crate::auth`).
     pub auth_unix_rw: String,
-    /// `auth_unix_ro`; only "none" is served.
+    /// `auth_unix_ro` (same values and default as `auth_unix_rw`).
     pub auth_unix_ro: String,
+    /// `sasl_allowed_username_list`: glob patterns of SASL user names let in (none:
+    /// everyone with a valid password).
+    pub sasl_allowed_username_list: Option<Vec<String>>,
+    /// `sasl_passwd_file` (oxvirtd's own key): the SCRAM credential file
+    /// (`crate::auth::passwd`); default `oxvirtd-sasl.passwd` beside the config file.
+    pub sasl_passwd_file: PathBuf,
     /// `max_clients` (default 5000): further connections wait in the listen backlog.
     pub max_clients: usize,
     /// `max_client_requests` (default 5): calls of one client running at once.
@@ -72,18 +78,42 @@ pub fn default_config_file() -> PathBuf {
     base.join("libvirt").join("libvirtd.conf")
 }
 
+/// The default of `auth_unix_rw`/`auth_unix_ro`: "none". (libvirtd's is "polkit"
+/// when privileged; see docs/differences.md.)
+fn default_unix_auth() -> String {
+    "none".to_string()
+}
+
+/// The SCRAM credential file beside the configuration file `config`.
+pub fn default_passwd_file(config: &Path) -> PathBuf {
+    config.parent().unwrap_or(Path::new(".")).join(crate::auth::passwd::FILE_NAME)
+}
+
+/// An `auth_*` value: "none", "sasl" or "polkit" (libvirtd refuses to start on others).
+fn auth(conf: &VirConf, file: &str, key: &str, default: String) -> Result<String> {
+    match conf.get_str(key)? {
+        None => Ok(default),
+        Some(v) if crate::auth::Method::parse(v).is_some() => Ok(v.to_string()),
+        Some(v) => bail!("{file}: {key}: unsupported auth {v}"),
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
+        let unix_auth = default_unix_auth();
         Config {
             unix_sock_dir: default_socket_dir(),
             unix_sock_group: None,
-            unix_sock_rw_perms: 0o700,
+            // libvirtd opens the socket to everyone when polkit decides.
+            unix_sock_rw_perms: if unix_auth == "polkit" { 0o777 } else { 0o700 },
             unix_sock_ro_perms: 0o777,
             unix_sock_admin_perms: 0o700,
             listen_tcp: false,
             listen_tls: true,
-            auth_unix_rw: "none".to_string(),
-            auth_unix_ro: "none".to_string(),
+            auth_unix_rw: unix_auth.clone(),
+            auth_unix_ro: unix_auth,
+            sasl_allowed_username_list: None,
+            sasl_passwd_file: default_passwd_file(&default_config_file()),
             max_clients: 5000,
             max_client_requests: 5,
             keepalive_interval: 5,
@@ -119,23 +149,35 @@ impl Config {
             None => d.keepalive_count,
             Some(v) => u32::try_from(v).with_context(|| format!("keepalive_count must be between 0 and {}", u32::MAX))?,
         };
+        let auth_unix_rw = auth(&conf, file, "auth_unix_rw", d.auth_unix_rw)?;
+        // As libvirtd: polkit on the read-write socket opens it to everyone unless
+        // unix_sock_rw_perms says otherwise.
+        let rw_perms_default = if auth_unix_rw == "polkit" { 0o777 } else { 0o700 };
+        let ip = crate::tcp::IpConfig::parse(&conf)?;
+        auth(&conf, file, "auth_tcp", String::new())?;
+        auth(&conf, file, "auth_tls", String::new())?;
         Ok(Config {
             unix_sock_dir: conf.get_str("unix_sock_dir")?.map(PathBuf::from).unwrap_or(d.unix_sock_dir),
             unix_sock_group: conf.get_str("unix_sock_group")?.map(str::to_string),
-            unix_sock_rw_perms: perms(&conf, "unix_sock_rw_perms", d.unix_sock_rw_perms)?,
+            unix_sock_rw_perms: perms(&conf, "unix_sock_rw_perms", rw_perms_default)?,
             unix_sock_ro_perms: perms(&conf, "unix_sock_ro_perms", d.unix_sock_ro_perms)?,
             unix_sock_admin_perms: perms(&conf, "unix_sock_admin_perms", d.unix_sock_admin_perms)?,
             listen_tcp: conf.get_int("listen_tcp")?.map_or(d.listen_tcp, |v| v != 0),
             listen_tls: conf.get_int("listen_tls")?.map_or(d.listen_tls, |v| v != 0),
-            auth_unix_rw: conf.get_str("auth_unix_rw")?.map_or(d.auth_unix_rw, str::to_string),
-            auth_unix_ro: conf.get_str("auth_unix_ro")?.map_or(d.auth_unix_ro, str::to_string),
+            auth_unix_rw,
+            auth_unix_ro: auth(&conf, file, "auth_unix_ro", d.auth_unix_ro)?,
+            sasl_allowed_username_list: conf.get_str_list("sasl_allowed_username_list")?,
+            sasl_passwd_file: conf
+                .get_str("sasl_passwd_file")?
+                .filter(|s| !s.is_empty())
+                .map_or_else(|| default_passwd_file(Path::new(file)), PathBuf::from),
             max_clients: positive(&conf, "max_clients", d.max_clients)?,
             max_client_requests: positive(&conf, "max_client_requests", d.max_client_requests)?,
             keepalive_interval: conf.get_int("keepalive_interval")?.unwrap_or(d.keepalive_interval),
             keepalive_count,
             log_filters: conf.get_str("log_filters")?.map(str::to_string),
             log_outputs: conf.get_str("log_outputs")?.map(str::to_string),
-            ip: crate::tcp::IpConfig::parse(&conf)?,
+            ip,
         })
     }
 
@@ -176,5 +218,23 @@ mod tests {
         assert!(Config::parse("t", "max_clients = 0").is_err());
         assert!(Config::parse("t", "max_clients = \"x\"").is_err());
         assert!(Config::parse("t", "keepalive_count = -2").is_err());
+        let e = Config::parse("/etc/x.conf", "auth_unix_rw = \"kerberos\"").expect_err("invalid").to_string();
+        assert_eq!(e, "/etc/x.conf: auth_unix_rw: unsupported auth kerberos");
+        assert!(Config::parse("t", "auth_tls = \"x\"").is_err());
+    }
+
+    #[test]
+    fn auth_keys() {
+        let c = Config::parse(
+            "/etc/oxvirt/oxvirtd.conf",
+            "auth_unix_rw = \"polkit\"\nauth_unix_ro = \"sasl\"\nsasl_allowed_username_list = [\"fred\", \"a*\"]\n",
+        )
+        .expect("valid");
+        assert_eq!((c.auth_unix_rw.as_str(), c.auth_unix_ro.as_str()), ("polkit", "sasl"));
+        assert_eq!(c.unix_sock_rw_perms, 0o777);
+        assert_eq!(c.sasl_allowed_username_list, Some(vec!["fred".to_string(), "a*".to_string()]));
+        assert_eq!(c.sasl_passwd_file, PathBuf::from("/etc/oxvirt/oxvirtd-sasl.passwd"));
+        let c = Config::parse("t", "auth_unix_rw = \"none\"\nsasl_passwd_file = \"/p/db\"").expect("valid");
+        assert_eq!((c.unix_sock_rw_perms, c.sasl_passwd_file), (0o700, PathBuf::from("/p/db")));
     }
 }

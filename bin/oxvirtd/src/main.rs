@@ -7,11 +7,13 @@
 //! * [`events`] — event registration and delivery;
 //! * [`dispatch`] — procedures mapped to the public `oxvirt` API;
 //! * [`admin`] — the ADMIN program (`virt-admin`) and the daemon's log filters;
-//! * [`tcp`], [`tls`] — TCP and TLS listeners (`--listen`).
+//! * [`tcp`], [`tls`] — TCP and TLS listeners (`--listen`);
+//! * [`auth`] — client authentication: SASL (SCRAM) and polkit.
 //!
 //! Layer: binary; may use every library crate.
 
 mod admin;
+mod auth;
 mod config;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -45,6 +47,11 @@ Options:
   -V | --version         Display version information.
   -p | --pid-file <file> Change name of PID file.
        --socket-dir <dir> Directory of the unix sockets (overrides unix_sock_dir).
+       --sasl-passwd <user>
+                         Add or replace a SASL user in sasl_passwd_file (password
+                         read from stdin) and exit.
+       --sasl-passwd-delete <user>
+                         Remove a SASL user from sasl_passwd_file and exit.
 ";
 
 /// Command-line options (libvirtd's, plus `--socket-dir`).
@@ -57,6 +64,8 @@ struct Opts {
     config: Option<PathBuf>,
     pid_file: Option<PathBuf>,
     socket_dir: Option<PathBuf>,
+    sasl_passwd: Option<String>,
+    sasl_passwd_delete: Option<String>,
 }
 
 fn parse_args() -> Result<Option<Opts>> {
@@ -86,6 +95,8 @@ fn parse_args() -> Result<Option<Opts>> {
             Short('f') | Long("config") => o.config = Some(p.value()?.into()),
             Short('p') | Long("pid-file") => o.pid_file = Some(p.value()?.into()),
             Long("socket-dir") => o.socket_dir = Some(p.value()?.into()),
+            Long("sasl-passwd") => o.sasl_passwd = Some(p.value()?.string()?),
+            Long("sasl-passwd-delete") => o.sasl_passwd_delete = Some(p.value()?.string()?),
             _ => return Err(arg.unexpected().into()),
         }
     }
@@ -159,14 +170,15 @@ fn main() {
 
 fn run(opts: Opts) -> Result<()> {
     let cfg = load_config(&opts)?;
+    if let Some(user) = &opts.sasl_passwd {
+        return auth::passwd::set_user_from_stdin(&cfg.sasl_passwd_file, user);
+    }
+    if let Some(user) = &opts.sasl_passwd_delete {
+        return auth::passwd::delete_user(&cfg.sasl_passwd_file, user);
+    }
     // libvirtd's default priority is 3 (warning); -v lowers it to 2 (info).
     admin::logging::init(if opts.verbose { 2 } else { 3 }, cfg.log_filters.as_deref(), cfg.log_outputs.as_deref())
         .context("Can't initialize logging")?;
-    for (key, v) in [("auth_unix_rw", &cfg.auth_unix_rw), ("auth_unix_ro", &cfg.auth_unix_ro)] {
-        if v != "none" {
-            eprintln!("oxvirtd: warning: {key} = \"{v}\" is not supported yet; using \"none\"");
-        }
-    }
     if opts.daemon && std::env::var_os(DAEMON_CHILD_ENV).is_none() {
         return daemonize();
     }

@@ -16,6 +16,7 @@
 //! to a driver). A TCP/TLS client announcing descriptors is dropped, as libvirtd does.
 
 use crate::admin::registry::Cred;
+use crate::auth::Transport;
 use crate::config::Config;
 use crate::outbox::{Out, Outbox};
 use crate::session::{self, Client};
@@ -286,7 +287,7 @@ pub fn encode(p: &Packet) -> Vec<u8> {
 
 /// Serve one client on a TCP socket or a TLS session: replies go through a channel to
 /// a writer task that owns the stream's write half.
-pub(crate) async fn run_client<S>(server: Arc<Server>, kind: SocketKind, stream: S, cred: Option<Cred>)
+pub(crate) async fn run_client<S>(server: Arc<Server>, transport: Transport, stream: S, cred: Option<Cred>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -300,7 +301,7 @@ where
             }
         }
     });
-    serve_client(server, kind, rd, Out::Channel(tx), writer, cred).await;
+    serve_client(server, transport, rd, Out::Channel(tx), writer, cred).await;
 }
 
 /// Serve one unix-socket client: replies are written by the thread that produced them
@@ -309,7 +310,7 @@ async fn run_unix_client(server: Arc<Server>, kind: SocketKind, stream: UnixStre
     let (rd, wr) = stream.into_split();
     let (out, drain) = Outbox::open(wr);
     let writer = tokio::spawn(drain);
-    serve_client(server, kind, ClientReader::<tokio::net::unix::OwnedReadHalf>::Unix(rd), Out::Direct(out), writer, cred).await;
+    serve_client(server, Transport::Unix(kind), ClientReader::<tokio::net::unix::OwnedReadHalf>::Unix(rd), Out::Direct(out), writer, cred).await;
 }
 
 /// A client's read side: unix sockets read with `recvmsg` to collect descriptors.
@@ -343,7 +344,7 @@ impl<R: AsyncRead + Unpin> ClientReader<R> {
 /// let running calls answer, tear the session down and wait for `writer` to flush.
 async fn serve_client<R>(
     server: Arc<Server>,
-    kind: SocketKind,
+    transport: Transport,
     mut rd: ClientReader<R>,
     out: Out,
     mut writer: tokio::task::JoinHandle<()>,
@@ -353,7 +354,12 @@ async fn serve_client<R>(
 {
     let cfg = server.config();
     server.clients.fetch_add(1, Ordering::SeqCst);
+    let kind = match transport {
+        Transport::Unix(k) => k,
+        Transport::Tcp | Transport::Tls => SocketKind::ReadWrite,
+    };
     let client = Arc::new(Client::new(kind, out));
+    client.auth.setup(&cfg, transport, cred);
     let registration = server.admin.register(kind, cred, &client);
     let requests = Arc::new(Semaphore::new(cfg.max_client_requests));
     let mut stop = server.shutdown_signal();

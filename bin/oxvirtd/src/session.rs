@@ -44,6 +44,8 @@ pub struct Client {
     pub(crate) streams: crate::stream::Streams,
     /// A close callback is registered on the connection (`CONNECT_REGISTER_CLOSE_CALLBACK`).
     close_registered: AtomicBool,
+    /// Authentication state (`crate::auth`).
+    pub(crate) auth: crate::auth::ClientAuth,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -63,6 +65,7 @@ impl Client {
             legacy: Mutex::new(Vec::new()),
             streams: crate::stream::Streams::default(),
             close_registered: AtomicBool::new(false),
+            auth: crate::auth::ClientAuth::default(),
         }
     }
 
@@ -125,6 +128,15 @@ pub fn unknown_procedure(n: i32) -> Error {
 /// message was built from the template (libvirtd's `virRaiseError` arguments).
 pub fn remote_error(e: &Error) -> RemoteError {
     let mut r = RemoteError::from_vir_error(e);
+    // virNetMessageSaveError's fallback when a dispatcher failed without reporting an
+    // error (e.g. AUTH_POLKIT on a socket without polkit): no strings, no ints.
+    if e.message == crate::auth::NO_ERROR_SET {
+        r.str1 = None;
+        r.str2 = None;
+        r.int1 = 0;
+        r.int2 = 0;
+        return r;
+    }
     if e.code != ErrorCode::Rpc {
         let template = oxvirt_util::error::prefix(e.code, true);
         if let Some((head, tail)) = template.split_once("%s") {
@@ -206,12 +218,17 @@ pub fn handle_call(
 /// `false`: the call must go to the worker pool ([`handle_call`]).
 pub fn try_inline(client: &Client, program: &'static Program, procedure: &'static ProcInfo, p: &Packet) -> bool {
     use RemoteProcedure as P;
+    // Authentication (crate::auth): calls before it completes are refused here.
+    if let Some(e) = crate::auth::gate(client, program, procedure) {
+        client.send(reply_packet(p, Err(e)));
+        return true;
+    }
     if program.number != REMOTE_PROGRAM {
         return false;
     }
     let not_open = || Error::new(ErrorCode::InternalError, ErrorDomain::Rpc, "hypervisor connection not open");
     let reply = match RemoteProcedure::from_number(procedure.number) {
-        Some(P::AuthList) => ret(&RemoteAuthListRet { types: vec![RemoteAuthType::None] }),
+        Some(P::AuthList) => crate::auth::auth_list(client),
         // The connection is looked at under its lock (never held across driver
         // calls) and not cloned, so that the last reference to it is never dropped
         // (a driver close) here.
@@ -307,7 +324,9 @@ fn remote_call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -
     let payload = &p.payload;
     let Some(rp) = RemoteProcedure::from_number(n) else { return Some(Err(unknown_procedure(n))) };
     Some(match rp {
-        P::AuthList => ret(&RemoteAuthListRet { types: vec![RemoteAuthType::None] }),
+        P::AuthList | P::AuthSaslInit | P::AuthSaslStart | P::AuthSaslStep | P::AuthPolkit => {
+            crate::auth::dispatch(server, client, rp, payload)
+        }
         P::ConnectSupportsFeature => supports_feature(client, payload),
         P::ConnectOpen => open(client, payload),
         P::ConnectClose => {

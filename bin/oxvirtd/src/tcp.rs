@@ -4,12 +4,15 @@
 //! libvirtd's read-write socket); TLS clients first go through the handshake and the
 //! checks of [`crate::tls`].
 //!
-//! Only `none` authentication is served: `auth_tcp` (libvirtd's default is `sasl`)
-//! must be set to `"none"` for the TCP listener to start, which gives anyone who can
-//! reach the port full access — for tests and trusted networks only.
+//! Authentication follows `auth_tcp` (default `sasl`) and `auth_tls` (default `none`)
+//! (`crate::auth`). oxvirtd's SASL mechanisms (SCRAM) have no security layer, so on
+//! plain TCP — where libvirt requires an SSF of 56 — no mechanism is offered; SASL
+//! works over TLS. `auth_tcp = "none"` gives anyone who can reach the port full
+//! access — for tests and trusted networks only.
 
+use crate::auth::Transport;
 use crate::config::{self, Config};
-use crate::server::{self, Server, SocketKind};
+use crate::server::{self, Server};
 use crate::tls::{ServerFiles, TlsContext};
 use anyhow::{bail, Context, Result};
 use oxvirt_util::virconf::VirConf;
@@ -42,9 +45,9 @@ pub struct IpConfig {
     pub tcp_port: String,
     /// `tls_port` (default "16514").
     pub tls_port: String,
-    /// `auth_tcp` (default "sasl"; only "none" is served).
+    /// `auth_tcp` (default "sasl").
     pub auth_tcp: String,
-    /// `auth_tls` (default "none"; only "none" is served).
+    /// `auth_tls` (default "none").
     pub auth_tls: String,
     /// `key_file`: the server's private key.
     pub key_file: Option<PathBuf>,
@@ -171,8 +174,8 @@ fn bind(addrs: &[SocketAddr], wildcard: bool, tls: Option<Arc<TlsContext>>) -> R
 }
 
 /// Bind the TCP and TLS listeners that are enabled: with `--listen`, `listen_tls`
-/// (default on) and `listen_tcp`, as libvirtd. Unsupported authentication settings
-/// leave a listener off with a warning.
+/// (default on) and `listen_tcp`, as libvirtd. Clients authenticate as `auth_tcp` /
+/// `auth_tls` say (`crate::auth`).
 pub fn bind_all(cfg: &Config, listen: bool) -> Result<Vec<IpListener>> {
     let ip = &cfg.ip;
     let mut out = Vec::new();
@@ -186,28 +189,23 @@ pub fn bind_all(cfg: &Config, listen: bool) -> Result<Vec<IpListener>> {
                 "listening for unencrypted TCP connections without authentication (auth_tcp = \"none\"); \
                  anyone who can reach the port has full access"
             );
-            let addrs = addresses(ip.listen_addr.as_deref(), &ip.tcp_port)?;
-            out.extend(bind(&addrs, wildcard, None)?);
-        } else {
-            warn!(
-                "auth_tcp = \"{}\" is not supported (oxvirtd has no SASL); the TCP listener is off. \
-                 Set auth_tcp = \"none\" to serve TCP without authentication (tests only)",
-                ip.auth_tcp
-            );
+        } else if ip.auth_tcp == "sasl" {
+            // libvirtd asks for an SSF of at least 56 on plain TCP; oxvirtd's SCRAM
+            // mechanisms have none, so AUTH_SASL_INIT fails there, as libvirtd's would
+            // with only SCRAM configured.
+            warn!("auth_tcp = \"sasl\": no SASL mechanism of oxvirtd has the security layer plain TCP requires; use TLS");
         }
+        let addrs = addresses(ip.listen_addr.as_deref(), &ip.tcp_port)?;
+        out.extend(bind(&addrs, wildcard, None)?);
     }
     if cfg.listen_tls {
-        if ip.auth_tls != "none" {
-            warn!("auth_tls = \"{}\" is not supported (oxvirtd has no SASL); the TLS listener is off", ip.auth_tls);
-        } else {
-            if ip.tls_priority.is_some() {
-                warn!("tls_priority is ignored; rustls's safe defaults apply");
-            }
-            let files = ServerFiles::locate(ip, config::privileged())?;
-            let ctx = Arc::new(TlsContext::new(ip, &files)?);
-            let addrs = addresses(ip.listen_addr.as_deref(), &ip.tls_port)?;
-            out.extend(bind(&addrs, wildcard, Some(ctx))?);
+        if ip.tls_priority.is_some() {
+            warn!("tls_priority is ignored; rustls's safe defaults apply");
         }
+        let files = ServerFiles::locate(ip, config::privileged())?;
+        let ctx = Arc::new(TlsContext::new(ip, &files)?);
+        let addrs = addresses(ip.listen_addr.as_deref(), &ip.tls_port)?;
+        out.extend(bind(&addrs, wildcard, Some(ctx))?);
     }
     Ok(out)
 }
@@ -240,7 +238,7 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener, tls: Option<Arc
                 let tls = tls.clone();
                 tokio::spawn(async move {
                     match tls {
-                        None => server::run_client(server, SocketKind::ReadWrite, stream, None).await,
+                        None => server::run_client(server, Transport::Tcp, stream, None).await,
                         Some(ctx) => serve_tls(server, ctx, stream, peer).await,
                     }
                     drop(slot);
@@ -275,7 +273,7 @@ async fn serve_tls(server: Arc<Server>, ctx: Arc<TlsContext>, stream: tokio::net
     if tls.write_all(&[1]).await.is_err() || tls.flush().await.is_err() {
         return;
     }
-    server::run_client(server, SocketKind::ReadWrite, tls, None).await;
+    server::run_client(server, Transport::Tls, tls, None).await;
 }
 
 #[cfg(test)]

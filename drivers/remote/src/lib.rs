@@ -15,10 +15,15 @@
 //! `virDomainFDAssociate`), and a connection close callback is told when the
 //! connection ends under the application (end of file, keepalive, error) or when the
 //! server relays its own connection's close (`CONNECT_EVENT_CONNECTION_CLOSED`).
+//! `auth.rs` authenticates at open (polkit, SASL with [`auth_scram`] and credentials
+//! from [`auth_conf`]).
 //!
 //! Layer: driver. May depend on `oxvirt` (api), `oxvirt-rpc`, `oxvirt-conf` and
 //! `oxvirt-util`; never on another driver.
 
+mod auth;
+pub mod auth_conf;
+pub mod auth_scram;
 pub mod client;
 pub mod conv;
 mod events;
@@ -199,7 +204,9 @@ impl RemoteConn {
         let slot = close_cb.clone();
         client.set_close_hook(Box::new(move |reason| fire_close(&slot, reason)));
         let mut conn = RemoteConn { client, events, closed: AtomicBool::new(false), transport, close_cb, server_close_callback: false };
-        conn.authenticate(uri.param("auth"))?;
+        // libvirt's `priv->is_secure`: everything but plain TCP and `ext`.
+        let secure = !matches!(transport, TransportKind::Tcp | TransportKind::Ext);
+        auth::authenticate(&conn, uri, secure)?;
         let keepalive = conn.supports_feature(FEATURE_PROGRAM_KEEPALIVE);
         conn.call::<_, Void>(RemoteProcedure::ConnectOpen, &RemoteConnectOpenArgs { name: Some(name), flags: rflags })?;
         if !conn.supports_feature(FEATURE_REMOTE_EVENT_CALLBACK) {
@@ -219,50 +226,6 @@ impl RemoteConn {
         )
         .map(|r| r.supported != 0)
         .unwrap_or(false)
-    }
-
-    /// `remoteAuthenticate`: list the server's auth types and run the first one (or
-    /// the one named by `?auth=`). Only NONE and POLKIT need no credentials.
-    fn authenticate(&self, wanted: Option<&str>) -> Result<()> {
-        let types = match self.call::<_, RemoteAuthListRet>(RemoteProcedure::AuthList, &Void) {
-            Ok(r) => r.types,
-            // Servers without AUTH_LIST predate authentication.
-            Err(e) if e.code == ErrorCode::NoSupport => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let chosen = match wanted {
-            Some(w) => {
-                let want = match w.split(':').next().unwrap_or(w) {
-                    "none" => Some(RemoteAuthType::None),
-                    "sasl" => Some(RemoteAuthType::Sasl),
-                    "polkit" => Some(RemoteAuthType::Polkit),
-                    _ => None,
-                };
-                match want.filter(|t| types.contains(t)) {
-                    Some(t) => Some(t),
-                    None => {
-                        return Err(Error::new(
-                            ErrorCode::AuthFailed,
-                            ErrorDomain::Rpc,
-                            format!("requested authentication type {w} rejected"),
-                        ))
-                    }
-                }
-            }
-            None => types.first().copied(),
-        };
-        match chosen {
-            None | Some(RemoteAuthType::None) => Ok(()),
-            Some(RemoteAuthType::Polkit) => {
-                self.call::<_, RemoteAuthPolkitRet>(RemoteProcedure::AuthPolkit, &Void)?;
-                Ok(())
-            }
-            Some(RemoteAuthType::Sasl) => Err(Error::new(
-                ErrorCode::AuthFailed,
-                ErrorDomain::Rpc,
-                "the server requires SASL authentication, which oxvirt's remote driver does not support",
-            )),
-        }
     }
 
     /// Call a REMOTE procedure.

@@ -91,6 +91,11 @@ impl Daemon {
 
     /// Start with `config` as the configuration file's text and extra arguments.
     pub fn start_args(tag: &str, config: &str, args: &[&str]) -> Daemon {
+        Self::start_env(tag, config, args, &[])
+    }
+
+    /// Start with `config`, extra arguments and extra environment variables.
+    pub fn start_env(tag: &str, config: &str, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = TempDir::new(tag);
         let conf = dir.0.join("oxvirtd.conf");
         std::fs::write(&conf, config).expect("write config");
@@ -102,6 +107,7 @@ impl Daemon {
             .arg("-p")
             .arg(dir.0.join("oxvirtd.pid"))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .spawn()
             .expect("start oxvirtd");

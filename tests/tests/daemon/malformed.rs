@@ -13,14 +13,14 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-struct Raw {
+pub(super) struct Raw {
     s: UnixStream,
     dec: FrameDecoder,
     serial: u32,
 }
 
 impl Raw {
-    fn connect(path: &Path) -> Raw {
+    pub(super) fn connect(path: &Path) -> Raw {
         let s = UnixStream::connect(path).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
         Raw { s, dec: FrameDecoder::new(), serial: 0 }
@@ -54,7 +54,7 @@ impl Raw {
     }
 
     /// Call a REMOTE procedure and return the reply.
-    fn call<T: Encode>(&mut self, procedure: i32, args: &T) -> Packet {
+    pub(super) fn call<T: Encode>(&mut self, procedure: i32, args: &T) -> Packet {
         self.serial += 1;
         let serial = self.serial;
         self.send(Header::call(REMOTE_PROGRAM, procedure, serial), args.to_bytes().expect("encode args"));
@@ -73,7 +73,7 @@ impl Raw {
     }
 }
 
-fn error_of(p: &Packet) -> RemoteError {
+pub(super) fn error_of(p: &Packet) -> RemoteError {
     assert_eq!(p.header.status, MessageStatus::ERROR);
     RemoteError::from_bytes(&p.payload).expect("remote_error decodes")
 }

@@ -146,6 +146,9 @@ fn name_of(file: &str, id: u32) -> Option<String> {
 /// `CLIENT_GET_INFO`'s parameters for a local (unix socket) client, in libvirt's order.
 fn client_info(e: &Entry) -> Vec<AdminTypedParam> {
     let mut out = vec![param("readonly", V::Boolean(i32::from(e.read_only())))];
+    if let Some(name) = e.sasl_user_name() {
+        out.push(param("sasl_user_name", V::String(name)));
+    }
     if let Some(c) = e.cred {
         out.push(param("unix_user_id", V::Int(c.uid as i32)));
         if let Some(n) = user_name(c.uid) {
@@ -257,8 +260,7 @@ pub fn call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -> O
                 param("nclients_max", V::UInt(to_u32(max))),
                 param("nclients", V::UInt(to_u32(t.count()))),
                 param("nclients_unauth_max", V::UInt(t.unauth_max.load(Ordering::SeqCst))),
-                // Only auth "none" is served: no client waits for authentication.
-                param("nclients_unauth", V::UInt(0)),
+                param("nclients_unauth", V::UInt(to_u32(t.count_unauth()))),
             ];
             ret(&AdminServerGetClientLimitsRet { params })
         })(),

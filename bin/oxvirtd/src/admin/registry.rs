@@ -52,6 +52,16 @@ impl Entry {
         self.kind == SocketKind::ReadOnly || self.session.upgrade().and_then(|c| c.conn().ok()).is_some_and(|c| c.is_read_only())
     }
 
+    /// The SASL user name the client authenticated as.
+    pub fn sasl_user_name(&self) -> Option<String> {
+        self.session.upgrade().and_then(|c| c.auth.sasl_user_name())
+    }
+
+    /// Whether the client still has to authenticate.
+    pub fn unauthenticated(&self) -> bool {
+        self.session.upgrade().is_some_and(|c| !c.auth.authenticated())
+    }
+
     /// Ask the client's reader to disconnect it.
     pub fn close(&self) {
         self.close.notify_one();
@@ -64,8 +74,8 @@ pub struct ClientTable {
     pub name: &'static str,
     next_id: AtomicU64,
     clients: Mutex<BTreeMap<u64, Arc<Entry>>>,
-    /// `nclients_unauth_max` (kept and reported; every client is authenticated, since
-    /// only `auth_unix_* = "none"` is served).
+    /// `nclients_unauth_max` (kept and reported; unauthenticated clients are not
+    /// limited separately).
     pub unauth_max: AtomicU32,
     /// `nclients_max` of the admin server (the `libvirtd` server's is `max_clients`).
     pub max: AtomicUsize,
@@ -95,6 +105,11 @@ impl ClientTable {
     /// Number of connected clients.
     pub fn count(&self) -> usize {
         self.lock().len()
+    }
+
+    /// Number of connected clients still waiting to authenticate.
+    pub fn count_unauth(&self) -> usize {
+        self.lock().values().filter(|e| e.unauthenticated()).count()
     }
 
     /// The client with this id.

@@ -1,0 +1,235 @@
+//! The client side of SASL `SCRAM-SHA-256` / `SCRAM-SHA-1` (RFC 5802, RFC 7677), the
+//! mechanisms oxvirtd offers and libvirtd offers with cyrus-sasl's SCRAM plugin. No
+//! channel binding (`n,,`), no authorization identity; the server's signature is
+//! verified before the exchange counts as complete.
+
+use oxvirt::{Error, ErrorCode, ErrorDomain, Result};
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::{digest, hmac, pbkdf2};
+use std::num::NonZeroU32;
+
+/// The hash of a SCRAM mechanism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    /// `SCRAM-SHA-1`.
+    Sha1,
+    /// `SCRAM-SHA-256`.
+    Sha256,
+}
+
+impl Hash {
+    /// Supported mechanisms, preferred first.
+    pub const PREFERRED: [Hash; 2] = [Hash::Sha256, Hash::Sha1];
+
+    /// The SASL mechanism name.
+    pub fn mechanism(self) -> &'static str {
+        match self {
+            Hash::Sha1 => "SCRAM-SHA-1",
+            Hash::Sha256 => "SCRAM-SHA-256",
+        }
+    }
+
+    /// The hash of a mechanism name (case-insensitive).
+    pub fn from_mechanism(name: &str) -> Option<Hash> {
+        Hash::PREFERRED.into_iter().find(|h| h.mechanism().eq_ignore_ascii_case(name))
+    }
+
+    fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        let alg = match self {
+            Hash::Sha1 => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+            Hash::Sha256 => hmac::HMAC_SHA256,
+        };
+        hmac::sign(&hmac::Key::new(alg, key), data).as_ref().to_vec()
+    }
+
+    fn h(self, data: &[u8]) -> Vec<u8> {
+        let alg = match self {
+            Hash::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+            Hash::Sha256 => &digest::SHA256,
+        };
+        digest::digest(alg, data).as_ref().to_vec()
+    }
+
+    fn salted_password(self, password: &[u8], salt: &[u8], iterations: NonZeroU32) -> Vec<u8> {
+        let (alg, len) = match self {
+            Hash::Sha1 => (pbkdf2::PBKDF2_HMAC_SHA1, 20),
+            Hash::Sha256 => (pbkdf2::PBKDF2_HMAC_SHA256, 32),
+        };
+        let mut out = vec![0u8; len];
+        pbkdf2::derive(alg, iterations, salt, password, &mut out);
+        out
+    }
+}
+
+/// The value of `part` after `prefix` (`r=`, `s=`, `i=`).
+fn attr<'a>(part: Option<&'a str>, prefix: &str) -> Result<&'a str> {
+    part.and_then(|p| p.strip_prefix(prefix)).ok_or_else(|| failed("malformed server-first-message"))
+}
+
+fn failed(detail: &str) -> Error {
+    Error::new(ErrorCode::AuthFailed, ErrorDomain::Remote, format!("Failed to step SASL negotiation: {detail}"))
+}
+
+/// Iteration counts accepted from a server (RFC 7677's minimum is 4096; the cap keeps
+/// a hostile server from making the client spin).
+const MAX_ITERATIONS: u32 = 1 << 24;
+
+/// One client-side SCRAM exchange.
+pub struct ScramClient {
+    hash: Hash,
+    password: Vec<u8>,
+    client_first_bare: String,
+    nonce: String,
+    /// `ServerSignature`, known after [`ScramClient::client_final`].
+    server_signature: Option<Vec<u8>>,
+}
+
+impl ScramClient {
+    /// Start an exchange as `user`.
+    pub fn new(hash: Hash, user: &str, password: &str) -> Result<ScramClient> {
+        let mut raw = [0u8; 18];
+        SystemRandom::new().fill(&mut raw).map_err(|_| failed("cannot read random bytes"))?;
+        let nonce = base64::encode(&raw);
+        let name = user.replace('=', "=3D").replace(',', "=2C");
+        Ok(ScramClient {
+            hash,
+            password: password.as_bytes().to_vec(),
+            client_first_bare: format!("n={name},r={nonce}"),
+            nonce,
+            server_signature: None,
+        })
+    }
+
+    /// The client-first-message.
+    pub fn client_first(&self) -> Vec<u8> {
+        format!("n,,{}", self.client_first_bare).into_bytes()
+    }
+
+    /// The client-final-message answering the server-first-message.
+    pub fn client_final(&mut self, server_first: &[u8]) -> Result<Vec<u8>> {
+        let sf = std::str::from_utf8(server_first).map_err(|_| failed("server-first-message is not text"))?;
+        let mut parts = sf.split(',');
+        let nonce = attr(parts.next(), "r=")?;
+        let salt = base64::decode(attr(parts.next(), "s=")?).ok_or_else(|| failed("salt is not base64"))?;
+        let iterations = attr(parts.next(), "i=")?
+            .parse::<u32>()
+            .ok()
+            .filter(|i| *i <= MAX_ITERATIONS)
+            .and_then(NonZeroU32::new)
+            .ok_or_else(|| failed("invalid iteration count"))?;
+        if !nonce.starts_with(&self.nonce) || nonce.len() == self.nonce.len() {
+            return Err(failed("the server's nonce does not extend ours"));
+        }
+        let salted = self.hash.salted_password(&self.password, &salt, iterations);
+        let client_key = self.hash.hmac(&salted, b"Client Key");
+        let stored_key = self.hash.h(&client_key);
+        let without_proof = format!("c=biws,r={nonce}");
+        let auth_message = format!("{},{sf},{without_proof}", self.client_first_bare);
+        let signature = self.hash.hmac(&stored_key, auth_message.as_bytes());
+        let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
+        let server_key = self.hash.hmac(&salted, b"Server Key");
+        self.server_signature = Some(self.hash.hmac(&server_key, auth_message.as_bytes()));
+        Ok(format!("{without_proof},p={}", base64::encode(&proof)).into_bytes())
+    }
+
+    /// Check the server-final-message.
+    pub fn verify(&self, server_final: &[u8]) -> Result<()> {
+        let text = std::str::from_utf8(server_final).map_err(|_| failed("server-final-message is not text"))?;
+        if let Some(e) = text.strip_prefix("e=") {
+            return Err(failed(&format!("server error: {e}")));
+        }
+        let v = text.split(',').next().and_then(|v| v.strip_prefix("v=")).ok_or_else(|| failed("malformed server-final-message"))?;
+        match (&self.server_signature, base64::decode(v)) {
+            (Some(want), Some(got)) if *want == got => Ok(()),
+            _ => Err(failed("the server's signature is wrong")),
+        }
+    }
+}
+
+/// Standard base64 with padding (SCRAM's encoding).
+mod base64 {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(data: &[u8]) -> String {
+        let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+        for chunk in data.chunks(3) {
+            let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    pub fn decode(text: &str) -> Option<Vec<u8>> {
+        let bytes = text.as_bytes();
+        if !bytes.len().is_multiple_of(4) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+        for (i, chunk) in bytes.chunks(4).enumerate() {
+            let last = (i + 1) * 4 == bytes.len();
+            let pad = chunk.iter().rev().take_while(|c| **c == b'=').count();
+            if pad > 2 || (pad > 0 && !last) {
+                return None;
+            }
+            let mut n = 0u32;
+            for c in &chunk[..4 - pad] {
+                let v = ALPHABET.iter().position(|a| a == c)?;
+                n = (n << 6) | v as u32;
+            }
+            n <<= 6 * pad as u32;
+            let b = n.to_be_bytes();
+            out.extend_from_slice(&b[1..4 - pad]);
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// RFC 7677's example, with the client nonce fixed.
+    #[test]
+    fn rfc7677_exchange() {
+        let mut c = ScramClient::new(Hash::Sha256, "user", "pencil").unwrap();
+        c.nonce = "rOprNGfwEbeRWgbNEkqO".into();
+        c.client_first_bare = "n=user,r=rOprNGfwEbeRWgbNEkqO".into();
+        assert_eq!(c.client_first(), b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+        let fin = c.client_final(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096").unwrap();
+        assert_eq!(
+            String::from_utf8(fin).unwrap(),
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        );
+        c.verify(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=").unwrap();
+        assert!(c.verify(b"v=AAAA").is_err());
+        assert!(c.verify(b"e=invalid-proof").is_err());
+    }
+
+    #[test]
+    fn rejects_bad_server_messages() {
+        let mut c = ScramClient::new(Hash::Sha1, "a,b=c", "pw").unwrap();
+        assert!(String::from_utf8(c.client_first()).unwrap().starts_with("n,,n=a=2Cb=3Dc,r="));
+        assert!(c.client_final(b"r=other,s=AAAA,i=4096").is_err());
+        let n = c.nonce.clone();
+        assert!(c.client_final(format!("r={n}x,s=AAAA,i=0").as_bytes()).is_err());
+        assert!(c.client_final(format!("r={n}x,s=!!,i=4096").as_bytes()).is_err());
+        assert!(c.client_final(format!("r={n}x,s=AAAA,i=4096").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        for data in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar"] {
+            assert_eq!(base64::decode(&base64::encode(data)).unwrap(), data);
+        }
+        assert_eq!(base64::encode(b"foobar"), "Zm9vYmFy");
+        assert!(base64::decode("Zm9=vYmFy").is_none());
+    }
+}
