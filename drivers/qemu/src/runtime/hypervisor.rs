@@ -279,8 +279,9 @@ impl HypervisorDriver for QemuConn {
     fn domain_shutdown(&self, d: &DomainRef, flags: u32) -> Result<()> {
         // ACPI_POWER_BTN = 1, GUEST_AGENT = 2.
         check_flags(flags, 0x3, "qemuDomainShutdownFlags", D)?;
-        if flags == 2 {
-            return Err(Error::new(ErrorCode::NoSupport, D, "shutdown through the guest agent is not supported yet"));
+        // Agent mode (qinfo): libvirt's rules in guestinfo::shutdown_flags.
+        if super::guestinfo::shutdown_by_agent(&self.drv, d, flags, false)? {
+            return Ok(());
         }
         self.drv.monitor_job(
             d,
@@ -300,7 +301,11 @@ impl HypervisorDriver for QemuConn {
 
     fn domain_reboot(&self, d: &DomainRef, flags: u32) -> Result<()> {
         check_flags(flags, 0x1f, "qemuDomainReboot", D)?;
-        if flags != 0 && flags & 1 == 0 {
+        // Agent mode (qinfo): libvirt's rules in guestinfo::shutdown_by_agent.
+        if (flags & 2 != 0 || flags == 0) && super::guestinfo::shutdown_by_agent(&self.drv, d, flags & 3, true)? {
+            return Ok(());
+        }
+        if flags & !3 != 0 {
             return Err(Error::new(ErrorCode::NoSupport, D, "this reboot mode is not supported yet"));
         }
         self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
@@ -524,6 +529,65 @@ impl HypervisorDriver for QemuConn {
         })?;
         super::console::open(&self.drv.consoles, &path, flags & force != 0)
     }
+
+    // information and statistics (qinfo): thin wiring to runtime/stats.rs and
+    // runtime/guestinfo.rs.
+    fn node_get_info(&self) -> Result<NodeInfo> {
+        super::stats::node_info()
+    }
+
+    fn domain_block_stats(&self, d: &DomainRef, path: &str) -> Result<BlockStats> {
+        super::stats::block_stats(&self.drv, d, path)
+    }
+
+    fn domain_block_stats_flags(&self, d: &DomainRef, path: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        super::stats::block_stats_flags(&self.drv, d, path, flags)
+    }
+
+    fn domain_interface_stats(&self, d: &DomainRef, device: &str) -> Result<InterfaceStats> {
+        super::stats::interface_stats(&self.drv, d, device)
+    }
+
+    fn domain_memory_stats(&self, d: &DomainRef, nr: u32, flags: u32) -> Result<Vec<MemoryStat>> {
+        super::stats::memory_stats(&self.drv, d, nr, flags)
+    }
+
+    fn domain_set_memory_stats_period(&self, d: &DomainRef, period: i32, flags: u32) -> Result<()> {
+        super::stats::set_memory_stats_period(&self.drv, d, period, flags)
+    }
+
+    fn domain_get_block_info(&self, d: &DomainRef, path: &str, flags: u32) -> Result<BlockInfo> {
+        super::stats::block_info(&self.drv, d, path, flags)
+    }
+
+    fn domain_get_vcpus(&self, d: &DomainRef, maxinfo: i32, maplen: i32) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
+        super::stats::vcpus(&self.drv, d, maxinfo, maplen)
+    }
+
+    fn get_all_domain_stats(&self, doms: &[DomainRef], stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>> {
+        super::stats::all_domain_stats(&self.drv, doms, stats, flags, |f| self.list_all_domains(f))
+    }
+
+    fn domain_get_time(&self, d: &DomainRef, flags: u32) -> Result<(i64, u32)> {
+        super::guestinfo::get_time(&self.drv, d, flags)
+    }
+
+    fn domain_set_time(&self, d: &DomainRef, seconds: i64, nseconds: u32, flags: u32) -> Result<()> {
+        super::guestinfo::set_time(&self.drv, d, seconds, nseconds, flags)
+    }
+
+    fn domain_get_hostname(&self, d: &DomainRef, flags: u32) -> Result<String> {
+        super::guestinfo::hostname(&self.drv, d, flags)
+    }
+
+    fn domain_interface_addresses(&self, d: &DomainRef, source: u32, flags: u32) -> Result<Vec<DomainInterface>> {
+        super::guestinfo::interface_addresses(&self.drv, d, source, flags)
+    }
+
+    fn domain_get_guest_info(&self, d: &DomainRef, types: u32, flags: u32) -> Result<Vec<TypedParam>> {
+        super::guestinfo::guest_info(&self.drv, d, types, flags)
+    }
+    // end of information and statistics (qinfo)
 
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {

@@ -22,10 +22,12 @@
 pub mod capscache;
 mod console;
 pub mod domobj;
+mod guestinfo;
 mod hypervisor;
 mod lifecycle;
 pub mod paths;
 pub mod process;
+pub mod stats;
 pub mod status;
 
 use crate::qmp::QmpEvent;
