@@ -17,6 +17,8 @@ mod malformed;
 mod python;
 #[path = "daemon/qemu.rs"]
 mod qemu;
+#[path = "daemon/qemu_info.rs"]
+mod qemu_info;
 #[path = "daemon/robust.rs"]
 mod robust;
 #[path = "daemon/secrets.rs"]

@@ -10,18 +10,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+pub(super) const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 const PYTHON: &str = "/usr/bin/python3";
-const MARKER: &str = "OXVIRT-GUEST-READY";
+pub(super) const MARKER: &str = "OXVIRT-GUEST-READY";
 
 /// The test guest's files, as printed by `scripts/build-test-guest.sh`.
-struct Guest {
-    kernel: String,
-    initrd: String,
-    cmdline: String,
+pub(super) struct Guest {
+    pub(super) kernel: String,
+    pub(super) initrd: String,
+    pub(super) cmdline: String,
 }
 
-fn build_guest() -> Guest {
+pub(super) fn build_guest() -> Guest {
     assert!(Path::new(QEMU).exists(), "{QEMU} is required (Debian package qemu-system-x86)");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-test-guest.sh");
     let out = Command::new("bash").arg(&script).stderr(Stdio::inherit()).output().expect("run scripts/build-test-guest.sh");
@@ -38,7 +38,7 @@ fn build_guest() -> Guest {
 }
 
 /// `kvm` only with a real KVM module; on PVM hosts (`kvm_pvm`) guests need TCG.
-fn domain_type() -> &'static str {
+pub(super) fn domain_type() -> &'static str {
     let module = |m: &str| Path::new("/sys/module").join(m).exists();
     if !module("kvm_pvm") && (module("kvm_intel") || module("kvm_amd")) && Path::new("/dev/kvm").exists() {
         "kvm"
@@ -49,14 +49,14 @@ fn domain_type() -> &'static str {
 
 /// oxvirtd serving `qemu:///system` below a private root. On drop: the daemon is
 /// killed, then every QEMU whose command line names the root, then the tree goes.
-struct QemuDaemon {
+pub(super) struct QemuDaemon {
     child: Option<Child>,
-    dir: TempDir,
+    pub(super) dir: TempDir,
     env: Vec<(String, String)>,
 }
 
 impl QemuDaemon {
-    fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
+    pub(super) fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
         let mut d =
             QemuDaemon { child: None, dir: TempDir::new(tag), env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
         std::fs::write(d.dir.0.join("oxvirtd.conf"), "").expect("write config");
@@ -72,7 +72,7 @@ impl QemuDaemon {
         self.dir.0.join("libvirt-sock")
     }
 
-    fn uri(&self) -> String {
+    pub(super) fn uri(&self) -> String {
         format!("qemu+unix:///system?socket={}", self.sock().display())
     }
 
@@ -106,12 +106,12 @@ impl QemuDaemon {
         }
     }
 
-    fn virsh(&self, line: &str) -> Output {
+    pub(super) fn virsh(&self, line: &str) -> Output {
         virsh(&self.uri(), line, &self.dir.0)
     }
 
     /// `virsh LINE`, which must succeed; returns stdout.
-    fn virsh_ok(&self, line: &str) -> String {
+    pub(super) fn virsh_ok(&self, line: &str) -> String {
         let out = self.virsh(line);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "virsh {line} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -119,7 +119,7 @@ impl QemuDaemon {
     }
 
     /// Run a libvirt-python script with the URI as argv[1]; it must succeed.
-    fn python(&self, script: &str) -> String {
+    pub(super) fn python(&self, script: &str) -> String {
         assert!(Path::new(PYTHON).exists(), "{PYTHON} with python3-libvirt is required");
         let out = client_cmd(PYTHON, &self.dir.0).arg("-c").arg(script).arg(self.uri()).output().expect("python runs");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -165,7 +165,7 @@ impl QemuDaemon {
         out
     }
 
-    fn assert_clean(&self) {
+    pub(super) fn assert_clean(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.qemus().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -241,14 +241,14 @@ fn idle_xml(name: &str) -> String {
     )
 }
 
-fn define(d: &QemuDaemon, name: &str, xml: &str) {
+pub(super) fn define(d: &QemuDaemon, name: &str, xml: &str) {
     let file = d.dir.0.join(format!("{name}.xml"));
     std::fs::write(&file, xml).expect("write XML");
     d.virsh_ok(&format!("define {}", file.display()));
 }
 
 /// Wait for the marker in the serial log of `name`; returns how long it took.
-fn wait_marker(d: &QemuDaemon, name: &str, since: Instant) -> Duration {
+pub(super) fn wait_marker(d: &QemuDaemon, name: &str, since: Instant) -> Duration {
     let log = d.dir.0.join(format!("{name}.serial"));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -261,7 +261,7 @@ fn wait_marker(d: &QemuDaemon, name: &str, since: Instant) -> Duration {
 }
 
 /// Events recorded by a libvirt-python script: a helper prepended to scripts.
-const PY_EVENTS: &str = r#"
+pub(super) const PY_EVENTS: &str = r#"
 import sys, threading, time, libvirt
 libvirt.virEventRegisterDefaultImpl()
 def _loop():

@@ -156,7 +156,7 @@ pub fn set_time(drv: &Driver, d: &DomainRef, seconds: i64, nseconds: u32, flags:
     Ok(())
 }
 
-/// `virDomainGetHostname` (`VIR_DOMAIN_GET_HOSTNAME_AGENT` = 1, `_LEASE` = 2; none:
+/// `virDomainGetHostname` (`VIR_DOMAIN_GET_HOSTNAME_LEASE` = 1, `_AGENT` = 2; none:
 /// the agent).
 pub fn hostname(drv: &Driver, d: &DomainRef, flags: u32) -> Result<String> {
     oxvirt::driver::check_flags(flags, 3, "qemuDomainGetHostname", D)?;
@@ -164,10 +164,10 @@ pub fn hostname(drv: &Driver, d: &DomainRef, flags: u32) -> Result<String> {
         return Err(Error::new(
             ErrorCode::InvalidArg,
             D,
-            "Flags 'VIR_DOMAIN_GET_HOSTNAME_AGENT' and 'VIR_DOMAIN_GET_HOSTNAME_LEASE' are mutually exclusive",
+            "Flags 'VIR_DOMAIN_GET_HOSTNAME_LEASE' and 'VIR_DOMAIN_GET_HOSTNAME_AGENT' are mutually exclusive",
         ));
     }
-    if flags == 2 {
+    if flags == 1 {
         return Err(Error::new(ErrorCode::NoHostname, D, format!("no hostname found for domain {}", d.name)));
     }
     with_agent(drv, d, true, |s, _| host_name(s, true)).and_then(|h| h.ok_or_else(|| internal("malformed return value")))
