@@ -28,6 +28,8 @@ pub(crate) struct DomObj {
     pub managed_save: bool,
     /// Snapshot metadata.
     pub snapshots: SnapList,
+    /// The guest clock of `virDomainGetTime`/`SetTime` (seconds, nanoseconds).
+    pub guest_time: (i64, u32),
 }
 
 impl DomObj {
@@ -43,6 +45,7 @@ impl DomObj {
             autostart: false,
             managed_save: false,
             snapshots: SnapList::default(),
+            guest_time: crate::stats::INITIAL_GUEST_TIME,
         }
     }
 

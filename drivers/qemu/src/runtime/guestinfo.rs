@@ -161,7 +161,8 @@ pub fn set_time(drv: &Driver, d: &DomainRef, seconds: i64, nseconds: u32, flags:
 pub fn hostname(drv: &Driver, d: &DomainRef, flags: u32) -> Result<String> {
     oxvirt::driver::check_flags(flags, 3, "qemuDomainGetHostname", D)?;
     if flags == 3 {
-        return Err(Error::new(
+        // virReportInvalidArg: the message has no "invalid argument" prefix.
+        return Err(Error::raw(
             ErrorCode::InvalidArg,
             D,
             "Flags 'VIR_DOMAIN_GET_HOSTNAME_LEASE' and 'VIR_DOMAIN_GET_HOSTNAME_AGENT' are mutually exclusive",
