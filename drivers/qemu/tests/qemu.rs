@@ -11,3 +11,5 @@ mod caps;
 mod qmp;
 #[path = "qemu/runtime.rs"]
 mod runtime;
+#[path = "qemu/stats.rs"]
+mod stats;
