@@ -867,6 +867,52 @@ impl Domain {
         self.conn.check_rw("virDomainGetGuestInfo")?;
         self.hv().domain_get_guest_info(&self.r(), types, flags)
     }
+    /// `virDomainGetControlInfo`.
+    pub fn control_info(&self, flags: u32) -> Result<ControlInfo> {
+        self.hv().domain_get_control_info(&self.r(), flags)
+    }
+    /// `virDomainGetJobInfo`.
+    pub fn job_info(&self) -> Result<JobInfo> {
+        self.hv().domain_get_job_info(&self.r())
+    }
+    /// `virDomainGetJobStats`: (`virDomainJobType`, parameters).
+    pub fn job_stats(&self, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+        self.hv().domain_get_job_stats(&self.r(), flags)
+    }
+    /// `virDomainGetDiskErrors`: (count, errors); `maxerrors` 0 asks for the count.
+    pub fn disk_errors(&self, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        self.hv().domain_get_disk_errors(&self.r(), maxerrors, flags)
+    }
+    /// `virDomainInjectNMI`.
+    pub fn inject_nmi(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainInjectNMI")?;
+        self.hv().domain_inject_nmi(&self.r(), flags)
+    }
+    /// `virDomainFSFreeze`: the number of file systems frozen.
+    pub fn fs_freeze(&self, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.conn.check_rw("virDomainFSFreeze")?;
+        self.hv().domain_fs_freeze(&self.r(), mountpoints, flags)
+    }
+    /// `virDomainFSThaw`: the number of file systems thawed.
+    pub fn fs_thaw(&self, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.conn.check_rw("virDomainFSThaw")?;
+        self.hv().domain_fs_thaw(&self.r(), mountpoints, flags)
+    }
+    /// `virDomainGetFSInfo`.
+    pub fn fs_info(&self, flags: u32) -> Result<Vec<FsInfo>> {
+        self.conn.check_rw("virDomainGetFSInfo")?;
+        self.hv().domain_get_fs_info(&self.r(), flags)
+    }
+    /// `virDomainSetUserPassword`.
+    pub fn set_user_password(&self, user: &str, password: &str, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainSetUserPassword")?;
+        self.hv().domain_set_user_password(&self.r(), user, password, flags)
+    }
+    /// `virDomainAgentSetResponseTimeout`.
+    pub fn agent_set_response_timeout(&self, timeout: i32, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainAgentSetResponseTimeout")?;
+        self.hv().domain_agent_set_response_timeout(&self.r(), timeout, flags)
+    }
     // end of information and statistics (qinfo)
 
     fn snap(&self, r: SnapshotRef) -> DomainSnapshot {

@@ -375,6 +375,48 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_get_guest_info(&self, d: &DomainRef, types: u32, flags: u32) -> Result<Vec<TypedParam>> {
         nosup!("virDomainGetGuestInfo")
     }
+    /// `virDomainGetControlInfo`.
+    fn domain_get_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        nosup!("virDomainGetControlInfo")
+    }
+    /// `virDomainGetJobInfo`.
+    fn domain_get_job_info(&self, d: &DomainRef) -> Result<JobInfo> {
+        nosup!("virDomainGetJobInfo")
+    }
+    /// `virDomainGetJobStats`: (`virDomainJobType`, parameters).
+    fn domain_get_job_stats(&self, d: &DomainRef, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+        nosup!("virDomainGetJobStats")
+    }
+    /// `virDomainGetDiskErrors`: at most `maxerrors` errors; with 0, the number of
+    /// disks that could have one, as an empty list of that length is not useful:
+    /// `Err` aside, `Ok((count, errors))`.
+    fn domain_get_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        nosup!("virDomainGetDiskErrors")
+    }
+    /// `virDomainInjectNMI`.
+    fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainInjectNMI")
+    }
+    /// `virDomainFSFreeze` (all file systems when `mountpoints` is empty): the number frozen.
+    fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        nosup!("virDomainFSFreeze")
+    }
+    /// `virDomainFSThaw`: the number thawed.
+    fn domain_fs_thaw(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        nosup!("virDomainFSThaw")
+    }
+    /// `virDomainGetFSInfo`.
+    fn domain_get_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        nosup!("virDomainGetFSInfo")
+    }
+    /// `virDomainSetUserPassword` (`VIR_DOMAIN_PASSWORD_ENCRYPTED` = 1).
+    fn domain_set_user_password(&self, d: &DomainRef, user: &str, password: &str, flags: u32) -> Result<()> {
+        nosup!("virDomainSetUserPassword")
+    }
+    /// `virDomainAgentSetResponseTimeout` (seconds; -2 block, -1 default, 0 no wait).
+    fn domain_agent_set_response_timeout(&self, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
+        nosup!("virDomainAgentSetResponseTimeout")
+    }
     // end of information and statistics (qinfo)
 
     /// `virDomainSnapshotCreateXML`.

@@ -23,8 +23,8 @@ pub use event::{DomainEventData, Event, EventBus, EventClass};
 pub use flags::*;
 pub use oxvirt_util::{ErrorCode, ErrorDomain, ErrorLevel};
 pub use stats::{
-    BlockInfo, BlockStats, DomainInterface, DomainStatsRecord, InterfaceStats, IpAddress, MemoryStat, TypedParam, TypedParamList,
-    TypedValue, VcpuInfo,
+    BlockInfo, BlockStats, ControlInfo, DiskError, DomainInterface, DomainStatsRecord, FsInfo, InterfaceStats, IpAddress, JobInfo,
+    MemoryStat, TypedParam, TypedParamList, TypedValue, VcpuInfo,
 };
 pub use stream::{Stream, StreamChunk, StreamDriver};
 pub use types::*;

@@ -290,3 +290,66 @@ pub mod guest_info_types {
     /// `VIR_DOMAIN_GUEST_INFO_INTERFACES`.
     pub const INTERFACES: u32 = 1 << 6;
 }
+
+/// `virDomainControlInfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ControlInfo {
+    /// `virDomainControlState`: 0 ok, 1 job, 2 occupied, 3 error.
+    pub state: u32,
+    /// `virDomainControlErrorReason` when `state` is error.
+    pub details: u32,
+    /// Milliseconds in this state.
+    pub state_time: u64,
+}
+
+/// `virDomainJobInfo` (type `VIR_DOMAIN_JOB_NONE` = 0 and zeros when idle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JobInfo {
+    /// `virDomainJobType`.
+    pub typ: i32,
+    /// Milliseconds since the job started.
+    pub time_elapsed: u64,
+    /// Milliseconds expected to remain.
+    pub time_remaining: u64,
+    /// Data to process, bytes.
+    pub data_total: u64,
+    /// Data processed.
+    pub data_processed: u64,
+    /// Data remaining.
+    pub data_remaining: u64,
+    /// Memory to process.
+    pub mem_total: u64,
+    /// Memory processed.
+    pub mem_processed: u64,
+    /// Memory remaining.
+    pub mem_remaining: u64,
+    /// File data to process.
+    pub file_total: u64,
+    /// File data processed.
+    pub file_processed: u64,
+    /// File data remaining.
+    pub file_remaining: u64,
+}
+
+/// `virDomainDiskError`: a disk target and its `virDomainDiskErrorCode`
+/// (1 unspecified, 2 no space).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskError {
+    /// Disk target (`vda`).
+    pub disk: String,
+    /// Error code.
+    pub error: i32,
+}
+
+/// `virDomainFSInfo`: a mounted guest file system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsInfo {
+    /// Mount point.
+    pub mountpoint: String,
+    /// Device name in the guest.
+    pub name: String,
+    /// File system type.
+    pub fstype: String,
+    /// Disk targets it lives on.
+    pub dev_aliases: Vec<String>,
+}

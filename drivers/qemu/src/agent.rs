@@ -207,6 +207,8 @@ pub fn command(socket: &Path, cmd: &str, sync_timeout: Duration, wait: Option<Du
 /// guest-information calls of libvirt run a series of commands under one agent job).
 pub struct Session {
     conn: Conn,
+    /// How long `exec` waits for a reply (`None`: forever).
+    reply_timeout: Option<Duration>,
 }
 
 /// The command name of `cmd` (`execute` or `exec-oob`).
@@ -223,7 +225,7 @@ impl Session {
             .map_err(|e| AgentError::Unresponsive(format!("cannot set a write timeout: {e}")))?;
         let mut conn = Conn { stream, buf: Vec::new() };
         conn.sync(Instant::now() + sync_timeout)?;
-        Ok(Session { conn })
+        Ok(Session { conn, reply_timeout: Some(Duration::from_secs(5)) })
     }
 
     fn send(&mut self, cmd: &Value) -> Result<(), AgentError> {
@@ -232,11 +234,16 @@ impl Session {
         self.conn.send(&line)
     }
 
-    /// Run `cmd` and return the agent's whole reply (`return` or `error`) within `wait`.
-    pub fn exec(&mut self, cmd: &Value, wait: Duration) -> Result<Value, AgentError> {
+    /// How long [`Session::exec`] waits (`None`: forever; default 5 s).
+    pub fn set_reply_timeout(&mut self, wait: Option<Duration>) {
+        self.reply_timeout = wait;
+    }
+
+    /// Run `cmd` and return the agent's whole reply (`return` or `error`).
+    pub fn exec(&mut self, cmd: &Value) -> Result<Value, AgentError> {
         self.send(cmd)?;
         self.conn
-            .reply(Some(Instant::now() + wait))?
+            .reply(self.reply_timeout.map(|w| Instant::now() + w))?
             .ok_or_else(|| AgentError::Unresponsive(format!("no reply to '{}' in time", command_name(cmd))))
     }
 

@@ -344,6 +344,67 @@ impl HypervisorDriver for RemoteConn {
             self.call(P::DomainGetGuestInfo, &RemoteDomainGetGuestInfoArgs { dom: dom(d), types, flags })?;
         Ok(typed_params(r.params))
     }
+    fn domain_get_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        let r: RemoteDomainGetControlInfoRet =
+            self.call(P::DomainGetControlInfo, &RemoteDomainGetControlInfoArgs { dom: dom(d), flags })?;
+        Ok(ControlInfo { state: r.state, details: r.details, state_time: r.state_time })
+    }
+    fn domain_get_job_info(&self, d: &DomainRef) -> Result<JobInfo> {
+        let r: RemoteDomainGetJobInfoRet = self.call(P::DomainGetJobInfo, &RemoteDomainGetJobInfoArgs { dom: dom(d) })?;
+        Ok(JobInfo {
+            typ: r.r#type,
+            time_elapsed: r.time_elapsed,
+            time_remaining: r.time_remaining,
+            data_total: r.data_total,
+            data_processed: r.data_processed,
+            data_remaining: r.data_remaining,
+            mem_total: r.mem_total,
+            mem_processed: r.mem_processed,
+            mem_remaining: r.mem_remaining,
+            file_total: r.file_total,
+            file_processed: r.file_processed,
+            file_remaining: r.file_remaining,
+        })
+    }
+    fn domain_get_job_stats(&self, d: &DomainRef, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+        let r: RemoteDomainGetJobStatsRet = self.call(P::DomainGetJobStats, &RemoteDomainGetJobStatsArgs { dom: dom(d), flags })?;
+        Ok((r.r#type, typed_params(r.params)))
+    }
+    fn domain_get_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        let r: RemoteDomainGetDiskErrorsRet =
+            self.call(P::DomainGetDiskErrors, &RemoteDomainGetDiskErrorsArgs { dom: dom(d), maxerrors, flags })?;
+        Ok((r.nerrors, r.errors.into_iter().map(|e| DiskError { disk: e.disk, error: e.error }).collect()))
+    }
+    fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        self.call::<_, Void>(P::DomainInjectNmi, &RemoteDomainInjectNmiArgs { dom: dom(d), flags })?;
+        Ok(())
+    }
+    fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        let args = RemoteDomainFsfreezeArgs { dom: dom(d), mountpoints: mountpoints.to_vec(), flags };
+        Ok(self.call::<_, RemoteDomainFsfreezeRet>(P::DomainFsfreeze, &args)?.filesystems)
+    }
+    fn domain_fs_thaw(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        let args = RemoteDomainFsthawArgs { dom: dom(d), mountpoints: mountpoints.to_vec(), flags };
+        Ok(self.call::<_, RemoteDomainFsthawRet>(P::DomainFsthaw, &args)?.filesystems)
+    }
+    fn domain_get_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        let r: RemoteDomainGetFsinfoRet = self.call(P::DomainGetFsinfo, &RemoteDomainGetFsinfoArgs { dom: dom(d), flags })?;
+        Ok(r.info
+            .into_iter()
+            .map(|f| FsInfo { mountpoint: f.mountpoint, name: f.name, fstype: f.fstype, dev_aliases: f.dev_aliases })
+            .collect())
+    }
+    fn domain_set_user_password(&self, d: &DomainRef, user: &str, password: &str, flags: u32) -> Result<()> {
+        let args =
+            RemoteDomainSetUserPasswordArgs { dom: dom(d), user: Some(user.to_string()), password: Some(password.to_string()), flags };
+        self.call::<_, Void>(P::DomainSetUserPassword, &args)?;
+        Ok(())
+    }
+    fn domain_agent_set_response_timeout(&self, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
+        let args = RemoteDomainAgentSetResponseTimeoutArgs { dom: dom(d), timeout, flags };
+        self.call::<_, RemoteDomainAgentSetResponseTimeoutRet>(P::DomainAgentSetResponseTimeout, &args)?;
+        Ok(())
+    }
     // end of information and statistics (qinfo)
     fn domain_rename(&self, d: &DomainRef, new_name: &str, flags: u32) -> Result<DomainRef> {
         let args = RemoteDomainRenameArgs { dom: dom(d), new_name: Some(new_name.to_string()), flags };

@@ -813,6 +813,34 @@ impl HypervisorDriver for TestConn {
     fn get_all_domain_stats(&self, doms: &[DomainRef], stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>> {
         self.stats_all(doms, stats, flags)
     }
+
+    fn domain_get_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        self.stats_control_info(d, flags)
+    }
+
+    fn domain_get_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        self.stats_disk_errors(d, maxerrors, flags)
+    }
+
+    fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        self.stats_check_running(d, flags, 0, "testDomainInjectNMI")
+    }
+
+    fn domain_set_user_password(&self, d: &DomainRef, _user: &str, _password: &str, flags: u32) -> Result<()> {
+        self.stats_check_running(d, flags, 1, "testDomainSetUserPassword")
+    }
+
+    fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.stats_fs_freeze(d, mountpoints, flags, true)
+    }
+
+    fn domain_fs_thaw(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.stats_fs_freeze(d, mountpoints, flags, false)
+    }
+
+    fn domain_get_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        self.stats_fs_info(d, flags)
+    }
     // end of information and statistics (qinfo)
 
     fn snapshot_create_xml(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<SnapshotRef> {

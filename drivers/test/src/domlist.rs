@@ -30,6 +30,8 @@ pub(crate) struct DomObj {
     pub snapshots: SnapList,
     /// The guest clock of `virDomainGetTime`/`SetTime` (seconds, nanoseconds).
     pub guest_time: (i64, u32),
+    /// Frozen state of the two fake guest file systems `/` and `/boot`.
+    pub fs_frozen: [bool; 2],
 }
 
 impl DomObj {
@@ -46,6 +48,7 @@ impl DomObj {
             managed_save: false,
             snapshots: SnapList::default(),
             guest_time: crate::stats::INITIAL_GUEST_TIME,
+            fs_frozen: [false; 2],
         }
     }
 

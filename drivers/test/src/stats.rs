@@ -252,6 +252,95 @@ impl TestConn {
     }
 }
 
+impl TestConn {
+    /// `testDomainGetControlInfo`: derived from the guest clock's seconds, as libvirt's.
+    pub(crate) fn stats_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        check_flags(flags, 0, "testDomainGetControlInfo", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref(d)?;
+            check_active(obj)?;
+            let s = obj.guest_time.0;
+            let u = |v: i64| u64::try_from(v).unwrap_or(0);
+            Ok(match s {
+                1..=9_999 => ControlInfo { state: 1, details: 0, state_time: u(s) },
+                10_000..=29_999 => ControlInfo { state: 2, details: 0, state_time: u(s - 10_000) },
+                30_000..=59_999 => ControlInfo { state: 3, details: (s % 4) as u32, state_time: u(s - 30_000) },
+                _ => ControlInfo::default(),
+            })
+        })
+    }
+
+    /// `testDomainGetDiskErrors`: every disk reports an error, alternating the codes.
+    pub(crate) fn stats_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        check_flags(flags, 0, "testDomainGetDiskErrors", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref(d)?;
+            check_active(obj)?;
+            let disks = &obj.def.devices.disks;
+            if maxerrors == 0 {
+                return Ok((disks.len() as i32, Vec::new()));
+            }
+            let errors: Vec<DiskError> = disks
+                .iter()
+                .take(maxerrors as usize)
+                .enumerate()
+                .map(|(i, dk)| DiskError { disk: dk.target_dev.clone(), error: (i % 2) as i32 + 1 })
+                .collect();
+            Ok((errors.len() as i32, errors))
+        })
+    }
+
+    /// `testDomainInjectNMI`, `testDomainSetUserPassword`: the domain must run.
+    pub(crate) fn stats_check_running(&self, d: &DomainRef, flags: u32, allowed: u32, func: &str) -> Result<()> {
+        check_flags(flags, allowed, func, D)?;
+        self.with(|st| check_active(st.domains.by_ref(d)?))
+    }
+
+    /// `testDomainFSFreeze` / `testDomainFSThaw` on the fake `/` and `/boot`.
+    pub(crate) fn stats_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32, freeze: bool) -> Result<i32> {
+        check_flags(flags, 0, if freeze { "testDomainFSFreeze" } else { "testDomainFSThaw" }, D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            check_active(obj)?;
+            if mountpoints.is_empty() {
+                let changed = obj.fs_frozen.iter().filter(|f| **f != freeze).count() as i32;
+                obj.fs_frozen = [freeze; 2];
+                return Ok(changed);
+            }
+            let mut state = obj.fs_frozen;
+            let mut n = 0;
+            for m in mountpoints {
+                let i = match m.as_str() {
+                    "/" => 0,
+                    "/boot" => 1,
+                    other => return Err(Error::new(ErrorCode::OperationInvalid, D, format!("mount point not found: {other}"))),
+                };
+                if state[i] != freeze {
+                    state[i] = freeze;
+                    n += 1;
+                }
+            }
+            obj.fs_frozen = state;
+            Ok(n)
+        })
+    }
+
+    /// `testDomainGetFSInfo`: `/` and `/boot` on the first disk.
+    pub(crate) fn stats_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        check_flags(flags, 0, "testDomainGetFSInfo", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref(d)?;
+            check_active(obj)?;
+            let Some(disk) = obj.def.devices.disks.iter().find(|dk| dk.device == "disk") else { return Ok(Vec::new()) };
+            let name = &disk.target_dev;
+            Ok(vec![
+                FsInfo { mountpoint: "/".into(), name: format!("{name}1"), fstype: "ext4".into(), dev_aliases: vec![name.clone()] },
+                FsInfo { mountpoint: "/boot".into(), name: format!("{name}2"), fstype: "ext4".into(), dev_aliases: vec![name.clone()] },
+            ])
+        })
+    }
+}
+
 /// `virDomainObjGetOneDef`: the live or persistent definition `flags` names.
 fn one_def(obj: &DomObj, flags: u32) -> Result<&oxvirt_conf::domain::DomainDef> {
     let (live, config) = (flags & 1 != 0, flags & 2 != 0);

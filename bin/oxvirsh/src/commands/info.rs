@@ -1,7 +1,9 @@
 //! Domain monitoring commands backed by the information and statistics calls:
 //! `domblkstat`, `domifstat`, `dommemstat`, `domblkinfo`, `domstats`, `vcpuinfo`,
-//! and the guest-agent ones `domtime`, `domhostname`, `domifaddr`, `guestinfo`,
-//! with virsh's output layout and error lines.
+//! `domcontrol`, `domjobinfo`, `domblkerror`, `inject-nmi`, and the guest-agent ones
+//! `domtime`, `domhostname`, `domifaddr`, `guestinfo`, `domfsinfo`, `domfsfreeze`,
+//! `domfsthaw`, `set-user-password`, `guest-agent-timeout`, with virsh's output
+//! layout and error lines.
 
 use super::*;
 use crate::parse::{b, d, n, s, Argv, CmdDef, CmdResult, Needs, DOMAIN, EMPTY_OK, REQ_OPT};
@@ -131,6 +133,51 @@ pub const CMDS: &[CmdDef] = &[
             b("interface", "report interface information"),
         ],
         cmd_guestinfo
+    ),
+    cmd!("domcontrol", "monitor", "domain control interface state", &[DOMAIN], cmd_domcontrol),
+    cmd!(
+        "domjobinfo",
+        "domain",
+        "domain job information",
+        &[
+            DOMAIN,
+            b("completed", "return statistics of a recently completed job"),
+            b("keep-completed", "don't destroy statistics of a recently completed job when reading"),
+            b("anystats", "print statistics for any kind of job (even failed ones)"),
+            b("rawstats", "print the raw data returned by libvirt"),
+        ],
+        cmd_domjobinfo
+    ),
+    cmd!("domblkerror", "monitor", "Show errors on block devices", &[DOMAIN], cmd_domblkerror),
+    cmd!("inject-nmi", "domain", "Inject NMI to the guest", &[DOMAIN], cmd_inject_nmi),
+    cmd!(
+        "domfsfreeze",
+        "domain",
+        "Freeze domain's mounted filesystems.",
+        &[DOMAIN, Argv::opt("mountpoint", "mountpoint path to be frozen")],
+        cmd_domfsfreeze
+    ),
+    cmd!(
+        "domfsthaw",
+        "domain",
+        "Thaw domain's mounted filesystems.",
+        &[DOMAIN, Argv::opt("mountpoint", "mountpoint path to be thawed")],
+        cmd_domfsthaw
+    ),
+    cmd!("domfsinfo", "domain", "Get information of domain's mounted filesystems.", &[DOMAIN], cmd_domfsinfo),
+    cmd!(
+        "set-user-password",
+        "domain",
+        "set the user password inside the domain",
+        &[DOMAIN, d("user", "the username"), d("password", "the new password"), b("encrypted", "the password is already encrypted")],
+        cmd_set_user_password
+    ),
+    cmd!(
+        "guest-agent-timeout",
+        "domain",
+        "Set the guest agent timeout",
+        &[DOMAIN, n("timeout", REQ_OPT, "timeout seconds.")],
+        cmd_guest_agent_timeout
     ),
 ];
 
@@ -551,6 +598,166 @@ fn cmd_guestinfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let params = dom.guest_info(types, 0)?;
     let out: String = params.iter().map(|p| format!("{:<20}: {}\n", p.field, param_value(p))).collect();
     ctl.print(&out);
+    Ok(())
+}
+
+
+fn cmd_domcontrol(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let info = dom.control_info(0)?;
+    let state = match info.state {
+        0 => "ok",
+        1 => "background job",
+        2 => "occupied",
+        3 => "error",
+        _ => "unknown",
+    };
+    let line = if info.state != 0 && info.state != 3 {
+        format!("{state} ({:.3}s)\n", info.state_time as f64 / 1000.0)
+    } else if info.state == 3 && info.details > 0 {
+        let why = match info.details {
+            1 => "unknown",
+            2 => "monitor failure",
+            3 => "internal (locking) error",
+            _ => "unknown",
+        };
+        format!("{state}: {why}\n")
+    } else {
+        format!("{state}\n")
+    };
+    ctl.print(&line);
+    Ok(())
+}
+
+fn cmd_domjobinfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    require(ctl, cmd, "keep-completed", "completed")?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let mut flags = 0;
+    if cmd.has("completed") {
+        flags |= 1;
+    }
+    if cmd.has("keep-completed") {
+        flags |= 2;
+    }
+    let rawstats = cmd.has("rawstats");
+    let (typ, params) = match dom.job_stats(flags) {
+        Ok(v) => v,
+        Err(e) if is_no_support(&e) => {
+            if flags != 0 || rawstats {
+                // virsh reports the library error last, as for any failed call.
+                return Err(ctl.fail("Optional flags or --rawstats are not supported by the daemon", e));
+            }
+            (dom.job_info()?.typ, Vec::new())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if rawstats {
+        let mut out = format!("Job type: {typ}\n\n");
+        for p in &params {
+            out += &format!("{}: {}\n", p.field, param_value(p));
+        }
+        ctl.print(&out);
+        return Ok(());
+    }
+    let name = match typ {
+        0 => "None",
+        1 => "Bounded",
+        2 => "Unbounded",
+        3 => "Completed",
+        4 => "Failed",
+        5 => "Cancelled",
+        _ => "unknown",
+    };
+    ctl.print(&format!("{:<17} {name:<12}\n", "Job type:"));
+    Ok(())
+}
+
+fn cmd_domblkerror(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let (count, _) = dom.disk_errors(0, 0)?;
+    let errors = if count > 0 { dom.disk_errors(count as u32, 0)?.1 } else { Vec::new() };
+    if errors.is_empty() {
+        ctl.print("No errors found\n");
+        return Ok(());
+    }
+    let mut out = String::new();
+    for e in errors {
+        let what = match e.error {
+            0 => "no error",
+            1 => "unspecified error",
+            2 => "no space",
+            _ => "unknown error",
+        };
+        out += &format!("{}: {what}\n", e.disk);
+    }
+    ctl.print(&out);
+    Ok(())
+}
+
+fn cmd_inject_nmi(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    dom.inject_nmi(0)?;
+    Ok(())
+}
+
+fn fs_freeze_thaw(ctl: &mut Ctl, cmd: &Cmd, freeze: bool) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let mountpoints: Vec<String> = cmd.all("mountpoint").into_iter().map(str::to_string).collect();
+    if freeze {
+        let n = dom.fs_freeze(&mountpoints, 0).map_err(|e| ctl.fail("Unable to freeze filesystems", e))?;
+        ctl.extra(&format!("Froze {n} filesystem(s)\n"));
+    } else {
+        let n = dom.fs_thaw(&mountpoints, 0).map_err(|e| ctl.fail("Unable to thaw filesystems", e))?;
+        ctl.extra(&format!("Thawed {n} filesystem(s)\n"));
+    }
+    Ok(())
+}
+
+fn cmd_domfsfreeze(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    fs_freeze_thaw(ctl, cmd, true)
+}
+
+fn cmd_domfsthaw(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    fs_freeze_thaw(ctl, cmd, false)
+}
+
+fn cmd_domfsinfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let info = dom.fs_info(0).map_err(|e| ctl.fail("Unable to get filesystem information", e))?;
+    if info.is_empty() {
+        ctl.extra("No filesystems are mounted in the domain");
+        return Ok(());
+    }
+    let mut t = Table::new(&["Mountpoint", "Name", "Type", "Target"]);
+    for f in &info {
+        t.row(&[f.mountpoint.as_str(), &f.name, &f.fstype, &f.dev_aliases.join(",")]);
+    }
+    ctl.print_table(&t);
+    Ok(())
+}
+
+fn cmd_set_user_password(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = u32::from(cmd.has("encrypted"));
+    let user = req_str(ctl, cmd, "user")?.to_string();
+    let password = req_str(ctl, cmd, "password")?.to_string();
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    dom.set_user_password(&user, &password, flags)?;
+    ctl.extra(&format!("Password set successfully for {user} in {}", dom.name()));
+    Ok(())
+}
+
+fn cmd_guest_agent_timeout(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let timeout = int_opt(ctl, cmd, "timeout")?.map(|t| i32::try_from(t).unwrap_or(i32::MIN)).unwrap_or(-2);
+    dom.agent_set_response_timeout(timeout, 0)?;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! Dispatch of the domain information and statistics procedures: block, interface
 //! and memory statistics, block info, vCPU info, guest time, interface addresses,
-//! all-domain statistics and guest information. Typed parameters cross the wire as
+//! all-domain statistics, guest information, control and job info, disk errors,
+//! NMI, guest file systems (info, freeze, thaw), user passwords and the agent's
+//! response timeout. Typed parameters cross the wire as
 //! `remote_typed_param`, converted here from the API's [`TypedParam`].
 
 use super::conv::{dom, wire_dom};
@@ -187,6 +189,94 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
                 }
                 ret(&RemoteDomainGetGuestInfoRet { params: wire_params(params) })
             })
+        }
+        P::DomainGetControlInfo => {
+            let a = a!(RemoteDomainGetControlInfoArgs);
+            handle(conn, &a.dom)
+                .control_info(a.flags)
+                .and_then(|i| ret(&RemoteDomainGetControlInfoRet { state: i.state, details: i.details, state_time: i.state_time }))
+        }
+        P::DomainGetJobInfo => {
+            let a = a!(RemoteDomainGetJobInfoArgs);
+            handle(conn, &a.dom).job_info().and_then(|j| {
+                ret(&RemoteDomainGetJobInfoRet {
+                    r#type: j.typ,
+                    time_elapsed: j.time_elapsed,
+                    time_remaining: j.time_remaining,
+                    data_total: j.data_total,
+                    data_processed: j.data_processed,
+                    data_remaining: j.data_remaining,
+                    mem_total: j.mem_total,
+                    mem_processed: j.mem_processed,
+                    mem_remaining: j.mem_remaining,
+                    file_total: j.file_total,
+                    file_processed: j.file_processed,
+                    file_remaining: j.file_remaining,
+                })
+            })
+        }
+        P::DomainGetJobStats => {
+            let a = a!(RemoteDomainGetJobStatsArgs);
+            handle(conn, &a.dom)
+                .job_stats(a.flags)
+                .and_then(|(r#type, params)| ret(&RemoteDomainGetJobStatsRet { r#type, params: wire_params(params) }))
+        }
+        P::DomainGetDiskErrors => {
+            let a = a!(RemoteDomainGetDiskErrorsArgs);
+            if a.maxerrors > 256 {
+                return Some(Err(internal("maxerrors too large")));
+            }
+            handle(conn, &a.dom).disk_errors(a.maxerrors, a.flags).and_then(|(nerrors, errors)| {
+                ret(&RemoteDomainGetDiskErrorsRet {
+                    errors: errors.into_iter().map(|e| RemoteDomainDiskError { disk: e.disk, error: e.error }).collect(),
+                    nerrors,
+                })
+            })
+        }
+        P::DomainInjectNmi => {
+            let a = a!(RemoteDomainInjectNmiArgs);
+            handle(conn, &a.dom).inject_nmi(a.flags).and_then(|_| void())
+        }
+        P::DomainFsfreeze => {
+            let a = a!(RemoteDomainFsfreezeArgs);
+            handle(conn, &a.dom).fs_freeze(&a.mountpoints, a.flags).and_then(|filesystems| ret(&RemoteDomainFsfreezeRet { filesystems }))
+        }
+        P::DomainFsthaw => {
+            let a = a!(RemoteDomainFsthawArgs);
+            handle(conn, &a.dom).fs_thaw(&a.mountpoints, a.flags).and_then(|filesystems| ret(&RemoteDomainFsthawRet { filesystems }))
+        }
+        P::DomainGetFsinfo => {
+            let a = a!(RemoteDomainGetFsinfoArgs);
+            handle(conn, &a.dom).fs_info(a.flags).and_then(|info| {
+                if info.len() > 256 {
+                    return Err(internal(&format!("Too many mountpoints in fsinfo: {} for limit {}", info.len(), 256)));
+                }
+                let n = info.len() as u32;
+                ret(&RemoteDomainGetFsinfoRet {
+                    info: info
+                        .into_iter()
+                        .map(|f| RemoteDomainFsinfo {
+                            mountpoint: f.mountpoint,
+                            name: f.name,
+                            fstype: f.fstype,
+                            dev_aliases: f.dev_aliases,
+                        })
+                        .collect(),
+                    ret: n,
+                })
+            })
+        }
+        P::DomainSetUserPassword => {
+            let a = a!(RemoteDomainSetUserPasswordArgs);
+            handle(conn, &a.dom)
+                .set_user_password(a.user.as_deref().unwrap_or(""), a.password.as_deref().unwrap_or(""), a.flags)
+                .and_then(|_| void())
+        }
+        P::DomainAgentSetResponseTimeout => {
+            let a = a!(RemoteDomainAgentSetResponseTimeoutArgs);
+            handle(conn, &a.dom)
+                .agent_set_response_timeout(a.timeout, a.flags)
+                .and_then(|_| ret(&RemoteDomainAgentSetResponseTimeoutRet { result: 0 }))
         }
         _ => return None,
     })

@@ -27,8 +27,36 @@ const D: ErrorDomain = ErrorDomain::Qemu;
 
 /// How long the handshake may take once the guest side is open.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long an information command may take.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a command may take by default (libvirt's `QEMU_AGENT_WAIT_TIME`).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Response timeouts set with `virDomainAgentSetResponseTimeout`, by domain.
+static TIMEOUTS: Mutex<Vec<(oxvirt_util::uuid::Uuid, i32)>> = Mutex::new(Vec::new());
+
+/// The reply timeout of `u`'s agent: `None` blocks (-2).
+fn reply_timeout(u: &oxvirt_util::uuid::Uuid) -> Option<Duration> {
+    let t = TIMEOUTS.lock().unwrap_or_else(PoisonError::into_inner).iter().find(|(x, _)| x == u).map(|(_, t)| *t);
+    match t {
+        Some(-2) => None,
+        Some(t) if t >= 0 => Some(Duration::from_secs(t.unsigned_abs().into())),
+        _ => Some(REPLY_TIMEOUT),
+    }
+}
+
+/// `virDomainAgentSetResponseTimeout`.
+pub fn set_response_timeout(drv: &Driver, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
+    oxvirt::driver::check_flags(flags, 0, "qemuDomainAgentSetResponseTimeout", D)?;
+    if timeout < -2 {
+        return Err(Error::new(ErrorCode::InvalidArg, D, format!("guest agent timeout '{timeout}' is less than the minimum '-2'")));
+    }
+    drv.doms().by_ref(d)?;
+    let mut t = TIMEOUTS.lock().unwrap_or_else(PoisonError::into_inner);
+    t.retain(|(u, _)| *u != d.uuid);
+    if timeout != -1 {
+        t.push((d.uuid, timeout));
+    }
+    Ok(())
+}
 /// How long `guest-shutdown` may take (libvirt's `VIR_DOMAIN_QEMU_AGENT_COMMAND_SHUTDOWN`).
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -62,6 +90,7 @@ pub fn frontend_open(reply: &Value, label: &str) -> bool {
 /// What an agent exchange needs: the socket, the per-domain agent lock, the monitor
 /// (to ask whether the guest side is open) and the run's id.
 struct Target {
+    uuid: oxvirt_util::uuid::Uuid,
     socket: PathBuf,
     lock: Arc<Mutex<()>>,
     qmp: Option<Arc<crate::qmp::Qmp>>,
@@ -75,7 +104,14 @@ fn available(o: &DomObj, need_running: bool) -> Result<Target> {
         return Err(Error::new(ErrorCode::OperationInvalid, D, "domain is not running"));
     }
     let socket = o.agent_socket().ok_or_else(|| Error::new(ErrorCode::ArgumentUnsupported, D, "QEMU guest agent is not configured"))?;
-    Ok(Target { socket, lock: o.agent.clone(), qmp: o.run.as_ref().and_then(|r| r.qmp.clone()), label: agent_chardev(&o.def), id: o.id })
+    Ok(Target {
+        uuid: o.def.uuid,
+        socket,
+        lock: o.agent.clone(),
+        qmp: o.run.as_ref().and_then(|r| r.qmp.clone()),
+        label: agent_chardev(&o.def),
+        id: o.id,
+    })
 }
 
 fn connected(t: &Target) -> bool {
@@ -104,6 +140,7 @@ fn with_agent<R>(drv: &Driver, d: &DomainRef, need_running: bool, f: impl FnOnce
         return Err(Error::new(ErrorCode::AgentUnresponsive, D, "QEMU guest agent is not connected"));
     }
     let mut s = Session::open(&t.socket, SYNC_TIMEOUT).map_err(agent_err)?;
+    s.set_reply_timeout(reply_timeout(&t.uuid));
     f(&mut s, &t)
 }
 
@@ -114,7 +151,7 @@ fn exec(s: &mut Session, name: &str, args: Option<Value>, report_unsupported: bo
         Some(a) => json!({"execute": name, "arguments": a}),
         None => json!({"execute": name}),
     };
-    let reply = s.exec(&cmd, REPLY_TIMEOUT).map_err(agent_err)?;
+    let reply = s.exec(&cmd).map_err(agent_err)?;
     if let Some((class, desc)) = agent::reply_error(&reply) {
         if !report_unsupported && (class == "CommandNotFound" || class == "CommandDisabled") {
             return Ok(None);
@@ -512,6 +549,81 @@ pub fn agent_shutdown(drv: &Driver, d: &DomainRef, reboot: bool) -> Result<()> {
     })
 }
 
+/// `virDomainFSFreeze` (`freeze`) / `virDomainFSThaw`: `guest-fsfreeze-freeze`,
+/// `-freeze-list` with mount points, `-thaw`; the number of file systems.
+pub fn fs_freeze(drv: &Driver, d: &DomainRef, mountpoints: &[String], flags: u32, freeze: bool) -> Result<i32> {
+    oxvirt::driver::check_flags(flags, 0, if freeze { "qemuDomainFSFreeze" } else { "qemuDomainFSThaw" }, D)?;
+    with_agent(drv, d, true, |s, _| {
+        let v = if !freeze {
+            exec_required(s, "guest-fsfreeze-thaw", None)?
+        } else if mountpoints.is_empty() {
+            exec_required(s, "guest-fsfreeze-freeze", None)?
+        } else {
+            exec_required(s, "guest-fsfreeze-freeze-list", Some(json!({ "mountpoints": mountpoints })))?
+        };
+        v.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| internal("malformed return value"))
+    })
+}
+
+/// `virDomainGetFSInfo`: `guest-get-fsinfo`, disks matched to the definition's targets.
+pub fn get_fs_info(drv: &Driver, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+    oxvirt::driver::check_flags(flags, 0, "qemuDomainGetFSInfo", D)?;
+    let (v, def) = with_agent(drv, d, true, |s, _| {
+        let v = exec_required(s, "guest-get-fsinfo", None)?;
+        Ok((v, drv.doms().by_ref(d).map(|o| o.def.clone())?))
+    })?;
+    parse_fs_info(&v, &def)
+}
+
+/// `guest-get-fsinfo` → [`FsInfo`] (`qemuAgentGetFSInfo` + `qemuAgentFSInfoToPublic`).
+pub fn parse_fs_info(v: &Value, def: &DomainDef) -> Result<Vec<FsInfo>> {
+    let arr = v.as_array().ok_or_else(|| internal("guest-get-fsinfo reply was missing return data"))?;
+    arr.iter()
+        .map(|e| {
+            let s = |k: &str| {
+                e.get(k)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| internal(format!("'{k}' missing in reply of guest-get-fsinfo")))
+            };
+            let disks = e.get("disk").and_then(Value::as_array).ok_or_else(|| internal("'disk' missing in reply of guest-get-fsinfo"))?;
+            Ok(FsInfo {
+                mountpoint: s("mountpoint")?,
+                name: s("name")?,
+                fstype: s("type")?,
+                dev_aliases: disks.iter().filter_map(|dk| disk_target(dk, def)).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Standard base64 with padding (the agent's `guest-set-user-password` wants it).
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= c.len() {
+                out.push(T[((n >> shift) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `virDomainSetUserPassword` (`VIR_DOMAIN_PASSWORD_ENCRYPTED` = 1: already crypted).
+pub fn set_user_password(drv: &Driver, d: &DomainRef, user: &str, password: &str, flags: u32) -> Result<()> {
+    oxvirt::driver::check_flags(flags, 1, "qemuDomainSetUserPassword", D)?;
+    with_agent(drv, d, true, |s, _| {
+        let args = json!({"username": user, "password": base64(password.as_bytes()), "crypted": flags & 1 != 0});
+        exec_required(s, "guest-set-user-password", Some(args))?;
+        Ok(())
+    })
+}
+
 /// Whether the agent of `d` is usable right now (libvirt's `priv->agent` being set).
 fn agent_connected(drv: &Driver, d: &DomainRef) -> bool {
     let t = {
@@ -598,6 +710,25 @@ mod tests {
         );
         assert_eq!(p.0[2].value, TypedValue::ULLong(1500));
         assert!(timezone(&json!({"zone": "UTC"}), &mut p).is_err());
+    }
+
+    #[test]
+    fn base64_and_fs_info() {
+        assert_eq!(base64(b"secret"), "c2VjcmV0");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"a"), "YQ==");
+        let def = DomainDef::parse(
+            "<domain type='qemu'><name>x</name><memory>1024</memory><os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/x'/><target dev='vda' bus='virtio'/><address type='pci' domain='0' bus='0' slot='4' function='0'/></disk></devices></domain>",
+            &Default::default(),
+        )
+        .unwrap();
+        let v = json!([{"name": "vda1", "mountpoint": "/", "type": "ext4",
+            "disk": [{"bus-type": "virtio", "bus": 0, "unit": 0, "target": 0, "pci-controller": {"domain": 0, "bus": 0, "slot": 4, "function": 0}}]}]);
+        let fs = parse_fs_info(&v, &def).unwrap();
+        assert_eq!(
+            fs,
+            vec![FsInfo { mountpoint: "/".into(), name: "vda1".into(), fstype: "ext4".into(), dev_aliases: vec!["vda".into()] }]
+        );
     }
 
     #[test]

@@ -587,6 +587,46 @@ impl HypervisorDriver for QemuConn {
     fn domain_get_guest_info(&self, d: &DomainRef, types: u32, flags: u32) -> Result<Vec<TypedParam>> {
         super::guestinfo::guest_info(&self.drv, d, types, flags)
     }
+
+    fn domain_get_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        super::stats::control_info(&self.drv, d, flags)
+    }
+
+    fn domain_get_job_info(&self, d: &DomainRef) -> Result<JobInfo> {
+        super::stats::job_info(&self.drv, d)
+    }
+
+    fn domain_get_job_stats(&self, d: &DomainRef, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+        super::stats::job_stats(&self.drv, d, flags)
+    }
+
+    fn domain_get_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        super::stats::disk_errors(&self.drv, d, maxerrors, flags)
+    }
+
+    fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        super::stats::inject_nmi(&self.drv, d, flags)
+    }
+
+    fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        super::guestinfo::fs_freeze(&self.drv, d, mountpoints, flags, true)
+    }
+
+    fn domain_fs_thaw(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        super::guestinfo::fs_freeze(&self.drv, d, mountpoints, flags, false)
+    }
+
+    fn domain_get_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        super::guestinfo::get_fs_info(&self.drv, d, flags)
+    }
+
+    fn domain_set_user_password(&self, d: &DomainRef, user: &str, password: &str, flags: u32) -> Result<()> {
+        super::guestinfo::set_user_password(&self.drv, d, user, password, flags)
+    }
+
+    fn domain_agent_set_response_timeout(&self, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
+        super::guestinfo::set_response_timeout(&self.drv, d, timeout, flags)
+    }
     // end of information and statistics (qinfo)
 
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {

@@ -605,6 +605,80 @@ pub fn vcpus(drv: &Driver, d: &DomainRef, maxinfo: i32, maplen: i32) -> Result<(
     Ok((infos, maps))
 }
 
+/// `virDomainGetControlInfo`: no monitor error and no job is tracked, so a running
+/// domain's control interface is `ok`.
+pub fn control_info(drv: &Driver, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+    oxvirt::driver::check_flags(flags, 0, "qemuDomainGetControlInfo", D)?;
+    read_def(drv, d)?;
+    Ok(ControlInfo::default())
+}
+
+/// `virDomainGetJobInfo`: no background jobs (migration, dump, backup) run here, so
+/// an active domain has `VIR_DOMAIN_JOB_NONE`.
+pub fn job_info(drv: &Driver, d: &DomainRef) -> Result<JobInfo> {
+    read_def(drv, d)?;
+    Ok(JobInfo::default())
+}
+
+/// `virDomainGetJobStats` (`COMPLETED` = 1, `KEEP_COMPLETED` = 2): type none, no
+/// parameters.
+pub fn job_stats(drv: &Driver, d: &DomainRef, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+    oxvirt::driver::check_flags(flags, 3, "qemuDomainGetJobStats", D)?;
+    if flags & 1 != 0 {
+        drv.doms().by_ref(d)?;
+    } else {
+        read_def(drv, d)?;
+    }
+    Ok((0, Vec::new()))
+}
+
+/// `query-block` → (format node name, `io-status`) of each device that has one.
+pub fn parse_io_status(reply: &Value) -> Vec<(String, String)> {
+    reply
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|b| {
+            let node = b.pointer("/inserted/node-name").and_then(Value::as_str)?;
+            let st = b.get("io-status").and_then(Value::as_str)?;
+            Some((node.to_string(), st.to_string()))
+        })
+        .collect()
+}
+
+/// `virDomainGetDiskErrors` from `query-block`'s `io-status` (`nospace` → 2, `failed`
+/// → 1); `maxerrors` 0 gives the number of disks.
+pub fn disk_errors(drv: &Driver, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+    oxvirt::driver::check_flags(flags, 0, "qemuDomainGetDiskErrors", D)?;
+    let def = read_def(drv, d)?;
+    if maxerrors == 0 {
+        return Ok((def.devices.disks.len() as i32, Vec::new()));
+    }
+    let reply = drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-block", None), |_, _| {})?;
+    let status = parse_io_status(&reply);
+    let mut out = Vec::new();
+    for (disk, node) in def.devices.disks.iter().zip(disk_nodes(&def)) {
+        let Some(node) = node else { continue };
+        let code = match status.iter().find(|(n, _)| *n == node).map(|(_, s)| s.as_str()) {
+            Some("nospace") => 2,
+            Some("failed") => 1,
+            _ => continue,
+        };
+        if out.len() < maxerrors as usize {
+            out.push(DiskError { disk: disk.target_dev.clone(), error: code });
+        }
+    }
+    Ok((out.len() as i32, out))
+}
+
+/// `virDomainInjectNMI`: `inject-nmi`.
+pub fn inject_nmi(drv: &Driver, d: &DomainRef, flags: u32) -> Result<()> {
+    oxvirt::driver::check_flags(flags, 0, "qemuDomainInjectNMI", D)?;
+    drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("inject-nmi", None), |_, _| {})?;
+    Ok(())
+}
+
 /// `virNodeGetInfo` of this host (libvirt's `virCapabilitiesGetNodeInfo`): the
 /// machine, memory and online CPUs from `/proc`, the topology from sysfs.
 pub fn node_info() -> Result<NodeInfo> {
