@@ -137,6 +137,23 @@ fn statistics_and_agent_information_of_a_real_guest() {
     let hn = d.virsh_ok("guestinfo info --hostname");
     assert_eq!(fields(&hn, ':'), vec![("hostname".to_string(), "testguest".to_string())]);
 
+    // Control and job state, disk errors, NMI, agent timeout, file systems, passwords.
+    assert_eq!(d.virsh_ok("domcontrol info").trim(), "ok");
+    assert_eq!(d.virsh_ok("domjobinfo info").trim(), "Job type:         None");
+    assert_eq!(d.virsh_ok("domblkerror info").trim(), "No errors found");
+    d.virsh_ok("inject-nmi info");
+    d.virsh_ok("guest-agent-timeout info --timeout 10");
+    assert!(virsh_err(&d, "guest-agent-timeout info --timeout -3").contains("guest agent timeout '-3' is less than the minimum '-2'"));
+    // The test guest runs from its initramfs: no disk file systems to list or freeze.
+    assert_eq!(d.virsh_ok("domfsinfo info").trim(), "No filesystems are mounted in the domain");
+    assert_eq!(d.virsh_ok("domfsfreeze info").trim(), "Froze 0 filesystem(s)");
+    assert_eq!(d.virsh_ok("domfsthaw info").trim(), "Thawed 0 filesystem(s)");
+    // qemu-ga needs chpasswd in the guest, which the tiny guest lacks: the agent's
+    // error comes back in libvirt's words.
+    let pw = d.virsh("set-user-password info root s3cret");
+    let err = String::from_utf8_lossy(&pw.stderr);
+    assert!(pw.status.success() || err.contains("unable to execute QEMU agent command 'guest-set-user-password'"), "{err}");
+
     // Block statistics: the guest read its disk while booting (the counter).
     let blk = fields(&d.virsh_ok("domblkstat info vda"), ' ');
     assert_eq!(blk.first().map(|(k, _)| k.as_str()), Some("vda"), "{blk:?}");
