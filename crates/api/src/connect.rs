@@ -913,6 +913,16 @@ impl Domain {
         self.conn.check_rw("virDomainAgentSetResponseTimeout")?;
         self.hv().domain_agent_set_response_timeout(&self.r(), timeout, flags)
     }
+    /// `virDomainGetGuestVcpus`.
+    pub fn guest_vcpus(&self, flags: u32) -> Result<Vec<TypedParam>> {
+        self.conn.check_rw("virDomainGetGuestVcpus")?;
+        self.hv().domain_get_guest_vcpus(&self.r(), flags)
+    }
+    /// `virDomainSetGuestVcpus`.
+    pub fn set_guest_vcpus(&self, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainSetGuestVcpus")?;
+        self.hv().domain_set_guest_vcpus(&self.r(), cpumap, state, flags)
+    }
     // end of information and statistics (qinfo)
 
     fn snap(&self, r: SnapshotRef) -> DomainSnapshot {

@@ -417,6 +417,15 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_agent_set_response_timeout(&self, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
         nosup!("virDomainAgentSetResponseTimeout")
     }
+    /// `virDomainGetGuestVcpus`: `vcpus`, `online`, `offlinable` as CPU lists.
+    fn domain_get_guest_vcpus(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetGuestVcpus")
+    }
+    /// `virDomainSetGuestVcpus`: bring the vCPUs of `cpumap` (`0-3,^2`) online
+    /// (`state` 1) or offline (0) inside the guest.
+    fn domain_set_guest_vcpus(&self, d: &DomainRef, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+        nosup!("virDomainSetGuestVcpus")
+    }
     // end of information and statistics (qinfo)
 
     /// `virDomainSnapshotCreateXML`.

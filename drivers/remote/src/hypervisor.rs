@@ -405,6 +405,15 @@ impl HypervisorDriver for RemoteConn {
         self.call::<_, RemoteDomainAgentSetResponseTimeoutRet>(P::DomainAgentSetResponseTimeout, &args)?;
         Ok(())
     }
+    fn domain_get_guest_vcpus(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        let r: RemoteDomainGetGuestVcpusRet = self.call(P::DomainGetGuestVcpus, &RemoteDomainGetGuestVcpusArgs { dom: dom(d), flags })?;
+        Ok(typed_params(r.params))
+    }
+    fn domain_set_guest_vcpus(&self, d: &DomainRef, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+        let args = RemoteDomainSetGuestVcpusArgs { dom: dom(d), cpumap: cpumap.to_string(), state, flags };
+        self.call::<_, Void>(P::DomainSetGuestVcpus, &args)?;
+        Ok(())
+    }
     // end of information and statistics (qinfo)
     fn domain_rename(&self, d: &DomainRef, new_name: &str, flags: u32) -> Result<DomainRef> {
         let args = RemoteDomainRenameArgs { dom: dom(d), new_name: Some(new_name.to_string()), flags };

@@ -144,6 +144,15 @@ fn statistics_and_agent_information_of_a_real_guest() {
     d.virsh_ok("inject-nmi info");
     d.virsh_ok("guest-agent-timeout info --timeout 10");
     assert!(virsh_err(&d, "guest-agent-timeout info --timeout -3").contains("guest agent timeout '-3' is less than the minimum '-2'"));
+    // Guest vCPUs: the boot CPU cannot go offline; CPU 3 does not exist.
+    let gv = fields(&d.virsh_ok("guestvcpus info"), ':');
+    let get_gv = |k: &str| gv.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("no {k} in {gv:?}"));
+    assert_eq!((get_gv("vcpus"), get_gv("online")), ("0".to_string(), "0".to_string()));
+    d.virsh_ok("guestvcpus info --cpulist 0 --enable");
+    if get_gv("offlinable").is_empty() {
+        assert!(virsh_err(&d, "guestvcpus info --cpulist 0 --disable").contains("vCPU '0' is not offlinable"));
+    }
+    assert!(virsh_err(&d, "guestvcpus info --cpulist 3 --enable").contains("guest is missing vCPUs '3'"));
     // The test guest runs from its initramfs: no disk file systems to list or freeze.
     assert_eq!(d.virsh_ok("domfsinfo info").trim(), "No filesystems are mounted in the domain");
     assert_eq!(d.virsh_ok("domfsfreeze info").trim(), "Froze 0 filesystem(s)");

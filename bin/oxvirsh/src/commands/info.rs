@@ -179,6 +179,18 @@ pub const CMDS: &[CmdDef] = &[
         &[DOMAIN, n("timeout", REQ_OPT, "timeout seconds.")],
         cmd_guest_agent_timeout
     ),
+    cmd!(
+        "guestvcpus",
+        "domain",
+        "query or modify state of vcpu in the guest (via agent)",
+        &[
+            DOMAIN,
+            s("cpulist", 0, "list of cpus to enable or disable"),
+            b("enable", "enable cpus specified by cpulist"),
+            b("disable", "disable cpus specified by cpulist"),
+        ],
+        cmd_guestvcpus
+    ),
 ];
 
 /// `vshGetTypedParamValue`.
@@ -601,7 +613,6 @@ fn cmd_guestinfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     Ok(())
 }
 
-
 fn cmd_domcontrol(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
@@ -758,6 +769,26 @@ fn cmd_guest_agent_timeout(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
     let timeout = int_opt(ctl, cmd, "timeout")?.map(|t| i32::try_from(t).unwrap_or(i32::MIN)).unwrap_or(-2);
     dom.agent_set_response_timeout(timeout, 0)?;
+    Ok(())
+}
+
+fn cmd_guestvcpus(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    exclusive(ctl, cmd, "enable", "disable")?;
+    require(ctl, cmd, "enable", "cpulist")?;
+    require(ctl, cmd, "disable", "cpulist")?;
+    let cpulist = opt_str(ctl, cmd, "cpulist")?.map(str::to_string);
+    let (enable, disable) = (cmd.has("enable"), cmd.has("disable"));
+    if cpulist.is_some() && !(enable || disable) {
+        return Err(ctl.fail_msg("One of options --enable or --disable is required by option --cpulist"));
+    }
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    if let Some(list) = cpulist {
+        dom.set_guest_vcpus(&list, i32::from(enable), 0)?;
+        return Ok(());
+    }
+    let out: String = dom.guest_vcpus(0)?.iter().map(|p| format!("{:<15}: {}\n", p.field, param_value(p))).collect();
+    ctl.print(&out);
     Ok(())
 }
 

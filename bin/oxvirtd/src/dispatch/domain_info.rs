@@ -278,6 +278,14 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
                 .agent_set_response_timeout(a.timeout, a.flags)
                 .and_then(|_| ret(&RemoteDomainAgentSetResponseTimeoutRet { result: 0 }))
         }
+        P::DomainGetGuestVcpus => {
+            let a = a!(RemoteDomainGetGuestVcpusArgs);
+            handle(conn, &a.dom).guest_vcpus(a.flags).and_then(|params| ret(&RemoteDomainGetGuestVcpusRet { params: wire_params(params) }))
+        }
+        P::DomainSetGuestVcpus => {
+            let a = a!(RemoteDomainSetGuestVcpusArgs);
+            handle(conn, &a.dom).set_guest_vcpus(&a.cpumap, a.state, a.flags).and_then(|_| void())
+        }
         _ => return None,
     })
 }

@@ -624,6 +624,130 @@ pub fn set_user_password(drv: &Driver, d: &DomainRef, user: &str, password: &str
     })
 }
 
+/// The largest vCPU id the guest-vCPU calls accept (libvirt's `QEMU_GUEST_VCPU_MAX_ID`).
+const GUEST_VCPU_MAX_ID: u32 = 4096;
+
+/// `guest-get-vcpus` → (logical id, online, can-offline) per vCPU (`qemuAgentGetVCPUs`).
+pub fn parse_guest_vcpus(v: &Value) -> Result<Vec<(u32, bool, bool)>> {
+    let arr = v.as_array().ok_or_else(|| internal("guest agent didn't return an array"))?;
+    arr.iter()
+        .map(|e| {
+            let id = e
+                .get("logical-id")
+                .and_then(Value::as_u64)
+                .and_then(|i| u32::try_from(i).ok())
+                .ok_or_else(|| internal("'logical-id' missing in reply of guest-get-vcpus"))?;
+            let online =
+                e.get("online").and_then(Value::as_bool).ok_or_else(|| internal("'online' missing in reply of guest-get-vcpus"))?;
+            let off = e
+                .get("can-offline")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| internal("'can-offline' missing in reply of guest-get-vcpus"))?;
+            Ok((id, online, off))
+        })
+        .collect()
+}
+
+/// `virBitmapFormat`: `0-3,5`.
+fn format_ids(mut ids: Vec<u32>) -> String {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut parts: Vec<(u32, u32)> = Vec::new();
+    for c in ids {
+        match parts.last_mut() {
+            Some((_, end)) if *end + 1 == c => *end = c,
+            _ => parts.push((c, c)),
+        }
+    }
+    parts.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(",")
+}
+
+/// `virBitmapParse` of a CPU list (`0-3,^2`), ids below `max`.
+pub fn parse_ids(s: &str, max: u32) -> Result<Vec<u32>> {
+    let bad = || Error::new(ErrorCode::InvalidArg, ErrorDomain::None, format!("Failed to parse bitmap '{s}'"));
+    let mut set = std::collections::BTreeSet::new();
+    for part in s.split(',').map(str::trim) {
+        if part.is_empty() {
+            return Err(bad());
+        }
+        let (neg, body) = match part.strip_prefix('^') {
+            Some(b) => (true, b),
+            None => (false, part),
+        };
+        let (a, b) = match body.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<u32>().map_err(|_| bad())?, b.trim().parse::<u32>().map_err(|_| bad())?),
+            None => {
+                let v = body.parse::<u32>().map_err(|_| bad())?;
+                (v, v)
+            }
+        };
+        if a > b || b >= max || (neg && a != b) {
+            return Err(bad());
+        }
+        for i in a..=b {
+            if neg {
+                set.remove(&i);
+            } else {
+                set.insert(i);
+            }
+        }
+    }
+    Ok(set.into_iter().collect())
+}
+
+/// `virDomainGetGuestVcpus`: `vcpus`, `online`, `offlinable` CPU lists.
+pub fn get_guest_vcpus(drv: &Driver, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+    oxvirt::driver::check_flags(flags, 0, "qemuDomainGetGuestVcpus", D)?;
+    let info = with_agent(drv, d, true, |s, _| parse_guest_vcpus(&exec_required(s, "guest-get-vcpus", None)?))?;
+    if let Some((id, _, _)) = info.iter().find(|(id, _, _)| *id >= GUEST_VCPU_MAX_ID) {
+        return Err(internal(format!("vcpu id '{id}' reported by guest agent is out of range")));
+    }
+    let mut p = TypedParamList::default();
+    p.string("vcpus", format_ids(info.iter().map(|v| v.0).collect()));
+    p.string("online", format_ids(info.iter().filter(|v| v.1).map(|v| v.0).collect()));
+    p.string("offlinable", format_ids(info.iter().filter(|v| v.2).map(|v| v.0).collect()));
+    Ok(p.0)
+}
+
+/// `virDomainSetGuestVcpus`: `guest-set-vcpus` for the vCPUs of `cpumap`, resent for
+/// those the agent did not process yet (it stops at the first failure).
+pub fn set_guest_vcpus(drv: &Driver, d: &DomainRef, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+    oxvirt::driver::check_flags(flags, 0, "qemuDomainSetGuestVcpus", D)?;
+    if state != 0 && state != 1 {
+        return Err(Error::raw(ErrorCode::InvalidArg, D, "unsupported state value"));
+    }
+    let mut wanted = parse_ids(cpumap, GUEST_VCPU_MAX_ID)?;
+    with_agent(drv, d, true, |s, _| {
+        let info = parse_guest_vcpus(&exec_required(s, "guest-get-vcpus", None)?)?;
+        let mut todo = Vec::new();
+        for (id, _, offlinable) in &info {
+            if !wanted.contains(id) {
+                continue;
+            }
+            if state == 0 && !offlinable {
+                return Err(Error::new(ErrorCode::OperationUnsupported, D, format!("vCPU '{id}' is not offlinable")));
+            }
+            todo.push(*id);
+            wanted.retain(|w| w != id);
+        }
+        if !wanted.is_empty() {
+            return Err(Error::new(ErrorCode::InvalidArg, D, format!("guest is missing vCPUs '{}'", format_ids(wanted.clone()))));
+        }
+        while !todo.is_empty() {
+            let list: Vec<Value> = todo.iter().map(|id| json!({"logical-id": id, "online": state == 1})).collect();
+            let done = exec_required(s, "guest-set-vcpus", Some(json!({ "vcpus": list })))?;
+            let n = done.as_u64().map(|n| n as usize).filter(|n| *n <= todo.len());
+            match n {
+                Some(0) | None => return Err(internal("guest agent returned malformed or invalid return value")),
+                Some(n) => {
+                    todo.drain(..n);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Whether the agent of `d` is usable right now (libvirt's `priv->agent` being set).
 fn agent_connected(drv: &Driver, d: &DomainRef) -> bool {
     let t = {
@@ -729,6 +853,17 @@ mod tests {
             fs,
             vec![FsInfo { mountpoint: "/".into(), name: "vda1".into(), fstype: "ext4".into(), dev_aliases: vec!["vda".into()] }]
         );
+    }
+
+    #[test]
+    fn guest_vcpu_lists() {
+        assert_eq!(parse_ids("0-3,^2", 4096).unwrap(), vec![0, 1, 3]);
+        assert_eq!(parse_ids("5", 4096).unwrap(), vec![5]);
+        assert_eq!(parse_ids("x", 4096).unwrap_err().message, "invalid argument: Failed to parse bitmap 'x'");
+        assert_eq!(format_ids(vec![3, 0, 1, 7]), "0-1,3,7");
+        assert_eq!(format_ids(vec![]), "");
+        let v = parse_guest_vcpus(&json!([{"logical-id": 0, "online": true, "can-offline": false}])).unwrap();
+        assert_eq!(v, vec![(0, true, false)]);
     }
 
     #[test]

@@ -627,6 +627,14 @@ impl HypervisorDriver for QemuConn {
     fn domain_agent_set_response_timeout(&self, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
         super::guestinfo::set_response_timeout(&self.drv, d, timeout, flags)
     }
+
+    fn domain_get_guest_vcpus(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        super::guestinfo::get_guest_vcpus(&self.drv, d, flags)
+    }
+
+    fn domain_set_guest_vcpus(&self, d: &DomainRef, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+        super::guestinfo::set_guest_vcpus(&self.drv, d, cpumap, state, flags)
+    }
     // end of information and statistics (qinfo)
 
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
