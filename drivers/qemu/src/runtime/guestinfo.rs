@@ -748,6 +748,16 @@ pub fn set_guest_vcpus(drv: &Driver, d: &DomainRef, cpumap: &str, state: i32, fl
     })
 }
 
+/// `qemuDomainAgentAvailable` with errors, for `virDomainQemuAgentCommand`: running,
+/// configured, and the guest side of the channel open.
+pub fn require_available(drv: &Driver, d: &DomainRef) -> Result<()> {
+    let t = available(drv.doms().by_ref(d)?, true)?;
+    if !connected(&t) {
+        return Err(Error::new(ErrorCode::AgentUnresponsive, D, "QEMU guest agent is not connected"));
+    }
+    Ok(())
+}
+
 /// Whether the agent of `d` is usable right now (libvirt's `priv->agent` being set).
 fn agent_connected(drv: &Driver, d: &DomainRef) -> bool {
     let t = {

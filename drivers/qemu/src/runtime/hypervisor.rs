@@ -510,6 +510,8 @@ impl HypervisorDriver for QemuConn {
                 o.agent_socket().ok_or_else(|| Error::new(ErrorCode::ArgumentUnsupported, D, "QEMU guest agent is not configured"))?;
             Ok((socket, o.agent.clone()))
         })?;
+        // libvirt's availability rules (qinfo): running, and qemu-ga's port open.
+        super::guestinfo::require_available(&self.drv, d)?;
         let _agent = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let wait = crate::agent::command_wait(timeout);
         let sync = wait.filter(|w| !w.is_zero()).unwrap_or(std::time::Duration::from_secs(5));
