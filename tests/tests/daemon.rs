@@ -19,6 +19,8 @@ mod python;
 mod qemu;
 #[path = "daemon/qemu_info.rs"]
 mod qemu_info;
+#[path = "daemon/qemu_vs_libvirtd.rs"]
+mod qemu_vs_libvirtd;
 #[path = "daemon/robust.rs"]
 mod robust;
 #[path = "daemon/secrets.rs"]

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub(super) const QEMU: &str = "/usr/bin/qemu-system-x86_64";
-const PYTHON: &str = "/usr/bin/python3";
+pub(super) const PYTHON: &str = "/usr/bin/python3";
 pub(super) const MARKER: &str = "OXVIRT-GUEST-READY";
 
 /// The test guest's files, as printed by `scripts/build-test-guest.sh`.
@@ -187,7 +187,7 @@ impl Drop for QemuDaemon {
 
 /// A test-guest domain: direct kernel boot, serial log file + console, a virtio disk,
 /// the guest-agent channel (socket path chosen by the driver).
-fn guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
+pub(super) fn guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
     let disk = dir.join(format!("{name}.img"));
     std::fs::File::create(&disk).and_then(|f| f.set_len(4 << 20)).expect("create disk image");
     let serial = dir.join(format!("{name}.serial"));

@@ -247,6 +247,10 @@ impl Driver {
         }
         let obj = &*obj;
         self.save_status(obj);
+        if !paused {
+            // libvirt reports the initial `cont` (QEMU's RESUME) before STARTED.
+            self.emit(obj, lc::RESUMED, lc::RESUMED_UNPAUSED);
+        }
         self.emit(obj, lc::STARTED, lc::STARTED_BOOTED);
         if paused {
             self.emit(obj, lc::SUSPENDED, lc::SUSPENDED_PAUSED);
@@ -265,10 +269,17 @@ impl Driver {
             run.being_destroyed = true;
             run.pid
         };
-        let gone = process::terminate(pid, graceful, TERM_WAIT);
+        let gone = process::terminate_how(pid, graceful, TERM_WAIT);
         let mut doms = self.doms();
         match gone {
-            Ok(true) => {
+            Ok(Some(how)) => {
+                if how == process::Ended::Term {
+                    // QEMU answers SIGTERM with a host-initiated SHUTDOWN before it
+                    // exits; libvirt reports it (SHUTDOWN/HOST, then STOPPED/DESTROYED).
+                    if let Some(obj) = doms.get_mut(&d.uuid) {
+                        self.emit(obj, lc::SHUTDOWN, lc::SHUTDOWN_HOST);
+                    }
+                }
                 self.stop_locked(&mut doms, &d.uuid, reason::SHUTOFF_DESTROYED, lc::STOPPED_DESTROYED);
                 Ok(())
             }

@@ -94,18 +94,34 @@ pub fn ensure_gone(pid: i32) {
 /// libvirt's `qemuProcessKill`: SIGTERM, wait, then (unless `graceful`) SIGKILL.
 /// Returns whether the process is gone.
 pub fn terminate(pid: i32, graceful: bool, term_wait: Duration) -> Result<bool> {
+    Ok(terminate_how(pid, graceful, term_wait)?.is_some())
+}
+
+/// How [`terminate_how`] ended a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// It was gone before any signal.
+    Already,
+    /// It exited on SIGTERM (QEMU then reports a host-initiated SHUTDOWN first).
+    Term,
+    /// It needed SIGKILL.
+    Kill,
+}
+
+/// [`terminate`], telling how the process ended (`None`: still alive).
+pub fn terminate_how(pid: i32, graceful: bool, term_wait: Duration) -> Result<Option<Ended>> {
     if !is_alive(pid) {
-        return Ok(true);
+        return Ok(Some(Ended::Already));
     }
     signal(pid, Signal::SIGTERM)?;
     if wait_gone(pid, term_wait) {
-        return Ok(true);
+        return Ok(Some(Ended::Term));
     }
     if graceful {
-        return Ok(false);
+        return Ok(None);
     }
     signal(pid, Signal::SIGKILL)?;
-    Ok(wait_gone(pid, Duration::from_secs(5)))
+    Ok(wait_gone(pid, Duration::from_secs(5)).then_some(Ended::Kill))
 }
 
 /// The last bytes of `log` from `offset` on (what this start wrote), trimmed.

@@ -205,12 +205,17 @@ fn define_start_suspend_resume_destroy_undefine() {
         &events,
         &[
             (lc::DEFINED, lc::DEFINED_ADDED),
+            // As libvirt: the initial `cont` is reported before STARTED, and QEMU's
+            // host-initiated SHUTDOWN (its answer to SIGTERM) before STOPPED.
+            (lc::RESUMED, lc::RESUMED_UNPAUSED),
             (lc::STARTED, lc::STARTED_BOOTED),
             (lc::SUSPENDED, lc::SUSPENDED_PAUSED),
             (lc::RESUMED, lc::RESUMED_UNPAUSED),
+            (lc::SHUTDOWN, lc::SHUTDOWN_HOST),
             (lc::STOPPED, lc::STOPPED_DESTROYED),
             (lc::STARTED, lc::STARTED_BOOTED),
             (lc::SUSPENDED, lc::SUSPENDED_PAUSED),
+            (lc::SHUTDOWN, lc::SHUTDOWN_HOST),
             (lc::STOPPED, lc::STOPPED_DESTROYED),
             (lc::UNDEFINED, lc::UNDEFINED_REMOVED),
         ],
@@ -270,9 +275,12 @@ fn a_restarted_driver_reconnects_and_controls_the_guest() {
         &[
             (lc::SUSPENDED, lc::SUSPENDED_PAUSED),
             (lc::DEFINED, lc::DEFINED_ADDED),
+            (lc::RESUMED, lc::RESUMED_UNPAUSED),
             (lc::STARTED, lc::STARTED_BOOTED),
+            (lc::SHUTDOWN, lc::SHUTDOWN_HOST),
             (lc::STOPPED, lc::STOPPED_DESTROYED),
             (lc::UNDEFINED, lc::UNDEFINED_REMOVED),
+            (lc::SHUTDOWN, lc::SHUTDOWN_HOST),
             (lc::STOPPED, lc::STOPPED_DESTROYED),
         ],
     );
@@ -297,7 +305,15 @@ fn qemu_killed_behind_the_drivers_back_is_shut_off_as_crashed() {
     assert_eq!(d.state().unwrap(), (DomainState::Shutoff, 3));
     assert!(reaped(pid));
     assert!(!d.is_active().unwrap());
-    wait_events(&events, &[(lc::DEFINED, lc::DEFINED_ADDED), (lc::STARTED, lc::STARTED_BOOTED), (lc::STOPPED, lc::STOPPED_FAILED)]);
+    wait_events(
+        &events,
+        &[
+            (lc::DEFINED, lc::DEFINED_ADDED),
+            (lc::RESUMED, lc::RESUMED_UNPAUSED),
+            (lc::STARTED, lc::STARTED_BOOTED),
+            (lc::STOPPED, lc::STOPPED_FAILED),
+        ],
+    );
     root.assert_clean();
 
     // Killed while no driver watched: the next driver shuts it off as crashed.
@@ -327,7 +343,15 @@ fn sigterm_from_outside_is_a_host_shutdown() {
     assert!(!d.is_persistent().unwrap());
     let pid = root.qemu_pids()[0];
     kill(pid, "TERM");
-    wait_events(&events, &[(lc::STARTED, lc::STARTED_BOOTED), (lc::SHUTDOWN, lc::SHUTDOWN_HOST), (lc::STOPPED, lc::STOPPED_SHUTDOWN)]);
+    wait_events(
+        &events,
+        &[
+            (lc::RESUMED, lc::RESUMED_UNPAUSED),
+            (lc::STARTED, lc::STARTED_BOOTED),
+            (lc::SHUTDOWN, lc::SHUTDOWN_HOST),
+            (lc::STOPPED, lc::STOPPED_SHUTDOWN),
+        ],
+    );
     // Transient: gone with its process.
     assert_eq!(c.domain_lookup_by_name("term").err().map(|e| e.code), Some(ErrorCode::NoDomain));
     root.assert_clean();
@@ -387,7 +411,7 @@ fn quick_suspend_resume_cycles_give_exactly_one_event_each() {
     let events = record_events(&c);
     let d = c.domain_define_xml(&domain_xml("cycles"), Default::default()).unwrap();
     d.create(DomainCreateFlags::empty()).unwrap();
-    let mut want = vec![(lc::DEFINED, lc::DEFINED_ADDED), (lc::STARTED, lc::STARTED_BOOTED)];
+    let mut want = vec![(lc::DEFINED, lc::DEFINED_ADDED), (lc::RESUMED, lc::RESUMED_UNPAUSED), (lc::STARTED, lc::STARTED_BOOTED)];
     for _ in 0..20 {
         d.suspend().unwrap();
         d.resume().unwrap();

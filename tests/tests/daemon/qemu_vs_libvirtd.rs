@@ -1,0 +1,142 @@
+//! The QEMU lifecycle scenario of issue #4 run twice with libvirt-python — against
+//! oxvirtd and against the real libvirtd 9.0 (Debian `libvirt-daemon-driver-qemu`) —
+//! on the same test guest: the two transcripts of states, reasons and lifecycle
+//! events must be identical (`scripts/qemu_lifecycle_scenario.py`).
+//!
+//! libvirtd runs as root in a private mount namespace (`unshare -m`) with scratch
+//! directories bound over `/etc/libvirt`, `/var/lib/libvirt`, `/var/cache/libvirt`,
+//! `/run/libvirt` and `/var/log/libvirt`, so it never touches the host's libvirt state,
+//! and with a `qemu.conf` that runs QEMU as root without DAC relabelling or virtlogd.
+
+use super::harness::{client_cmd, TempDir};
+use super::qemu::{build_guest, guest_xml, QemuDaemon, PYTHON};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SCENARIO: &str = include_str!("scripts/qemu_lifecycle_scenario.py");
+const LIBVIRTD: &str = "/usr/sbin/libvirtd";
+
+/// libvirtd 9.0 serving `qemu:///system` in a private mount namespace; killed on drop,
+/// with any QEMU it started below its scratch directory.
+struct Libvirtd {
+    child: Option<Child>,
+    dir: TempDir,
+}
+
+impl Libvirtd {
+    fn start() -> Libvirtd {
+        assert!(Path::new(LIBVIRTD).exists(), "{LIBVIRTD} is required (Debian package libvirt-daemon)");
+        // libvirtd's QEMU driver resolves its built-in user `libvirt-qemu` at start even
+        // when qemu.conf names another; Debian's libvirt-daemon-system creates it.
+        let have_user = Command::new("getent").args(["passwd", "libvirt-qemu"]).stdout(Stdio::null()).status();
+        if !have_user.is_ok_and(|s| s.success()) {
+            let made = Command::new("useradd")
+                .args(["--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", "libvirt-qemu"])
+                .status()
+                .expect("useradd runs");
+            assert!(made.success(), "cannot create the libvirt-qemu user libvirtd needs");
+        }
+        let dir = TempDir::new("libvirtd-qemu");
+        for sub in ["ns/etc", "ns/lib", "ns/cache", "ns/run", "ns/log", "sock"] {
+            std::fs::create_dir_all(dir.0.join(sub)).expect("create scratch dir");
+        }
+        std::fs::write(
+            dir.0.join("ns/etc/qemu.conf"),
+            "user = \"root\"\ngroup = \"root\"\ndynamic_ownership = 0\nsecurity_driver = \"none\"\nstdio_handler = \"file\"\n",
+        )
+        .expect("write qemu.conf");
+        std::fs::write(
+            dir.0.join("libvirtd.conf"),
+            format!("unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n", dir.0.join("sock").display()),
+        )
+        .expect("write libvirtd.conf");
+        let d = dir.0.display();
+        let script = format!(
+            "mount --bind {d}/ns/etc /etc/libvirt && mount --bind {d}/ns/lib /var/lib/libvirt && \
+             mount --bind {d}/ns/cache /var/cache/libvirt && mount --bind {d}/ns/run /run/libvirt && \
+             mount --bind {d}/ns/log /var/log/libvirt && exec {LIBVIRTD} -f {d}/libvirtd.conf -p {d}/libvirtd.pid"
+        );
+        for target in ["/etc/libvirt", "/var/lib/libvirt", "/var/cache/libvirt", "/run/libvirt", "/var/log/libvirt"] {
+            std::fs::create_dir_all(target).expect("create the mount point");
+        }
+        let log = std::fs::File::create(dir.0.join("libvirtd.log")).expect("create log");
+        let child = Command::new("unshare")
+            .args(["-m", "--propagation", "private", "/bin/sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("start libvirtd");
+        let d = Libvirtd { child: Some(child), dir };
+        // Ready when a client gets through (libvirtd accepts only after driver init).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = client_cmd(PYTHON, &d.dir.0)
+                .args(["-c", "import sys, libvirt; libvirt.open(sys.argv[1]).getLibVersion()", &d.uri()])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                break d;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "libvirtd did not come up: {}",
+                std::fs::read_to_string(d.dir.0.join("libvirtd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn uri(&self) -> String {
+        format!("qemu+unix:///system?socket={}", self.dir.0.join("sock/libvirt-sock").display())
+    }
+}
+
+impl Drop for Libvirtd {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // libvirtd daemonizes QEMU: find its guests by their scratch paths.
+        let needle = self.dir.0.display().to_string();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd);
+            if cmd.contains("qemu-system") && cmd.contains(&needle) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+/// Run the scenario against `uri` with a fresh guest below `dir`; returns the transcript.
+fn run_scenario(uri: &str, dir: &Path, xml: &str) -> String {
+    let xml_file = dir.join("scenario.xml");
+    std::fs::write(&xml_file, xml).expect("write XML");
+    let serial = dir.join("scen.serial");
+    let out = client_cmd(PYTHON, dir).arg("-c").arg(SCENARIO).arg(uri).arg(&xml_file).arg(&serial).output().expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "scenario failed against {uri}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+#[test]
+fn the_lifecycle_matches_libvirtd() {
+    let g = build_guest();
+    let ours = {
+        let d = QemuDaemon::start("qemu-vs-ours", &[]);
+        let t = run_scenario(&d.uri(), &d.dir.0, &guest_xml(&g, &d.dir.0, "scen"));
+        d.assert_clean();
+        t
+    };
+    let theirs = {
+        let l = Libvirtd::start();
+        run_scenario(&l.uri(), &l.dir.0, &guest_xml(&g, &l.dir.0, "scen"))
+    };
+    eprintln!("oxvirtd:\n{ours}\nlibvirtd 9.0:\n{theirs}");
+    assert_eq!(ours, theirs, "oxvirtd's states and events differ from libvirtd's");
+}
