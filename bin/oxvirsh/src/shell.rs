@@ -259,7 +259,7 @@ mod tests {
     fn completes_commands_options_and_domains() {
         let (s, v) = complete_line("domst", &names);
         assert_eq!(s, 0);
-        assert_eq!(v, vec!["domstate"]);
+        assert_eq!(v, vec!["domstate", "domstats"]);
         let (_, v) = complete_line("domstate --re", &names);
         assert_eq!(v, vec!["--reason"]);
         let (s, v) = complete_line("dominfo w", &names);

@@ -4,6 +4,7 @@
 use crate::driver::{self, ConnectDrivers, Probe};
 use crate::event::{Event, EventClass};
 use crate::flags::*;
+use crate::stats::*;
 use crate::stream::Stream;
 use crate::types::*;
 use crate::uri::{self, Uri};
@@ -226,6 +227,15 @@ impl Connect {
     /// `virConnectGetSysinfo`.
     pub fn sysinfo(&self, flags: u32) -> Result<String> {
         self.hv().get_sysinfo(flags)
+    }
+
+    // information and statistics (qinfo)
+    /// `virConnectGetAllDomainStats` (`doms` empty) or `virDomainListGetStats`:
+    /// `stats` are [`crate::stats::stats_types`] bits, `flags`
+    /// [`crate::stats::stats_flags`].
+    pub fn all_domain_stats(&self, doms: &[Domain], stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>> {
+        let refs: Vec<DomainRef> = doms.iter().map(Domain::raw).collect();
+        self.hv().get_all_domain_stats(&refs, stats, flags)
     }
 
     // ---- handles from references (libvirt's virGetDomain & co.) ----
@@ -899,6 +909,130 @@ impl Domain {
     pub fn metadata(&self, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
         self.hv().domain_get_metadata(&self.r(), typ, uri, flags)
     }
+
+    // information and statistics (qinfo)
+    /// `virDomainBlockStats` of disk `path` ("" sums every disk).
+    pub fn block_stats(&self, path: &str) -> Result<BlockStats> {
+        self.hv().domain_block_stats(&self.r(), path)
+    }
+    /// `virDomainBlockStatsFlags`: every statistic of disk `path`.
+    pub fn block_stats_flags(&self, path: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        self.hv().domain_block_stats_flags(&self.r(), path, flags)
+    }
+    /// `virDomainInterfaceStats` of interface `device` (name or MAC address).
+    pub fn interface_stats(&self, device: &str) -> Result<InterfaceStats> {
+        self.hv().domain_interface_stats(&self.r(), device)
+    }
+    /// `virDomainMemoryStats`: at most `nr` statistics.
+    pub fn memory_stats(&self, nr: u32, flags: u32) -> Result<Vec<MemoryStat>> {
+        self.hv().domain_memory_stats(&self.r(), nr, flags)
+    }
+    /// `virDomainSetMemoryStatsPeriod`: the balloon's statistics period in seconds.
+    pub fn set_memory_stats_period(&self, period: i32, flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetMemoryStatsPeriod")?;
+        if period < 0 {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, "period in virDomainSetMemoryStatsPeriod must be >= 0"));
+        }
+        self.hv().domain_set_memory_stats_period(&self.r(), period, flags.bits())
+    }
+    /// `virDomainGetBlockInfo` of disk `path`.
+    pub fn block_info(&self, path: &str, flags: u32) -> Result<BlockInfo> {
+        if path.is_empty() {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, "disk in virDomainGetBlockInfo must not be empty"));
+        }
+        self.hv().domain_get_block_info(&self.r(), path, flags)
+    }
+    /// `virDomainGetVcpus`: at most `maxinfo` vCPUs and, when `maplen` > 0, their CPU
+    /// maps (`maplen` bytes each, concatenated).
+    pub fn vcpus(&self, maxinfo: i32, maplen: i32) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
+        if maxinfo <= 0 {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, "maxinfo in virDomainGetVcpus must be greater than zero"));
+        }
+        if maplen < 0 {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, "maplen in virDomainGetVcpus must be greater than zero"));
+        }
+        self.hv().domain_get_vcpus(&self.r(), maxinfo, maplen)
+    }
+    /// `virDomainGetTime`: the guest's clock (seconds since the epoch, nanoseconds).
+    pub fn time(&self, flags: u32) -> Result<(i64, u32)> {
+        self.conn.check_rw("virDomainGetTime")?;
+        self.hv().domain_get_time(&self.r(), flags)
+    }
+    /// `virDomainSetTime` (flag `VIR_DOMAIN_TIME_SYNC` = 1: from the host's RTC).
+    pub fn set_time(&self, seconds: i64, nseconds: u32, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainSetTime")?;
+        self.hv().domain_set_time(&self.r(), seconds, nseconds, flags)
+    }
+    /// `virDomainInterfaceAddresses` from `source` ([`crate::stats::ifaddr_source`]);
+    /// the agent source needs a read-write connection.
+    pub fn interface_addresses(&self, source: u32, flags: u32) -> Result<Vec<DomainInterface>> {
+        if source == crate::stats::ifaddr_source::AGENT {
+            self.conn.check_rw("virDomainInterfaceAddresses")?;
+        }
+        self.hv().domain_interface_addresses(&self.r(), source, flags)
+    }
+    /// `virDomainGetGuestInfo`: `types` are [`crate::stats::guest_info_types`] bits (0: all).
+    pub fn guest_info(&self, types: u32, flags: u32) -> Result<Vec<TypedParam>> {
+        self.conn.check_rw("virDomainGetGuestInfo")?;
+        self.hv().domain_get_guest_info(&self.r(), types, flags)
+    }
+    /// `virDomainGetControlInfo`.
+    pub fn control_info(&self, flags: u32) -> Result<ControlInfo> {
+        self.hv().domain_get_control_info(&self.r(), flags)
+    }
+    /// `virDomainGetJobInfo`.
+    pub fn job_info(&self) -> Result<JobInfo> {
+        self.hv().domain_get_job_info(&self.r())
+    }
+    /// `virDomainGetJobStats`: (`virDomainJobType`, parameters).
+    pub fn job_stats(&self, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+        self.hv().domain_get_job_stats(&self.r(), flags)
+    }
+    /// `virDomainGetDiskErrors`: (count, errors); `maxerrors` 0 asks for the count.
+    pub fn disk_errors(&self, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        self.hv().domain_get_disk_errors(&self.r(), maxerrors, flags)
+    }
+    /// `virDomainInjectNMI`.
+    pub fn inject_nmi(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainInjectNMI")?;
+        self.hv().domain_inject_nmi(&self.r(), flags)
+    }
+    /// `virDomainFSFreeze`: the number of file systems frozen.
+    pub fn fs_freeze(&self, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.conn.check_rw("virDomainFSFreeze")?;
+        self.hv().domain_fs_freeze(&self.r(), mountpoints, flags)
+    }
+    /// `virDomainFSThaw`: the number of file systems thawed.
+    pub fn fs_thaw(&self, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.conn.check_rw("virDomainFSThaw")?;
+        self.hv().domain_fs_thaw(&self.r(), mountpoints, flags)
+    }
+    /// `virDomainGetFSInfo`.
+    pub fn fs_info(&self, flags: u32) -> Result<Vec<FsInfo>> {
+        self.conn.check_rw("virDomainGetFSInfo")?;
+        self.hv().domain_get_fs_info(&self.r(), flags)
+    }
+    /// `virDomainSetUserPassword`.
+    pub fn set_user_password(&self, user: &str, password: &str, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainSetUserPassword")?;
+        self.hv().domain_set_user_password(&self.r(), user, password, flags)
+    }
+    /// `virDomainAgentSetResponseTimeout`.
+    pub fn agent_set_response_timeout(&self, timeout: i32, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainAgentSetResponseTimeout")?;
+        self.hv().domain_agent_set_response_timeout(&self.r(), timeout, flags)
+    }
+    /// `virDomainGetGuestVcpus`.
+    pub fn guest_vcpus(&self, flags: u32) -> Result<Vec<TypedParam>> {
+        self.conn.check_rw("virDomainGetGuestVcpus")?;
+        self.hv().domain_get_guest_vcpus(&self.r(), flags)
+    }
+    /// `virDomainSetGuestVcpus`.
+    pub fn set_guest_vcpus(&self, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainSetGuestVcpus")?;
+        self.hv().domain_set_guest_vcpus(&self.r(), cpumap, state, flags)
+    }
+    // end of information and statistics (qinfo)
 
     fn snap(&self, r: SnapshotRef) -> DomainSnapshot {
         DomainSnapshot { dom: self.clone(), name: r.name }

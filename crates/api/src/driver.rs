@@ -7,6 +7,7 @@
 //! know with `VIR_ERR_INVALID_ARG` (see [`check_flags`]).
 
 use crate::event::{EventCallback, EventClass};
+use crate::stats::*;
 use crate::stream::StreamDriver;
 use crate::types::*;
 use crate::uri::Uri;
@@ -335,6 +336,111 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_get_metadata(&self, d: &DomainRef, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
         nosup!("virDomainGetMetadata")
     }
+
+    // information and statistics (qinfo)
+    /// `virDomainBlockStats` for disk `path` (target or source; "" sums all disks).
+    fn domain_block_stats(&self, d: &DomainRef, path: &str) -> Result<BlockStats> {
+        nosup!("virDomainBlockStats")
+    }
+    /// `virDomainBlockStatsFlags`: every statistic the driver has for `path`.
+    fn domain_block_stats_flags(&self, d: &DomainRef, path: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainBlockStatsFlags")
+    }
+    /// `virDomainInterfaceStats` for interface `device` (name or MAC).
+    fn domain_interface_stats(&self, d: &DomainRef, device: &str) -> Result<InterfaceStats> {
+        nosup!("virDomainInterfaceStats")
+    }
+    /// `virDomainMemoryStats`: at most `nr` statistics.
+    fn domain_memory_stats(&self, d: &DomainRef, nr: u32, flags: u32) -> Result<Vec<MemoryStat>> {
+        nosup!("virDomainMemoryStats")
+    }
+    /// `virDomainSetMemoryStatsPeriod` (seconds; `DomainModFlags` bits).
+    fn domain_set_memory_stats_period(&self, d: &DomainRef, period: i32, flags: u32) -> Result<()> {
+        nosup!("virDomainSetMemoryStatsPeriod")
+    }
+    /// `virDomainGetBlockInfo` for disk `path`.
+    fn domain_get_block_info(&self, d: &DomainRef, path: &str, flags: u32) -> Result<BlockInfo> {
+        nosup!("virDomainGetBlockInfo")
+    }
+    /// `virDomainGetVcpus`: at most `maxinfo` vCPUs, with their CPU maps of `maplen`
+    /// bytes each (empty when `maplen` is 0).
+    fn domain_get_vcpus(&self, d: &DomainRef, maxinfo: i32, maplen: i32) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
+        nosup!("virDomainGetVcpus")
+    }
+    /// `virDomainGetTime`: the guest's clock (seconds, nanoseconds).
+    fn domain_get_time(&self, d: &DomainRef, flags: u32) -> Result<(i64, u32)> {
+        nosup!("virDomainGetTime")
+    }
+    /// `virDomainSetTime` (`VIR_DOMAIN_TIME_SYNC` = 1 reads the RTC instead).
+    fn domain_set_time(&self, d: &DomainRef, seconds: i64, nseconds: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainSetTime")
+    }
+    /// `virDomainInterfaceAddresses` from `source` ([`crate::stats::ifaddr_source`]).
+    fn domain_interface_addresses(&self, d: &DomainRef, source: u32, flags: u32) -> Result<Vec<DomainInterface>> {
+        nosup!("virDomainInterfaceAddresses")
+    }
+    /// `virConnectGetAllDomainStats` (`doms` empty) / `virDomainListGetStats` (`doms`
+    /// given): `stats` are [`crate::stats::stats_types`] bits, `flags`
+    /// [`crate::stats::stats_flags`].
+    fn get_all_domain_stats(&self, doms: &[DomainRef], stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>> {
+        nosup!("virConnectGetAllDomainStats")
+    }
+    /// `virDomainGetGuestInfo`: `types` are [`crate::stats::guest_info_types`] bits.
+    fn domain_get_guest_info(&self, d: &DomainRef, types: u32, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetGuestInfo")
+    }
+    /// `virDomainGetControlInfo`.
+    fn domain_get_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        nosup!("virDomainGetControlInfo")
+    }
+    /// `virDomainGetJobInfo`.
+    fn domain_get_job_info(&self, d: &DomainRef) -> Result<JobInfo> {
+        nosup!("virDomainGetJobInfo")
+    }
+    /// `virDomainGetJobStats`: (`virDomainJobType`, parameters).
+    fn domain_get_job_stats(&self, d: &DomainRef, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+        nosup!("virDomainGetJobStats")
+    }
+    /// `virDomainGetDiskErrors`: at most `maxerrors` errors; with 0, the number of
+    /// disks that could have one, as an empty list of that length is not useful:
+    /// `Err` aside, `Ok((count, errors))`.
+    fn domain_get_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        nosup!("virDomainGetDiskErrors")
+    }
+    /// `virDomainInjectNMI`.
+    fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainInjectNMI")
+    }
+    /// `virDomainFSFreeze` (all file systems when `mountpoints` is empty): the number frozen.
+    fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        nosup!("virDomainFSFreeze")
+    }
+    /// `virDomainFSThaw`: the number thawed.
+    fn domain_fs_thaw(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        nosup!("virDomainFSThaw")
+    }
+    /// `virDomainGetFSInfo`.
+    fn domain_get_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        nosup!("virDomainGetFSInfo")
+    }
+    /// `virDomainSetUserPassword` (`VIR_DOMAIN_PASSWORD_ENCRYPTED` = 1).
+    fn domain_set_user_password(&self, d: &DomainRef, user: &str, password: &str, flags: u32) -> Result<()> {
+        nosup!("virDomainSetUserPassword")
+    }
+    /// `virDomainAgentSetResponseTimeout` (seconds; -2 block, -1 default, 0 no wait).
+    fn domain_agent_set_response_timeout(&self, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
+        nosup!("virDomainAgentSetResponseTimeout")
+    }
+    /// `virDomainGetGuestVcpus`: `vcpus`, `online`, `offlinable` as CPU lists.
+    fn domain_get_guest_vcpus(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetGuestVcpus")
+    }
+    /// `virDomainSetGuestVcpus`: bring the vCPUs of `cpumap` (`0-3,^2`) online
+    /// (`state` 1) or offline (0) inside the guest.
+    fn domain_set_guest_vcpus(&self, d: &DomainRef, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+        nosup!("virDomainSetGuestVcpus")
+    }
+    // end of information and statistics (qinfo)
 
     /// `virDomainSnapshotCreateXML`.
     fn snapshot_create_xml(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<SnapshotRef> {

@@ -13,6 +13,7 @@ pub mod connect;
 pub mod driver;
 pub mod event;
 pub mod flags;
+pub mod stats;
 pub mod stream;
 pub mod types;
 pub mod uri;
@@ -21,6 +22,10 @@ pub use connect::{Connect, Domain, DomainSnapshot, Interface, NWFilter, Network,
 pub use event::{DomainEventData, Event, EventBus, EventClass};
 pub use flags::*;
 pub use oxvirt_util::{ErrorCode, ErrorDomain, ErrorLevel};
+pub use stats::{
+    BlockInfo, BlockStats, ControlInfo, DiskError, DomainInterface, DomainStatsRecord, FsInfo, InterfaceStats, IpAddress, JobInfo,
+    MemoryStat, TypedParam, TypedParamList, TypedValue, VcpuInfo,
+};
 pub use stream::{Stream, StreamChunk, StreamDriver};
 pub use types::*;
 

@@ -203,6 +203,83 @@ pub fn command(socket: &Path, cmd: &str, sync_timeout: Duration, wait: Option<Du
     Ok(Some(reply))
 }
 
+/// One agent connection past the handshake, for several commands in a row (the
+/// guest-information calls of libvirt run a series of commands under one agent job).
+pub struct Session {
+    conn: Conn,
+    /// How long `exec` waits for a reply (`None`: forever).
+    reply_timeout: Option<Duration>,
+}
+
+/// The command name of `cmd` (`execute` or `exec-oob`).
+fn command_name(cmd: &Value) -> String {
+    cmd.get("execute").or_else(|| cmd.get("exec-oob")).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+impl Session {
+    /// Connect to `socket` and run the handshake within `sync_timeout`.
+    pub fn open(socket: &Path, sync_timeout: Duration) -> Result<Session, AgentError> {
+        let stream = UnixStream::connect(socket).map_err(|e| AgentError::Connect { path: socket.display().to_string(), source: e })?;
+        stream
+            .set_write_timeout(Some(sync_timeout.max(Duration::from_secs(1))))
+            .map_err(|e| AgentError::Unresponsive(format!("cannot set a write timeout: {e}")))?;
+        let mut conn = Conn { stream, buf: Vec::new() };
+        conn.sync(Instant::now() + sync_timeout)?;
+        Ok(Session { conn, reply_timeout: Some(Duration::from_secs(5)) })
+    }
+
+    fn send(&mut self, cmd: &Value) -> Result<(), AgentError> {
+        let mut line = cmd.to_string().into_bytes();
+        line.push(b'\n');
+        self.conn.send(&line)
+    }
+
+    /// How long [`Session::exec`] waits (`None`: forever; default 5 s).
+    pub fn set_reply_timeout(&mut self, wait: Option<Duration>) {
+        self.reply_timeout = wait;
+    }
+
+    /// Run `cmd` and return the agent's whole reply (`return` or `error`).
+    pub fn exec(&mut self, cmd: &Value) -> Result<Value, AgentError> {
+        self.send(cmd)?;
+        self.conn
+            .reply(self.reply_timeout.map(|w| Instant::now() + w))?
+            .ok_or_else(|| AgentError::Unresponsive(format!("no reply to '{}' in time", command_name(cmd))))
+    }
+
+    /// Run a command after which the guest goes away (`guest-shutdown`): it succeeds
+    /// when the agent answers, when the channel closes, or when `gone()` says the
+    /// guest stopped or reset; checked every 100 ms until `wait` passes.
+    pub fn exec_until_gone(&mut self, cmd: &Value, wait: Duration, gone: impl Fn() -> bool) -> Result<Option<Value>, AgentError> {
+        self.send(cmd)?;
+        let deadline = Instant::now() + wait;
+        loop {
+            let step = (Instant::now() + Duration::from_millis(100)).min(deadline);
+            match self.conn.reply(Some(step)) {
+                Ok(Some(v)) => return Ok(Some(v)),
+                Ok(None) => {}
+                // The guest closed the channel (QEMU exited): it is shutting down.
+                Err(AgentError::Unresponsive(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            if gone() {
+                return Ok(None);
+            }
+            if Instant::now() >= deadline {
+                return Err(AgentError::Unresponsive(format!("no reply to '{}' in time", command_name(cmd))));
+            }
+        }
+    }
+}
+
+/// The error of an agent reply as (class, description), if it is one.
+pub fn reply_error(reply: &Value) -> Option<(String, String)> {
+    let e = reply.get("error")?;
+    let class = e.get("class").and_then(Value::as_str).unwrap_or("").to_string();
+    let desc = e.get("desc").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| class.clone());
+    Some((class, desc))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

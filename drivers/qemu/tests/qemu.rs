@@ -13,3 +13,5 @@ mod domcaps;
 mod qmp;
 #[path = "qemu/runtime.rs"]
 mod runtime;
+#[path = "qemu/stats.rs"]
+mod stats;

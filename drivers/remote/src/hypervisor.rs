@@ -8,11 +8,32 @@ use crate::uri::TransportKind;
 use crate::RemoteConn;
 use oxvirt::driver::HypervisorDriver;
 use oxvirt::event::{EventCallback, EventClass};
+use oxvirt::stats::*;
 use oxvirt::types::*;
 use oxvirt::{Error, ErrorCode, ErrorDomain, Result};
 use oxvirt_rpc::proto::remote::*;
 use oxvirt_util::uuid::Uuid;
 use RemoteProcedure as P;
+
+/// `remoteDeserializeTypedParameters` (qinfo).
+fn typed_params(params: Vec<RemoteTypedParam>) -> Vec<TypedParam> {
+    use oxvirt_rpc::proto::RemoteTypedParamValue as V;
+    params
+        .into_iter()
+        .map(|p| TypedParam {
+            field: p.field,
+            value: match p.value {
+                V::Int(v) => TypedValue::Int(v),
+                V::UInt(v) => TypedValue::UInt(v),
+                V::LLong(v) => TypedValue::LLong(v),
+                V::ULLong(v) => TypedValue::ULLong(v),
+                V::Double(v) => TypedValue::Double(v),
+                V::Boolean(v) => TypedValue::Boolean(v != 0),
+                V::String(v) => TypedValue::String(v),
+            },
+        })
+        .collect()
+}
 
 fn state(v: i32) -> DomainState {
     DomainState::from_i32(v).unwrap_or(DomainState::NoState)
@@ -329,6 +350,153 @@ impl HypervisorDriver for RemoteConn {
     fn domain_get_hostname(&self, d: &DomainRef, flags: u32) -> Result<String> {
         Ok(self.call::<_, RemoteDomainGetHostnameRet>(P::DomainGetHostname, &RemoteDomainGetHostnameArgs { dom: dom(d), flags })?.hostname)
     }
+    // information and statistics (qinfo)
+    fn domain_block_stats(&self, d: &DomainRef, path: &str) -> Result<BlockStats> {
+        let r: RemoteDomainBlockStatsRet =
+            self.call(P::DomainBlockStats, &RemoteDomainBlockStatsArgs { dom: dom(d), path: path.to_string() })?;
+        Ok(BlockStats { rd_req: r.rd_req, rd_bytes: r.rd_bytes, wr_req: r.wr_req, wr_bytes: r.wr_bytes, errs: r.errs })
+    }
+    fn domain_block_stats_flags(&self, d: &DomainRef, path: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        // As virsh does: ask for the count, then for that many.
+        let args = |nparams| RemoteDomainBlockStatsFlagsArgs { dom: dom(d), path: path.to_string(), nparams, flags };
+        let n = self.call::<_, RemoteDomainBlockStatsFlagsRet>(P::DomainBlockStatsFlags, &args(0))?.nparams;
+        let r: RemoteDomainBlockStatsFlagsRet = self.call(P::DomainBlockStatsFlags, &args(n.clamp(0, 16)))?;
+        Ok(typed_params(r.params))
+    }
+    fn domain_interface_stats(&self, d: &DomainRef, device: &str) -> Result<InterfaceStats> {
+        let r: RemoteDomainInterfaceStatsRet =
+            self.call(P::DomainInterfaceStats, &RemoteDomainInterfaceStatsArgs { dom: dom(d), device: device.to_string() })?;
+        Ok(InterfaceStats {
+            rx_bytes: r.rx_bytes,
+            rx_packets: r.rx_packets,
+            rx_errs: r.rx_errs,
+            rx_drop: r.rx_drop,
+            tx_bytes: r.tx_bytes,
+            tx_packets: r.tx_packets,
+            tx_errs: r.tx_errs,
+            tx_drop: r.tx_drop,
+        })
+    }
+    fn domain_memory_stats(&self, d: &DomainRef, nr: u32, flags: u32) -> Result<Vec<MemoryStat>> {
+        let r: RemoteDomainMemoryStatsRet =
+            self.call(P::DomainMemoryStats, &RemoteDomainMemoryStatsArgs { dom: dom(d), max_stats: nr, flags })?;
+        Ok(r.stats.into_iter().map(|s| MemoryStat { tag: s.tag, val: s.val }).collect())
+    }
+    fn domain_set_memory_stats_period(&self, d: &DomainRef, period: i32, flags: u32) -> Result<()> {
+        self.call::<_, Void>(P::DomainSetMemoryStatsPeriod, &RemoteDomainSetMemoryStatsPeriodArgs { dom: dom(d), period, flags })?;
+        Ok(())
+    }
+    fn domain_get_block_info(&self, d: &DomainRef, path: &str, flags: u32) -> Result<BlockInfo> {
+        let r: RemoteDomainGetBlockInfoRet =
+            self.call(P::DomainGetBlockInfo, &RemoteDomainGetBlockInfoArgs { dom: dom(d), path: path.to_string(), flags })?;
+        Ok(BlockInfo { capacity: r.capacity, allocation: r.allocation, physical: r.physical })
+    }
+    fn domain_get_vcpus(&self, d: &DomainRef, maxinfo: i32, maplen: i32) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
+        let r: RemoteDomainGetVcpusRet = self.call(P::DomainGetVcpus, &RemoteDomainGetVcpusArgs { dom: dom(d), maxinfo, maplen })?;
+        let info = r.info.into_iter().map(|v| VcpuInfo { number: v.number, state: v.state, cpu_time: v.cpu_time, cpu: v.cpu }).collect();
+        Ok((info, r.cpumaps))
+    }
+    fn domain_get_time(&self, d: &DomainRef, flags: u32) -> Result<(i64, u32)> {
+        let r: RemoteDomainGetTimeRet = self.call(P::DomainGetTime, &RemoteDomainGetTimeArgs { dom: dom(d), flags })?;
+        Ok((r.seconds, r.nseconds))
+    }
+    fn domain_set_time(&self, d: &DomainRef, seconds: i64, nseconds: u32, flags: u32) -> Result<()> {
+        self.call::<_, Void>(P::DomainSetTime, &RemoteDomainSetTimeArgs { dom: dom(d), seconds, nseconds, flags })?;
+        Ok(())
+    }
+    fn domain_interface_addresses(&self, d: &DomainRef, source: u32, flags: u32) -> Result<Vec<DomainInterface>> {
+        let r: RemoteDomainInterfaceAddressesRet =
+            self.call(P::DomainInterfaceAddresses, &RemoteDomainInterfaceAddressesArgs { dom: dom(d), source, flags })?;
+        Ok(r.ifaces
+            .into_iter()
+            .map(|i| DomainInterface {
+                name: i.name,
+                hwaddr: i.hwaddr,
+                addrs: i.addrs.into_iter().map(|a| IpAddress { typ: a.r#type, addr: a.addr, prefix: a.prefix }).collect(),
+            })
+            .collect())
+    }
+    fn get_all_domain_stats(&self, doms: &[DomainRef], stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>> {
+        let args = RemoteConnectGetAllDomainStatsArgs { doms: doms.iter().map(dom).collect(), stats, flags };
+        let r: RemoteConnectGetAllDomainStatsRet = self.call(P::ConnectGetAllDomainStats, &args)?;
+        Ok(r.ret_stats.into_iter().map(|s| DomainStatsRecord { dom: dom_ref(s.dom), params: typed_params(s.params) }).collect())
+    }
+    fn domain_get_guest_info(&self, d: &DomainRef, types: u32, flags: u32) -> Result<Vec<TypedParam>> {
+        let r: RemoteDomainGetGuestInfoRet =
+            self.call(P::DomainGetGuestInfo, &RemoteDomainGetGuestInfoArgs { dom: dom(d), types, flags })?;
+        Ok(typed_params(r.params))
+    }
+    fn domain_get_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        let r: RemoteDomainGetControlInfoRet =
+            self.call(P::DomainGetControlInfo, &RemoteDomainGetControlInfoArgs { dom: dom(d), flags })?;
+        Ok(ControlInfo { state: r.state, details: r.details, state_time: r.state_time })
+    }
+    fn domain_get_job_info(&self, d: &DomainRef) -> Result<JobInfo> {
+        let r: RemoteDomainGetJobInfoRet = self.call(P::DomainGetJobInfo, &RemoteDomainGetJobInfoArgs { dom: dom(d) })?;
+        Ok(JobInfo {
+            typ: r.r#type,
+            time_elapsed: r.time_elapsed,
+            time_remaining: r.time_remaining,
+            data_total: r.data_total,
+            data_processed: r.data_processed,
+            data_remaining: r.data_remaining,
+            mem_total: r.mem_total,
+            mem_processed: r.mem_processed,
+            mem_remaining: r.mem_remaining,
+            file_total: r.file_total,
+            file_processed: r.file_processed,
+            file_remaining: r.file_remaining,
+        })
+    }
+    fn domain_get_job_stats(&self, d: &DomainRef, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+        let r: RemoteDomainGetJobStatsRet = self.call(P::DomainGetJobStats, &RemoteDomainGetJobStatsArgs { dom: dom(d), flags })?;
+        Ok((r.r#type, typed_params(r.params)))
+    }
+    fn domain_get_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        let r: RemoteDomainGetDiskErrorsRet =
+            self.call(P::DomainGetDiskErrors, &RemoteDomainGetDiskErrorsArgs { dom: dom(d), maxerrors, flags })?;
+        Ok((r.nerrors, r.errors.into_iter().map(|e| DiskError { disk: e.disk, error: e.error }).collect()))
+    }
+    fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        self.call::<_, Void>(P::DomainInjectNmi, &RemoteDomainInjectNmiArgs { dom: dom(d), flags })?;
+        Ok(())
+    }
+    fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        let args = RemoteDomainFsfreezeArgs { dom: dom(d), mountpoints: mountpoints.to_vec(), flags };
+        Ok(self.call::<_, RemoteDomainFsfreezeRet>(P::DomainFsfreeze, &args)?.filesystems)
+    }
+    fn domain_fs_thaw(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        let args = RemoteDomainFsthawArgs { dom: dom(d), mountpoints: mountpoints.to_vec(), flags };
+        Ok(self.call::<_, RemoteDomainFsthawRet>(P::DomainFsthaw, &args)?.filesystems)
+    }
+    fn domain_get_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        let r: RemoteDomainGetFsinfoRet = self.call(P::DomainGetFsinfo, &RemoteDomainGetFsinfoArgs { dom: dom(d), flags })?;
+        Ok(r.info
+            .into_iter()
+            .map(|f| FsInfo { mountpoint: f.mountpoint, name: f.name, fstype: f.fstype, dev_aliases: f.dev_aliases })
+            .collect())
+    }
+    fn domain_set_user_password(&self, d: &DomainRef, user: &str, password: &str, flags: u32) -> Result<()> {
+        let args =
+            RemoteDomainSetUserPasswordArgs { dom: dom(d), user: Some(user.to_string()), password: Some(password.to_string()), flags };
+        self.call::<_, Void>(P::DomainSetUserPassword, &args)?;
+        Ok(())
+    }
+    fn domain_agent_set_response_timeout(&self, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
+        let args = RemoteDomainAgentSetResponseTimeoutArgs { dom: dom(d), timeout, flags };
+        self.call::<_, RemoteDomainAgentSetResponseTimeoutRet>(P::DomainAgentSetResponseTimeout, &args)?;
+        Ok(())
+    }
+    fn domain_get_guest_vcpus(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        let r: RemoteDomainGetGuestVcpusRet = self.call(P::DomainGetGuestVcpus, &RemoteDomainGetGuestVcpusArgs { dom: dom(d), flags })?;
+        Ok(typed_params(r.params))
+    }
+    fn domain_set_guest_vcpus(&self, d: &DomainRef, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+        let args = RemoteDomainSetGuestVcpusArgs { dom: dom(d), cpumap: cpumap.to_string(), state, flags };
+        self.call::<_, Void>(P::DomainSetGuestVcpus, &args)?;
+        Ok(())
+    }
+    // end of information and statistics (qinfo)
     fn domain_rename(&self, d: &DomainRef, new_name: &str, flags: u32) -> Result<DomainRef> {
         let args = RemoteDomainRenameArgs { dom: dom(d), new_name: Some(new_name.to_string()), flags };
         self.call::<_, RemoteDomainRenameRet>(P::DomainRename, &args)?;

@@ -783,6 +783,76 @@ impl HypervisorDriver for TestConn {
         })
     }
 
+    // information and statistics (qinfo): see stats.rs.
+    fn domain_block_stats(&self, d: &DomainRef, path: &str) -> Result<BlockStats> {
+        self.stats_block(d, path)
+    }
+
+    fn domain_interface_stats(&self, d: &DomainRef, device: &str) -> Result<InterfaceStats> {
+        self.stats_interface(d, device)
+    }
+
+    fn domain_memory_stats(&self, d: &DomainRef, nr: u32, flags: u32) -> Result<Vec<MemoryStat>> {
+        self.stats_memory(d, nr, flags)
+    }
+
+    fn domain_set_memory_stats_period(&self, d: &DomainRef, period: i32, flags: u32) -> Result<()> {
+        self.stats_set_period(d, period, flags)
+    }
+
+    fn domain_get_block_info(&self, d: &DomainRef, path: &str, flags: u32) -> Result<BlockInfo> {
+        self.stats_block_info(d, path, flags)
+    }
+
+    fn domain_get_vcpus(&self, d: &DomainRef, maxinfo: i32, maplen: i32) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
+        self.stats_vcpus(d, maxinfo, maplen)
+    }
+
+    fn domain_get_time(&self, d: &DomainRef, flags: u32) -> Result<(i64, u32)> {
+        self.stats_get_time(d, flags)
+    }
+
+    fn domain_set_time(&self, d: &DomainRef, seconds: i64, nseconds: u32, flags: u32) -> Result<()> {
+        self.stats_set_time(d, seconds, nseconds, flags)
+    }
+
+    fn domain_interface_addresses(&self, d: &DomainRef, source: u32, flags: u32) -> Result<Vec<DomainInterface>> {
+        self.stats_ifaddr(d, source, flags)
+    }
+
+    fn get_all_domain_stats(&self, doms: &[DomainRef], stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>> {
+        self.stats_all(doms, stats, flags)
+    }
+
+    fn domain_get_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        self.stats_control_info(d, flags)
+    }
+
+    fn domain_get_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        self.stats_disk_errors(d, maxerrors, flags)
+    }
+
+    fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        self.stats_check_running(d, flags, 0, "testDomainInjectNMI")
+    }
+
+    fn domain_set_user_password(&self, d: &DomainRef, _user: &str, _password: &str, flags: u32) -> Result<()> {
+        self.stats_check_running(d, flags, 1, "testDomainSetUserPassword")
+    }
+
+    fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.stats_fs_freeze(d, mountpoints, flags, true)
+    }
+
+    fn domain_fs_thaw(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        self.stats_fs_freeze(d, mountpoints, flags, false)
+    }
+
+    fn domain_get_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        self.stats_fs_info(d, flags)
+    }
+    // end of information and statistics (qinfo)
+
     fn snapshot_create_xml(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<SnapshotRef> {
         use SnapshotCreateFlags as F;
         let allowed = F::REDEFINE | F::CURRENT | F::HALT | F::QUIESCE | F::ATOMIC | F::LIVE | F::VALIDATE;

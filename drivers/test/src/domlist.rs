@@ -28,6 +28,10 @@ pub(crate) struct DomObj {
     pub managed_save: bool,
     /// Snapshot metadata.
     pub snapshots: SnapList,
+    /// The guest clock of `virDomainGetTime`/`SetTime` (seconds, nanoseconds).
+    pub guest_time: (i64, u32),
+    /// Frozen state of the two fake guest file systems `/` and `/boot`.
+    pub fs_frozen: [bool; 2],
 }
 
 impl DomObj {
@@ -43,6 +47,8 @@ impl DomObj {
             autostart: false,
             managed_save: false,
             snapshots: SnapList::default(),
+            guest_time: crate::stats::INITIAL_GUEST_TIME,
+            fs_frozen: [false; 2],
         }
     }
 

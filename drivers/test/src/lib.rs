@@ -22,6 +22,7 @@ mod nwfilter;
 mod secret;
 mod snapshot;
 mod state;
+mod stats;
 mod storage;
 mod volstream;
 

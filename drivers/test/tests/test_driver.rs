@@ -577,3 +577,6 @@ fn volume_upload_download() {
     assert_eq!(code(v.download(mib as u64 + 1, 0, VolDownloadFlags::empty())), ErrorCode::InvalidArg);
     v.delete(VolDeleteFlags::empty()).unwrap();
 }
+
+#[path = "test_driver/stats.rs"]
+mod stats;

@@ -51,8 +51,7 @@ const SKIPPED: &[(&str, &str)] = &[
 const KNOWN_DIFFERENCES: &[(&str, i32, &str)] = &[
     ("02_", 426, "DOMAIN_GET_MESSAGES not served yet (virsh falls back)"),
     ("56_", 293, "NODE_GET_CPU_MAP not served yet"),
-    ("56_", 20, "DOMAIN_GET_VCPUS not served yet"),
-    ("57_", 159, "DOMAIN_MEMORY_STATS not served yet"),
+    ("56_", 20, "DOMAIN_GET_VCPUS: cpuTime is the wall clock, and the CPU map length follows NODE_GET_CPU_MAP"),
     ("62_", 34, "read-only denial carries error domain 0 where libvirtd sends 20 (docs/daemon.md, Not done yet)"),
 ];
 

@@ -38,7 +38,7 @@ pub(super) fn build_guest() -> Guest {
 }
 
 /// `kvm` only with a real KVM module; on PVM hosts (`kvm_pvm`) guests need TCG.
-fn domain_type() -> &'static str {
+pub(super) fn domain_type() -> &'static str {
     let module = |m: &str| Path::new("/sys/module").join(m).exists();
     if !module("kvm_pvm") && (module("kvm_intel") || module("kvm_amd")) && Path::new("/dev/kvm").exists() {
         "kvm"
@@ -266,7 +266,7 @@ pub(super) fn wait_marker(d: &QemuDaemon, name: &str, since: Instant) -> Duratio
 }
 
 /// Events recorded by a libvirt-python script: a helper prepended to scripts.
-const PY_EVENTS: &str = r#"
+pub(super) const PY_EVENTS: &str = r#"
 import sys, threading, time, libvirt
 libvirt.virEventRegisterDefaultImpl()
 def _loop():

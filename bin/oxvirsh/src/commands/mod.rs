@@ -6,6 +6,7 @@ pub mod domain;
 pub mod help_desc;
 pub mod host;
 pub mod iface;
+pub mod info;
 pub mod network;
 pub mod nodedev;
 pub mod nwfilter;
@@ -21,8 +22,18 @@ use oxvirt::{Connect, Domain, Interface, NWFilter, Network, NodeDevice, Secret, 
 pub static TABLE: &[CmdDef] = &concat_tables();
 
 const fn concat_tables() -> [CmdDef; N_CMDS] {
-    let groups: [&[CmdDef]; 9] =
-        [domain::CMDS, snapshot::CMDS, network::CMDS, storage::CMDS, secret::CMDS, nwfilter::CMDS, iface::CMDS, nodedev::CMDS, host::CMDS];
+    let groups: [&[CmdDef]; 10] = [
+        domain::CMDS,
+        info::CMDS,
+        snapshot::CMDS,
+        network::CMDS,
+        storage::CMDS,
+        secret::CMDS,
+        nwfilter::CMDS,
+        iface::CMDS,
+        nodedev::CMDS,
+        host::CMDS,
+    ];
     let mut out = [host::CMDS[0]; N_CMDS];
     let mut k = 0;
     let mut g = 0;
@@ -39,6 +50,7 @@ const fn concat_tables() -> [CmdDef; N_CMDS] {
 }
 
 const N_CMDS: usize = domain::CMDS.len()
+    + info::CMDS.len()
     + snapshot::CMDS.len()
     + network::CMDS.len()
     + storage::CMDS.len()

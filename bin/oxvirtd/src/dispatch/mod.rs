@@ -11,6 +11,7 @@
 pub mod conv;
 pub mod domain;
 pub mod fds;
+pub mod domain_info;
 pub mod host;
 pub mod iface;
 pub mod network;
@@ -61,6 +62,7 @@ pub fn void() -> Reply {
 pub fn dispatch_call(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option<Reply> {
     host::dispatch(proc, payload, conn)
         .or_else(|| domain::dispatch(proc, payload, conn))
+        .or_else(|| domain_info::dispatch(proc, payload, conn))
         .or_else(|| snapshot::dispatch(proc, payload, conn))
         .or_else(|| network::dispatch(proc, payload, conn))
         .or_else(|| storage::dispatch(proc, payload, conn))

@@ -292,8 +292,9 @@ impl HypervisorDriver for QemuConn {
     fn domain_shutdown(&self, d: &DomainRef, flags: u32) -> Result<()> {
         // ACPI_POWER_BTN = 1, GUEST_AGENT = 2.
         check_flags(flags, 0x3, "qemuDomainShutdownFlags", D)?;
-        if flags == 2 {
-            return Err(Error::new(ErrorCode::NoSupport, D, "shutdown through the guest agent is not supported yet"));
+        // Agent mode (qinfo): libvirt's rules in guestinfo::shutdown_flags.
+        if super::guestinfo::shutdown_by_agent(&self.drv, d, flags, false)? {
+            return Ok(());
         }
         self.drv.monitor_job(
             d,
@@ -313,7 +314,11 @@ impl HypervisorDriver for QemuConn {
 
     fn domain_reboot(&self, d: &DomainRef, flags: u32) -> Result<()> {
         check_flags(flags, 0x1f, "qemuDomainReboot", D)?;
-        if flags != 0 && flags & 1 == 0 {
+        // Agent mode (qinfo): libvirt's rules in guestinfo::shutdown_by_agent.
+        if (flags & 2 != 0 || flags == 0) && super::guestinfo::shutdown_by_agent(&self.drv, d, flags & 3, true)? {
+            return Ok(());
+        }
+        if flags & !3 != 0 {
             return Err(Error::new(ErrorCode::NoSupport, D, "this reboot mode is not supported yet"));
         }
         self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
@@ -509,6 +514,8 @@ impl HypervisorDriver for QemuConn {
                 o.agent_socket().ok_or_else(|| Error::new(ErrorCode::ArgumentUnsupported, D, "QEMU guest agent is not configured"))?;
             Ok((socket, o.agent.clone()))
         })?;
+        // libvirt's availability rules (qinfo): running, and qemu-ga's port open.
+        super::guestinfo::require_available(&self.drv, d)?;
         let _agent = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let wait = crate::agent::command_wait(timeout);
         let sync = wait.filter(|w| !w.is_zero()).unwrap_or(std::time::Duration::from_secs(5));
@@ -540,6 +547,113 @@ impl HypervisorDriver for QemuConn {
         check_flags(flags, skip, "qemuDomainOpenGraphicsFD", D)?;
         super::graphics::open_fd(&self.drv, d, idx, flags & skip != 0)
     }
+
+    // information and statistics (qinfo): thin wiring to runtime/stats.rs and
+    // runtime/guestinfo.rs.
+    fn node_get_info(&self) -> Result<NodeInfo> {
+        super::stats::node_info()
+    }
+
+    fn domain_block_stats(&self, d: &DomainRef, path: &str) -> Result<BlockStats> {
+        super::stats::block_stats(&self.drv, d, path)
+    }
+
+    fn domain_block_stats_flags(&self, d: &DomainRef, path: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        super::stats::block_stats_flags(&self.drv, d, path, flags)
+    }
+
+    fn domain_interface_stats(&self, d: &DomainRef, device: &str) -> Result<InterfaceStats> {
+        super::stats::interface_stats(&self.drv, d, device)
+    }
+
+    fn domain_memory_stats(&self, d: &DomainRef, nr: u32, flags: u32) -> Result<Vec<MemoryStat>> {
+        super::stats::memory_stats(&self.drv, d, nr, flags)
+    }
+
+    fn domain_set_memory_stats_period(&self, d: &DomainRef, period: i32, flags: u32) -> Result<()> {
+        super::stats::set_memory_stats_period(&self.drv, d, period, flags)
+    }
+
+    fn domain_get_block_info(&self, d: &DomainRef, path: &str, flags: u32) -> Result<BlockInfo> {
+        super::stats::block_info(&self.drv, d, path, flags)
+    }
+
+    fn domain_get_vcpus(&self, d: &DomainRef, maxinfo: i32, maplen: i32) -> Result<(Vec<VcpuInfo>, Vec<u8>)> {
+        super::stats::vcpus(&self.drv, d, maxinfo, maplen)
+    }
+
+    fn get_all_domain_stats(&self, doms: &[DomainRef], stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>> {
+        super::stats::all_domain_stats(&self.drv, doms, stats, flags, |f| self.list_all_domains(f))
+    }
+
+    fn domain_get_time(&self, d: &DomainRef, flags: u32) -> Result<(i64, u32)> {
+        super::guestinfo::get_time(&self.drv, d, flags)
+    }
+
+    fn domain_set_time(&self, d: &DomainRef, seconds: i64, nseconds: u32, flags: u32) -> Result<()> {
+        super::guestinfo::set_time(&self.drv, d, seconds, nseconds, flags)
+    }
+
+    fn domain_get_hostname(&self, d: &DomainRef, flags: u32) -> Result<String> {
+        super::guestinfo::hostname(&self.drv, d, flags)
+    }
+
+    fn domain_interface_addresses(&self, d: &DomainRef, source: u32, flags: u32) -> Result<Vec<DomainInterface>> {
+        super::guestinfo::interface_addresses(&self.drv, d, source, flags)
+    }
+
+    fn domain_get_guest_info(&self, d: &DomainRef, types: u32, flags: u32) -> Result<Vec<TypedParam>> {
+        super::guestinfo::guest_info(&self.drv, d, types, flags)
+    }
+
+    fn domain_get_control_info(&self, d: &DomainRef, flags: u32) -> Result<ControlInfo> {
+        super::stats::control_info(&self.drv, d, flags)
+    }
+
+    fn domain_get_job_info(&self, d: &DomainRef) -> Result<JobInfo> {
+        super::stats::job_info(&self.drv, d)
+    }
+
+    fn domain_get_job_stats(&self, d: &DomainRef, flags: u32) -> Result<(i32, Vec<TypedParam>)> {
+        super::stats::job_stats(&self.drv, d, flags)
+    }
+
+    fn domain_get_disk_errors(&self, d: &DomainRef, maxerrors: u32, flags: u32) -> Result<(i32, Vec<DiskError>)> {
+        super::stats::disk_errors(&self.drv, d, maxerrors, flags)
+    }
+
+    fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        super::stats::inject_nmi(&self.drv, d, flags)
+    }
+
+    fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        super::guestinfo::fs_freeze(&self.drv, d, mountpoints, flags, true)
+    }
+
+    fn domain_fs_thaw(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
+        super::guestinfo::fs_freeze(&self.drv, d, mountpoints, flags, false)
+    }
+
+    fn domain_get_fs_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<FsInfo>> {
+        super::guestinfo::get_fs_info(&self.drv, d, flags)
+    }
+
+    fn domain_set_user_password(&self, d: &DomainRef, user: &str, password: &str, flags: u32) -> Result<()> {
+        super::guestinfo::set_user_password(&self.drv, d, user, password, flags)
+    }
+
+    fn domain_agent_set_response_timeout(&self, d: &DomainRef, timeout: i32, flags: u32) -> Result<()> {
+        super::guestinfo::set_response_timeout(&self.drv, d, timeout, flags)
+    }
+
+    fn domain_get_guest_vcpus(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        super::guestinfo::get_guest_vcpus(&self.drv, d, flags)
+    }
+
+    fn domain_set_guest_vcpus(&self, d: &DomainRef, cpumap: &str, state: i32, flags: u32) -> Result<()> {
+        super::guestinfo::set_guest_vcpus(&self.drv, d, cpumap, state, flags)
+    }
+    // end of information and statistics (qinfo)
 
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {

@@ -29,11 +29,13 @@ mod console;
 pub mod dac;
 pub mod domobj;
 mod graphics;
+mod guestinfo;
 mod hypervisor;
 mod lifecycle;
 pub mod paths;
 pub mod process;
 pub mod qemuconf;
+pub mod stats;
 pub mod status;
 
 use crate::qmp::QmpEvent;
