@@ -8,6 +8,7 @@
 
 use crate::event::{EventCallback, EventClass};
 use crate::stream::StreamDriver;
+use crate::typedparam::TypedParam;
 use crate::types::*;
 use crate::uri::Uri;
 use crate::{Error, Result};
@@ -370,6 +371,58 @@ pub trait HypervisorDriver: Send + Sync {
     fn snapshot_delete(&self, s: &SnapshotRef, flags: u32) -> Result<()> {
         nosup!("virDomainSnapshotDelete")
     }
+
+    // tuning, pinning, devices (rss)
+    /// `virNodeGetCPUStats`: every statistic of `cpu` (-1: all CPUs) as (field, value).
+    fn node_get_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        nosup!("virNodeGetCPUStats")
+    }
+    /// `virNodeGetCPUMap`: (number of host CPUs, map of the online ones, online count).
+    fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        nosup!("virNodeGetCPUMap")
+    }
+    /// `virConnectGetCPUModelNames` for architecture `arch`.
+    fn connect_get_cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        nosup!("virConnectGetCPUModelNames")
+    }
+    /// `virDomainGetSchedulerParametersFlags` (every parameter).
+    fn domain_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetSchedulerParametersFlags")
+    }
+    /// `virDomainSetSchedulerParametersFlags`.
+    fn domain_set_scheduler_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetSchedulerParametersFlags")
+    }
+    /// `virDomainGetMemoryParameters` (every parameter).
+    fn domain_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetMemoryParameters")
+    }
+    /// `virDomainSetMemoryParameters`.
+    fn domain_set_memory_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetMemoryParameters")
+    }
+    /// `virDomainGetBlkioParameters` (every parameter).
+    fn domain_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetBlkioParameters")
+    }
+    /// `virDomainPinVcpuFlags` (`virDomainPinVcpu` passes no flags).
+    fn domain_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        nosup!("virDomainPinVcpuFlags")
+    }
+    /// `virDomainGetVcpuPinInfo`: `ncpumaps` maps of `maplen` bytes; returns the maps
+    /// (`ncpumaps * maplen` bytes) and the number of vCPUs filled in.
+    fn domain_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        nosup!("virDomainGetVcpuPinInfo")
+    }
+    /// `virDomainPinEmulator`.
+    fn domain_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        nosup!("virDomainPinEmulator")
+    }
+    /// `virDomainGetEmulatorPinInfo`: the map (`maplen` bytes) and libvirt's return value.
+    fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        nosup!("virDomainGetEmulatorPinInfo")
+    }
+    // end of tuning, pinning, devices (rss)
 
     /// Register an event callback (`virConnectDomainEventRegisterAny` and the
     /// network/pool/nodedev/secret equivalents, which drivers without those

@@ -14,6 +14,7 @@ pub mod driver;
 pub mod event;
 pub mod flags;
 pub mod stream;
+pub mod typedparam;
 pub mod types;
 pub mod uri;
 
@@ -22,6 +23,7 @@ pub use event::{DomainEventData, Event, EventBus, EventClass};
 pub use flags::*;
 pub use oxvirt_util::{ErrorCode, ErrorDomain, ErrorLevel};
 pub use stream::{Stream, StreamChunk, StreamDriver};
+pub use typedparam::{TypedParam, TypedType, TypedValue};
 pub use types::*;
 
 /// The public error: libvirt's code, domain, level and message.

@@ -252,6 +252,44 @@ impl HypervisorDriver for RemoteConn {
         self.call::<_, RemoteDomainRenameRet>(P::DomainRename, &args)?;
         Ok(DomainRef { name: new_name.to_string(), ..d.clone() })
     }
+    // tuning, pinning, devices (rss): see tune.rs
+    fn node_get_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        self.tune_node_cpu_stats(cpu, flags)
+    }
+    fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        self.tune_node_cpu_map(flags)
+    }
+    fn connect_get_cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        self.tune_cpu_model_names(arch, flags)
+    }
+    fn domain_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_scheduler_parameters(d, flags)
+    }
+    fn domain_set_scheduler_parameters(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_scheduler_parameters(d, params, flags)
+    }
+    fn domain_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_memory_parameters(d, flags)
+    }
+    fn domain_set_memory_parameters(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_memory_parameters(d, params, flags)
+    }
+    fn domain_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_blkio_parameters(d, flags)
+    }
+    fn domain_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_vcpu(d, vcpu, cpumap, flags)
+    }
+    fn domain_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        self.tune_get_vcpu_pin_info(d, ncpumaps, maplen, flags)
+    }
+    fn domain_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_emulator(d, cpumap, flags)
+    }
+    fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        self.tune_get_emulator_pin_info(d, maplen, flags)
+    }
+    // end of tuning, pinning, devices (rss)
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         let r: RemoteDomainGetSchedulerTypeRet = self.call(P::DomainGetSchedulerType, &RemoteDomainGetSchedulerTypeArgs { dom: dom(d) })?;
         Ok((r.r#type, r.nparams))

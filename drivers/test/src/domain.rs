@@ -140,7 +140,7 @@ fn impact(obj: &DomObj, flags: u32) -> Result<(bool, bool)> {
 }
 
 /// `virDomainObjGetOneDef`: the single definition `flags` select, mutable.
-fn one_def(obj: &mut DomObj, flags: u32) -> Result<(&mut DomainDef, bool)> {
+pub(crate) fn one_def(obj: &mut DomObj, flags: u32) -> Result<(&mut DomainDef, bool)> {
     if flags & DomainModFlags::LIVE.bits() != 0 && flags & DomainModFlags::CONFIG.bits() != 0 {
         return Err(Error::new(
             ErrorCode::InvalidArg,
@@ -765,6 +765,56 @@ impl HypervisorDriver for TestConn {
             Ok(r)
         })
     }
+
+    // tuning, pinning, devices (rss): see tune.rs
+    fn node_get_cpu_stats(&self, _cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        crate::tune::node_cpu_stats(flags)
+    }
+
+    fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        crate::tune::node_cpu_map(flags)
+    }
+
+    fn connect_get_cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        crate::tune::cpu_model_names(arch, flags)
+    }
+
+    fn domain_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_scheduler_parameters(d, flags)
+    }
+
+    fn domain_set_scheduler_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_scheduler_parameters(d, params, flags)
+    }
+
+    fn domain_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_memory_parameters(d, flags)
+    }
+
+    fn domain_set_memory_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_memory_parameters(d, params, flags)
+    }
+
+    fn domain_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_blkio_parameters(d, flags)
+    }
+
+    fn domain_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_vcpu(d, vcpu, cpumap, flags)
+    }
+
+    fn domain_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        self.tune_get_vcpu_pin_info(d, ncpumaps, maplen, flags)
+    }
+
+    fn domain_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_emulator(d, cpumap, flags)
+    }
+
+    fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        self.tune_get_emulator_pin_info(d, maplen, flags)
+    }
+    // end of tuning, pinning, devices (rss)
 
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         self.with(|st| {

@@ -23,6 +23,7 @@ mod secret;
 mod snapshot;
 mod state;
 mod storage;
+mod tune;
 mod volstream;
 
 use oxvirt::driver::{ConnectDriver, ConnectDrivers, Probe};

@@ -10,6 +10,7 @@
 
 pub mod conv;
 pub mod domain;
+pub mod domain_tune;
 pub mod host;
 pub mod iface;
 pub mod network;
@@ -67,4 +68,5 @@ pub fn dispatch_call(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> O
         .or_else(|| nwfilter::dispatch(proc, payload, conn))
         .or_else(|| iface::dispatch(proc, payload, conn))
         .or_else(|| nodedev::dispatch(proc, payload, conn))
+        .or_else(|| domain_tune::dispatch(proc, payload, conn))
 }

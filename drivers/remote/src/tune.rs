@@ -1,0 +1,143 @@
+//! The tuning and pinning calls over the wire (scheduler, memory and blkio
+//! parameters, vCPU and emulator pinning, the node's CPU statistics, CPU map and CPU
+//! model names), sent as libvirt's `remote_driver.c` sends them: "get" calls with
+//! `nparams = 0` first to learn the count, then with that count.
+
+use crate::conv::dom;
+use crate::RemoteConn;
+use oxvirt::typedparam::{TypedParam, TypedValue};
+use oxvirt::types::DomainRef;
+use oxvirt::Result;
+use oxvirt_rpc::proto::remote::*;
+use oxvirt_rpc::proto::RemoteTypedParamValue as V;
+use RemoteProcedure as P;
+
+/// Wire typed parameters → API ones.
+fn from_wire(params: Vec<RemoteTypedParam>) -> Vec<TypedParam> {
+    params
+        .into_iter()
+        .map(|p| {
+            let value = match p.value {
+                V::Int(v) => TypedValue::Int(v),
+                V::UInt(v) => TypedValue::UInt(v),
+                V::LLong(v) => TypedValue::LLong(v),
+                V::ULLong(v) => TypedValue::ULLong(v),
+                V::Double(v) => TypedValue::Double(v),
+                V::Boolean(v) => TypedValue::Boolean(v != 0),
+                V::String(v) => TypedValue::String(v),
+            };
+            TypedParam { field: p.field, value }
+        })
+        .collect()
+}
+
+/// API typed parameters → wire ones.
+fn to_wire(params: &[TypedParam]) -> Vec<RemoteTypedParam> {
+    params
+        .iter()
+        .map(|p| RemoteTypedParam {
+            field: p.field.clone(),
+            value: match &p.value {
+                TypedValue::Int(v) => V::Int(*v),
+                TypedValue::UInt(v) => V::UInt(*v),
+                TypedValue::LLong(v) => V::LLong(*v),
+                TypedValue::ULLong(v) => V::ULLong(*v),
+                TypedValue::Double(v) => V::Double(*v),
+                TypedValue::Boolean(v) => V::Boolean(i32::from(*v)),
+                TypedValue::String(v) => V::String(v.clone()),
+            },
+        })
+        .collect()
+}
+
+impl RemoteConn {
+    pub(crate) fn tune_node_cpu_stats(&self, cpu_num: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        let count: RemoteNodeGetCpuStatsRet = self.call(P::NodeGetCpuStats, &RemoteNodeGetCpuStatsArgs { cpu_num, nparams: 0, flags })?;
+        if count.nparams <= 0 {
+            return Ok(Vec::new());
+        }
+        let r: RemoteNodeGetCpuStatsRet =
+            self.call(P::NodeGetCpuStats, &RemoteNodeGetCpuStatsArgs { cpu_num, nparams: count.nparams, flags })?;
+        Ok(r.params.into_iter().map(|p| (p.field, p.value)).collect())
+    }
+
+    pub(crate) fn tune_node_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        let r: RemoteNodeGetCpuMapRet = self.call(P::NodeGetCpuMap, &RemoteNodeGetCpuMapArgs { need_map: 1, need_online: 1, flags })?;
+        Ok((r.ret, r.cpumap, r.online))
+    }
+
+    pub(crate) fn tune_cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        let args = RemoteConnectGetCpuModelNamesArgs { arch: arch.to_string(), need_results: 1, flags };
+        Ok(self.call::<_, RemoteConnectGetCpuModelNamesRet>(P::ConnectGetCpuModelNames, &args)?.models)
+    }
+
+    pub(crate) fn tune_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        let t: RemoteDomainGetSchedulerTypeRet = self.call(P::DomainGetSchedulerType, &RemoteDomainGetSchedulerTypeArgs { dom: dom(d) })?;
+        let params = if flags == 0 {
+            let args = RemoteDomainGetSchedulerParametersArgs { dom: dom(d), nparams: t.nparams };
+            self.call::<_, RemoteDomainGetSchedulerParametersRet>(P::DomainGetSchedulerParameters, &args)?.params
+        } else {
+            let args = RemoteDomainGetSchedulerParametersFlagsArgs { dom: dom(d), nparams: t.nparams, flags };
+            self.call::<_, RemoteDomainGetSchedulerParametersFlagsRet>(P::DomainGetSchedulerParametersFlags, &args)?.params
+        };
+        Ok(from_wire(params))
+    }
+
+    pub(crate) fn tune_set_scheduler_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        if flags == 0 {
+            self.call0(P::DomainSetSchedulerParameters, &RemoteDomainSetSchedulerParametersArgs { dom: dom(d), params: to_wire(params) })
+        } else {
+            let args = RemoteDomainSetSchedulerParametersFlagsArgs { dom: dom(d), params: to_wire(params), flags };
+            self.call0(P::DomainSetSchedulerParametersFlags, &args)
+        }
+    }
+
+    pub(crate) fn tune_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        let count: RemoteDomainGetMemoryParametersRet =
+            self.call(P::DomainGetMemoryParameters, &RemoteDomainGetMemoryParametersArgs { dom: dom(d), nparams: 0, flags })?;
+        if count.nparams <= 0 {
+            return Ok(Vec::new());
+        }
+        let args = RemoteDomainGetMemoryParametersArgs { dom: dom(d), nparams: count.nparams, flags };
+        Ok(from_wire(self.call::<_, RemoteDomainGetMemoryParametersRet>(P::DomainGetMemoryParameters, &args)?.params))
+    }
+
+    pub(crate) fn tune_set_memory_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        let args = RemoteDomainSetMemoryParametersArgs { dom: dom(d), params: to_wire(params), flags };
+        self.call0(P::DomainSetMemoryParameters, &args)
+    }
+
+    pub(crate) fn tune_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        let count: RemoteDomainGetBlkioParametersRet =
+            self.call(P::DomainGetBlkioParameters, &RemoteDomainGetBlkioParametersArgs { dom: dom(d), nparams: 0, flags })?;
+        if count.nparams <= 0 {
+            return Ok(Vec::new());
+        }
+        let args = RemoteDomainGetBlkioParametersArgs { dom: dom(d), nparams: count.nparams, flags };
+        Ok(from_wire(self.call::<_, RemoteDomainGetBlkioParametersRet>(P::DomainGetBlkioParameters, &args)?.params))
+    }
+
+    pub(crate) fn tune_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        if flags == 0 {
+            self.call0(P::DomainPinVcpu, &RemoteDomainPinVcpuArgs { dom: dom(d), vcpu, cpumap: cpumap.to_vec() })
+        } else {
+            self.call0(P::DomainPinVcpuFlags, &RemoteDomainPinVcpuFlagsArgs { dom: dom(d), vcpu, cpumap: cpumap.to_vec(), flags })
+        }
+    }
+
+    pub(crate) fn tune_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        let args = RemoteDomainGetVcpuPinInfoArgs { dom: dom(d), ncpumaps, maplen, flags };
+        let r: RemoteDomainGetVcpuPinInfoRet = self.call(P::DomainGetVcpuPinInfo, &args)?;
+        Ok((r.cpumaps, r.num))
+    }
+
+    pub(crate) fn tune_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.call0(P::DomainPinEmulator, &RemoteDomainPinEmulatorArgs { dom: dom(d), cpumap: cpumap.to_vec(), flags })
+    }
+
+    pub(crate) fn tune_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        let args = RemoteDomainGetEmulatorPinInfoArgs { dom: dom(d), maplen, flags };
+        let r: RemoteDomainGetEmulatorPinInfoRet = self.call(P::DomainGetEmulatorPinInfo, &args)?;
+        Ok((r.cpumaps, r.ret))
+    }
+}

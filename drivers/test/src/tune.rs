@@ -1,0 +1,541 @@
+//! Tuning and pinning calls of the test driver (libvirt 9.0's `testDomainGet/Set*`
+//! for scheduler, memory and blkio parameters, vCPU and emulator pinning) and the
+//! node's fixed CPU statistics, CPU map and CPU model names.
+//!
+//! The tunables live in the domain definition (`<memtune>`, `<blkiotune>`,
+//! `<cputune>`), so they show in the XML and follow libvirt's live/config rules.
+
+use crate::conn::TestConn;
+use crate::domain::one_def;
+use oxvirt::driver::check_flags;
+use oxvirt::typedparam::{self, TypedParam, TypedType, TypedValue, MEMORY_PARAM_UNLIMITED, TYPED_PARAM_STRING_OKAY};
+use oxvirt::{DomainRef, Error, ErrorCode, ErrorDomain, Result};
+use oxvirt_conf::domain::DomainDef;
+use oxvirt_conf::xml::{El, XNode};
+use std::collections::BTreeSet;
+
+const D: ErrorDomain = ErrorDomain::Test;
+const LIVE_CONFIG: u32 = 1 | 2;
+
+/// libvirt's x86 CPU models (`src/cpu_map/index.xml`, architecture `x86`), in order.
+const X86_MODELS: &[&str] = &[
+    "486",
+    "pentium",
+    "pentium2",
+    "pentium3",
+    "pentiumpro",
+    "coreduo",
+    "n270",
+    "core2duo",
+    "qemu32",
+    "kvm32",
+    "cpu64-rhel5",
+    "cpu64-rhel6",
+    "qemu64",
+    "kvm64",
+    "Conroe",
+    "Penryn",
+    "Nehalem",
+    "Nehalem-IBRS",
+    "Westmere",
+    "Westmere-IBRS",
+    "SandyBridge",
+    "SandyBridge-IBRS",
+    "IvyBridge",
+    "IvyBridge-IBRS",
+    "Haswell-noTSX",
+    "Haswell-noTSX-IBRS",
+    "Haswell",
+    "Haswell-IBRS",
+    "Broadwell-noTSX",
+    "Broadwell-noTSX-IBRS",
+    "Broadwell",
+    "Broadwell-IBRS",
+    "Skylake-Client",
+    "Skylake-Client-IBRS",
+    "Skylake-Client-noTSX-IBRS",
+    "Skylake-Server",
+    "Skylake-Server-IBRS",
+    "Skylake-Server-noTSX-IBRS",
+    "Cascadelake-Server",
+    "Cascadelake-Server-noTSX",
+    "Icelake-Client",
+    "Icelake-Client-noTSX",
+    "Icelake-Server",
+    "Icelake-Server-noTSX",
+    "Cooperlake",
+    "Snowridge",
+    "athlon",
+    "phenom",
+    "Opteron_G1",
+    "Opteron_G2",
+    "Opteron_G3",
+    "Opteron_G4",
+    "Opteron_G5",
+    "EPYC",
+    "EPYC-IBPB",
+    "EPYC-Rome",
+    "EPYC-Milan",
+    "Dhyana",
+];
+
+/// libvirt's ppc64 CPU models (`src/cpu_map/index.xml`, architecture `ppc64`).
+const PPC64_MODELS: &[&str] = &["POWER6", "POWER7", "POWER8", "POWER9", "POWER10", "POWERPC_e5500", "POWERPC_e6500"];
+
+/// Every architecture name libvirt knows (`virArchFromString`; "none" is not one).
+const ARCHES: &[&str] = &[
+    "alpha",
+    "armv6l",
+    "armv7l",
+    "armv7b",
+    "aarch64",
+    "cris",
+    "i686",
+    "ia64",
+    "lm32",
+    "m68k",
+    "microblaze",
+    "microblazeel",
+    "mips",
+    "mipsel",
+    "mips64",
+    "mips64el",
+    "openrisc",
+    "parisc",
+    "parisc64",
+    "ppc",
+    "ppcle",
+    "ppc64",
+    "ppc64le",
+    "ppcemb",
+    "riscv32",
+    "riscv64",
+    "s390",
+    "s390x",
+    "sh4",
+    "sh4eb",
+    "sparc",
+    "sparc64",
+    "unicore32",
+    "x86_64",
+    "xtensa",
+    "xtensaeb",
+];
+
+/// `testConnectGetCPUModelNames`: libvirt's CPU driver models for `arch`.
+pub(crate) fn cpu_model_names(arch: &str, flags: u32) -> Result<Vec<String>> {
+    check_flags(flags, 0, "testConnectGetCPUModelNames", D)?;
+    if !ARCHES.contains(&arch) {
+        return Err(Error::new(ErrorCode::InvalidArg, D, format!("cannot find architecture {arch}")));
+    }
+    let models: &[&str] = match arch {
+        "i686" | "x86_64" => X86_MODELS,
+        "ppc64" | "ppc64le" => PPC64_MODELS,
+        // the s390 and arm CPU drivers list no models: any model is accepted
+        "s390" | "s390x" | "armv6l" | "armv7b" | "armv7l" | "aarch64" => &[],
+        _ => {
+            return Err(Error::new(ErrorCode::NoSupport, ErrorDomain::Cpu, format!("'{arch}' architecture is not supported by CPU driver")))
+        }
+    };
+    Ok(models.iter().map(|m| m.to_string()).collect())
+}
+
+/// `testNodeGetCPUStats`: libvirt's fixed figures (the same for every CPU).
+pub(crate) fn node_cpu_stats(flags: u32) -> Result<Vec<(String, u64)>> {
+    check_flags(flags, 0, "testNodeGetCPUStats", D)?;
+    Ok(vec![
+        ("user".into(), 9_797_400_000),
+        ("kernel".into(), 34_678_723_400_000),
+        ("idle".into(), 87_264_900_000),
+        ("iowait".into(), 763_600_000),
+    ])
+}
+
+/// `testNodeGetCPUMap`: 8 CPUs, of which 0, 2 and 4 are online.
+pub(crate) fn node_cpu_map(flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+    check_flags(flags, 0, "testNodeGetCPUMap", D)?;
+    Ok((8, vec![0x15], 3))
+}
+
+/// A CPU set in libvirt's bitmap syntax (`0-3,^2,7`), as bit numbers.
+fn parse_cpuset(s: &str) -> Option<BTreeSet<u32>> {
+    let mut set = BTreeSet::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (neg, part) = match part.strip_prefix('^') {
+            Some(p) => (true, p),
+            None => (false, part),
+        };
+        let (a, b) = match part.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
+            None => {
+                let v = part.parse::<u32>().ok()?;
+                (v, v)
+            }
+        };
+        if b < a || b >= 65536 {
+            return None;
+        }
+        for i in a..=b {
+            if neg {
+                set.remove(&i);
+            } else {
+                set.insert(i);
+            }
+        }
+    }
+    Some(set)
+}
+
+/// `virBitmapFormat`: ranges joined by commas (`0-3,5`).
+fn format_cpuset(set: &BTreeSet<u32>) -> String {
+    let mut out = Vec::new();
+    let mut it = set.iter().copied().peekable();
+    while let Some(start) = it.next() {
+        let mut end = start;
+        while it.peek() == Some(&(end + 1)) {
+            end += 1;
+            it.next();
+        }
+        out.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+    }
+    out.join(",")
+}
+
+/// `virBitmapNewData`: the bits of a cpumap.
+fn set_from_map(map: &[u8]) -> BTreeSet<u32> {
+    let mut set = BTreeSet::new();
+    for (i, byte) in map.iter().enumerate() {
+        for bit in 0..8 {
+            if byte & (1 << bit) != 0 {
+                set.insert(i as u32 * 8 + bit);
+            }
+        }
+    }
+    set
+}
+
+/// `virBitmapToDataBuf`: `set` into `maplen` bytes (bits beyond are dropped).
+fn map_from_set(set: &BTreeSet<u32>, maplen: usize) -> Vec<u8> {
+    let mut out = vec![0u8; maplen];
+    for &b in set {
+        if let Some(byte) = out.get_mut((b / 8) as usize) {
+            *byte |= 1 << (b % 8);
+        }
+    }
+    out
+}
+
+/// The text content of an element.
+fn text(e: &El) -> String {
+    e.children
+        .iter()
+        .filter_map(|c| match c {
+            XNode::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn attr<'a>(e: &'a El, name: &str) -> Option<&'a str> {
+    e.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
+    e.children.iter().find_map(|c| match c {
+        XNode::El(c) if c.name == name => Some(c),
+        _ => None,
+    })
+}
+
+fn children<'a>(e: &'a El, name: &'a str) -> impl Iterator<Item = &'a El> + 'a {
+    e.children.iter().filter_map(move |c| match c {
+        XNode::El(c) if c.name == name => Some(c),
+        _ => None,
+    })
+}
+
+fn top<'a>(def: &'a DomainDef, name: &str) -> Option<&'a El> {
+    def.other.iter().find(|e| e.name == name)
+}
+
+/// Replace (or with `None`, remove) a top-level element kept verbatim.
+fn set_top(def: &mut DomainDef, name: &str, el: Option<El>) {
+    match (def.other.iter().position(|e| e.name == name), el) {
+        (Some(i), Some(el)) => def.other[i] = el,
+        (Some(i), None) => {
+            def.other.remove(i);
+        }
+        (None, Some(el)) => def.other.push(el),
+        (None, None) => {}
+    }
+}
+
+/// The memory tunables of `<memtune>` in KiB: hard, soft, swap_hard, min_guarantee.
+#[derive(Debug, Clone, Copy)]
+struct Memtune {
+    hard: u64,
+    soft: u64,
+    swap: u64,
+    min_guarantee: u64,
+}
+
+fn memtune(def: &DomainDef) -> Memtune {
+    let mut m = Memtune { hard: MEMORY_PARAM_UNLIMITED, soft: MEMORY_PARAM_UNLIMITED, swap: MEMORY_PARAM_UNLIMITED, min_guarantee: 0 };
+    let Some(mt) = top(def, "memtune") else { return m };
+    let kib = |name: &str| -> Option<u64> {
+        let e = child(mt, name)?;
+        let v = text(e).trim().parse::<u64>().ok()?;
+        let unit = attr(e, "unit").unwrap_or("KiB");
+        oxvirt_conf::xml::scale_to_bytes(v, Some(unit)).ok().map(|b| b / 1024)
+    };
+    if let Some(v) = kib("hard_limit") {
+        m.hard = v;
+    }
+    if let Some(v) = kib("soft_limit") {
+        m.soft = v;
+    }
+    if let Some(v) = kib("swap_hard_limit") {
+        m.swap = v;
+    }
+    if let Some(v) = kib("min_guarantee") {
+        m.min_guarantee = v;
+    }
+    m
+}
+
+/// `virDomainMemtuneFormat`: set limits only, in libvirt's order.
+fn memtune_el(m: &Memtune) -> Option<El> {
+    let mut el = El::new("memtune");
+    let mut add = |name: &str, v: u64, set: bool| {
+        if set {
+            el.push(El::new(name).attr("unit", "KiB").text(v));
+        }
+    };
+    add("hard_limit", m.hard, m.hard < MEMORY_PARAM_UNLIMITED);
+    add("soft_limit", m.soft, m.soft < MEMORY_PARAM_UNLIMITED);
+    add("min_guarantee", m.min_guarantee, m.min_guarantee != 0);
+    add("swap_hard_limit", m.swap, m.swap < MEMORY_PARAM_UNLIMITED);
+    if el.children.is_empty() {
+        None
+    } else {
+        Some(el)
+    }
+}
+
+/// Canonical position of a `<cputune>` child (libvirt's `virDomainCputuneDefFormat`).
+fn cputune_rank(e: &El) -> (u32, u32) {
+    let rank = match e.name.as_str() {
+        "shares" => 0,
+        "global_period" => 1,
+        "global_quota" => 2,
+        "period" => 3,
+        "quota" => 4,
+        "emulator_period" => 5,
+        "emulator_quota" => 6,
+        "iothread_period" => 7,
+        "iothread_quota" => 8,
+        "vcpupin" => 9,
+        "emulatorpin" => 10,
+        "iothreadpin" => 11,
+        "vcpusched" => 12,
+        "iothreadsched" => 13,
+        "emulatorsched" => 14,
+        _ => 15,
+    };
+    let sub = if e.name == "vcpupin" { attr(e, "vcpu").and_then(|v| v.parse().ok()).unwrap_or(u32::MAX) } else { 0 };
+    (rank, sub)
+}
+
+/// The host CPUs the test driver reports (`VIR_NODEINFO_MAXCPUS`): all set.
+fn host_cpus(conn: &TestConn) -> Result<BTreeSet<u32>> {
+    conn.with(|st| {
+        let i = &st.node_info;
+        Ok((0..i.nodes * i.sockets * i.cores * i.threads).collect())
+    })
+}
+
+impl TestConn {
+    pub(crate) fn tune_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        check_flags(flags, 0, "testDomainGetSchedulerParametersFlags", D)?;
+        self.with(|st| {
+            st.domains.by_ref(d)?;
+            Ok(vec![TypedParam::new("weight", TypedValue::UInt(50))])
+        })
+    }
+
+    pub(crate) fn tune_set_scheduler_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        check_flags(flags, 0, "testDomainSetSchedulerParametersFlags", D)?;
+        typedparam::validate(params, &[("weight", TypedType::UInt)])?;
+        // libvirt's test driver accepts the weight and does not keep it
+        self.with(|st| st.domains.by_ref(d).map(|_| ()))
+    }
+
+    pub(crate) fn tune_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        check_flags(flags, LIVE_CONFIG | TYPED_PARAM_STRING_OKAY, "testDomainGetMemoryParameters", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags & LIVE_CONFIG)?;
+            let m = memtune(def);
+            Ok(vec![
+                TypedParam::new("hard_limit", TypedValue::ULLong(m.hard)),
+                TypedParam::new("soft_limit", TypedValue::ULLong(m.soft)),
+                TypedParam::new("swap_hard_limit", TypedValue::ULLong(m.swap)),
+            ])
+        })
+    }
+
+    pub(crate) fn tune_set_memory_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainSetMemoryParameters", D)?;
+        typedparam::validate(
+            params,
+            &[("hard_limit", TypedType::ULLong), ("soft_limit", TypedType::ULLong), ("swap_hard_limit", TypedType::ULLong)],
+        )?;
+        let hard = typedparam::get_ullong(params, "hard_limit");
+        let soft = typedparam::get_ullong(params, "soft_limit");
+        let swap = typedparam::get_ullong(params, "swap_hard_limit");
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            // libvirt compares against the current (live when running) definition
+            let cur = memtune(&obj.def);
+            let (def, _) = one_def(obj, flags)?;
+            if swap.is_some() || hard.is_some() {
+                let mem_limit = hard.unwrap_or(cur.hard);
+                let swap_limit = swap.unwrap_or(cur.swap);
+                if mem_limit > swap_limit {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArg,
+                        D,
+                        "memory hard_limit tunable value must be lower than or equal to swap_hard_limit",
+                    ));
+                }
+            }
+            let mut m = memtune(def);
+            if let Some(v) = soft {
+                m.soft = v;
+            }
+            if let Some(v) = hard {
+                m.hard = v;
+            }
+            if let Some(v) = swap {
+                m.swap = v;
+            }
+            set_top(def, "memtune", memtune_el(&m));
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        check_flags(flags, LIVE_CONFIG | TYPED_PARAM_STRING_OKAY, "testDomainGetBlkioParameters", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags & LIVE_CONFIG)?;
+            let bt = top(def, "blkiotune");
+            let weight = bt.and_then(|b| child(b, "weight")).and_then(|w| text(w).trim().parse::<u32>().ok()).unwrap_or(0);
+            let mut out = vec![TypedParam::new("weight", TypedValue::UInt(weight))];
+            for (field, el) in [
+                ("device_weight", "weight"),
+                ("device_read_iops_sec", "read_iops_sec"),
+                ("device_write_iops_sec", "write_iops_sec"),
+                ("device_read_bytes_sec", "read_bytes_sec"),
+                ("device_write_bytes_sec", "write_bytes_sec"),
+            ] {
+                let mut parts = Vec::new();
+                for dev in bt.into_iter().flat_map(|b| children(b, "device")) {
+                    let path = child(dev, "path").map(text).unwrap_or_default();
+                    let v = child(dev, el).map(|e| text(e).trim().to_string()).unwrap_or_default();
+                    if !v.is_empty() && v != "0" {
+                        parts.push(format!("{path},{v}"));
+                    }
+                }
+                out.push(TypedParam::new(field, TypedValue::String(parts.join(","))));
+            }
+            Ok(out)
+        })
+    }
+
+    pub(crate) fn tune_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        check_flags(flags, 0, "testDomainPinVcpuFlags", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            if !obj.is_active() {
+                return Err(Error::new(ErrorCode::OperationInvalid, D, "cannot pin vcpus on an inactive domain"));
+            }
+            if vcpu >= obj.def.vcpus_current {
+                return Err(Error::new(ErrorCode::InvalidArg, D, format!("requested vcpu '{vcpu}' is not present in the domain")));
+            }
+            let cpuset = format_cpuset(&set_from_map(cpumap));
+            let def = &mut obj.def;
+            def.cputune.retain(|e| !(e.name == "vcpupin" && attr(e, "vcpu") == Some(vcpu.to_string().as_str())));
+            def.cputune.push(El::new("vcpupin").attr("vcpu", vcpu).attr("cpuset", cpuset));
+            def.cputune.sort_by_key(cputune_rank);
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        let hostcpus = host_cpus(self)?;
+        let (ncpumaps, maplen) = (ncpumaps.max(0) as usize, maplen.max(0) as usize);
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let cpumask = def.vcpu_cpuset.as_deref().and_then(parse_cpuset);
+            let mut out = vec![0u8; ncpumaps * maplen];
+            let n = (def.vcpus_max as usize).min(ncpumaps);
+            for i in 0..n {
+                let pin = def
+                    .cputune
+                    .iter()
+                    .find(|e| e.name == "vcpupin" && attr(e, "vcpu") == Some(i.to_string().as_str()))
+                    .and_then(|e| attr(e, "cpuset"))
+                    .and_then(parse_cpuset);
+                let set = pin.as_ref().or(cpumask.as_ref()).unwrap_or(&hostcpus);
+                out[i * maplen..(i + 1) * maplen].copy_from_slice(&map_from_set(set, maplen));
+            }
+            Ok((out, n as i32))
+        })
+    }
+
+    pub(crate) fn tune_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainPinEmulator", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let set = set_from_map(cpumap);
+            if set.is_empty() {
+                return Err(Error::new(ErrorCode::InvalidArg, D, "Empty cpu list for pinning"));
+            }
+            def.cputune.retain(|e| e.name != "emulatorpin");
+            def.cputune.push(El::new("emulatorpin").attr("cpuset", format_cpuset(&set)));
+            def.cputune.sort_by_key(cputune_rank);
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        check_flags(flags, LIVE_CONFIG, "testDomainGetEmulatorPinInfo", D)?;
+        let hostcpus = host_cpus(self)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let pin = def.cputune.iter().find(|e| e.name == "emulatorpin").and_then(|e| attr(e, "cpuset")).and_then(parse_cpuset);
+            let cpumask = def.vcpu_cpuset.as_deref().and_then(parse_cpuset);
+            let set = pin.as_ref().or(cpumask.as_ref()).unwrap_or(&hostcpus);
+            Ok((map_from_set(set, maplen.max(0) as usize), 1))
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpusets() {
+        let s = parse_cpuset("0-3,^2,7").unwrap();
+        assert_eq!(format_cpuset(&s), "0-1,3,7");
+        assert_eq!(map_from_set(&s, 1), vec![0b1000_1011]);
+        assert_eq!(set_from_map(&[0x15]), parse_cpuset("0,2,4").unwrap());
+        assert!(parse_cpuset("3-1").is_none());
+    }
+}
