@@ -99,6 +99,19 @@ impl TypedParam {
     }
 }
 
+/// libvirt's `VIR_EXCLUSIVE_FLAGS_RET(VIR_DOMAIN_AFFECT_LIVE, VIR_DOMAIN_AFFECT_CONFIG)`
+/// of the public API (its message carries no code prefix).
+pub fn live_config_exclusive(flags: u32) -> Result<()> {
+    if flags & 3 == 3 {
+        return Err(Error::raw(
+            ErrorCode::InvalidArg,
+            ErrorDomain::Domain,
+            "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
+        ));
+    }
+    Ok(())
+}
+
 /// The value of `field` if present with type ullong (`virTypedParamsGetULLong`).
 pub fn get_ullong(params: &[TypedParam], field: &str) -> Option<u64> {
     params.iter().find(|p| p.field == field).and_then(|p| match p.value {

@@ -12,6 +12,7 @@ pub mod nwfilter;
 pub mod secret;
 pub mod snapshot;
 pub mod storage;
+pub mod tune;
 
 use crate::parse::{Cmd, CmdDef, Fail};
 use crate::Ctl;
@@ -21,8 +22,18 @@ use oxvirt::{Connect, Domain, Interface, NWFilter, Network, NodeDevice, Secret, 
 pub static TABLE: &[CmdDef] = &concat_tables();
 
 const fn concat_tables() -> [CmdDef; N_CMDS] {
-    let groups: [&[CmdDef]; 9] =
-        [domain::CMDS, snapshot::CMDS, network::CMDS, storage::CMDS, secret::CMDS, nwfilter::CMDS, iface::CMDS, nodedev::CMDS, host::CMDS];
+    let groups: [&[CmdDef]; 10] = [
+        domain::CMDS,
+        tune::CMDS,
+        snapshot::CMDS,
+        network::CMDS,
+        storage::CMDS,
+        secret::CMDS,
+        nwfilter::CMDS,
+        iface::CMDS,
+        nodedev::CMDS,
+        host::CMDS,
+    ];
     let mut out = [host::CMDS[0]; N_CMDS];
     let mut k = 0;
     let mut g = 0;
@@ -39,6 +50,7 @@ const fn concat_tables() -> [CmdDef; N_CMDS] {
 }
 
 const N_CMDS: usize = domain::CMDS.len()
+    + tune::CMDS.len()
     + snapshot::CMDS.len()
     + network::CMDS.len()
     + storage::CMDS.len()

@@ -228,7 +228,7 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
 /// libvirt's public API: `virCheckPositiveArgGoto(*nparams)`.
 fn positive_nparams(n: i32, func: &str) -> Result<()> {
     if n <= 0 {
-        return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("*nparams in {func} must be greater than zero")));
+        return Err(Error::raw(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("*nparams in {func} must be greater than zero")));
     }
     Ok(())
 }

@@ -12,22 +12,14 @@ use oxvirt_util::{ErrorCode, ErrorDomain};
 /// `VIR_NODE_CPU_STATS_ALL_CPUS`.
 pub const NODE_CPU_STATS_ALL_CPUS: i32 = -1;
 
-/// libvirt's `VIR_EXCLUSIVE_FLAGS_RET(VIR_DOMAIN_AFFECT_LIVE, VIR_DOMAIN_AFFECT_CONFIG)`.
 fn live_config_exclusive(flags: DomainModFlags) -> Result<()> {
-    if flags.contains(DomainModFlags::LIVE | DomainModFlags::CONFIG) {
-        return Err(Error::new(
-            ErrorCode::InvalidArg,
-            ErrorDomain::Domain,
-            "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
-        ));
-    }
-    Ok(())
+    crate::typedparam::live_config_exclusive(flags.bits())
 }
 
 /// libvirt's `virCheckPositiveArgGoto` message.
 fn positive(name: &str, value: i64, func: &str) -> Result<()> {
     if value <= 0 {
-        return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("{name} in {func} must be greater than zero")));
+        return Err(Error::raw(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("{name} in {func} must be greater than zero")));
     }
     Ok(())
 }
@@ -37,7 +29,7 @@ impl Connect {
     /// [`NODE_CPU_STATS_ALL_CPUS`]) as (field, value) pairs, in the driver's order.
     pub fn node_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
         if cpu < 0 && cpu != NODE_CPU_STATS_ALL_CPUS {
-            return Err(Error::new(
+            return Err(Error::raw(
                 ErrorCode::InvalidArg,
                 ErrorDomain::Domain,
                 format!("cpuNum in virNodeGetCPUStats only accepts {NODE_CPU_STATS_ALL_CPUS} as a negative value"),
