@@ -422,6 +422,43 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
         nosup!("virDomainGetEmulatorPinInfo")
     }
+    /// `virDomainSetBlkioParameters`.
+    fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetBlkioParameters")
+    }
+    /// `virDomainGetNumaParameters` (every parameter).
+    fn domain_get_numa_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetNumaParameters")
+    }
+    /// `virDomainSetNumaParameters`.
+    fn domain_set_numa_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetNumaParameters")
+    }
+    /// `virDomainGetPerfEvents`.
+    fn domain_get_perf_events(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetPerfEvents")
+    }
+    /// `virDomainSetPerfEvents`.
+    fn domain_set_perf_events(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetPerfEvents")
+    }
+    /// `virDomainSetLifecycleAction` (`typ`: `virDomainLifecycle`, `action`:
+    /// `virDomainLifecycleAction`).
+    fn domain_set_lifecycle_action(&self, d: &DomainRef, typ: u32, action: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainSetLifecycleAction")
+    }
+    /// `virDomainMemoryPeek`: `size` bytes from `start`.
+    fn domain_memory_peek(&self, d: &DomainRef, start: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        nosup!("virDomainMemoryPeek")
+    }
+    /// `virDomainGetMessages`.
+    fn domain_get_messages(&self, d: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        nosup!("virDomainGetMessages")
+    }
+    /// `virDomainCoreDumpWithFormat` (`virDomainCoreDump` is format 0, raw).
+    fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainCoreDump")
+    }
     // end of tuning, pinning, devices (rss)
 
     /// Register an event callback (`virConnectDomainEventRegisterAny` and the

@@ -289,6 +289,33 @@ impl HypervisorDriver for RemoteConn {
     fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
         self.tune_get_emulator_pin_info(d, maplen, flags)
     }
+    fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_blkio_parameters(d, params, flags)
+    }
+    fn domain_get_numa_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_numa_parameters(d, flags)
+    }
+    fn domain_set_numa_parameters(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_numa_parameters(d, params, flags)
+    }
+    fn domain_get_perf_events(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_perf_events(d, flags)
+    }
+    fn domain_set_perf_events(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_perf_events(d, params, flags)
+    }
+    fn domain_set_lifecycle_action(&self, d: &DomainRef, typ: u32, action: u32, flags: u32) -> Result<()> {
+        self.tune_set_lifecycle_action(d, typ, action, flags)
+    }
+    fn domain_memory_peek(&self, d: &DomainRef, start: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        self.tune_memory_peek(d, start, size, flags)
+    }
+    fn domain_get_messages(&self, d: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        self.tune_get_messages(d, flags)
+    }
+    fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        self.tune_core_dump(d, to, dumpformat, flags)
+    }
     // end of tuning, pinning, devices (rss)
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         let r: RemoteDomainGetSchedulerTypeRet = self.call(P::DomainGetSchedulerType, &RemoteDomainGetSchedulerTypeArgs { dom: dom(d) })?;

@@ -140,4 +140,54 @@ impl RemoteConn {
         let r: RemoteDomainGetEmulatorPinInfoRet = self.call(P::DomainGetEmulatorPinInfo, &args)?;
         Ok((r.cpumaps, r.ret))
     }
+
+    pub(crate) fn tune_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.call0(P::DomainSetBlkioParameters, &RemoteDomainSetBlkioParametersArgs { dom: dom(d), params: to_wire(params), flags })
+    }
+
+    pub(crate) fn tune_get_numa_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        let count: RemoteDomainGetNumaParametersRet =
+            self.call(P::DomainGetNumaParameters, &RemoteDomainGetNumaParametersArgs { dom: dom(d), nparams: 0, flags })?;
+        if count.nparams <= 0 {
+            return Ok(Vec::new());
+        }
+        let args = RemoteDomainGetNumaParametersArgs { dom: dom(d), nparams: count.nparams, flags };
+        Ok(from_wire(self.call::<_, RemoteDomainGetNumaParametersRet>(P::DomainGetNumaParameters, &args)?.params))
+    }
+
+    pub(crate) fn tune_set_numa_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.call0(P::DomainSetNumaParameters, &RemoteDomainSetNumaParametersArgs { dom: dom(d), params: to_wire(params), flags })
+    }
+
+    pub(crate) fn tune_get_perf_events(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        let r: RemoteDomainGetPerfEventsRet = self.call(P::DomainGetPerfEvents, &RemoteDomainGetPerfEventsArgs { dom: dom(d), flags })?;
+        Ok(from_wire(r.params))
+    }
+
+    pub(crate) fn tune_set_perf_events(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.call0(P::DomainSetPerfEvents, &RemoteDomainSetPerfEventsArgs { dom: dom(d), params: to_wire(params), flags })
+    }
+
+    pub(crate) fn tune_set_lifecycle_action(&self, d: &DomainRef, typ: u32, action: u32, flags: u32) -> Result<()> {
+        self.call0(P::DomainSetLifecycleAction, &RemoteDomainSetLifecycleActionArgs { dom: dom(d), r#type: typ, action, flags })
+    }
+
+    pub(crate) fn tune_memory_peek(&self, d: &DomainRef, offset: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        let r: RemoteDomainMemoryPeekRet =
+            self.call(P::DomainMemoryPeek, &RemoteDomainMemoryPeekArgs { dom: dom(d), offset, size, flags })?;
+        Ok(r.buffer)
+    }
+
+    pub(crate) fn tune_get_messages(&self, d: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        Ok(self.call::<_, RemoteDomainGetMessagesRet>(P::DomainGetMessages, &RemoteDomainGetMessagesArgs { dom: dom(d), flags })?.msgs)
+    }
+
+    pub(crate) fn tune_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        if dumpformat == 0 {
+            self.call0(P::DomainCoreDump, &RemoteDomainCoreDumpArgs { dom: dom(d), to: to.to_string(), flags })
+        } else {
+            let args = RemoteDomainCoreDumpWithFormatArgs { dom: dom(d), to: to.to_string(), dumpformat, flags };
+            self.call0(P::DomainCoreDumpWithFormat, &args)
+        }
+    }
 }

@@ -59,7 +59,7 @@ fn dom_event(obj: &DomObj, event: i32, detail: i32) -> Event {
 }
 
 /// `virDomainObjCheckActive`.
-fn check_active(obj: &DomObj) -> Result<()> {
+pub(crate) fn check_active(obj: &DomObj) -> Result<()> {
     if !obj.is_active() {
         return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
     }
@@ -95,7 +95,7 @@ impl State {
     }
 
     /// Stop a domain, emit STOPPED/`detail` and drop it when transient.
-    fn stop_and_reap(&mut self, u: &Uuid, why: i32, detail: i32) {
+    pub(crate) fn stop_and_reap(&mut self, u: &Uuid, why: i32, detail: i32) {
         self.stop_domain(u, why);
         if let Some(obj) = self.domains.get(u) {
             let ev = dom_event(obj, lc::STOPPED, detail);
@@ -120,7 +120,7 @@ impl State {
 }
 
 /// Resolve `virDomainModificationImpact` flags for `obj`: (live, config).
-fn impact(obj: &DomObj, flags: u32) -> Result<(bool, bool)> {
+pub(crate) fn impact(obj: &DomObj, flags: u32) -> Result<(bool, bool)> {
     let mut live = flags & DomainModFlags::LIVE.bits() != 0;
     let mut config = flags & DomainModFlags::CONFIG.bits() != 0;
     if !live && !config {
@@ -142,7 +142,8 @@ fn impact(obj: &DomObj, flags: u32) -> Result<(bool, bool)> {
 /// `virDomainObjGetOneDef`: the single definition `flags` select, mutable.
 pub(crate) fn one_def(obj: &mut DomObj, flags: u32) -> Result<(&mut DomainDef, bool)> {
     if flags & DomainModFlags::LIVE.bits() != 0 && flags & DomainModFlags::CONFIG.bits() != 0 {
-        return Err(Error::new(
+        // virReportInvalidArg: the message carries no code prefix
+        return Err(Error::raw(
             ErrorCode::InvalidArg,
             ErrorDomain::Domain,
             "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
@@ -813,6 +814,41 @@ impl HypervisorDriver for TestConn {
 
     fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
         self.tune_get_emulator_pin_info(d, maplen, flags)
+    }
+    fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_blkio_parameters(d, params, flags)
+    }
+
+    fn domain_get_numa_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_numa_parameters(d, flags)
+    }
+
+    fn domain_set_numa_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_numa_parameters(d, params, flags)
+    }
+
+    fn domain_get_perf_events(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_perf_events(d, flags)
+    }
+
+    fn domain_set_perf_events(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_perf_events(d, params, flags)
+    }
+
+    fn domain_set_lifecycle_action(&self, d: &DomainRef, typ: u32, action: u32, flags: u32) -> Result<()> {
+        self.tune_set_lifecycle_action(d, typ, action, flags)
+    }
+
+    fn domain_memory_peek(&self, d: &DomainRef, start: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        self.tune_memory_peek(d, start, size, flags)
+    }
+
+    fn domain_get_messages(&self, d: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        self.tune_get_messages(d, flags)
+    }
+
+    fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        self.tune_core_dump(d, to, dumpformat, flags)
     }
     // end of tuning, pinning, devices (rss)
 

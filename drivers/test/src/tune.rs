@@ -525,6 +525,359 @@ impl TestConn {
     }
 }
 
+/// libvirt's perf events (`virPerfEvent`), in order.
+const PERF_EVENTS: &[&str] = &[
+    "cmt",
+    "mbmt",
+    "mbml",
+    "cpu_cycles",
+    "instructions",
+    "cache_references",
+    "cache_misses",
+    "branch_instructions",
+    "branch_misses",
+    "bus_cycles",
+    "stalled_cycles_frontend",
+    "stalled_cycles_backend",
+    "ref_cpu_cycles",
+    "cpu_clock",
+    "task_clock",
+    "page_faults",
+    "context_switches",
+    "cpu_migrations",
+    "page_faults_min",
+    "page_faults_maj",
+    "alignment_faults",
+    "emulation_faults",
+];
+
+/// `virDomainNumatuneMemMode` names.
+const NUMA_MODES: &[&str] = &["strict", "preferred", "interleave", "restrictive"];
+
+/// `virDomainLifecycle` and `virDomainLifecycleAction` names.
+const LIFECYCLE_TYPES: &[&str] = &["poweroff", "reboot", "crash"];
+const LIFECYCLE_ACTIONS: &[&str] = &["destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart"];
+
+/// The `<blkiotune><device>` fields, in libvirt's output order.
+const BLKIO_DEVICE_FIELDS: &[(&str, &str)] = &[
+    ("device_weight", "weight"),
+    ("device_read_iops_sec", "read_iops_sec"),
+    ("device_write_iops_sec", "write_iops_sec"),
+    ("device_read_bytes_sec", "read_bytes_sec"),
+    ("device_write_bytes_sec", "write_bytes_sec"),
+];
+
+/// `<numatune><memory mode nodeset>`: (mode index, nodeset) when given.
+fn numatune(def: &DomainDef) -> (Option<i32>, Option<BTreeSet<u32>>) {
+    let Some(mem) = top(def, "numatune").and_then(|n| child(n, "memory")) else { return (None, None) };
+    let mode = attr(mem, "mode").map(|m| NUMA_MODES.iter().position(|x| *x == m).map(|i| i as i32).unwrap_or(0)).or(Some(0));
+    (mode, attr(mem, "nodeset").and_then(parse_cpuset))
+}
+
+/// One `<blkiotune><device>` (path and its five values).
+#[derive(Debug, Clone, Default)]
+struct BlkioDevice {
+    path: String,
+    values: [u64; 5],
+}
+
+fn blkio_devices(def: &DomainDef) -> Vec<BlkioDevice> {
+    let mut out = Vec::new();
+    for dev in top(def, "blkiotune").into_iter().flat_map(|b| children(b, "device")) {
+        let mut d = BlkioDevice { path: child(dev, "path").map(text).unwrap_or_default(), values: [0; 5] };
+        for (i, (_, el)) in BLKIO_DEVICE_FIELDS.iter().enumerate() {
+            d.values[i] = child(dev, el).and_then(|e| text(e).trim().parse().ok()).unwrap_or(0);
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn blkiotune_el(weight: u32, devices: &[BlkioDevice]) -> Option<El> {
+    let mut el = El::new("blkiotune");
+    if weight != 0 {
+        el.push(El::new("weight").text(weight));
+    }
+    for d in devices.iter().filter(|d| d.values.iter().any(|v| *v != 0)) {
+        let mut de = El::new("device").child(El::new("path").text(&d.path));
+        for (i, (_, name)) in BLKIO_DEVICE_FIELDS.iter().enumerate() {
+            if d.values[i] != 0 {
+                de.push(El::new(*name).text(d.values[i]));
+            }
+        }
+        el.push(de);
+    }
+    if el.children.is_empty() {
+        None
+    } else {
+        Some(el)
+    }
+}
+
+impl TestConn {
+    pub(crate) fn tune_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainSetBlkioParameters", D)?;
+        let mut allowed = vec![("weight", TypedType::UInt)];
+        allowed.extend(BLKIO_DEVICE_FIELDS.iter().map(|(f, _)| (*f, TypedType::String)));
+        typedparam::validate(params, &allowed)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let bt = top(def, "blkiotune");
+            let mut weight = bt.and_then(|b| child(b, "weight")).and_then(|w| text(w).trim().parse::<u32>().ok()).unwrap_or(0);
+            let mut devices = blkio_devices(def);
+            for p in params {
+                match (&p.value, BLKIO_DEVICE_FIELDS.iter().position(|(f, _)| *f == p.field)) {
+                    (TypedValue::UInt(w), _) if p.field == "weight" => weight = *w,
+                    (TypedValue::String(s), Some(idx)) => {
+                        // "path,value[,path,value...]" (virDomainDriverParseBlkioDeviceStr)
+                        let parts: Vec<&str> = s.split(',').collect();
+                        if !parts.len().is_multiple_of(2) {
+                            return Err(Error::new(
+                                ErrorCode::InvalidArg,
+                                ErrorDomain::Domain,
+                                format!("unable to parse blkio device '{}' '{s}'", p.field),
+                            ));
+                        }
+                        for pair in parts.chunks(2) {
+                            let value: u64 = pair[1].parse().map_err(|_| {
+                                Error::new(
+                                    ErrorCode::InvalidArg,
+                                    ErrorDomain::Domain,
+                                    format!("invalid value '{}' for parameter '{}' of device '{}'", pair[1], p.field, pair[0]),
+                                )
+                            })?;
+                            match devices.iter_mut().find(|d| d.path == pair[0]) {
+                                Some(dev) => dev.values[idx] = value,
+                                None => {
+                                    let mut dev = BlkioDevice { path: pair[0].to_string(), values: [0; 5] };
+                                    dev.values[idx] = value;
+                                    devices.push(dev);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            set_top(def, "blkiotune", blkiotune_el(weight, &devices));
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_get_numa_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        check_flags(flags, LIVE_CONFIG | TYPED_PARAM_STRING_OKAY, "testDomainGetNumaParameters", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags & LIVE_CONFIG)?;
+            let (mode, nodeset) = numatune(def);
+            Ok(vec![
+                TypedParam::new("numa_mode", TypedValue::Int(mode.unwrap_or(0))),
+                TypedParam::new("numa_nodeset", TypedValue::String(nodeset.map(|n| format_cpuset(&n)).unwrap_or_default())),
+            ])
+        })
+    }
+
+    pub(crate) fn tune_set_numa_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainSetNumaParameters", D)?;
+        typedparam::validate(params, &[("numa_mode", TypedType::Int), ("numa_nodeset", TypedType::String)])?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, live) = one_def(obj, flags)?;
+            let mut mode = None;
+            let mut nodeset = None;
+            for p in params {
+                match &p.value {
+                    TypedValue::Int(m) if p.field == "numa_mode" => {
+                        if *m < 0 || *m as usize >= NUMA_MODES.len() {
+                            return Err(Error::new(ErrorCode::InvalidArg, D, format!("unsupported numatune mode: '{m}'")));
+                        }
+                        mode = Some(*m);
+                    }
+                    TypedValue::String(s) if p.field == "numa_nodeset" => {
+                        let set = parse_cpuset(s)
+                            .ok_or_else(|| Error::new(ErrorCode::InvalidArg, ErrorDomain::None, format!("Failed to parse bitmap '{s}'")))?;
+                        if set.is_empty() {
+                            return Err(Error::new(ErrorCode::OperationInvalid, D, format!("Invalid nodeset of 'numatune': {s}")));
+                        }
+                        nodeset = Some(set);
+                    }
+                    _ => {}
+                }
+            }
+            let (cur_mode, cur_nodeset) = numatune(def);
+            if live {
+                if let (Some(m), Some(c)) = (mode, cur_mode) {
+                    if m != c {
+                        return Err(Error::new(ErrorCode::OperationInvalid, D, "can't change numatune mode for running domain"));
+                    }
+                }
+            }
+            let nodeset = nodeset.or(cur_nodeset);
+            let Some(nodeset) = nodeset else {
+                if mode.is_some() {
+                    return Err(Error::new(
+                        ErrorCode::ConfigUnsupported,
+                        ErrorDomain::Domain,
+                        "nodeset for NUMA memory tuning must be set if 'placement' is 'static'",
+                    ));
+                }
+                return Ok(());
+            };
+            let mode = mode.or(cur_mode).unwrap_or(0);
+            let mem = El::new("memory").attr("mode", NUMA_MODES[mode as usize]).attr("nodeset", format_cpuset(&nodeset));
+            let mut nt = top(def, "numatune").cloned().unwrap_or_else(|| El::new("numatune"));
+            nt.children.retain(|c| !matches!(c, XNode::El(e) if e.name == "memory"));
+            nt.children.insert(0, XNode::El(mem));
+            set_top(def, "numatune", Some(nt));
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_get_perf_events(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        check_flags(flags, LIVE_CONFIG | TYPED_PARAM_STRING_OKAY, "testDomainGetPerfEvents", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags & LIVE_CONFIG)?;
+            let perf = top(def, "perf");
+            Ok(PERF_EVENTS
+                .iter()
+                .map(|ev| {
+                    let on = perf
+                        .into_iter()
+                        .flat_map(|p| children(p, "event"))
+                        .any(|e| attr(e, "name") == Some(ev) && attr(e, "enabled") == Some("yes"));
+                    TypedParam::new(ev, TypedValue::Boolean(on))
+                })
+                .collect())
+        })
+    }
+
+    pub(crate) fn tune_set_perf_events(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainSetPerfEvents", D)?;
+        let allowed: Vec<(&str, TypedType)> = PERF_EVENTS.iter().map(|e| (*e, TypedType::Boolean)).collect();
+        typedparam::validate(params, &allowed)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            // current state: absent, yes or no per event
+            let mut state: Vec<Option<bool>> = PERF_EVENTS
+                .iter()
+                .map(|ev| {
+                    top(def, "perf")
+                        .into_iter()
+                        .flat_map(|p| children(p, "event"))
+                        .find(|e| attr(e, "name") == Some(ev))
+                        .map(|e| attr(e, "enabled") == Some("yes"))
+                })
+                .collect();
+            for p in params {
+                if let (Some(i), TypedValue::Boolean(on)) = (PERF_EVENTS.iter().position(|e| *e == p.field), &p.value) {
+                    state[i] = Some(*on);
+                }
+            }
+            let mut perf = El::new("perf");
+            for (ev, st) in PERF_EVENTS.iter().zip(&state) {
+                if let Some(on) = st {
+                    perf.push(El::new("event").attr("name", *ev).attr("enabled", if *on { "yes" } else { "no" }));
+                }
+            }
+            set_top(def, "perf", if perf.children.is_empty() { None } else { Some(perf) });
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_set_lifecycle_action(&self, d: &DomainRef, typ: u32, action: u32, flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainSetLifecycleAction", D)?;
+        let (Some(tname), Some(aname)) = (LIFECYCLE_TYPES.get(typ as usize), LIFECYCLE_ACTIONS.get(action as usize)) else {
+            return Ok(());
+        };
+        if typ != 2 && action >= 4 {
+            return Err(Error::new(
+                ErrorCode::ConfigUnsupported,
+                ErrorDomain::Domain,
+                format!("Lifecycle event '{tname}' doesn't support '{aname}' action"),
+            ));
+        }
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (live, config) = crate::domain::impact(obj, flags)?;
+            let set = |def: &mut DomainDef| match typ {
+                0 => def.on_poweroff = aname.to_string(),
+                1 => def.on_reboot = aname.to_string(),
+                _ => def.on_crash = aname.to_string(),
+            };
+            if live {
+                set(&mut obj.def);
+            }
+            if config {
+                if obj.is_active() {
+                    let nd = obj.new_def.get_or_insert_with(|| obj.def.clone());
+                    set(nd);
+                } else {
+                    set(&mut obj.def);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_memory_peek(&self, d: &DomainRef, start: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        check_flags(flags, 1 | 2, "testDomainMemoryPeek", D)?;
+        if flags != 1 && flags != 2 {
+            return Err(Error::new(ErrorCode::InvalidArg, D, "flags parameter must be VIR_MEMORY_VIRTUAL or VIR_MEMORY_PHYSICAL"));
+        }
+        self.with(|st| {
+            let obj = st.domains.by_ref(d)?;
+            crate::domain::check_active(obj)?;
+            // libvirt's test driver: consecutive bytes counting up from the start address
+            Ok((0..size as u64).map(|i| start.wrapping_add(i) as u8).collect())
+        })
+    }
+
+    pub(crate) fn tune_get_messages(&self, d: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        check_flags(flags, 1 | 2, "testDomainGetMessages", D)?;
+        // the test driver never taints a domain nor uses deprecated features
+        self.with(|st| st.domains.by_ref(d).map(|_| Vec::new()))
+    }
+
+    pub(crate) fn tune_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        const DUMP_CRASH: u32 = 1;
+        check_flags(flags, DUMP_CRASH, "testDomainCoreDumpWithFormat", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref(d)?;
+            crate::domain::check_active(obj)?;
+            let name = obj.def.name.clone();
+            let u = obj.def.uuid;
+            let sys = |what: &str, e: std::io::Error| {
+                let e = e.to_string();
+                let e = e.split(" (os error").next().unwrap_or_default();
+                Error::new(ErrorCode::SystemError, D, format!("domain '{name}' coredump: {what} {to}: {e}"))
+            };
+            {
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(to)
+                    .map_err(|e| sys("failed to open", e))?;
+                f.write_all(crate::domain::SAVE_MAGIC).map_err(|e| sys("failed to write header to", e))?;
+            }
+            if dumpformat != 0 {
+                return Err(Error::new(ErrorCode::OperationUnsupported, D, "kdump-compressed format is not supported here"));
+            }
+            if flags & DUMP_CRASH != 0 {
+                // VIR_DOMAIN_SHUTOFF_CRASHED, VIR_DOMAIN_EVENT_STOPPED_CRASHED
+                st.stop_and_reap(&u, 3, oxvirt::event::lifecycle::STOPPED_CRASHED);
+            }
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

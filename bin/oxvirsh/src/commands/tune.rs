@@ -52,7 +52,101 @@ pub const CMDS: &[CmdDef] = &[
         ],
         cmd_memtune
     ),
-    cmd!("blkiotune", "domain", "Get or set blkio parameters", &[DOMAIN, CONFIG, LIVE, CURRENT], cmd_blkiotune),
+    cmd!(
+        "blkiotune",
+        "domain",
+        "Get or set blkio parameters",
+        &[
+            DOMAIN,
+            n("weight", 0, "IO Weight"),
+            s("device-weights", 0, "per-device IO Weights, in the form of /path/to/device,weight,..."),
+            s("device-read-iops-sec", 0, "per-device read I/O limit per second, in the form of /path/to/device,read_iops_sec,..."),
+            s("device-write-iops-sec", 0, "per-device write I/O limit per second, in the form of /path/to/device,write_iops_sec,..."),
+            s("device-read-bytes-sec", 0, "per-device bytes read per second, in the form of /path/to/device,read_bytes_sec,..."),
+            s("device-write-bytes-sec", 0, "per-device bytes wrote per second, in the form of /path/to/device,write_bytes_sec,..."),
+            CONFIG,
+            LIVE,
+            CURRENT,
+        ],
+        cmd_blkiotune
+    ),
+    cmd!(
+        "numatune",
+        "domain",
+        "Get or set numa parameters",
+        &[
+            DOMAIN,
+            s("mode", 0, "NUMA mode, one of strict, preferred and interleave or a number from the virDomainNumatuneMemMode enum"),
+            s("nodeset", 0, "NUMA node selections to set"),
+            CONFIG,
+            LIVE,
+            CURRENT,
+        ],
+        cmd_numatune
+    ),
+    cmd!(
+        "perf",
+        "domain",
+        "Get or set perf event",
+        &[
+            DOMAIN,
+            s("enable", 0, "perf events which will be enabled"),
+            s("disable", 0, "perf events which will be disabled"),
+            CONFIG,
+            LIVE,
+            CURRENT
+        ],
+        cmd_perf
+    ),
+    cmd!(
+        "set-lifecycle-action",
+        "domain",
+        "change lifecycle actions",
+        &[
+            DOMAIN,
+            OptDef {
+                name: "type",
+                kind: OptKind::Data,
+                flags: REQ,
+                help: "lifecycle type to modify",
+                complete: crate::parse::Complete::None
+            },
+            OptDef {
+                name: "action",
+                kind: OptKind::Data,
+                flags: REQ,
+                help: "lifecycle action to set",
+                complete: crate::parse::Complete::None
+            },
+            CONFIG,
+            LIVE,
+            CURRENT,
+        ],
+        cmd_set_lifecycle_action
+    ),
+    cmd!(
+        "dump",
+        "domain",
+        "dump the core of a domain to a file for analysis",
+        &[
+            DOMAIN,
+            OptDef {
+                name: "file",
+                kind: OptKind::Data,
+                flags: REQ,
+                help: "where to dump the core",
+                complete: crate::parse::Complete::None
+            },
+            b("live", "perform a live core dump if supported"),
+            b("crash", "crash the domain after core dump"),
+            b("bypass-cache", "avoid file system cache when dumping"),
+            b("reset", "reset the domain after core dump"),
+            b("verbose", "display the progress of dump"),
+            b("memory-only", "dump domain's memory only"),
+            s("format", 0, "specify the format of memory-only dump"),
+        ],
+        cmd_dump
+    ),
     cmd!(
         "vcpupin",
         "domain",
@@ -252,6 +346,28 @@ fn cmd_blkiotune(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let flags = mod_flags(ctl, cmd)?;
     let conn = ctl.conn()?;
     let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let mut params = Vec::new();
+    if let Some(w) = cmd.int("weight").map_err(|m| ctl.fail_msg(m))? {
+        if w <= 0 || w > i64::from(u32::MAX) {
+            return Err(ctl.fail_msg(format!("Invalid value of {} for I/O weight", w as i32)));
+        }
+        params.push(TypedParam::new("weight", TypedValue::UInt(w as u32)));
+    }
+    for (opt, field) in [
+        ("device-weights", "device_weight"),
+        ("device-read-iops-sec", "device_read_iops_sec"),
+        ("device-write-iops-sec", "device_write_iops_sec"),
+        ("device-read-bytes-sec", "device_read_bytes_sec"),
+        ("device-write-bytes-sec", "device_write_bytes_sec"),
+    ] {
+        if let Some(v) = opt_str(ctl, cmd, opt)? {
+            params.push(TypedParam::new(field, TypedValue::String(v.to_string())));
+        }
+    }
+    if !params.is_empty() {
+        dom.set_blkio_parameters(&params, flags).map_err(|e| ctl.fail("Unable to change blkio parameters", e))?;
+        return Ok(());
+    }
     oxvirt::typedparam::live_config_exclusive(flags.bits()).map_err(|e| ctl.fail("Unable to get number of blkio parameters", e))?;
     let params = dom.blkio_parameters(flags).map_err(|e| ctl.fail("Unable to get blkio parameters", e))?;
     let mut o = String::new();
@@ -555,5 +671,145 @@ fn cmd_cpu_models(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         }
         ctl.print(&o);
     }
+    Ok(())
+}
+
+const NUMA_MODES: [&str; 4] = ["strict", "preferred", "interleave", "restrictive"];
+
+fn cmd_numatune(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let mut params = Vec::new();
+    if let Some(ns) = opt_str(ctl, cmd, "nodeset")? {
+        params.push(TypedParam::new("numa_nodeset", TypedValue::String(ns.to_string())));
+    }
+    if let Some(m) = opt_str(ctl, cmd, "mode")? {
+        let mode = match NUMA_MODES.iter().position(|x| *x == m) {
+            Some(i) => i as i32,
+            None => parse_c_int(m).ok_or_else(|| ctl.fail_msg(format!("Invalid mode: {m}")))?,
+        };
+        params.push(TypedParam::new("numa_mode", TypedValue::Int(mode)));
+    }
+    if !params.is_empty() {
+        dom.set_numa_parameters(&params, flags).map_err(|e| ctl.fail("Unable to change numa parameters", e))?;
+        return Ok(());
+    }
+    // (unlike memtune's, libvirt's count call here does not check the flags)
+    let params = dom.numa_parameters(flags).map_err(|e| ctl.fail("Unable to get numa parameters", e))?;
+    let mut o = String::new();
+    for p in &params {
+        let v = match p.value {
+            TypedValue::Int(m) if p.field == "numa_mode" => {
+                NUMA_MODES.get(m as usize).map(|s| s.to_string()).unwrap_or_else(|| "(null)".into())
+            }
+            _ => param_value(p),
+        };
+        o += &format!("{:<15}: {v}\n", p.field);
+    }
+    ctl.print(&o);
+    Ok(())
+}
+
+/// `virStrToLong_i(s, NULL, 0)`: decimal, `0x` hex or `0` octal.
+fn parse_c_int(s: &str) -> Option<i32> {
+    let (neg, t) = match s.strip_prefix('-') {
+        Some(t) => (true, t),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()?
+    } else if t.len() > 1 && t.starts_with('0') {
+        i64::from_str_radix(&t[1..], 8).ok()?
+    } else {
+        t.parse::<i64>().ok()?
+    };
+    i32::try_from(if neg { -v } else { v }).ok()
+}
+
+fn print_perf(ctl: &mut Ctl, params: &[TypedParam]) {
+    let mut o = String::new();
+    for p in params {
+        let on = matches!(p.value, TypedValue::Boolean(true));
+        o += &format!("{:<15}: {}\n", p.field, if on { "enabled" } else { "disabled" });
+    }
+    ctl.extra(&o);
+}
+
+fn cmd_perf(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let enable = opt_str(ctl, cmd, "enable")?.map(str::to_string);
+    let disable = opt_str(ctl, cmd, "disable")?.map(str::to_string);
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let mut params = Vec::new();
+    for (list, on) in [(enable, true), (disable, false)] {
+        for ev in list.iter().flat_map(|l| l.split(',')).filter(|e| !e.is_empty()) {
+            params.push(TypedParam::new(ev, TypedValue::Boolean(on)));
+        }
+    }
+    if params.is_empty() {
+        let params = dom.perf_events(flags).map_err(|e| ctl.fail("Unable to get perf events", e))?;
+        print_perf(ctl, &params);
+    } else {
+        dom.set_perf_events(&params, flags).map_err(|e| ctl.fail("Unable to enable/disable perf events", e))?;
+        print_perf(ctl, &params);
+    }
+    Ok(())
+}
+
+fn cmd_set_lifecycle_action(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let typ = req_str(ctl, cmd, "type")?;
+    let action = req_str(ctl, cmd, "action")?;
+    let Some(t) = ["poweroff", "reboot", "crash"].iter().position(|x| *x == typ) else {
+        return Err(ctl.fail_msg(format!("Invalid lifecycle type '{typ}'.")));
+    };
+    let actions = ["destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart"];
+    let Some(a) = actions.iter().position(|x| *x == action) else {
+        return Err(ctl.fail_msg(format!("Invalid lifecycle action '{action}'.")));
+    };
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    dom.set_lifecycle_action(t as u32, a as u32, flags).map_err(|e| ctl.fail("Unable to change lifecycle action.", e))?;
+    Ok(())
+}
+
+fn cmd_dump(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let to = req_str(ctl, cmd, "file")?.to_string();
+    let name = dom.name().to_string();
+    // VIR_DUMP_CRASH 1, LIVE 2, BYPASS_CACHE 4, RESET 8, MEMORY_ONLY 16
+    let mut flags = 0;
+    for (o, bit) in [("live", 2), ("crash", 1), ("bypass-cache", 4), ("reset", 8), ("memory-only", 16)] {
+        if cmd.has(o) {
+            flags |= bit;
+        }
+    }
+    let mut dumpformat = 0;
+    if cmd.has("format") {
+        if flags & 16 == 0 {
+            return Err(ctl.fail_msg("--format only works with --memory-only"));
+        }
+        if let Some(f) = cmd.get("format").filter(|f| !f.is_empty()) {
+            dumpformat = match ["elf", "kdump-zlib", "kdump-lzo", "kdump-snappy", "win-dmp"].iter().position(|x| *x == f) {
+                Some(i) => i as u32,
+                None => {
+                    return Err(ctl.fail_msg(format!(
+                        "format '{f}' is not supported, expecting 'kdump-zlib', 'kdump-lzo', 'kdump-snappy', 'win-dmp' or 'elf'"
+                    )))
+                }
+            };
+        }
+    }
+    // libvirt's client library passes an absolute path
+    let abs = if to.starts_with('/') {
+        to.clone()
+    } else {
+        std::env::current_dir().map(|d| d.join(&to).to_string_lossy().into_owned()).unwrap_or_else(|_| to.clone())
+    };
+    dom.core_dump(&abs, dumpformat, flags).map_err(|e| ctl.fail(format!("Failed to core dump domain '{name}' to {to}"), e))?;
+    ctl.extra(&format!("\nDomain '{name}' dumped to {to}\n"));
     Ok(())
 }

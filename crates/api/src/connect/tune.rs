@@ -113,3 +113,65 @@ impl Domain {
         self.hv().domain_get_emulator_pin_info(&self.r(), maplen, flags.bits()).map(|(m, _)| m)
     }
 }
+
+impl Domain {
+    /// `virDomainSetBlkioParameters`.
+    pub fn set_blkio_parameters(&self, params: &[TypedParam], flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetBlkioParameters")?;
+        self.hv().domain_set_blkio_parameters(&self.r(), params, flags.bits())
+    }
+    /// `virDomainGetNumaParameters` (libvirt adds `VIR_TYPED_PARAM_STRING_OKAY`).
+    pub fn numa_parameters(&self, flags: DomainModFlags) -> Result<Vec<TypedParam>> {
+        // (libvirt's virDomainGetNumaParameters leaves the live/config check to the driver)
+        self.hv().domain_get_numa_parameters(&self.r(), flags.bits() | TYPED_PARAM_STRING_OKAY)
+    }
+    /// `virDomainSetNumaParameters`.
+    pub fn set_numa_parameters(&self, params: &[TypedParam], flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetNumaParameters")?;
+        self.hv().domain_set_numa_parameters(&self.r(), params, flags.bits())
+    }
+    /// `virDomainGetPerfEvents`.
+    pub fn perf_events(&self, flags: DomainModFlags) -> Result<Vec<TypedParam>> {
+        self.hv().domain_get_perf_events(&self.r(), flags.bits())
+    }
+    /// `virDomainSetPerfEvents`.
+    pub fn set_perf_events(&self, params: &[TypedParam], flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetPerfEvents")?;
+        self.hv().domain_set_perf_events(&self.r(), params, flags.bits())
+    }
+    /// `virDomainSetLifecycleAction`: `typ` is `VIR_DOMAIN_LIFECYCLE_*` (poweroff 0,
+    /// reboot 1, crash 2), `action` `VIR_DOMAIN_LIFECYCLE_ACTION_*` (destroy 0 ...
+    /// coredump-restart 5).
+    pub fn set_lifecycle_action(&self, typ: u32, action: u32, flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetLifecycleAction")?;
+        if typ >= 3 {
+            return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("invalid lifecycle type '{typ}'")));
+        }
+        if action >= 6 {
+            return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("invalid lifecycle action '{action}'")));
+        }
+        self.hv().domain_set_lifecycle_action(&self.r(), typ, action, flags.bits())
+    }
+    /// `virDomainMemoryPeek`: `flags` must be exactly `VIR_MEMORY_VIRTUAL` (1) or
+    /// `VIR_MEMORY_PHYSICAL` (2).
+    pub fn memory_peek(&self, start: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        self.conn.check_rw("virDomainMemoryPeek")?;
+        if flags != 1 && flags != 2 {
+            return Err(Error::raw(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Domain,
+                "flags in virDomainMemoryPeek should either be VIR_MEMORY_VIRTUAL or VIR_MEMORY_PHYSICAL",
+            ));
+        }
+        self.hv().domain_memory_peek(&self.r(), start, size, flags)
+    }
+    /// `virDomainGetMessages` (`VIR_DOMAIN_MESSAGE_DEPRECATION` 1, `..._TAINTING` 2).
+    pub fn messages(&self, flags: u32) -> Result<Vec<String>> {
+        self.hv().domain_get_messages(&self.r(), flags)
+    }
+    /// `virDomainCoreDumpWithFormat`; `virDomainCoreDump` is `dumpformat` 0 (raw).
+    pub fn core_dump(&self, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        self.conn.check_rw(if dumpformat == 0 { "virDomainCoreDump" } else { "virDomainCoreDumpWithFormat" })?;
+        self.hv().domain_core_dump(&self.r(), to, dumpformat, flags)
+    }
+}
