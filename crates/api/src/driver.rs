@@ -459,6 +459,11 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
         nosup!("virDomainCoreDump")
     }
+    /// `virNodeGetFreePages`: `counts` (`pages.len() * cell_count`, cell-major) and the
+    /// driver's return value (libvirt's test driver returns 0, not the count).
+    fn node_get_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        nosup!("virNodeGetFreePages")
+    }
     // end of tuning, pinning, devices (rss)
 
     /// Register an event callback (`virConnectDomainEventRegisterAny` and the

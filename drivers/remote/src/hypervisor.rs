@@ -316,6 +316,9 @@ impl HypervisorDriver for RemoteConn {
     fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
         self.tune_core_dump(d, to, dumpformat, flags)
     }
+    fn node_get_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        self.tune_node_free_pages(pages, start_cell, cell_count, flags)
+    }
     // end of tuning, pinning, devices (rss)
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         let r: RemoteDomainGetSchedulerTypeRet = self.call(P::DomainGetSchedulerType, &RemoteDomainGetSchedulerTypeArgs { dom: dom(d) })?;

@@ -190,4 +190,11 @@ impl RemoteConn {
             self.call0(P::DomainCoreDumpWithFormat, &args)
         }
     }
+
+    pub(crate) fn tune_node_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        let args = RemoteNodeGetFreePagesArgs { pages: pages.to_vec(), start_cell, cell_count, flags };
+        let r: RemoteNodeGetFreePagesRet = self.call(P::NodeGetFreePages, &args)?;
+        let n = r.counts.len() as i32;
+        Ok((r.counts, n))
+    }
 }

@@ -850,6 +850,9 @@ impl HypervisorDriver for TestConn {
     fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
         self.tune_core_dump(d, to, dumpformat, flags)
     }
+    fn node_get_free_pages(&self, pages: &[u32], _start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        crate::tune::node_free_pages(pages.len(), cell_count, flags)
+    }
     // end of tuning, pinning, devices (rss)
 
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {

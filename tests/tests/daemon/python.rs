@@ -184,6 +184,23 @@ d.pinVcpu(1, (False, True, True))
 assert d.vcpuPinInfo(0) == [(True,) * 8, (False, True, True) + (False,) * 5], d.vcpuPinInfo(0)
 d.pinEmulator((True, False, True), 0)
 assert d.emulatorPinInfo(0) == (True, False, True) + (False,) * 5, d.emulatorPinInfo(0)
+assert d.numaParameters(0) == {"numa_mode": 0, "numa_nodeset": ""}, d.numaParameters(0)
+d.setNumaParameters({"numa_nodeset": "0-1"}, 0)
+assert d.numaParameters(0)["numa_nodeset"] == "0-1"
+perf = d.perfEvents(0)
+assert len(perf) == 22 and perf["cmt"] is False, perf
+d.setPerfEvents({"cmt": True}, 0)
+assert d.perfEvents(0)["cmt"] is True
+d.setLifecycleAction(libvirt.VIR_DOMAIN_LIFECYCLE_POWEROFF, libvirt.VIR_DOMAIN_LIFECYCLE_ACTION_RESTART, 0)
+assert "<on_poweroff>restart</on_poweroff>" in d.XMLDesc(0)
+assert d.memoryPeek(250, 8, libvirt.VIR_MEMORY_VIRTUAL) == bytes([250, 251, 252, 253, 254, 255, 0, 1])
+assert d.messages(0) == [], d.messages(0)
+try:
+    # libvirt's test driver returns 0 here, which libvirtd reports as an error
+    c.getFreePages([4], 0, 1, 0)
+    raise SystemExit("getFreePages succeeded")
+except libvirt.libvirtError as e:
+    assert (e.get_error_code(), e.get_error_domain()) == (libvirt.VIR_ERR_INTERNAL_ERROR, libvirt.VIR_FROM_RPC), str(e)
 print("ok")
 c.close()
 "#,

@@ -175,6 +175,13 @@ pub const CMDS: &[CmdDef] = &[
         &[n("cpu", 0, "prints specified cpu statistics only."), b("percent", "prints by percentage during 1 second.")],
         cmd_nodecpustats
     ),
+    cmd!(
+        "freepages",
+        "host",
+        "NUMA free pages",
+        &[n("cellno", 0, "NUMA cell number"), n("pagesize", 0, "page size (in kibibytes)"), b("all", "show free pages for all NUMA cells")],
+        cmd_freepages
+    ),
     cmd!("nodecpumap", "host", "node cpu map", &[b("pretty", "return human readable output")], cmd_nodecpumap),
     cmd!(
         "cpu-models",
@@ -811,5 +818,89 @@ fn cmd_dump(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     };
     dom.core_dump(&abs, dumpformat, flags).map_err(|e| ctl.fail(format!("Failed to core dump domain '{name}' to {to}"), e))?;
     ctl.extra(&format!("\nDomain '{name}' dumped to {to}\n"));
+    Ok(())
+}
+
+/// The `size` attributes of `<pages>` elements under `path` (`a/b/c`) of the
+/// capabilities XML.
+fn caps_page_sizes(doc: &roxmltree::Document<'_>, path: &[&str]) -> Vec<String> {
+    let mut nodes = vec![doc.root_element()];
+    if doc.root_element().tag_name().name() != path[0] {
+        return Vec::new();
+    }
+    for step in &path[1..] {
+        nodes = nodes.iter().flat_map(|n| n.children().filter(|c| c.has_tag_name(*step))).collect();
+    }
+    nodes.iter().filter_map(|n| n.attribute("size").map(str::to_string)).collect()
+}
+
+fn cmd_freepages(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    exclusive(ctl, cmd, "all", "cellno")?;
+    let kib = match cmd.get("pagesize") {
+        Some(v) => {
+            let bytes = crate::parse::parse_scaled(v, 1024)
+                .filter(|b| *b <= u64::from(u32::MAX))
+                .ok_or_else(|| ctl.fail_msg(format!("Scaled numeric value '{v}' for <pagesize> option is malformed or out of range")))?;
+            bytes.div_ceil(1024) as u32
+        }
+        None => 0,
+    };
+    let conn = ctl.conn()?;
+    if cmd.has("all") {
+        let caps = conn.capabilities().map_err(|e| ctl.fail("unable to get node capabilities", e))?;
+        let doc = roxmltree::Document::parse(&caps).map_err(|_| ctl.fail_msg("unable to parse node capabilities"))?;
+        let mut sizes: Vec<u32> = if cmd.has("pagesize") {
+            vec![kib]
+        } else {
+            let mut raw = caps_page_sizes(&doc, &["capabilities", "host", "cpu", "pages"]);
+            if raw.is_empty() {
+                raw = caps_page_sizes(&doc, &["capabilities", "host", "topology", "cells", "cell", "pages"]);
+            }
+            if raw.is_empty() {
+                return Err(ctl.fail_msg("could not get information about supported page sizes"));
+            }
+            let mut v = Vec::new();
+            for r in raw {
+                v.push(r.parse::<u32>().map_err(|_| ctl.fail_msg(format!("unable to parse page size: {r}")))?);
+            }
+            v
+        };
+        sizes.sort_unstable();
+        sizes.dedup();
+        let cells: Vec<String> = doc
+            .root_element()
+            .children()
+            .filter(|n| n.has_tag_name("host"))
+            .flat_map(|h| h.children().filter(|n| n.has_tag_name("topology")))
+            .flat_map(|t| t.children().filter(|n| n.has_tag_name("cells")))
+            .flat_map(|c| c.children().filter(|n| n.has_tag_name("cell")))
+            .filter_map(|c| c.attribute("id").map(str::to_string))
+            .collect();
+        for id in cells {
+            let cell: i32 = id.parse().map_err(|_| ctl.fail_msg(format!("unable to parse numa node id: {id}")))?;
+            let (counts, _) = conn.node_free_pages(&sizes, cell, 1, 0)?;
+            let mut o = format!("Node {cell}:\n");
+            for (j, size) in sizes.iter().enumerate() {
+                o += &format!("{size}KiB: {}\n", counts.get(j).copied().unwrap_or(0) as i64);
+            }
+            o.push('\n');
+            ctl.print(&o);
+        }
+        return Ok(());
+    }
+    if !cmd.has("cellno") {
+        return Err(ctl.fail_msg("missing cellno argument"));
+    }
+    let cell = cmd.int("cellno").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
+    let cell = i32::try_from(cell)
+        .map_err(|_| ctl.fail_msg(format!("Numeric value '{cell}' for <cellno> option is malformed or out of range")))?;
+    if cell < -1 {
+        return Err(ctl.fail_msg("cell number must be non-negative integer or -1"));
+    }
+    if !cmd.has("pagesize") {
+        return Err(ctl.fail_msg("missing pagesize argument"));
+    }
+    let (counts, _) = conn.node_free_pages(&[kib], cell, 1, 0)?;
+    ctl.print(&format!("{kib}KiB: {}\n", counts.first().copied().unwrap_or(0) as i64));
     Ok(())
 }

@@ -22,6 +22,8 @@ const CPUMAPS_MAX: i64 = 8_388_608;
 const PERF_PARAMS_MAX: usize = 64;
 /// `REMOTE_DOMAIN_MEMORY_PEEK_BUFFER_MAX`.
 const MEMORY_PEEK_MAX: u32 = 4_194_304;
+/// `REMOTE_NODE_MAX_CELLS`.
+const NODE_MAX_CELLS: u64 = 1024;
 /// `REMOTE_CONNECT_CPU_MODELS_MAX`.
 const CPU_MODELS_MAX: usize = 8192;
 
@@ -278,6 +280,21 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         P::DomainCoreDumpWithFormat => {
             let a = a!(RemoteDomainCoreDumpWithFormatArgs);
             handle(conn, &a.dom).core_dump(&a.to, a.dumpformat, a.flags).and_then(|_| void())
+        }
+        P::NodeGetFreePages => {
+            let a = a!(RemoteNodeGetFreePagesArgs);
+            if (a.pages.len() as u64) * u64::from(a.cell_count) > NODE_MAX_CELLS {
+                Err(internal("the result won't fit into REMOTE_NODE_MAX_CELLS"))
+            } else {
+                conn.node_free_pages(&a.pages, a.start_cell, a.cell_count, a.flags).and_then(|(counts, len)| {
+                    // libvirtd fails when the driver returns 0 (as libvirt's test driver
+                    // does) without an error of its own
+                    if len <= 0 {
+                        return Err(internal("Library function returned error but did not set virError"));
+                    }
+                    ret(&RemoteNodeGetFreePagesRet { counts: counts.into_iter().take(len as usize).collect() })
+                })
+            }
         }
         _ => return None,
     })

@@ -41,6 +41,17 @@ impl Connect {
     pub fn node_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
         self.hv().node_get_cpu_map(flags)
     }
+    /// `virNodeGetFreePages`: free pages of each size in `pages` (KiB) for `cell_count`
+    /// cells from `start_cell`, cell-major, and the driver's return value.
+    pub fn node_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        if pages.is_empty() {
+            return Err(Error::raw(ErrorCode::InvalidArg, ErrorDomain::Domain, "npages in virNodeGetFreePages must not be zero"));
+        }
+        if cell_count == 0 {
+            return Err(Error::raw(ErrorCode::InvalidArg, ErrorDomain::Domain, "cellCount in virNodeGetFreePages must not be zero"));
+        }
+        self.hv().node_get_free_pages(pages, start_cell, cell_count, flags)
+    }
     /// `virConnectGetCPUModelNames`: the CPU models known for `arch` (empty: any model
     /// is accepted).
     pub fn cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
