@@ -464,6 +464,14 @@ pub trait HypervisorDriver: Send + Sync {
     fn node_get_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
         nosup!("virNodeGetFreePages")
     }
+    /// `virDomainGetInterfaceParameters` of interface `device` (MAC or target name).
+    fn domain_get_interface_parameters(&self, d: &DomainRef, device: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetInterfaceParameters")
+    }
+    /// `virDomainSetInterfaceParameters`.
+    fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetInterfaceParameters")
+    }
     // end of tuning, pinning, devices (rss)
 
     /// Register an event callback (`virConnectDomainEventRegisterAny` and the

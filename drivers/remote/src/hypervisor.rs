@@ -319,6 +319,12 @@ impl HypervisorDriver for RemoteConn {
     fn node_get_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
         self.tune_node_free_pages(pages, start_cell, cell_count, flags)
     }
+    fn domain_get_interface_parameters(&self, d: &DomainRef, device: &str, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_interface_parameters(d, device, flags)
+    }
+    fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_interface_parameters(d, device, params, flags)
+    }
     // end of tuning, pinning, devices (rss)
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         let r: RemoteDomainGetSchedulerTypeRet = self.call(P::DomainGetSchedulerType, &RemoteDomainGetSchedulerTypeArgs { dom: dom(d) })?;

@@ -197,4 +197,18 @@ impl RemoteConn {
         let n = r.counts.len() as i32;
         Ok((r.counts, n))
     }
+
+    pub(crate) fn tune_get_interface_parameters(&self, d: &DomainRef, device: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        let args = |nparams| RemoteDomainGetInterfaceParametersArgs { dom: dom(d), device: device.to_string(), nparams, flags };
+        let count: RemoteDomainGetInterfaceParametersRet = self.call(P::DomainGetInterfaceParameters, &args(0))?;
+        if count.nparams <= 0 {
+            return Ok(Vec::new());
+        }
+        Ok(from_wire(self.call::<_, RemoteDomainGetInterfaceParametersRet>(P::DomainGetInterfaceParameters, &args(count.nparams))?.params))
+    }
+
+    pub(crate) fn tune_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[TypedParam], flags: u32) -> Result<()> {
+        let args = RemoteDomainSetInterfaceParametersArgs { dom: dom(d), device: device.to_string(), params: to_wire(params), flags };
+        self.call0(P::DomainSetInterfaceParameters, &args)
+    }
 }

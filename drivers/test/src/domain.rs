@@ -853,6 +853,13 @@ impl HypervisorDriver for TestConn {
     fn node_get_free_pages(&self, pages: &[u32], _start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
         crate::tune::node_free_pages(pages.len(), cell_count, flags)
     }
+    fn domain_get_interface_parameters(&self, d: &DomainRef, device: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_interface_parameters(d, device, flags)
+    }
+
+    fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_interface_parameters(d, device, params, flags)
+    }
     // end of tuning, pinning, devices (rss)
 
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {

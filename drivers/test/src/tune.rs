@@ -894,6 +894,156 @@ impl TestConn {
     }
 }
 
+/// The bandwidth parameters, in libvirt's order: (field, inbound?, attribute).
+const BANDWIDTH_FIELDS: &[(&str, bool, &str)] = &[
+    ("inbound.average", true, "average"),
+    ("inbound.peak", true, "peak"),
+    ("inbound.burst", true, "burst"),
+    ("inbound.floor", true, "floor"),
+    ("outbound.average", false, "average"),
+    ("outbound.peak", false, "peak"),
+    ("outbound.burst", false, "burst"),
+];
+
+/// `virDomainNetFind`: by MAC address when `device` is one, else by target name.
+fn net_find<'a>(def: &'a mut DomainDef, device: &str) -> Result<&'a mut oxvirt_conf::domain::Interface> {
+    let is_mac =
+        device.split(':').count() == 6 && device.split(':').all(|p| !p.is_empty() && p.len() <= 2 && u8::from_str_radix(p, 16).is_ok());
+    let norm = |m: &str| m.split(':').map(|p| u8::from_str_radix(p, 16).unwrap_or(0)).collect::<Vec<u8>>();
+    let pos =
+        def.devices.interfaces.iter().position(
+            |n| {
+                if is_mac {
+                    norm(&n.mac) == norm(device)
+                } else {
+                    n.target_dev.as_deref() == Some(device)
+                }
+            },
+        );
+    match pos {
+        Some(i) => Ok(&mut def.devices.interfaces[i]),
+        None => Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("'{device}' is not a known interface"))),
+    }
+}
+
+/// (inbound, outbound) rates of an interface's `<bandwidth>`: average, peak, burst, floor.
+fn bandwidth(net: &oxvirt_conf::domain::Interface) -> (Option<[u32; 4]>, Option<[u32; 4]>) {
+    let Some(bw) = net.other.iter().find(|e| e.name == "bandwidth") else { return (None, None) };
+    let rate = |name: &str| {
+        child(bw, name).map(|e| {
+            let v = |a: &str| attr(e, a).and_then(|x| x.parse::<u32>().ok()).unwrap_or(0);
+            [v("average"), v("peak"), v("burst"), v("floor")]
+        })
+    };
+    (rate("inbound"), rate("outbound"))
+}
+
+/// `virNetDevBandwidthFormat`: average, peak, floor, burst when non-zero.
+fn bandwidth_el(inb: Option<[u32; 4]>, outb: Option<[u32; 4]>) -> Option<El> {
+    let mut el = El::new("bandwidth");
+    for (name, r) in [("inbound", inb), ("outbound", outb)] {
+        if let Some(r) = r {
+            let mut e = El::new(name);
+            for (attr, v) in [("average", r[0]), ("peak", r[1]), ("floor", r[3]), ("burst", r[2])] {
+                if v != 0 {
+                    e.push_attr(attr, v);
+                }
+            }
+            el.push(e);
+        }
+    }
+    if el.children.is_empty() {
+        None
+    } else {
+        Some(el)
+    }
+}
+
+impl TestConn {
+    pub(crate) fn tune_get_interface_parameters(&self, d: &DomainRef, device: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        check_flags(flags, LIVE_CONFIG | TYPED_PARAM_STRING_OKAY, "testDomainGetInterfaceParameters", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags & LIVE_CONFIG)?;
+            let net = net_find(def, device)?;
+            let (inb, outb) = bandwidth(net);
+            let (i, o) = (inb.unwrap_or([0; 4]), outb.unwrap_or([0; 4]));
+            let vals = [i[0], i[1], i[2], i[3], o[0], o[1], o[2]];
+            Ok(BANDWIDTH_FIELDS.iter().zip(vals).map(|((f, _, _), v)| TypedParam::new(f, TypedValue::UInt(v))).collect())
+        })
+    }
+
+    pub(crate) fn tune_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[TypedParam], flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainSetInterfaceParameters", D)?;
+        let allowed: Vec<(&str, TypedType)> = BANDWIDTH_FIELDS.iter().map(|(f, _, _)| (*f, TypedType::UInt)).collect();
+        typedparam::validate(params, &allowed)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let net = net_find(def, device)?;
+            let (mut inb_new, mut outb_new) = ([0u32; 4], [0u32; 4]);
+            let (mut in_spec, mut out_spec) = (false, false);
+            for p in params {
+                let TypedValue::UInt(v) = p.value else { continue };
+                match p.field.as_str() {
+                    "inbound.average" => {
+                        inb_new[0] = v;
+                        in_spec = true;
+                    }
+                    "inbound.peak" => inb_new[1] = v,
+                    "inbound.burst" => inb_new[2] = v,
+                    "inbound.floor" => {
+                        inb_new[3] = v;
+                        in_spec = true;
+                    }
+                    "outbound.average" => {
+                        outb_new[0] = v;
+                        out_spec = true;
+                    }
+                    "outbound.peak" => outb_new[1] = v,
+                    "outbound.burst" => outb_new[2] = v,
+                    _ => {}
+                }
+            }
+            // average or floor are mandatory, peak and burst are optional
+            let inb = (inb_new[0] != 0 || inb_new[3] != 0).then_some(inb_new);
+            let outb = (outb_new[0] != 0).then_some(outb_new);
+            let (cur_in, cur_out) = bandwidth(net);
+            let had = net.other.iter().any(|e| e.name == "bandwidth");
+            let (fin_in, fin_out) = if !had {
+                (inb, outb)
+            } else {
+                (
+                    if inb.is_some() {
+                        inb
+                    } else if in_spec {
+                        None
+                    } else {
+                        cur_in
+                    },
+                    if outb.is_some() {
+                        outb
+                    } else if out_spec {
+                        None
+                    } else {
+                        cur_out
+                    },
+                )
+            };
+            let new_el = bandwidth_el(fin_in, fin_out);
+            match (net.other.iter().position(|e| e.name == "bandwidth"), new_el) {
+                (Some(i), Some(el)) => net.other[i] = el,
+                (Some(i), None) => {
+                    net.other.remove(i);
+                }
+                (None, Some(el)) => net.other.push(el),
+                (None, None) => {}
+            }
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -182,6 +182,27 @@ pub const CMDS: &[CmdDef] = &[
         &[n("cellno", 0, "NUMA cell number"), n("pagesize", 0, "page size (in kibibytes)"), b("all", "show free pages for all NUMA cells")],
         cmd_freepages
     ),
+    cmd!(
+        "domiftune",
+        "domain",
+        "get/set parameters of a virtual interface",
+        &[
+            DOMAIN,
+            OptDef {
+                name: "interface",
+                kind: OptKind::Data,
+                flags: REQ,
+                help: "interface device (MAC Address)",
+                complete: crate::parse::Complete::None
+            },
+            s("inbound", 0, "control domain's incoming traffics"),
+            s("outbound", 0, "control domain's outgoing traffics"),
+            CONFIG,
+            LIVE,
+            CURRENT,
+        ],
+        cmd_domiftune
+    ),
     cmd!("nodecpumap", "host", "node cpu map", &[b("pretty", "return human readable output")], cmd_nodecpumap),
     cmd!(
         "cpu-models",
@@ -902,5 +923,75 @@ fn cmd_freepages(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     }
     let (counts, _) = conn.node_free_pages(&[kib], cell, 1, 0)?;
     ctl.print(&format!("{kib}KiB: {}\n", counts.first().copied().unwrap_or(0) as i64));
+    Ok(())
+}
+
+/// `virshParseRateStr`: average, peak, burst, floor.
+fn parse_rate(ctl: &Ctl, s: &str) -> Result<[u64; 4], Fail> {
+    let tok: Vec<&str> = s.split(',').collect();
+    if tok.len() > 4 {
+        return Err(ctl.fail_msg(format!("Rate string '{s}' has too many fields")));
+    }
+    let mut r = [0u64; 4];
+    for (i, name) in ["average", "peak", "burst", "floor"].iter().enumerate() {
+        if let Some(t) = tok.get(i).filter(|t| !t.is_empty()) {
+            r[i] = t.parse().map_err(|_| ctl.fail_msg(format!("field '{name}' is malformed")))?;
+        }
+    }
+    Ok(r)
+}
+
+fn cmd_domiftune(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let device = req_str(ctl, cmd, "interface")?.to_string();
+    let inbound = opt_str(ctl, cmd, "inbound")?.map(str::to_string);
+    let outbound = opt_str(ctl, cmd, "outbound")?.map(str::to_string);
+    let mut params = Vec::new();
+    let uint = |f: &str, v: u64| TypedParam::new(f, TypedValue::UInt(v as u32));
+    if let Some(s) = inbound {
+        let r = parse_rate(ctl, &s)?;
+        if r[..3].iter().any(|v| *v > u64::from(u32::MAX)) {
+            return Err(ctl.fail_msg(format!("inbound rate larger than maximum {}", u32::MAX)));
+        }
+        if r[0] == 0 && (r[2] != 0 || r[1] != 0) && r[3] == 0 {
+            return Err(ctl.fail_msg("either inbound average or floor is mandatory"));
+        }
+        params.push(uint("inbound.average", r[0]));
+        for (i, f) in [(1, "inbound.peak"), (2, "inbound.burst"), (3, "inbound.floor")] {
+            if r[i] != 0 {
+                params.push(uint(f, r[i]));
+            }
+        }
+    }
+    if let Some(s) = outbound {
+        let r = parse_rate(ctl, &s)?;
+        if r[..3].iter().any(|v| *v > u64::from(u32::MAX)) {
+            return Err(ctl.fail_msg(format!("outbound rate larger than maximum {}", u32::MAX)));
+        }
+        if r[0] == 0 && (r[2] != 0 || r[1] != 0) {
+            return Err(ctl.fail_msg("outbound average is mandatory"));
+        }
+        if r[3] != 0 {
+            return Err(ctl.fail_msg("outbound floor is unsupported yet"));
+        }
+        params.push(uint("outbound.average", r[0]));
+        for (i, f) in [(1, "outbound.peak"), (2, "outbound.burst")] {
+            if r[i] != 0 {
+                params.push(uint(f, r[i]));
+            }
+        }
+    }
+    if !params.is_empty() {
+        dom.set_interface_parameters(&device, &params, flags).map_err(|e| ctl.fail("Unable to set interface parameters", e))?;
+        return Ok(());
+    }
+    let params = dom.interface_parameters(&device, flags).map_err(|e| ctl.fail("Unable to get interface parameters", e))?;
+    let mut o = String::new();
+    for p in &params {
+        o += &format!("{:<15}: {}\n", p.field, param_value(p));
+    }
+    ctl.print(&o);
     Ok(())
 }

@@ -296,6 +296,25 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
                 })
             }
         }
+        P::DomainGetInterfaceParameters => {
+            let a = a!(RemoteDomainGetInterfaceParametersArgs);
+            // as for NUMA: the count request does not look at the live/config flags
+            let f = if a.nparams == 0 && a.flags & 3 == 3 { a.flags & !2 } else { a.flags };
+            check_nparams(a.nparams, PARAMS_MAX).and_then(|_| handle(conn, &a.dom).interface_parameters(&a.device, flags(f))).and_then(
+                |p| {
+                    if a.nparams == 0 {
+                        return ret(&RemoteDomainGetInterfaceParametersRet { params: Vec::new(), nparams: p.len() as i32 });
+                    }
+                    ret(&RemoteDomainGetInterfaceParametersRet { params: serialize(p, a.nparams as usize, a.flags), nparams: 0 })
+                },
+            )
+        }
+        P::DomainSetInterfaceParameters => {
+            let a = a!(RemoteDomainSetInterfaceParametersArgs);
+            deserialize(a.params)
+                .and_then(|p| handle(conn, &a.dom).set_interface_parameters(&a.device, &p, flags(a.flags)))
+                .and_then(|_| void())
+        }
         _ => return None,
     })
 }

@@ -185,4 +185,14 @@ impl Domain {
         self.conn.check_rw(if dumpformat == 0 { "virDomainCoreDump" } else { "virDomainCoreDumpWithFormat" })?;
         self.hv().domain_core_dump(&self.r(), to, dumpformat, flags)
     }
+    /// `virDomainGetInterfaceParameters` (libvirt adds `VIR_TYPED_PARAM_STRING_OKAY`).
+    pub fn interface_parameters(&self, device: &str, flags: DomainModFlags) -> Result<Vec<TypedParam>> {
+        // (like virDomainGetNumaParameters, no live/config check before the driver)
+        self.hv().domain_get_interface_parameters(&self.r(), device, flags.bits() | TYPED_PARAM_STRING_OKAY)
+    }
+    /// `virDomainSetInterfaceParameters`.
+    pub fn set_interface_parameters(&self, device: &str, params: &[TypedParam], flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetInterfaceParameters")?;
+        self.hv().domain_set_interface_parameters(&self.r(), device, params, flags.bits())
+    }
 }
