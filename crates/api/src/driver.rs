@@ -472,6 +472,10 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[TypedParam], flags: u32) -> Result<()> {
         nosup!("virDomainSetInterfaceParameters")
     }
+    /// `virDomainSaveImageDefineXML`: replace the domain XML inside a save image.
+    fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
+        nosup!("virDomainSaveImageDefineXML")
+    }
     // end of tuning, pinning, devices (rss)
 
     /// Register an event callback (`virConnectDomainEventRegisterAny` and the

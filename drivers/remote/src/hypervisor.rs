@@ -325,6 +325,9 @@ impl HypervisorDriver for RemoteConn {
     fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
         self.tune_set_interface_parameters(d, device, params, flags)
     }
+    fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
+        self.tune_save_image_define_xml(path, dxml, flags)
+    }
     // end of tuning, pinning, devices (rss)
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         let r: RemoteDomainGetSchedulerTypeRet = self.call(P::DomainGetSchedulerType, &RemoteDomainGetSchedulerTypeArgs { dom: dom(d) })?;

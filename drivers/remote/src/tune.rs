@@ -211,4 +211,9 @@ impl RemoteConn {
         let args = RemoteDomainSetInterfaceParametersArgs { dom: dom(d), device: device.to_string(), params: to_wire(params), flags };
         self.call0(P::DomainSetInterfaceParameters, &args)
     }
+
+    pub(crate) fn tune_save_image_define_xml(&self, file: &str, dxml: &str, flags: u32) -> Result<()> {
+        let args = RemoteDomainSaveImageDefineXmlArgs { file: file.to_string(), dxml: dxml.to_string(), flags };
+        self.call0(P::DomainSaveImageDefineXml, &args)
+    }
 }

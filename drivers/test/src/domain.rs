@@ -186,7 +186,7 @@ fn list_filter(obj: &DomObj, f: ListDomainsFlags) -> bool {
         && pair(L::HAS_CHECKPOINT, L::NO_CHECKPOINT, false)
 }
 
-fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
+pub(crate) fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
     let xml = def.format(&FormatOptions { id: None, inactive: true, secure: true });
     let len = i32::try_from(xml.len()).map_err(|_| Error::internal(D, "domain XML too large"))?;
     let mut data = Vec::with_capacity(SAVE_MAGIC.len() + 4 + xml.len());
@@ -199,8 +199,13 @@ fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
     })
 }
 
-fn read_save_image(path: &str) -> Result<DomainDef> {
-    let data = std::fs::read(path).map_err(|e| Error::raw(ErrorCode::SystemError, D, format!("cannot read domain image '{path}': {e}")))?;
+pub(crate) fn read_save_image(path: &str) -> Result<DomainDef> {
+    let data = std::fs::read(path).map_err(|e| {
+        // strerror wording, without Rust's " (os error N)"
+        let e = e.to_string();
+        let e = e.split(" (os error").next().unwrap_or_default();
+        Error::raw(ErrorCode::SystemError, D, format!("cannot read domain image '{path}': {e}"))
+    })?;
     if data.len() < SAVE_MAGIC.len() {
         return Err(Error::raw(ErrorCode::SystemError, D, format!("incomplete save header in '{path}'")));
     }
@@ -859,6 +864,9 @@ impl HypervisorDriver for TestConn {
 
     fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[TypedParam], flags: u32) -> Result<()> {
         self.tune_set_interface_parameters(d, device, params, flags)
+    }
+    fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
+        crate::tune::save_image_define_xml(path, dxml, flags)
     }
     // end of tuning, pinning, devices (rss)
 

@@ -1044,6 +1044,14 @@ impl TestConn {
     }
 }
 
+/// `testDomainSaveImageDefineXML`: the image must be readable; its XML is replaced.
+pub(crate) fn save_image_define_xml(path: &str, dxml: &str, flags: u32) -> Result<()> {
+    check_flags(flags, 2 | 4, "testDomainSaveImageDefineXML", D)?;
+    crate::domain::read_save_image(path)?;
+    let def = crate::domain::parse_domain(dxml)?;
+    crate::domain::write_save_image(path, &def)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

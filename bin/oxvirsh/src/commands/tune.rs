@@ -203,6 +203,46 @@ pub const CMDS: &[CmdDef] = &[
         ],
         cmd_domiftune
     ),
+    cmd!(
+        "save-image-define",
+        "domain",
+        "redefine the XML for a domain's saved state file",
+        &[
+            OptDef {
+                name: "file",
+                kind: OptKind::Data,
+                flags: REQ,
+                help: "saved state file to modify",
+                complete: crate::parse::Complete::None
+            },
+            OptDef {
+                name: "xml",
+                kind: OptKind::Data,
+                flags: REQ,
+                help: "filename containing updated XML for the target",
+                complete: crate::parse::Complete::None,
+            },
+            b("running", "set domain to be running on restore"),
+            b("paused", "set domain to be paused on restore"),
+        ],
+        cmd_save_image_define
+    ),
+    cmd!(
+        "save-image-dumpxml",
+        "domain",
+        "saved state domain information in XML",
+        &[
+            OptDef {
+                name: "file",
+                kind: OptKind::Data,
+                flags: REQ,
+                help: "saved state file to read",
+                complete: crate::parse::Complete::None
+            },
+            b("security-info", "include security sensitive information in XML dump"),
+        ],
+        cmd_save_image_dumpxml
+    ),
     cmd!("nodecpumap", "host", "node cpu map", &[b("pretty", "return human readable output")], cmd_nodecpumap),
     cmd!(
         "cpu-models",
@@ -993,5 +1033,39 @@ fn cmd_domiftune(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         o += &format!("{:<15}: {}\n", p.field, param_value(p));
     }
     ctl.print(&o);
+    Ok(())
+}
+
+/// libvirt's client library passes absolute paths for save images and dumps.
+fn abs_path(p: &str) -> String {
+    if p.starts_with('/') {
+        return p.to_string();
+    }
+    std::env::current_dir().map(|d| d.join(p).to_string_lossy().into_owned()).unwrap_or_else(|_| p.to_string())
+}
+
+fn cmd_save_image_define(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let mut flags = 0;
+    if cmd.has("running") {
+        flags |= 2;
+    }
+    if cmd.has("paused") {
+        flags |= 4;
+    }
+    let file = req_str(ctl, cmd, "file")?.to_string();
+    let xmlfile = req_str(ctl, cmd, "xml")?.to_string();
+    let conn = ctl.conn()?;
+    let xml = read_file(ctl, &xmlfile)?;
+    conn.domain_save_image_define_xml(&abs_path(&file), &xml, flags).map_err(|e| ctl.fail(format!("Failed to update {file}"), e))?;
+    ctl.extra(&format!("State file {file} updated.\n"));
+    Ok(())
+}
+
+fn cmd_save_image_dumpxml(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let file = req_str(ctl, cmd, "file")?.to_string();
+    let flags = if cmd.has("security-info") { oxvirt::DomainXmlFlags::SECURE } else { oxvirt::DomainXmlFlags::empty() };
+    let conn = ctl.conn()?;
+    let xml = conn.domain_save_image_xml(&abs_path(&file), flags)?;
+    ctl.print(&xml);
     Ok(())
 }

@@ -315,6 +315,10 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
                 .and_then(|p| handle(conn, &a.dom).set_interface_parameters(&a.device, &p, flags(a.flags)))
                 .and_then(|_| void())
         }
+        P::DomainSaveImageDefineXml => {
+            let a = a!(RemoteDomainSaveImageDefineXmlArgs);
+            conn.domain_save_image_define_xml(&a.file, &a.dxml, a.flags).and_then(|_| void())
+        }
         _ => return None,
     })
 }

@@ -25,6 +25,18 @@ fn positive(name: &str, value: i64, func: &str) -> Result<()> {
 }
 
 impl Connect {
+    /// `virDomainSaveImageDefineXML` (`VIR_DOMAIN_SAVE_RUNNING` 2, `..._PAUSED` 4).
+    pub fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
+        self.check_rw("virDomainSaveImageDefineXML")?;
+        if flags & 6 == 6 {
+            return Err(Error::raw(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Domain,
+                "Flags 'VIR_DOMAIN_SAVE_RUNNING' and 'VIR_DOMAIN_SAVE_PAUSED' are mutually exclusive",
+            ));
+        }
+        self.hv().domain_save_image_define_xml(path, dxml, flags)
+    }
     /// `virNodeGetCPUStats`: every statistic of `cpu` (or of all CPUs with
     /// [`NODE_CPU_STATS_ALL_CPUS`]) as (field, value) pairs, in the driver's order.
     pub fn node_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
