@@ -476,6 +476,22 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
         nosup!("virDomainSaveImageDefineXML")
     }
+    /// `virDomainGetIOThreadInfo`: (IOThread id, cpumap) of each IOThread.
+    fn domain_get_iothread_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        nosup!("virDomainGetIOThreadInfo")
+    }
+    /// `virDomainAddIOThread`.
+    fn domain_add_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainAddIOThread")
+    }
+    /// `virDomainDelIOThread`.
+    fn domain_del_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainDelIOThread")
+    }
+    /// `virDomainPinIOThread`.
+    fn domain_pin_iothread(&self, d: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        nosup!("virDomainPinIOThread")
+    }
     // end of tuning, pinning, devices (rss)
 
     /// Register an event callback (`virConnectDomainEventRegisterAny` and the

@@ -216,4 +216,22 @@ impl RemoteConn {
         let args = RemoteDomainSaveImageDefineXmlArgs { file: file.to_string(), dxml: dxml.to_string(), flags };
         self.call0(P::DomainSaveImageDefineXml, &args)
     }
+
+    pub(crate) fn tune_get_iothread_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        let r: RemoteDomainGetIothreadInfoRet =
+            self.call(P::DomainGetIothreadInfo, &RemoteDomainGetIothreadInfoArgs { dom: dom(d), flags })?;
+        Ok(r.info.into_iter().map(|i| (i.iothread_id, i.cpumap)).collect())
+    }
+
+    pub(crate) fn tune_add_iothread(&self, d: &DomainRef, iothread_id: u32, flags: u32) -> Result<()> {
+        self.call0(P::DomainAddIothread, &RemoteDomainAddIothreadArgs { dom: dom(d), iothread_id, flags })
+    }
+
+    pub(crate) fn tune_del_iothread(&self, d: &DomainRef, iothread_id: u32, flags: u32) -> Result<()> {
+        self.call0(P::DomainDelIothread, &RemoteDomainDelIothreadArgs { dom: dom(d), iothread_id, flags })
+    }
+
+    pub(crate) fn tune_pin_iothread(&self, d: &DomainRef, iothreads_id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.call0(P::DomainPinIothread, &RemoteDomainPinIothreadArgs { dom: dom(d), iothreads_id, cpumap: cpumap.to_vec(), flags })
+    }
 }

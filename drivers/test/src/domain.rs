@@ -868,6 +868,21 @@ impl HypervisorDriver for TestConn {
     fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
         crate::tune::save_image_define_xml(path, dxml, flags)
     }
+    fn domain_get_iothread_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        self.tune_get_iothread_info(d, flags)
+    }
+
+    fn domain_add_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        self.tune_add_iothread(d, id, flags)
+    }
+
+    fn domain_del_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        self.tune_del_iothread(d, id, flags)
+    }
+
+    fn domain_pin_iothread(&self, d: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_iothread(d, id, cpumap, flags)
+    }
     // end of tuning, pinning, devices (rss)
 
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {

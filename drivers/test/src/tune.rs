@@ -1052,6 +1052,144 @@ pub(crate) fn save_image_define_xml(path: &str, dxml: &str, flags: u32) -> Resul
     crate::domain::write_save_image(path, &def)
 }
 
+/// The IOThread ids of a definition: (id, explicit `<iothread>` element or None when
+/// autofilled from `<iothreads>N</iothreads>`), in libvirt's order (explicit ones as
+/// written, then the autofilled lowest free ids).
+fn iothread_ids(def: &DomainDef) -> Vec<(u32, Option<El>)> {
+    let mut ids: Vec<(u32, Option<El>)> = top(def, "iothreadids")
+        .into_iter()
+        .flat_map(|e| children(e, "iothread"))
+        .filter_map(|e| attr(e, "id").and_then(|v| v.parse().ok()).map(|id| (id, Some(e.clone()))))
+        .collect();
+    let n: usize = top(def, "iothreads").and_then(|e| text(e).trim().parse().ok()).unwrap_or(0);
+    let mut next = 1;
+    while ids.len() < n {
+        while ids.iter().any(|(id, _)| *id == next) {
+            next += 1;
+        }
+        ids.push((next, None));
+    }
+    ids
+}
+
+/// `virDomainDefIOThreadsFormat`: the count, and the ids when any was given explicitly.
+fn set_iothread_ids(def: &mut DomainDef, ids: &[(u32, Option<El>)]) {
+    if ids.is_empty() {
+        set_top(def, "iothreads", None);
+        set_top(def, "iothreadids", None);
+        return;
+    }
+    set_top(def, "iothreads", Some(El::new("iothreads").text(ids.len())));
+    if ids.iter().all(|(_, e)| e.is_none()) {
+        set_top(def, "iothreadids", None);
+        return;
+    }
+    let mut el = El::new("iothreadids");
+    for (id, e) in ids {
+        el.push(e.clone().unwrap_or_else(|| El::new("iothread").attr("id", id)));
+    }
+    set_top(def, "iothreadids", Some(el));
+}
+
+impl TestConn {
+    pub(crate) fn tune_get_iothread_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        check_flags(flags, LIVE_CONFIG, "testDomainGetIOThreadInfo", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let cpumask = def.vcpu_cpuset.as_deref().and_then(parse_cpuset);
+            // libvirt's fallback: a bitmap as wide as the guest's vCPU count, all set
+            let fallback: BTreeSet<u32> = (0..def.vcpus_current).collect();
+            Ok(iothread_ids(def)
+                .into_iter()
+                .map(|(id, _)| {
+                    let pin = def
+                        .cputune
+                        .iter()
+                        .find(|e| e.name == "iothreadpin" && attr(e, "iothread") == Some(id.to_string().as_str()))
+                        .and_then(|e| attr(e, "cpuset"))
+                        .and_then(parse_cpuset);
+                    let set = pin.as_ref().or(cpumask.as_ref()).unwrap_or(&fallback);
+                    // virBitmapToData: up to the last set bit
+                    let len = set.iter().next_back().map(|b| (*b as usize + 8) / 8).unwrap_or(1);
+                    (id, map_from_set(set, len))
+                })
+                .collect())
+        })
+    }
+
+    pub(crate) fn tune_add_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainAddIOThread", D)?;
+        if id == 0 {
+            return Err(Error::new(ErrorCode::InvalidArg, D, "invalid value of 0 for iothread_id"));
+        }
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let mut ids = iothread_ids(def);
+            if ids.iter().any(|(i, _)| *i == id) {
+                return Err(Error::new(
+                    ErrorCode::InvalidArg,
+                    ErrorDomain::Domain,
+                    format!("an IOThread is already using iothread_id '{id}'"),
+                ));
+            }
+            ids.push((id, Some(El::new("iothread").attr("id", id))));
+            set_iothread_ids(def, &ids);
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_del_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainDelIOThread", D)?;
+        if id == 0 {
+            return Err(Error::new(ErrorCode::InvalidArg, D, "invalid value of 0 for iothread_id"));
+        }
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let mut ids = iothread_ids(def);
+            let Some(pos) = ids.iter().position(|(i, _)| *i == id) else {
+                return Err(Error::new(
+                    ErrorCode::InvalidArg,
+                    ErrorDomain::Domain,
+                    format!("cannot find IOThread '{id}' in iothreadids list"),
+                ));
+            };
+            ids.remove(pos);
+            set_iothread_ids(def, &ids);
+            def.cputune.retain(|e| !(e.name == "iothreadpin" && attr(e, "iothread") == Some(id.to_string().as_str())));
+            Ok(())
+        })
+    }
+
+    pub(crate) fn tune_pin_iothread(&self, d: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        check_flags(flags, LIVE_CONFIG, "testDomainPinIOThread", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            let set = set_from_map(cpumap);
+            if set.is_empty() {
+                return Err(Error::new(ErrorCode::InvalidArg, D, "Empty iothread cpumap list for pinning"));
+            }
+            let mut ids = iothread_ids(def);
+            let Some(pos) = ids.iter().position(|(i, _)| *i == id) else {
+                return Err(Error::new(ErrorCode::InvalidArg, D, format!("iothreadid {id} not found")));
+            };
+            // a pinned IOThread is no longer autofilled
+            if ids[pos].1.is_none() {
+                ids[pos].1 = Some(El::new("iothread").attr("id", id));
+                set_iothread_ids(def, &ids);
+            }
+            let key = id.to_string();
+            def.cputune.retain(|e| !(e.name == "iothreadpin" && attr(e, "iothread") == Some(key.as_str())));
+            def.cputune.push(El::new("iothreadpin").attr("iothread", id).attr("cpuset", format_cpuset(&set)));
+            def.cputune.sort_by_key(cputune_rank);
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

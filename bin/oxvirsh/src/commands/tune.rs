@@ -243,6 +243,41 @@ pub const CMDS: &[CmdDef] = &[
         ],
         cmd_save_image_dumpxml
     ),
+    cmd!("iothreadinfo", "domain", "view domain IOThreads", &[DOMAIN, CONFIG, LIVE, CURRENT], cmd_iothreadinfo),
+    cmd!(
+        "iothreadpin",
+        "domain",
+        "control domain IOThread affinity",
+        &[
+            DOMAIN,
+            n("iothread", REQ, "IOThread ID number"),
+            OptDef {
+                name: "cpulist",
+                kind: OptKind::Data,
+                flags: REQ,
+                help: "host cpu number(s) to set",
+                complete: crate::parse::Complete::None
+            },
+            CONFIG,
+            LIVE,
+            CURRENT,
+        ],
+        cmd_iothreadpin
+    ),
+    cmd!(
+        "iothreadadd",
+        "domain",
+        "add an IOThread to the guest domain",
+        &[DOMAIN, n("id", REQ, "iothread for the new IOThread"), CONFIG, LIVE, CURRENT],
+        cmd_iothreadadd
+    ),
+    cmd!(
+        "iothreaddel",
+        "domain",
+        "delete an IOThread from the guest domain",
+        &[DOMAIN, n("id", REQ, "iothread_id for the IOThread to delete"), CONFIG, LIVE, CURRENT],
+        cmd_iothreaddel
+    ),
     cmd!("nodecpumap", "host", "node cpu map", &[b("pretty", "return human readable output")], cmd_nodecpumap),
     cmd!(
         "cpu-models",
@@ -1067,5 +1102,64 @@ fn cmd_save_image_dumpxml(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let xml = conn.domain_save_image_xml(&abs_path(&file), flags)?;
     ctl.print(&xml);
+    Ok(())
+}
+
+fn cmd_iothreadinfo(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let info = dom.iothread_info(flags).map_err(|e| ctl.fail("Unable to get domain IOThreads information", e))?;
+    if info.is_empty() {
+        ctl.extra("No IOThreads found for the domain");
+        return Ok(());
+    }
+    let mut t = Table::new(&["IOThread ID", "CPU Affinity"]);
+    for (id, map) in info {
+        t.row(&[id.to_string(), format_map(&map)]);
+    }
+    ctl.print_table(&t);
+    Ok(())
+}
+
+fn cmd_iothreadpin(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let id = cmd.uint("iothread").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
+    let id =
+        u32::try_from(id).map_err(|_| ctl.fail_msg(format!("Numeric value '{id}' for <iothread> option is malformed or out of range")))?;
+    let cpulist = req_str(ctl, cmd, "cpulist")?.to_string();
+    let maxcpu = node_cpu_count(ctl, &conn)?;
+    let map = parse_cpumap(ctl, &cpulist, maxcpu)?;
+    dom.pin_iothread(id, &map, flags)?;
+    Ok(())
+}
+
+/// `--id` of iothreadadd/iothreaddel: a positive int.
+fn iothread_id(ctl: &Ctl, cmd: &Cmd) -> Result<u32, Fail> {
+    let id = cmd.int("id").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
+    let id = i32::try_from(id).map_err(|_| ctl.fail_msg(format!("Numeric value '{id}' for <id> option is malformed or out of range")))?;
+    if id <= 0 {
+        return Err(ctl.fail_msg(format!("Invalid IOThread id value: '{id}'")));
+    }
+    Ok(id as u32)
+}
+
+fn cmd_iothreadadd(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let id = iothread_id(ctl, cmd)?;
+    dom.add_iothread(id, flags)?;
+    Ok(())
+}
+
+fn cmd_iothreaddel(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let id = iothread_id(ctl, cmd)?;
+    dom.del_iothread(id, flags)?;
     Ok(())
 }

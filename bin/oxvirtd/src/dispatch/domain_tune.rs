@@ -319,6 +319,26 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
             let a = a!(RemoteDomainSaveImageDefineXmlArgs);
             conn.domain_save_image_define_xml(&a.file, &a.dxml, a.flags).and_then(|_| void())
         }
+        P::DomainGetIothreadInfo => {
+            let a = a!(RemoteDomainGetIothreadInfoArgs);
+            handle(conn, &a.dom).iothread_info(flags(a.flags)).and_then(|info| {
+                let n = info.len() as u32;
+                let info = info.into_iter().map(|(iothread_id, cpumap)| RemoteDomainIothreadInfo { iothread_id, cpumap }).collect();
+                ret(&RemoteDomainGetIothreadInfoRet { info, ret: n })
+            })
+        }
+        P::DomainAddIothread => {
+            let a = a!(RemoteDomainAddIothreadArgs);
+            handle(conn, &a.dom).add_iothread(a.iothread_id, flags(a.flags)).and_then(|_| void())
+        }
+        P::DomainDelIothread => {
+            let a = a!(RemoteDomainDelIothreadArgs);
+            handle(conn, &a.dom).del_iothread(a.iothread_id, flags(a.flags)).and_then(|_| void())
+        }
+        P::DomainPinIothread => {
+            let a = a!(RemoteDomainPinIothreadArgs);
+            handle(conn, &a.dom).pin_iothread(a.iothreads_id, &a.cpumap, flags(a.flags)).and_then(|_| void())
+        }
         _ => return None,
     })
 }

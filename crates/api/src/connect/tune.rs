@@ -207,4 +207,24 @@ impl Domain {
         self.conn.check_rw("virDomainSetInterfaceParameters")?;
         self.hv().domain_set_interface_parameters(&self.r(), device, params, flags.bits())
     }
+    /// `virDomainGetIOThreadInfo`: (IOThread id, cpumap) of each IOThread.
+    pub fn iothread_info(&self, flags: DomainModFlags) -> Result<Vec<(u32, Vec<u8>)>> {
+        self.hv().domain_get_iothread_info(&self.r(), flags.bits())
+    }
+    /// `virDomainAddIOThread`.
+    pub fn add_iothread(&self, id: u32, flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainAddIOThread")?;
+        self.hv().domain_add_iothread(&self.r(), id, flags.bits())
+    }
+    /// `virDomainDelIOThread`.
+    pub fn del_iothread(&self, id: u32, flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainDelIOThread")?;
+        self.hv().domain_del_iothread(&self.r(), id, flags.bits())
+    }
+    /// `virDomainPinIOThread`.
+    pub fn pin_iothread(&self, id: u32, cpumap: &[u8], flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainPinIOThread")?;
+        positive("maplen", cpumap.len() as i64, "virDomainPinIOThread")?;
+        self.hv().domain_pin_iothread(&self.r(), id, cpumap, flags.bits())
+    }
 }
