@@ -492,6 +492,10 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_pin_iothread(&self, d: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
         nosup!("virDomainPinIOThread")
     }
+    /// `virDomainSetIOThreadParams`.
+    fn domain_set_iothread_params(&self, d: &DomainRef, id: u32, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetIOThreadParams")
+    }
     // end of tuning, pinning, devices (rss)
 
     /// Register an event callback (`virConnectDomainEventRegisterAny` and the

@@ -340,6 +340,9 @@ impl HypervisorDriver for RemoteConn {
     fn domain_pin_iothread(&self, d: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
         self.tune_pin_iothread(d, id, cpumap, flags)
     }
+    fn domain_set_iothread_params(&self, d: &DomainRef, id: u32, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_iothread_params(d, id, params, flags)
+    }
     // end of tuning, pinning, devices (rss)
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         let r: RemoteDomainGetSchedulerTypeRet = self.call(P::DomainGetSchedulerType, &RemoteDomainGetSchedulerTypeArgs { dom: dom(d) })?;

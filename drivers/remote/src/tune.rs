@@ -234,4 +234,9 @@ impl RemoteConn {
     pub(crate) fn tune_pin_iothread(&self, d: &DomainRef, iothreads_id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
         self.call0(P::DomainPinIothread, &RemoteDomainPinIothreadArgs { dom: dom(d), iothreads_id, cpumap: cpumap.to_vec(), flags })
     }
+
+    pub(crate) fn tune_set_iothread_params(&self, d: &DomainRef, iothread_id: u32, params: &[TypedParam], flags: u32) -> Result<()> {
+        let args = RemoteDomainSetIothreadParamsArgs { dom: dom(d), iothread_id, params: to_wire(params), flags };
+        self.call0(P::DomainSetIothreadParams, &args)
+    }
 }

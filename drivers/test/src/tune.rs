@@ -1190,6 +1190,28 @@ impl TestConn {
     }
 }
 
+impl TestConn {
+    /// `testDomainSetIOThreadParams`: live only; the IOThread must exist; the polling
+    /// values are checked (libvirt's test driver keeps them where nothing reads them).
+    pub(crate) fn tune_set_iothread_params(&self, d: &DomainRef, id: u32, params: &[TypedParam], flags: u32) -> Result<()> {
+        check_flags(flags, 1, "testDomainSetIOThreadParams", D)?;
+        if id == 0 {
+            return Err(Error::new(ErrorCode::InvalidArg, D, "invalid value of 0 for iothread_id"));
+        }
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (def, _) = one_def(obj, flags)?;
+            if !iothread_ids(def).iter().any(|(i, _)| *i == id) {
+                return Err(Error::new(ErrorCode::InvalidArg, D, format!("cannot find IOThread '{id}' in iothreadids")));
+            }
+            typedparam::validate(
+                params,
+                &[("poll_max_ns", TypedType::ULLong), ("poll_grow", TypedType::UInt), ("poll_shrink", TypedType::UInt)],
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

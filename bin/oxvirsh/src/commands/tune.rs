@@ -278,6 +278,24 @@ pub const CMDS: &[CmdDef] = &[
         &[DOMAIN, n("id", REQ, "iothread_id for the IOThread to delete"), CONFIG, LIVE, CURRENT],
         cmd_iothreaddel
     ),
+    cmd!(
+        "iothreadset",
+        "domain",
+        "modifies an existing IOThread of the guest domain",
+        &[
+            DOMAIN,
+            n("id", REQ, "iothread id of existing IOThread"),
+            n("poll-max-ns", 0, "set the maximum IOThread polling time in ns"),
+            n("poll-grow", 0, "set the value to increase the IOThread polling time"),
+            n("poll-shrink", 0, "set the value for reduction of the IOThread polling time"),
+            n("thread-pool-min", 0, "lower boundary for worker thread pool"),
+            n("thread-pool-max", 0, "upper boundary for worker thread pool"),
+            CONFIG,
+            LIVE,
+            CURRENT,
+        ],
+        cmd_iothreadset
+    ),
     cmd!("nodecpumap", "host", "node cpu map", &[b("pretty", "return human readable output")], cmd_nodecpumap),
     cmd!(
         "cpu-models",
@@ -1161,5 +1179,35 @@ fn cmd_iothreaddel(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
     let id = iothread_id(ctl, cmd)?;
     dom.del_iothread(id, flags)?;
+    Ok(())
+}
+
+fn cmd_iothreadset(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let flags = mod_flags(ctl, cmd)?;
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let id = iothread_id(ctl, cmd)?;
+    let mut params = Vec::new();
+    if let Some(v) = cmd.uint("poll-max-ns").map_err(|m| ctl.fail_msg(m))? {
+        params.push(TypedParam::new("poll_max_ns", TypedValue::ULLong(v)));
+    }
+    for (opt, field) in [("poll-grow", "poll_grow"), ("poll-shrink", "poll_shrink")] {
+        if let Some(v) = cmd.uint(opt).map_err(|m| ctl.fail_msg(m))? {
+            let v = u32::try_from(v)
+                .map_err(|_| ctl.fail_msg(format!("Numeric value '{v}' for <{opt}> option is malformed or out of range")))?;
+            params.push(TypedParam::new(field, TypedValue::UInt(v)));
+        }
+    }
+    for (opt, field) in [("thread-pool-min", "thread_pool_min"), ("thread-pool-max", "thread_pool_max")] {
+        if let Some(v) = cmd.int(opt).map_err(|m| ctl.fail_msg(m))? {
+            let v = i32::try_from(v)
+                .map_err(|_| ctl.fail_msg(format!("Numeric value '{v}' for <{opt}> option is malformed or out of range")))?;
+            params.push(TypedParam::new(field, TypedValue::Int(v)));
+        }
+    }
+    if params.is_empty() {
+        return Err(ctl.fail_msg("Not enough arguments passed, nothing to set"));
+    }
+    dom.set_iothread_params(id, &params, flags)?;
     Ok(())
 }

@@ -339,6 +339,12 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
             let a = a!(RemoteDomainPinIothreadArgs);
             handle(conn, &a.dom).pin_iothread(a.iothreads_id, &a.cpumap, flags(a.flags)).and_then(|_| void())
         }
+        P::DomainSetIothreadParams => {
+            let a = a!(RemoteDomainSetIothreadParamsArgs);
+            deserialize(a.params)
+                .and_then(|p| handle(conn, &a.dom).set_iothread_params(a.iothread_id, &p, flags(a.flags)))
+                .and_then(|_| void())
+        }
         _ => return None,
     })
 }

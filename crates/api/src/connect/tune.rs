@@ -227,4 +227,9 @@ impl Domain {
         positive("maplen", cpumap.len() as i64, "virDomainPinIOThread")?;
         self.hv().domain_pin_iothread(&self.r(), id, cpumap, flags.bits())
     }
+    /// `virDomainSetIOThreadParams` (`poll_max_ns`, `poll_grow`, `poll_shrink`, ...).
+    pub fn set_iothread_params(&self, id: u32, params: &[TypedParam], flags: DomainModFlags) -> Result<()> {
+        self.conn.check_rw("virDomainSetIOThreadParams")?;
+        self.hv().domain_set_iothread_params(&self.r(), id, params, flags.bits())
+    }
 }
