@@ -23,12 +23,12 @@ mod python;
 mod qemu;
 #[path = "daemon/qemu_caps.rs"]
 mod qemu_caps;
+#[path = "daemon/qemu_host.rs"]
+mod qemu_host;
 #[path = "daemon/qemu_info.rs"]
 mod qemu_info;
 #[path = "daemon/qemu_vs_libvirtd.rs"]
 mod qemu_vs_libvirtd;
-#[path = "daemon/qemu_host.rs"]
-mod qemu_host;
 #[path = "daemon/robust.rs"]
 mod robust;
 #[path = "daemon/secrets.rs"]

@@ -310,7 +310,8 @@ async fn run_unix_client(server: Arc<Server>, kind: SocketKind, stream: UnixStre
     let (rd, wr) = stream.into_split();
     let (out, drain) = Outbox::open(wr);
     let writer = tokio::spawn(drain);
-    serve_client(server, Transport::Unix(kind), ClientReader::<tokio::net::unix::OwnedReadHalf>::Unix(rd), Out::Direct(out), writer, cred).await;
+    serve_client(server, Transport::Unix(kind), ClientReader::<tokio::net::unix::OwnedReadHalf>::Unix(rd), Out::Direct(out), writer, cred)
+        .await;
 }
 
 /// A client's read side: unix sockets read with `recvmsg` to collect descriptors.

@@ -14,6 +14,8 @@ use oxvirt_util::{ErrorCode, ErrorDomain};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+mod tune;
+
 struct ConnInner {
     uri: Uri,
     read_only: bool,

@@ -9,6 +9,7 @@
 use crate::event::{EventCallback, EventClass};
 use crate::stats::*;
 use crate::stream::StreamDriver;
+use crate::typedparam::TypedParam;
 use crate::types::*;
 use crate::uri::Uri;
 use crate::{Error, Result};
@@ -490,6 +491,132 @@ pub trait HypervisorDriver: Send + Sync {
     fn snapshot_delete(&self, s: &SnapshotRef, flags: u32) -> Result<()> {
         nosup!("virDomainSnapshotDelete")
     }
+
+    // tuning, pinning, devices (rss)
+    /// `virNodeGetCPUStats`: every statistic of `cpu` (-1: all CPUs) as (field, value).
+    fn node_get_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        nosup!("virNodeGetCPUStats")
+    }
+    /// `virNodeGetCPUMap`: (number of host CPUs, map of the online ones, online count).
+    fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        nosup!("virNodeGetCPUMap")
+    }
+    /// `virConnectGetCPUModelNames` for architecture `arch`.
+    fn connect_get_cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        nosup!("virConnectGetCPUModelNames")
+    }
+    /// `virDomainGetSchedulerParametersFlags` (every parameter).
+    fn domain_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetSchedulerParametersFlags")
+    }
+    /// `virDomainSetSchedulerParametersFlags`.
+    fn domain_set_scheduler_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetSchedulerParametersFlags")
+    }
+    /// `virDomainGetMemoryParameters` (every parameter).
+    fn domain_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetMemoryParameters")
+    }
+    /// `virDomainSetMemoryParameters`.
+    fn domain_set_memory_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetMemoryParameters")
+    }
+    /// `virDomainGetBlkioParameters` (every parameter).
+    fn domain_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetBlkioParameters")
+    }
+    /// `virDomainPinVcpuFlags` (`virDomainPinVcpu` passes no flags).
+    fn domain_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        nosup!("virDomainPinVcpuFlags")
+    }
+    /// `virDomainGetVcpuPinInfo`: `ncpumaps` maps of `maplen` bytes; returns the maps
+    /// (`ncpumaps * maplen` bytes) and the number of vCPUs filled in.
+    fn domain_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        nosup!("virDomainGetVcpuPinInfo")
+    }
+    /// `virDomainPinEmulator`.
+    fn domain_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        nosup!("virDomainPinEmulator")
+    }
+    /// `virDomainGetEmulatorPinInfo`: the map (`maplen` bytes) and libvirt's return value.
+    fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        nosup!("virDomainGetEmulatorPinInfo")
+    }
+    /// `virDomainSetBlkioParameters`.
+    fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetBlkioParameters")
+    }
+    /// `virDomainGetNumaParameters` (every parameter).
+    fn domain_get_numa_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetNumaParameters")
+    }
+    /// `virDomainSetNumaParameters`.
+    fn domain_set_numa_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetNumaParameters")
+    }
+    /// `virDomainGetPerfEvents`.
+    fn domain_get_perf_events(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetPerfEvents")
+    }
+    /// `virDomainSetPerfEvents`.
+    fn domain_set_perf_events(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetPerfEvents")
+    }
+    /// `virDomainSetLifecycleAction` (`typ`: `virDomainLifecycle`, `action`:
+    /// `virDomainLifecycleAction`).
+    fn domain_set_lifecycle_action(&self, d: &DomainRef, typ: u32, action: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainSetLifecycleAction")
+    }
+    /// `virDomainMemoryPeek`: `size` bytes from `start`.
+    fn domain_memory_peek(&self, d: &DomainRef, start: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        nosup!("virDomainMemoryPeek")
+    }
+    /// `virDomainGetMessages`.
+    fn domain_get_messages(&self, d: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        nosup!("virDomainGetMessages")
+    }
+    /// `virDomainCoreDumpWithFormat` (`virDomainCoreDump` is format 0, raw).
+    fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainCoreDump")
+    }
+    /// `virNodeGetFreePages`: `counts` (`pages.len() * cell_count`, cell-major) and the
+    /// driver's return value (libvirt's test driver returns 0, not the count).
+    fn node_get_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        nosup!("virNodeGetFreePages")
+    }
+    /// `virDomainGetInterfaceParameters` of interface `device` (MAC or target name).
+    fn domain_get_interface_parameters(&self, d: &DomainRef, device: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        nosup!("virDomainGetInterfaceParameters")
+    }
+    /// `virDomainSetInterfaceParameters`.
+    fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetInterfaceParameters")
+    }
+    /// `virDomainSaveImageDefineXML`: replace the domain XML inside a save image.
+    fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
+        nosup!("virDomainSaveImageDefineXML")
+    }
+    /// `virDomainGetIOThreadInfo`: (IOThread id, cpumap) of each IOThread.
+    fn domain_get_iothread_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        nosup!("virDomainGetIOThreadInfo")
+    }
+    /// `virDomainAddIOThread`.
+    fn domain_add_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainAddIOThread")
+    }
+    /// `virDomainDelIOThread`.
+    fn domain_del_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        nosup!("virDomainDelIOThread")
+    }
+    /// `virDomainPinIOThread`.
+    fn domain_pin_iothread(&self, d: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        nosup!("virDomainPinIOThread")
+    }
+    /// `virDomainSetIOThreadParams`.
+    fn domain_set_iothread_params(&self, d: &DomainRef, id: u32, params: &[TypedParam], flags: u32) -> Result<()> {
+        nosup!("virDomainSetIOThreadParams")
+    }
+    // end of tuning, pinning, devices (rss)
 
     /// Register an event callback (`virConnectDomainEventRegisterAny` and the
     /// network/pool/nodedev/secret equivalents, which drivers without those

@@ -15,6 +15,7 @@ pub mod event;
 pub mod flags;
 pub mod stats;
 pub mod stream;
+pub mod typedparam;
 pub mod types;
 pub mod uri;
 
@@ -24,9 +25,10 @@ pub use flags::*;
 pub use oxvirt_util::{ErrorCode, ErrorDomain, ErrorLevel};
 pub use stats::{
     BlockInfo, BlockStats, ControlInfo, DiskError, DomainInterface, DomainStatsRecord, FsInfo, InterfaceStats, IpAddress, JobInfo,
-    MemoryStat, TypedParam, TypedParamList, TypedValue, VcpuInfo,
+    MemoryStat, TypedParamList, VcpuInfo,
 };
 pub use stream::{Stream, StreamChunk, StreamDriver};
+pub use typedparam::{TypedParam, TypedType, TypedValue};
 pub use types::*;
 
 /// The public error: libvirt's code, domain, level and message.

@@ -5,40 +5,7 @@
 
 use crate::types::DomainRef;
 
-/// The value of a typed parameter (`virTypedParameterType`, numbered as libvirt's).
-#[derive(Debug, Clone, PartialEq)]
-pub enum TypedValue {
-    /// `VIR_TYPED_PARAM_INT` (1).
-    Int(i32),
-    /// `VIR_TYPED_PARAM_UINT` (2).
-    UInt(u32),
-    /// `VIR_TYPED_PARAM_LLONG` (3).
-    LLong(i64),
-    /// `VIR_TYPED_PARAM_ULLONG` (4).
-    ULLong(u64),
-    /// `VIR_TYPED_PARAM_DOUBLE` (5).
-    Double(f64),
-    /// `VIR_TYPED_PARAM_BOOLEAN` (6).
-    Boolean(bool),
-    /// `VIR_TYPED_PARAM_STRING` (7).
-    String(String),
-}
-
-/// One `virTypedParameter`: a field name and its value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TypedParam {
-    /// Field name (at most 80 bytes in libvirt), e.g. `block.0.rd.reqs`.
-    pub field: String,
-    /// Value.
-    pub value: TypedValue,
-}
-
-impl TypedParam {
-    /// A parameter.
-    pub fn new(field: impl Into<String>, value: TypedValue) -> TypedParam {
-        TypedParam { field: field.into(), value }
-    }
-}
+pub use crate::typedparam::{TypedParam, TypedValue};
 
 /// Builder of a typed-parameter list in insertion order (libvirt's `virTypedParamList`).
 #[derive(Debug, Clone, Default, PartialEq)]

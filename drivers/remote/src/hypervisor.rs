@@ -502,6 +502,98 @@ impl HypervisorDriver for RemoteConn {
         self.call::<_, RemoteDomainRenameRet>(P::DomainRename, &args)?;
         Ok(DomainRef { name: new_name.to_string(), ..d.clone() })
     }
+    // tuning, pinning, devices (rss): see tune.rs
+    fn node_get_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        self.tune_node_cpu_stats(cpu, flags)
+    }
+    fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        self.tune_node_cpu_map(flags)
+    }
+    fn connect_get_cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        self.tune_cpu_model_names(arch, flags)
+    }
+    fn domain_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_scheduler_parameters(d, flags)
+    }
+    fn domain_set_scheduler_parameters(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_scheduler_parameters(d, params, flags)
+    }
+    fn domain_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_memory_parameters(d, flags)
+    }
+    fn domain_set_memory_parameters(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_memory_parameters(d, params, flags)
+    }
+    fn domain_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_blkio_parameters(d, flags)
+    }
+    fn domain_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_vcpu(d, vcpu, cpumap, flags)
+    }
+    fn domain_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        self.tune_get_vcpu_pin_info(d, ncpumaps, maplen, flags)
+    }
+    fn domain_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_emulator(d, cpumap, flags)
+    }
+    fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        self.tune_get_emulator_pin_info(d, maplen, flags)
+    }
+    fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_blkio_parameters(d, params, flags)
+    }
+    fn domain_get_numa_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_numa_parameters(d, flags)
+    }
+    fn domain_set_numa_parameters(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_numa_parameters(d, params, flags)
+    }
+    fn domain_get_perf_events(&self, d: &DomainRef, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_perf_events(d, flags)
+    }
+    fn domain_set_perf_events(&self, d: &DomainRef, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_perf_events(d, params, flags)
+    }
+    fn domain_set_lifecycle_action(&self, d: &DomainRef, typ: u32, action: u32, flags: u32) -> Result<()> {
+        self.tune_set_lifecycle_action(d, typ, action, flags)
+    }
+    fn domain_memory_peek(&self, d: &DomainRef, start: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        self.tune_memory_peek(d, start, size, flags)
+    }
+    fn domain_get_messages(&self, d: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        self.tune_get_messages(d, flags)
+    }
+    fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        self.tune_core_dump(d, to, dumpformat, flags)
+    }
+    fn node_get_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        self.tune_node_free_pages(pages, start_cell, cell_count, flags)
+    }
+    fn domain_get_interface_parameters(&self, d: &DomainRef, device: &str, flags: u32) -> Result<Vec<oxvirt::TypedParam>> {
+        self.tune_get_interface_parameters(d, device, flags)
+    }
+    fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_interface_parameters(d, device, params, flags)
+    }
+    fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
+        self.tune_save_image_define_xml(path, dxml, flags)
+    }
+    fn domain_get_iothread_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        self.tune_get_iothread_info(d, flags)
+    }
+    fn domain_add_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        self.tune_add_iothread(d, id, flags)
+    }
+    fn domain_del_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        self.tune_del_iothread(d, id, flags)
+    }
+    fn domain_pin_iothread(&self, d: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_iothread(d, id, cpumap, flags)
+    }
+    fn domain_set_iothread_params(&self, d: &DomainRef, id: u32, params: &[oxvirt::TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_iothread_params(d, id, params, flags)
+    }
+    // end of tuning, pinning, devices (rss)
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         let r: RemoteDomainGetSchedulerTypeRet = self.call(P::DomainGetSchedulerType, &RemoteDomainGetSchedulerTypeArgs { dom: dom(d) })?;
         Ok((r.r#type, r.nparams))

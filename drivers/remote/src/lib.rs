@@ -31,6 +31,7 @@ mod hypervisor;
 mod objects;
 pub mod stream;
 pub mod tls;
+mod tune;
 pub mod uri;
 
 use client::{Client, Void};

@@ -59,7 +59,7 @@ fn dom_event(obj: &DomObj, event: i32, detail: i32) -> Event {
 }
 
 /// `virDomainObjCheckActive`.
-fn check_active(obj: &DomObj) -> Result<()> {
+pub(crate) fn check_active(obj: &DomObj) -> Result<()> {
     if !obj.is_active() {
         return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
     }
@@ -95,7 +95,7 @@ impl State {
     }
 
     /// Stop a domain, emit STOPPED/`detail` and drop it when transient.
-    fn stop_and_reap(&mut self, u: &Uuid, why: i32, detail: i32) {
+    pub(crate) fn stop_and_reap(&mut self, u: &Uuid, why: i32, detail: i32) {
         self.stop_domain(u, why);
         if let Some(obj) = self.domains.get(u) {
             let ev = dom_event(obj, lc::STOPPED, detail);
@@ -120,7 +120,7 @@ impl State {
 }
 
 /// Resolve `virDomainModificationImpact` flags for `obj`: (live, config).
-fn impact(obj: &DomObj, flags: u32) -> Result<(bool, bool)> {
+pub(crate) fn impact(obj: &DomObj, flags: u32) -> Result<(bool, bool)> {
     let mut live = flags & DomainModFlags::LIVE.bits() != 0;
     let mut config = flags & DomainModFlags::CONFIG.bits() != 0;
     if !live && !config {
@@ -140,9 +140,10 @@ fn impact(obj: &DomObj, flags: u32) -> Result<(bool, bool)> {
 }
 
 /// `virDomainObjGetOneDef`: the single definition `flags` select, mutable.
-fn one_def(obj: &mut DomObj, flags: u32) -> Result<(&mut DomainDef, bool)> {
+pub(crate) fn one_def(obj: &mut DomObj, flags: u32) -> Result<(&mut DomainDef, bool)> {
     if flags & DomainModFlags::LIVE.bits() != 0 && flags & DomainModFlags::CONFIG.bits() != 0 {
-        return Err(Error::new(
+        // virReportInvalidArg: the message carries no code prefix
+        return Err(Error::raw(
             ErrorCode::InvalidArg,
             ErrorDomain::Domain,
             "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
@@ -185,7 +186,7 @@ fn list_filter(obj: &DomObj, f: ListDomainsFlags) -> bool {
         && pair(L::HAS_CHECKPOINT, L::NO_CHECKPOINT, false)
 }
 
-fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
+pub(crate) fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
     let xml = def.format(&FormatOptions { id: None, inactive: true, secure: true });
     let len = i32::try_from(xml.len()).map_err(|_| Error::internal(D, "domain XML too large"))?;
     let mut data = Vec::with_capacity(SAVE_MAGIC.len() + 4 + xml.len());
@@ -198,8 +199,13 @@ fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
     })
 }
 
-fn read_save_image(path: &str) -> Result<DomainDef> {
-    let data = std::fs::read(path).map_err(|e| Error::raw(ErrorCode::SystemError, D, format!("cannot read domain image '{path}': {e}")))?;
+pub(crate) fn read_save_image(path: &str) -> Result<DomainDef> {
+    let data = std::fs::read(path).map_err(|e| {
+        // strerror wording, without Rust's " (os error N)"
+        let e = e.to_string();
+        let e = e.split(" (os error").next().unwrap_or_default();
+        Error::raw(ErrorCode::SystemError, D, format!("cannot read domain image '{path}': {e}"))
+    })?;
     if data.len() < SAVE_MAGIC.len() {
         return Err(Error::raw(ErrorCode::SystemError, D, format!("incomplete save header in '{path}'")));
     }
@@ -775,6 +781,122 @@ impl HypervisorDriver for TestConn {
             Ok(r)
         })
     }
+
+    // tuning, pinning, devices (rss): see tune.rs
+    fn node_get_cpu_stats(&self, _cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        crate::tune::node_cpu_stats(flags)
+    }
+
+    fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        crate::tune::node_cpu_map(flags)
+    }
+
+    fn connect_get_cpu_model_names(&self, arch: &str, flags: u32) -> Result<Vec<String>> {
+        crate::tune::cpu_model_names(arch, flags)
+    }
+
+    fn domain_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_scheduler_parameters(d, flags)
+    }
+
+    fn domain_set_scheduler_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_scheduler_parameters(d, params, flags)
+    }
+
+    fn domain_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_memory_parameters(d, flags)
+    }
+
+    fn domain_set_memory_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_memory_parameters(d, params, flags)
+    }
+
+    fn domain_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_blkio_parameters(d, flags)
+    }
+
+    fn domain_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_vcpu(d, vcpu, cpumap, flags)
+    }
+
+    fn domain_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        self.tune_get_vcpu_pin_info(d, ncpumaps, maplen, flags)
+    }
+
+    fn domain_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_emulator(d, cpumap, flags)
+    }
+
+    fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        self.tune_get_emulator_pin_info(d, maplen, flags)
+    }
+    fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_blkio_parameters(d, params, flags)
+    }
+
+    fn domain_get_numa_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_numa_parameters(d, flags)
+    }
+
+    fn domain_set_numa_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_numa_parameters(d, params, flags)
+    }
+
+    fn domain_get_perf_events(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_perf_events(d, flags)
+    }
+
+    fn domain_set_perf_events(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_perf_events(d, params, flags)
+    }
+
+    fn domain_set_lifecycle_action(&self, d: &DomainRef, typ: u32, action: u32, flags: u32) -> Result<()> {
+        self.tune_set_lifecycle_action(d, typ, action, flags)
+    }
+
+    fn domain_memory_peek(&self, d: &DomainRef, start: u64, size: u32, flags: u32) -> Result<Vec<u8>> {
+        self.tune_memory_peek(d, start, size, flags)
+    }
+
+    fn domain_get_messages(&self, d: &DomainRef, flags: u32) -> Result<Vec<String>> {
+        self.tune_get_messages(d, flags)
+    }
+
+    fn domain_core_dump(&self, d: &DomainRef, to: &str, dumpformat: u32, flags: u32) -> Result<()> {
+        self.tune_core_dump(d, to, dumpformat, flags)
+    }
+    fn node_get_free_pages(&self, pages: &[u32], _start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        crate::tune::node_free_pages(pages.len(), cell_count, flags)
+    }
+    fn domain_get_interface_parameters(&self, d: &DomainRef, device: &str, flags: u32) -> Result<Vec<TypedParam>> {
+        self.tune_get_interface_parameters(d, device, flags)
+    }
+
+    fn domain_set_interface_parameters(&self, d: &DomainRef, device: &str, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_interface_parameters(d, device, params, flags)
+    }
+    fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
+        crate::tune::save_image_define_xml(path, dxml, flags)
+    }
+    fn domain_get_iothread_info(&self, d: &DomainRef, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        self.tune_get_iothread_info(d, flags)
+    }
+
+    fn domain_add_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        self.tune_add_iothread(d, id, flags)
+    }
+
+    fn domain_del_iothread(&self, d: &DomainRef, id: u32, flags: u32) -> Result<()> {
+        self.tune_del_iothread(d, id, flags)
+    }
+
+    fn domain_pin_iothread(&self, d: &DomainRef, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        self.tune_pin_iothread(d, id, cpumap, flags)
+    }
+    fn domain_set_iothread_params(&self, d: &DomainRef, id: u32, params: &[TypedParam], flags: u32) -> Result<()> {
+        self.tune_set_iothread_params(d, id, params, flags)
+    }
+    // end of tuning, pinning, devices (rss)
 
     fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
         self.with(|st| {

@@ -24,6 +24,7 @@ mod snapshot;
 mod state;
 mod stats;
 mod storage;
+mod tune;
 mod volstream;
 
 use oxvirt::driver::{ConnectDriver, ConnectDrivers, Probe};

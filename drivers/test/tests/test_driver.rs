@@ -580,3 +580,49 @@ fn volume_upload_download() {
 
 #[path = "test_driver/stats.rs"]
 mod stats;
+// tuning, pinning, devices (rss)
+/// Tuning and pinning calls: values, their XML, and libvirt's error codes.
+#[test]
+fn tuning_and_pinning_follow_libvirt() {
+    let c = private_conn();
+    let d = c.domain_define_xml(&dom_xml("tune1"), DomainDefineFlags::empty()).unwrap();
+    let unl = typedparam::MEMORY_PARAM_UNLIMITED;
+    let mem = d.memory_parameters(DomainModFlags::empty()).unwrap();
+    assert_eq!(mem.iter().map(|p| p.value.clone()).collect::<Vec<_>>(), vec![TypedValue::ULLong(unl); 3]);
+    let set = |f: &str, v: u64| TypedParam::new(f, TypedValue::ULLong(v));
+    d.set_memory_parameters(&[set("hard_limit", 1000), set("swap_hard_limit", 2000)], DomainModFlags::empty()).unwrap();
+    assert!(d.xml_desc(DomainXmlFlags::empty()).unwrap().contains("<hard_limit unit='KiB'>1000</hard_limit>"));
+    assert_eq!(code(d.set_memory_parameters(&[set("hard_limit", 3000)], DomainModFlags::empty())), ErrorCode::InvalidArg);
+    assert_eq!(code(d.set_memory_parameters(&[set("min_guarantee", 1)], DomainModFlags::empty())), ErrorCode::ArgumentUnsupported);
+    let bad_type = TypedParam::new("hard_limit", TypedValue::UInt(1));
+    assert_eq!(code(d.set_memory_parameters(&[bad_type], DomainModFlags::empty())), ErrorCode::InvalidArg);
+    assert_eq!(code(d.memory_parameters(DomainModFlags::LIVE)), ErrorCode::OperationInvalid);
+    // scheduler: libvirt's fixed weight; the Flags call refuses STRING_OKAY
+    assert_eq!(d.scheduler_parameters().unwrap(), vec![TypedParam::new("weight", TypedValue::UInt(50))]);
+    assert_eq!(code(d.scheduler_parameters_flags(DomainModFlags::empty())), ErrorCode::InvalidArg);
+    // pinning needs a running domain
+    assert_eq!(code(d.pin_vcpu(0, &[2], DomainModFlags::empty())), ErrorCode::OperationInvalid);
+    d.create(DomainCreateFlags::empty()).unwrap();
+    d.pin_vcpu(1, &[0b110], DomainModFlags::empty()).unwrap();
+    assert_eq!(code(d.pin_vcpu(5, &[1], DomainModFlags::empty())), ErrorCode::InvalidArg);
+    let (maps, n) = d.vcpu_pin_info(2, 1, DomainModFlags::empty()).unwrap();
+    // unpinned vCPUs: every host CPU of the node file (4)
+    assert_eq!((maps, n), (vec![0x0f, 0b110], 2));
+    assert_eq!(code(d.pin_emulator(&[0], DomainModFlags::empty())), ErrorCode::InvalidArg);
+    d.pin_emulator(&[0b101], DomainModFlags::empty()).unwrap();
+    assert_eq!(d.emulator_pin_info(1, DomainModFlags::empty()).unwrap(), vec![0b101]);
+    assert!(d.xml_desc(DomainXmlFlags::empty()).unwrap().contains("<vcpupin vcpu='1' cpuset='1-2'/>"));
+    // IOThreads
+    d.add_iothread(3, DomainModFlags::empty()).unwrap();
+    assert_eq!(code(d.add_iothread(3, DomainModFlags::empty())), ErrorCode::InvalidArg);
+    assert_eq!(d.iothread_info(DomainModFlags::empty()).unwrap(), vec![(3, vec![0b11])]);
+    d.del_iothread(3, DomainModFlags::empty()).unwrap();
+    assert!(d.iothread_info(DomainModFlags::empty()).unwrap().is_empty());
+    // node CPU calls
+    assert_eq!(c.node_cpu_map(0).unwrap(), (8, vec![0x15], 3));
+    assert_eq!(c.node_cpu_stats(-1, 0).unwrap().len(), 4);
+    assert_eq!(code(c.node_cpu_stats(-2, 0)), ErrorCode::InvalidArg);
+    assert_eq!(c.cpu_model_names("ppc64le", 0).unwrap().len(), 7);
+    assert_eq!(code(c.cpu_model_names("riscv64", 0)), ErrorCode::NoSupport);
+}
+// end of tuning, pinning, devices (rss)

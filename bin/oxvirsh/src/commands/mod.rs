@@ -13,6 +13,7 @@ pub mod nwfilter;
 pub mod secret;
 pub mod snapshot;
 pub mod storage;
+pub mod tune;
 
 use crate::parse::{Cmd, CmdDef, Fail};
 use crate::Ctl;
@@ -22,9 +23,10 @@ use oxvirt::{Connect, Domain, Interface, NWFilter, Network, NodeDevice, Secret, 
 pub static TABLE: &[CmdDef] = &concat_tables();
 
 const fn concat_tables() -> [CmdDef; N_CMDS] {
-    let groups: [&[CmdDef]; 10] = [
+    let groups: [&[CmdDef]; 11] = [
         domain::CMDS,
         info::CMDS,
+        tune::CMDS,
         snapshot::CMDS,
         network::CMDS,
         storage::CMDS,
@@ -51,6 +53,7 @@ const fn concat_tables() -> [CmdDef; N_CMDS] {
 
 const N_CMDS: usize = domain::CMDS.len()
     + info::CMDS.len()
+    + tune::CMDS.len()
     + snapshot::CMDS.len()
     + network::CMDS.len()
     + storage::CMDS.len()

@@ -10,8 +10,9 @@
 
 pub mod conv;
 pub mod domain;
-pub mod fds;
 pub mod domain_info;
+pub mod domain_tune;
+pub mod fds;
 pub mod host;
 pub mod iface;
 pub mod network;
@@ -70,4 +71,5 @@ pub fn dispatch_call(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> O
         .or_else(|| nwfilter::dispatch(proc, payload, conn))
         .or_else(|| iface::dispatch(proc, payload, conn))
         .or_else(|| nodedev::dispatch(proc, payload, conn))
+        .or_else(|| domain_tune::dispatch(proc, payload, conn))
 }
