@@ -142,8 +142,9 @@ impl HypervisorDriver for QemuConn {
             arch: crate::domcaps::host_arch(),
             topology: (node.sockets, node.cores, node.threads),
             security_drivers,
-            user: conf.user,
-            group: conf.group,
+            // The session driver runs QEMU as its own user (virQEMUDriverConfigNew).
+            user: if self.drv.paths.privileged { conf.user } else { nix::unistd::geteuid().as_raw() },
+            group: if self.drv.paths.privileged { conf.group } else { nix::unistd::getegid().as_raw() },
         };
         let cache = &self.drv.paths.cache_dir;
         let map = crate::domcaps::shared_cpu_map();
