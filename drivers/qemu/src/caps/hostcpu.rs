@@ -53,10 +53,15 @@ fn cpuid(leaf: u32, sub: u32) -> [u32; 4] {
     [r.eax, r.ebx, r.ecx, r.edx]
 }
 
-/// An MSR through the `msr` driver's device (`virHostCPUGetMSR`'s first source).
+/// An MSR through the `msr` driver's device (`virHostCPUGetMSR`'s first source):
+/// only `IA32_ARCH_CAPABILITIES` (0x10a), and only when CPUID announces it (leaf 7 EDX
+/// bit 29), as libvirt's `virCPUx86GetHost`.
 #[cfg(target_arch = "x86_64")]
 fn msr(index: u32) -> Option<u64> {
     use std::os::unix::fs::FileExt;
+    if index != 0x10a || cpuid(7, 0)[3] & (1 << 29) == 0 {
+        return None;
+    }
     let f = std::fs::File::open("/dev/cpu/0/msr").ok()?;
     let mut b = [0u8; 8];
     f.read_exact_at(&mut b, u64::from(index)).ok()?;

@@ -457,8 +457,9 @@ pub struct HostCpu {
 impl CpuMap {
     /// Decode the host CPU from `cpuid(leaf, subleaf) -> [eax, ebx, ecx, edx]` and
     /// `msr(index)` as libvirt's x86 host decoding does: the basic and extended CPUID
-    /// ranges (the leaves the map's features use, up to each range's maximum), the
-    /// `IA32_ARCH_CAPABILITIES` MSR when the CPU has it, then the model whose features
+    /// ranges (the leaves the map's features use, up to each range's maximum), the MSRs
+    /// the map's features use that `msr` gives (libvirt reads only
+    /// `IA32_ARCH_CAPABILITIES`, when CPUID has it), then the model whose features
     /// are all present on the host with the fewest extra ones (matching signatures
     /// preferred; models marked `<decode host='off'/>` skipped).
     pub fn x86_decode_host(&self, cpuid: impl Fn(u32, u32) -> [u32; 4], msr: impl Fn(u32) -> Option<u64>) -> Option<HostCpu> {
@@ -478,13 +479,14 @@ impl CpuMap {
                 }
             }
         }
-        let has = |d: &Data, name: &str| map.feature(name).is_some_and(|f| d.contains(&f.data));
-        if has(&data, "arch-capabilities") {
-            if let Some(v) = msr(0x10a) {
-                data.0.insert(Key::Msr(0x10a), [(v & 0xffff_ffff) as u32, 0, 0, (v >> 32) as u32]);
+        let msrs: std::collections::BTreeSet<u32> =
+            map.features.iter().flat_map(|f| f.data.0.keys()).filter_map(|k| if let Key::Msr(i) = k { Some(*i) } else { None }).collect();
+        for index in msrs {
+            if let Some(v) = msr(index) {
+                data.0.insert(Key::Msr(index), [(v & 0xffff_ffff) as u32, 0, 0, (v >> 32) as u32]);
             }
         }
-        let invtsc = has(&data, "invtsc");
+        let invtsc = map.feature("invtsc").is_some_and(|f| data.contains(&f.data));
         let mut vendor = None;
         for (i, v) in map.vendors.iter().enumerate() {
             if !v.data.0.is_empty() && data.contains(&v.data) {
