@@ -123,14 +123,14 @@ pub fn host_capabilities(
         uuid: Some(host_uuid()),
         arch: Some(inputs.arch.clone()),
         cpu_def: super::hostcpu::host_cpu_def(cpu_map, &inputs.arch, inputs.topology),
-        cells: super::numa::cells(&page_sizes),
+        cells: super::numa::cells(std::path::Path::new(super::numa::SYSTEM_DIR), &page_sizes),
         page_sizes,
         power_management: power_management(),
         iommu: std::fs::read_dir("/sys/kernel/iommu_groups").map(|mut d| d.next().is_some()).unwrap_or(false),
         offline_migrate: true,
         live_migrate: true,
         migrate_transports: vec!["tcp".into(), "rdma".into()],
-        cache: super::numa::cache(),
+        cache: super::numa::cache(std::path::Path::new(super::numa::SYSTEM_DIR)),
         secmodels,
         ..Default::default()
     };

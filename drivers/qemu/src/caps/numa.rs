@@ -7,8 +7,8 @@ use oxvirt_conf::capabilities::{CellCpu, NumaCell};
 use oxvirt_conf::xml::El;
 use std::path::Path;
 
-const NODE_DIR: &str = "/sys/devices/system/node";
-const CPU_DIR: &str = "/sys/devices/system/cpu";
+/// Where the kernel describes CPUs and NUMA nodes.
+pub const SYSTEM_DIR: &str = "/sys/devices/system";
 
 fn read(path: impl AsRef<Path>) -> Option<String> {
     std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
@@ -55,8 +55,8 @@ pub fn format_list(ids: &[u32]) -> String {
 }
 
 /// The CPU's topology ids, as libvirt's `virCapabilitiesFillCPUInfo`.
-fn cell_cpu(id: u32) -> CellCpu {
-    let t = format!("{CPU_DIR}/cpu{id}/topology");
+fn cell_cpu(sys: &Path, id: u32) -> CellCpu {
+    let t = sys.join(format!("cpu/cpu{id}/topology")).display().to_string();
     let topology = (|| {
         let socket = read_u64(format!("{t}/physical_package_id"))? as u32;
         let die = read_u64(format!("{t}/die_id")).unwrap_or(0) as u32;
@@ -68,8 +68,8 @@ fn cell_cpu(id: u32) -> CellCpu {
 }
 
 /// Memory of a node in KiB, from its `meminfo`.
-fn node_memory_kib(node: u32) -> u64 {
-    let text = read(format!("{NODE_DIR}/node{node}/meminfo")).unwrap_or_default();
+fn node_memory_kib(sys: &Path, node: u32) -> u64 {
+    let text = read(sys.join(format!("node/node{node}/meminfo"))).unwrap_or_default();
     text.lines()
         .find(|l| l.contains("MemTotal:"))
         .and_then(|l| l.split(':').nth(1))
@@ -78,17 +78,18 @@ fn node_memory_kib(node: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The host's NUMA cells (libvirt's `virCapabilitiesHostNUMAInitReal`); `None` without
-/// NUMA information in sysfs.
-pub fn cells(page_sizes: &[u32]) -> Option<Vec<NumaCell>> {
-    let online = parse_list(&read(format!("{NODE_DIR}/online"))?);
+/// The host's NUMA cells (libvirt's `virCapabilitiesHostNUMAInitReal`) described
+/// below `sys` (normally [`SYSTEM_DIR`]); `None` without NUMA information.
+pub fn cells(sys: &Path, page_sizes: &[u32]) -> Option<Vec<NumaCell>> {
+    let node_dir = sys.join("node").display().to_string();
+    let online = parse_list(&read(format!("{node_dir}/online"))?);
     let mut cells = Vec::new();
     for node in online {
-        let memory_kib = node_memory_kib(node);
+        let memory_kib = node_memory_kib(sys, node);
         let mut pages = Vec::new();
         let mut huge = Vec::new();
         for size in page_sizes.iter().skip(1) {
-            let nr = read_u64(format!("{NODE_DIR}/node{node}/hugepages/hugepages-{size}kB/nr_hugepages")).unwrap_or(0);
+            let nr = read_u64(format!("{node_dir}/node{node}/hugepages/hugepages-{size}kB/nr_hugepages")).unwrap_or(0);
             huge.push((*size, nr));
         }
         // The system page pool: the node's memory less its huge pages (virNumaGetPageInfo).
@@ -97,15 +98,16 @@ pub fn cells(page_sizes: &[u32]) -> Option<Vec<NumaCell>> {
             pages.push((*sys, memory_kib.saturating_sub(huge_kib) / u64::from(*sys).max(1)));
         }
         pages.extend(huge);
-        let distances = match read(format!("{NODE_DIR}/node{node}/distance")) {
+        let distances = match read(format!("{node_dir}/node{node}/distance")) {
             Some(d) => {
                 // The kernel writes one value per online node.
-                let ids = parse_list(&read(format!("{NODE_DIR}/online")).unwrap_or_else(|| "0".into()));
+                let ids = parse_list(&read(format!("{node_dir}/online")).unwrap_or_else(|| "0".into()));
                 d.split_whitespace().zip(ids).filter_map(|(v, id)| Some((id, v.parse().ok()?))).filter(|(_, v)| *v != 0).collect()
             }
             None => Vec::new(),
         };
-        let cpus = parse_list(&read(format!("{NODE_DIR}/node{node}/cpulist")).unwrap_or_default()).into_iter().map(cell_cpu).collect();
+        let cpus =
+            parse_list(&read(format!("{node_dir}/node{node}/cpulist")).unwrap_or_default()).into_iter().map(|c| cell_cpu(sys, c)).collect();
         cells.push(NumaCell { id: node, memory_kib, pages, distances, caches: Vec::new(), cpus });
     }
     Some(cells)
@@ -134,9 +136,10 @@ fn scaled(s: &str) -> Option<u64> {
 }
 
 /// The `<cache>` element: one `<bank>` per distinct level-3-or-higher cache of the
-/// online CPUs, ordered by level, id and type as libvirt sorts them; `None` when there is
-/// none.
-pub fn cache() -> Option<El> {
+/// online CPUs described below `sys` (normally [`SYSTEM_DIR`]), ordered by level then id
+/// as libvirt sorts them; `None` when there is none.
+pub fn cache(sys: &Path) -> Option<El> {
+    let cpu_dir = sys.join("cpu").display().to_string();
     struct Bank {
         id: u32,
         level: u32,
@@ -145,8 +148,8 @@ pub fn cache() -> Option<El> {
         cpus: String,
     }
     let mut banks: Vec<Bank> = Vec::new();
-    for cpu in parse_list(&read(format!("{CPU_DIR}/online"))?) {
-        let dir = format!("{CPU_DIR}/cpu{cpu}/cache");
+    for cpu in parse_list(&read(format!("{cpu_dir}/online"))?) {
+        let dir = format!("{cpu_dir}/cpu{cpu}/cache");
         let Ok(rd) = std::fs::read_dir(&dir) else { continue };
         let mut idx: Vec<String> =
             rd.flatten().filter_map(|e| e.file_name().into_string().ok()).filter(|n| n.starts_with("index")).collect();

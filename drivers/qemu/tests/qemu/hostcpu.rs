@@ -77,3 +77,55 @@ fn every_cpuid_host_case_matches_libvirt() {
     assert!(names.len() >= 40, "only {} cases found in {}", names.len(), dir.display());
     assert!(failed.is_empty(), "{} of {} host CPU cases differ:\n{}", failed.len(), names.len(), failed.join("\n"));
 }
+
+/// The banks of a `<cache>` as (attributes) rows, without resctrl's `<control>` and
+/// `<monitor>` children (resctrl is not read).
+fn banks(cache: Option<&oxvirt_conf::xml::El>) -> Vec<Vec<(String, String)>> {
+    cache
+        .map(|c| {
+            c.children
+                .iter()
+                .filter_map(|n| match n {
+                    oxvirt_conf::xml::XNode::El(e) if e.name == "bank" => Some(e.attrs.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// NUMA cells and caches against libvirt 9.0's `vircaps2xml` data: its fake
+/// `/sys/devices/system` trees (those stored as directories) give the same cells
+/// (ids, CPUs with socket/die/core/siblings) and cache banks as libvirt's expected
+/// documents. Memory and page pools there come from libvirt's NUMA mock, not the tree,
+/// so they are not compared.
+#[test]
+fn numa_cells_and_caches_match_vircaps2xml() {
+    use oxvirt_driver_qemu::caps::numa;
+    let Some(root) = corpus() else { return };
+    let dir = root.join("vircaps2xmldata");
+    let mut n = 0;
+    let mut cases: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok()?.strip_prefix("linux-").map(str::to_string))
+        .collect();
+    cases.sort();
+    for case in &cases {
+        let sys = dir.join(format!("linux-{case}/system"));
+        // libvirt's symbolic links (one tree shared by several cases) reach the corpus
+        // as plain files naming their target; those cases are left out.
+        if !sys.join("node").is_dir() || !sys.join("cpu").is_dir() {
+            continue;
+        }
+        let want = std::fs::read_to_string(dir.join(format!("vircaps-x86_64-{case}.xml"))).unwrap();
+        let want = oxvirt_conf::capabilities::CapsDef::parse(&want).unwrap().host;
+        let got = numa::cells(&sys, &[]).unwrap_or_else(|| panic!("{case}: no cells"));
+        let strip = |c: &oxvirt_conf::capabilities::NumaCell| (c.id, c.cpus.clone());
+        let want_cells: Vec<_> = want.cells.as_ref().unwrap().iter().map(strip).collect();
+        assert_eq!(got.iter().map(strip).collect::<Vec<_>>(), want_cells, "{case}: cells differ");
+        assert_eq!(banks(numa::cache(&sys).as_ref()), banks(want.cache.as_ref()), "{case}: cache banks differ");
+        n += 1;
+    }
+    assert!(n >= 3, "only {n} vircaps2xml trees found in {}", dir.display());
+}
