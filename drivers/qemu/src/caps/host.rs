@@ -87,6 +87,11 @@ pub struct HostInputs {
     pub arch: String,
     /// Sockets (per node), cores per socket, threads per core.
     pub topology: (u32, u32, u32),
+    /// NUMA nodes and memory in KiB of the node information (for the made-up cell of a
+    /// host without NUMA information).
+    pub nodes: u32,
+    /// Memory in KiB.
+    pub memory_kib: u64,
     /// The configured security drivers in stacking order (`none`, `dac`, ...).
     pub security_drivers: Vec<String>,
     /// QEMU's user and group (the DAC base label).
@@ -105,6 +110,7 @@ pub fn host_capabilities(
     lookup: impl Fn(&str) -> std::result::Result<Arc<QemuCaps>, oxvirt_util::VirError>,
 ) -> CapsDef {
     let page_sizes = super::hostcpu::page_sizes();
+    let sys = std::path::Path::new(super::numa::SYSTEM_DIR);
     let secmodels = inputs
         .security_drivers
         .iter()
@@ -123,14 +129,17 @@ pub fn host_capabilities(
         uuid: Some(host_uuid()),
         arch: Some(inputs.arch.clone()),
         cpu_def: super::hostcpu::host_cpu_def(cpu_map, &inputs.arch, inputs.topology),
-        cells: super::numa::cells(std::path::Path::new(super::numa::SYSTEM_DIR), &page_sizes),
+        cells: Some(super::numa::cells(sys, &page_sizes).unwrap_or_else(|| {
+            let (sockets, cores, threads) = inputs.topology;
+            super::numa::fake_cells(sys, inputs.nodes, sockets, cores, threads, inputs.memory_kib)
+        })),
         page_sizes,
         power_management: power_management(),
         iommu: std::fs::read_dir("/sys/kernel/iommu_groups").map(|mut d| d.next().is_some()).unwrap_or(false),
         offline_migrate: true,
         live_migrate: true,
         migrate_transports: vec!["tcp".into(), "rdma".into()],
-        cache: super::numa::cache(std::path::Path::new(super::numa::SYSTEM_DIR)),
+        cache: super::numa::cache(sys),
         secmodels,
         ..Default::default()
     };

@@ -113,6 +113,33 @@ pub fn cells(sys: &Path, page_sizes: &[u32]) -> Option<Vec<NumaCell>> {
     Some(cells)
 }
 
+/// The cells libvirt makes up where the kernel describes no NUMA nodes
+/// (`virCapabilitiesHostNUMAInitFake`): per node of the node information one cell —
+/// all with id 0, as libvirt — holding the host's memory and its online CPUs numbered
+/// socket by socket, core by core, thread by thread (die 0).
+pub fn fake_cells(sys: &Path, nodes: u32, sockets: u32, cores: u32, threads: u32, memory_kib: u64) -> Vec<NumaCell> {
+    let mut id = 0;
+    let mut cells = Vec::new();
+    for _ in 0..nodes {
+        let mut cpus = Vec::new();
+        for socket in 0..sockets {
+            for core in 0..cores {
+                let siblings = format_list(&(id..id + threads).collect::<Vec<_>>());
+                for _ in 0..threads {
+                    // A CPU without an `online` file (cpu0, usually) cannot go offline.
+                    let online = read(sys.join(format!("cpu/cpu{id}/online"))).is_none_or(|v| v != "0");
+                    if online {
+                        cpus.push(CellCpu { id, topology: Some((socket, 0, core, siblings.clone())) });
+                    }
+                    id += 1;
+                }
+            }
+        }
+        cells.push(NumaCell { id: 0, memory_kib, cpus, ..Default::default() });
+    }
+    cells
+}
+
 /// libvirt's `virFormatIntPretty`: the largest binary unit dividing `bytes` exactly.
 fn pretty_size(mut bytes: u64) -> (u64, &'static str) {
     let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
@@ -205,6 +232,15 @@ pub fn cache(sys: &Path) -> Option<El> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fake_cells_number_cpus_by_topology() {
+        let cells = fake_cells(Path::new("/nonexistent"), 1, 1, 2, 2, 1024);
+        assert_eq!(cells.len(), 1);
+        let ids: Vec<_> = cells[0].cpus.iter().map(|c| (c.id, c.topology.clone())).collect();
+        assert_eq!(ids[3], (3, Some((0, 0, 1, "2-3".to_string()))));
+        assert_eq!(cells[0].memory_kib, 1024);
+    }
 
     #[test]
     fn lists_and_sizes() {

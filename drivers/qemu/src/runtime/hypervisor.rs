@@ -141,6 +141,8 @@ impl HypervisorDriver for QemuConn {
         let inputs = crate::caps::host::HostInputs {
             arch: crate::domcaps::host_arch(),
             topology: (node.sockets, node.cores, node.threads),
+            nodes: node.nodes,
+            memory_kib: node.memory_kib,
             security_drivers,
             // The session driver runs QEMU as its own user (virQEMUDriverConfigNew).
             user: if self.drv.paths.privileged { conf.user } else { nix::unistd::geteuid().as_raw() },
