@@ -25,6 +25,8 @@ mod qemu;
 mod qemu_caps;
 #[path = "daemon/qemu_host.rs"]
 mod qemu_host;
+#[path = "daemon/qemu_hostcaps.rs"]
+mod qemu_hostcaps;
 #[path = "daemon/qemu_info.rs"]
 mod qemu_info;
 #[path = "daemon/qemu_vs_libvirtd.rs"]

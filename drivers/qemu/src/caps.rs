@@ -8,7 +8,9 @@
 //! expansion, the CPU models and the machine types, then GIC, SEV, SGX and Hyper-V data.
 
 pub mod host;
+pub mod hostcpu;
 mod json_keys;
+pub mod numa;
 pub mod probe;
 pub mod replies;
 mod schema;

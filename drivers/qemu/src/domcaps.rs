@@ -1189,7 +1189,7 @@ pub fn resolve_args(
 }
 
 /// The process-wide CPU map (loaded once; `OXVIRT_CPU_MAP_DIR` overrides its place).
-fn shared_cpu_map() -> Option<cpumap::CpuMap> {
+pub(crate) fn shared_cpu_map() -> Option<cpumap::CpuMap> {
     static MAP: std::sync::OnceLock<Option<cpumap::CpuMap>> = std::sync::OnceLock::new();
     MAP.get_or_init(|| {
         let dir = env_path("OXVIRT_CPU_MAP_DIR").unwrap_or_else(|| PathBuf::from(CPU_MAP_DIR));

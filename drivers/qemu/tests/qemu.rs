@@ -9,6 +9,8 @@ mod argv;
 mod caps;
 #[path = "qemu/domcaps.rs"]
 mod domcaps;
+#[path = "qemu/hostcpu.rs"]
+mod hostcpu;
 #[path = "qemu/qmp.rs"]
 mod qmp;
 #[path = "qemu/runtime.rs"]

@@ -79,6 +79,7 @@ struct Signature {
 #[derive(Debug, Clone)]
 struct Model {
     name: String,
+    decode_host: bool,
     decode_guest: bool,
     vendor: Option<usize>,
     signatures: Vec<Signature>,
@@ -208,8 +209,17 @@ impl ArchMap {
     }
 
     fn parse_model(&mut self, n: roxmltree::Node<'_, '_>, name: String) {
-        let mut m = Model { name, decode_guest: true, vendor: None, signatures: Vec::new(), data: Data::default(), removed: Vec::new() };
+        let mut m = Model {
+            name,
+            decode_host: true,
+            decode_guest: true,
+            vendor: None,
+            signatures: Vec::new(),
+            data: Data::default(),
+            removed: Vec::new(),
+        };
         if let Some(d) = xml::child(n, "decode") {
+            m.decode_host = d.attribute("host") != Some("off");
             m.decode_guest = d.attribute("guest") != Some("off");
         }
         if let Some(parent) = xml::child(n, "model").and_then(|p| p.attribute("name")) {
@@ -425,6 +435,127 @@ impl CpuMap {
             }
         }
         out
+    }
+}
+
+/// The host CPU decoded from raw CPUID/MSR data (`virCPUx86GetHost` + `x86Decode` for
+/// a `VIR_CPU_TYPE_HOST` definition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCpu {
+    /// Model name.
+    pub model: String,
+    /// Vendor name, if known.
+    pub vendor: Option<String>,
+    /// Family, model, stepping of CPUID leaf 1.
+    pub signature: (u32, u32, u32),
+    /// Features the host has beyond the model, in the map's order.
+    pub features: Vec<String>,
+    /// Whether the host has the feature named `invtsc`.
+    pub invtsc: bool,
+}
+
+impl CpuMap {
+    /// Decode the host CPU from `cpuid(leaf, subleaf) -> [eax, ebx, ecx, edx]` and
+    /// `msr(index)` as libvirt's x86 host decoding does: the basic and extended CPUID
+    /// ranges (the leaves the map's features use, up to each range's maximum), the MSRs
+    /// the map's features use that `msr` gives (libvirt reads only
+    /// `IA32_ARCH_CAPABILITIES`, when CPUID has it), then the model whose features
+    /// are all present on the host with the fewest extra ones (matching signatures
+    /// preferred; models marked `<decode host='off'/>` skipped).
+    pub fn x86_decode_host(&self, cpuid: impl Fn(u32, u32) -> [u32; 4], msr: impl Fn(u32) -> Option<u64>) -> Option<HostCpu> {
+        let map = &self.x86;
+        let max_basic = cpuid(0, 0)[0];
+        let max_ext = cpuid(0x8000_0000, 0)[0];
+        let mut data = Data::default();
+        data.0.insert(Key::Cpuid(0, 0), cpuid(0, 0));
+        data.0.insert(Key::Cpuid(1, 0), cpuid(1, 0));
+        for f in &map.features {
+            for k in f.data.0.keys() {
+                if let Key::Cpuid(leaf, sub) = *k {
+                    let in_range = if leaf >= 0x8000_0000 { leaf <= max_ext } else { leaf < 0x4000_0000 && leaf <= max_basic };
+                    if in_range && !data.0.contains_key(k) {
+                        data.0.insert(*k, cpuid(leaf, sub));
+                    }
+                }
+            }
+        }
+        let msrs: std::collections::BTreeSet<u32> =
+            map.features.iter().flat_map(|f| f.data.0.keys()).filter_map(|k| if let Key::Msr(i) = k { Some(*i) } else { None }).collect();
+        for index in msrs {
+            if let Some(v) = msr(index) {
+                data.0.insert(Key::Msr(index), [(v & 0xffff_ffff) as u32, 0, 0, (v >> 32) as u32]);
+            }
+        }
+        let invtsc = map.feature("invtsc").is_some_and(|f| data.contains(&f.data));
+        let mut vendor = None;
+        for (i, v) in map.vendors.iter().enumerate() {
+            if !v.data.0.is_empty() && data.contains(&v.data) {
+                vendor = Some(i);
+                break;
+            }
+        }
+        let signature = data.0.get(&Key::Cpuid(1, 0)).map_or(0, |r| r[0] & 0x0fff_3fff);
+        let (sf, sm, ss) = signature_parts(signature);
+        if vendor.and_then(|v| map.vendors.get(v)).is_some_and(|v| v.name == "Intel")
+            && sf == 6
+            && ((sm == 63 && ss < 4) || sm == 60 || sm == 69 || sm == 70)
+        {
+            for n in ["hle", "rtm"] {
+                if let Some(feat) = map.feature(n) {
+                    data.subtract(&feat.data);
+                }
+            }
+        }
+        // Vendor bits are not features: take them out before comparing with models.
+        let mut bare = data.clone();
+        if let Some(v) = vendor.and_then(|v| map.vendors.get(v)) {
+            bare.subtract(&v.data);
+        }
+        let mut best: Option<(&Model, Vec<String>)> = None;
+        for cand in map.models.iter().rev() {
+            if let (Some(v), Some(cv)) = (vendor, cand.vendor) {
+                if v != cv {
+                    continue;
+                }
+            }
+            if !cand.decode_host || !bare.contains(&cand.data) {
+                continue;
+            }
+            let mut extra = bare.clone();
+            extra.subtract(&cand.data);
+            let mut feats = Vec::new();
+            for f in &map.features {
+                if f.data.0.values().any(|r| r.iter().any(|x| *x != 0)) && extra.contains(&f.data) {
+                    extra.subtract(&f.data);
+                    feats.push(f.name.clone());
+                }
+            }
+            let better = match &best {
+                None => true,
+                Some((cur, cur_feats)) => {
+                    let cur_match = signature != 0 && signatures_match(&cur.signatures, signature);
+                    let cand_match = signature != 0 && signatures_match(&cand.signatures, signature);
+                    if cur_match && !cand_match {
+                        false
+                    } else if !cur_match && cand_match {
+                        true
+                    } else {
+                        feats.len() < cur_feats.len()
+                    }
+                }
+            };
+            if better {
+                best = Some((cand, feats));
+            }
+        }
+        let (m, features) = best?;
+        Some(HostCpu {
+            model: m.name.clone(),
+            vendor: vendor.and_then(|v| map.vendors.get(v)).map(|v| v.name.clone()),
+            signature: (sf, sm, ss),
+            features,
+            invtsc,
+        })
     }
 }
 

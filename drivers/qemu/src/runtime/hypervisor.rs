@@ -127,6 +127,32 @@ impl HypervisorDriver for QemuConn {
         crate::domcaps::connect_get(lookup, self.drv.paths.privileged, emulator, arch, machine, virttype, flags)
     }
 
+    // host capabilities (hostcaps): the document is built in caps/host.rs.
+    fn get_capabilities(&self) -> Result<String> {
+        let conf = &self.drv.qemu_conf;
+        // libvirt stacks the configured drivers (the default one, `none` here, when
+        // none is configured) and always DAC last.
+        let mut security_drivers: Vec<String> = conf.security_drivers.iter().filter(|n| *n != "dac").cloned().collect();
+        if security_drivers.is_empty() {
+            security_drivers.push("none".into());
+        }
+        security_drivers.push("dac".into());
+        let node = super::stats::node_info()?;
+        let inputs = crate::caps::host::HostInputs {
+            arch: crate::domcaps::host_arch(),
+            topology: (node.sockets, node.cores, node.threads),
+            nodes: node.nodes,
+            memory_kib: node.memory_kib,
+            security_drivers,
+            // The session driver runs QEMU as its own user (virQEMUDriverConfigNew).
+            user: if self.drv.paths.privileged { conf.user } else { nix::unistd::geteuid().as_raw() },
+            group: if self.drv.paths.privileged { conf.group } else { nix::unistd::getegid().as_raw() },
+        };
+        let cache = &self.drv.paths.cache_dir;
+        let map = crate::domcaps::shared_cpu_map();
+        Ok(crate::caps::host::host_capabilities(&inputs, map.as_ref(), |b| super::capscache::lookup(b, cache)).format())
+    }
+
     fn get_hostname(&self) -> Result<String> {
         std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|s| s.trim().to_string())
