@@ -6,6 +6,7 @@
 //! passing over unix sockets ([`fdpass`]). It depends on nothing of
 //! oxvirt's own and must stay that way.
 
+pub mod base64;
 pub mod cgroup;
 pub mod errnum;
 pub mod error;

@@ -112,45 +112,7 @@ pub const VIRT_TYPES: &[&str] = &[
     "hvf",
 ];
 
-/// libvirt's architecture names (`virArch`, without `none`).
-pub const ARCHES: &[&str] = &[
-    "alpha",
-    "armv6l",
-    "armv7l",
-    "armv7b",
-    "aarch64",
-    "cris",
-    "i686",
-    "ia64",
-    "lm32",
-    "m68k",
-    "microblaze",
-    "microblazeel",
-    "mips",
-    "mipsel",
-    "mips64",
-    "mips64el",
-    "openrisc",
-    "parisc",
-    "parisc64",
-    "ppc",
-    "ppcle",
-    "ppc64",
-    "ppc64le",
-    "ppcemb",
-    "riscv32",
-    "riscv64",
-    "s390",
-    "s390x",
-    "sh4",
-    "sh4eb",
-    "sparc",
-    "sparc64",
-    "unicore32",
-    "x86_64",
-    "xtensa",
-    "xtensaeb",
-];
+pub use oxvirt_conf::capabilities::ARCHES;
 
 /// One `<enum name='...'>` of the document: a set of values of a libvirt enum, written
 /// in the enum's order.

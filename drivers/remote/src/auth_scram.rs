@@ -146,50 +146,7 @@ impl ScramClient {
     }
 }
 
-/// Standard base64 with padding (SCRAM's encoding).
-mod base64 {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(data: &[u8]) -> String {
-        let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-        for chunk in data.chunks(3) {
-            let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    pub fn decode(text: &str) -> Option<Vec<u8>> {
-        let bytes = text.as_bytes();
-        if !bytes.len().is_multiple_of(4) {
-            return None;
-        }
-        let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-        for (i, chunk) in bytes.chunks(4).enumerate() {
-            let last = (i + 1) * 4 == bytes.len();
-            let pad = chunk.iter().rev().take_while(|c| **c == b'=').count();
-            if pad > 2 || (pad > 0 && !last) {
-                return None;
-            }
-            let mut n = 0u32;
-            for c in &chunk[..4 - pad] {
-                let v = ALPHABET.iter().position(|a| a == c)?;
-                n = (n << 6) | v as u32;
-            }
-            n <<= 6 * pad as u32;
-            let b = n.to_be_bytes();
-            out.extend_from_slice(&b[1..4 - pad]);
-        }
-        Some(out)
-    }
-}
+use oxvirt_util::base64;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -15,24 +15,9 @@ use oxvirt_rpc::proto::remote::*;
 use oxvirt_util::uuid::Uuid;
 use RemoteProcedure as P;
 
-/// `remoteDeserializeTypedParameters` (qinfo).
+/// `remoteDeserializeTypedParameters`.
 fn typed_params(params: Vec<RemoteTypedParam>) -> Vec<TypedParam> {
-    use oxvirt_rpc::proto::RemoteTypedParamValue as V;
-    params
-        .into_iter()
-        .map(|p| TypedParam {
-            field: p.field,
-            value: match p.value {
-                V::Int(v) => TypedValue::Int(v),
-                V::UInt(v) => TypedValue::UInt(v),
-                V::LLong(v) => TypedValue::LLong(v),
-                V::ULLong(v) => TypedValue::ULLong(v),
-                V::Double(v) => TypedValue::Double(v),
-                V::Boolean(v) => TypedValue::Boolean(v != 0),
-                V::String(v) => TypedValue::String(v),
-            },
-        })
-        .collect()
+    crate::tune::from_wire(params)
 }
 
 fn state(v: i32) -> DomainState {

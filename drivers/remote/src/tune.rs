@@ -12,8 +12,8 @@ use oxvirt_rpc::proto::remote::*;
 use oxvirt_rpc::proto::RemoteTypedParamValue as V;
 use RemoteProcedure as P;
 
-/// Wire typed parameters → API ones.
-fn from_wire(params: Vec<RemoteTypedParam>) -> Vec<TypedParam> {
+/// Wire typed parameters → API ones (`remoteDeserializeTypedParameters`).
+pub(crate) fn from_wire(params: Vec<RemoteTypedParam>) -> Vec<TypedParam> {
     params
         .into_iter()
         .map(|p| {

@@ -16,7 +16,7 @@
 //!
 //! Layer: driver; depends on util, conf and api only.
 
-pub mod base64;
+pub use oxvirt_util::base64;
 
 use oxvirt::driver::{check_flags, SecretDriver, SECRET_GET_VALUE_INTERNAL_CALL};
 use oxvirt::{Error, ErrorCode, ErrorDomain, ListSecretsFlags, Result, SecretRef};

@@ -82,45 +82,7 @@ const X86_MODELS: &[&str] = &[
 /// libvirt's ppc64 CPU models (`src/cpu_map/index.xml`, architecture `ppc64`).
 const PPC64_MODELS: &[&str] = &["POWER6", "POWER7", "POWER8", "POWER9", "POWER10", "POWERPC_e5500", "POWERPC_e6500"];
 
-/// Every architecture name libvirt knows (`virArchFromString`; "none" is not one).
-const ARCHES: &[&str] = &[
-    "alpha",
-    "armv6l",
-    "armv7l",
-    "armv7b",
-    "aarch64",
-    "cris",
-    "i686",
-    "ia64",
-    "lm32",
-    "m68k",
-    "microblaze",
-    "microblazeel",
-    "mips",
-    "mipsel",
-    "mips64",
-    "mips64el",
-    "openrisc",
-    "parisc",
-    "parisc64",
-    "ppc",
-    "ppcle",
-    "ppc64",
-    "ppc64le",
-    "ppcemb",
-    "riscv32",
-    "riscv64",
-    "s390",
-    "s390x",
-    "sh4",
-    "sh4eb",
-    "sparc",
-    "sparc64",
-    "unicore32",
-    "x86_64",
-    "xtensa",
-    "xtensaeb",
-];
+use oxvirt_conf::capabilities::ARCHES;
 
 /// `testConnectGetCPUModelNames`: libvirt's CPU driver models for `arch`.
 pub(crate) fn cpu_model_names(arch: &str, flags: u32) -> Result<Vec<String>> {

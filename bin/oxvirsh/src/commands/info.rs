@@ -194,7 +194,7 @@ pub const CMDS: &[CmdDef] = &[
 ];
 
 /// `vshGetTypedParamValue`.
-fn param_value(p: &TypedParam) -> String {
+pub(super) fn param_value(p: &TypedParam) -> String {
     match &p.value {
         TypedValue::Int(v) => v.to_string(),
         TypedValue::UInt(v) => v.to_string(),

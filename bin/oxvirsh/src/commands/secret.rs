@@ -141,21 +141,12 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 /// Standard base64 with padding.
 pub fn b64_encode(data: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let v = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((v >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    oxvirt_util::base64::encode(data)
 }
 
-/// Standard base64 decoding; None on bad input.
+/// Base64 decoding as lenient as glib's `g_base64_decode` (which virsh uses): stops at
+/// the first `=`, no group-length check (`oxvirt_util::base64::decode` is strict, for
+/// files); None on a byte outside the alphabet.
 pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
     let mut out = Vec::new();

@@ -306,18 +306,7 @@ pub const CMDS: &[CmdDef] = &[
     ),
 ];
 
-/// `vshGetTypedParamValue`.
-fn param_value(p: &TypedParam) -> String {
-    match &p.value {
-        TypedValue::Int(v) => v.to_string(),
-        TypedValue::UInt(v) => v.to_string(),
-        TypedValue::LLong(v) => v.to_string(),
-        TypedValue::ULLong(v) => v.to_string(),
-        TypedValue::Double(v) => format!("{v:.6}"),
-        TypedValue::Boolean(v) => yes_no(*v).to_string(),
-        TypedValue::String(v) => v.clone(),
-    }
-}
+use super::info::param_value;
 
 /// `virTypedParamsAddFromString`: `value` parsed as the type of `like`.
 fn param_from_string(like: &TypedParam, value: &str) -> Result<TypedParam, oxvirt::Error> {

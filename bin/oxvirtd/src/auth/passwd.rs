@@ -14,7 +14,7 @@
 
 use super::scram::{Hash, StoredCredential};
 use anyhow::{bail, Context, Result};
-use oxvirt_driver_secret::base64;
+use oxvirt_util::base64;
 use std::path::Path;
 
 /// The database's file name beside the configuration file.

@@ -8,7 +8,7 @@
 //! Passwords are used as given (no SASLprep), as cyrus-sasl's plugin does.
 
 use anyhow::{bail, Result};
-use oxvirt_driver_secret::base64;
+use oxvirt_util::base64;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::{digest, hmac, pbkdf2};
 use std::num::NonZeroU32;

@@ -77,3 +77,35 @@ pub fn snap(s: &RemoteNonnullDomainSnapshot) -> SnapshotRef {
 pub fn wire_snap(s: &SnapshotRef) -> RemoteNonnullDomainSnapshot {
     RemoteNonnullDomainSnapshot { name: s.name.clone(), dom: wire_dom(&s.domain) }
 }
+
+/// One API typed parameter as `remote_typed_param` (`virTypedParamsSerialize`'s value copy).
+pub fn wire_param(p: oxvirt::TypedParam) -> RemoteTypedParam {
+    use oxvirt::TypedValue as T;
+    use oxvirt_rpc::proto::RemoteTypedParamValue as V;
+    let value = match p.value {
+        T::Int(v) => V::Int(v),
+        T::UInt(v) => V::UInt(v),
+        T::LLong(v) => V::LLong(v),
+        T::ULLong(v) => V::ULLong(v),
+        T::Double(v) => V::Double(v),
+        T::Boolean(v) => V::Boolean(i32::from(v)),
+        T::String(v) => V::String(v),
+    };
+    RemoteTypedParam { field: p.field, value }
+}
+
+/// One `remote_typed_param` as the API's typed parameter.
+pub fn param(p: RemoteTypedParam) -> oxvirt::TypedParam {
+    use oxvirt::TypedValue as T;
+    use oxvirt_rpc::proto::RemoteTypedParamValue as V;
+    let value = match p.value {
+        V::Int(v) => T::Int(v),
+        V::UInt(v) => T::UInt(v),
+        V::LLong(v) => T::LLong(v),
+        V::ULLong(v) => T::ULLong(v),
+        V::Double(v) => T::Double(v),
+        V::Boolean(v) => T::Boolean(v != 0),
+        V::String(v) => T::String(v),
+    };
+    oxvirt::TypedParam { field: p.field, value }
+}

@@ -5,11 +5,10 @@
 //! response timeout. Typed parameters cross the wire as
 //! `remote_typed_param`, converted here from the API's [`TypedParam`].
 
-use super::conv::{dom, wire_dom};
+use super::conv::{dom, wire_dom, wire_param};
 use super::{args, ret, void, Reply};
 use oxvirt::*;
 use oxvirt_rpc::proto::remote::*;
-use oxvirt_rpc::proto::RemoteTypedParamValue as V;
 
 fn handle(conn: &Connect, d: &RemoteNonnullDomain) -> Domain {
     conn.domain_from_ref(dom(d))
@@ -17,21 +16,7 @@ fn handle(conn: &Connect, d: &RemoteNonnullDomain) -> Domain {
 
 /// `remoteSerializeTypedParameters`.
 pub fn wire_params(params: Vec<TypedParam>) -> Vec<RemoteTypedParam> {
-    params
-        .into_iter()
-        .map(|p| RemoteTypedParam {
-            field: p.field,
-            value: match p.value {
-                TypedValue::Int(v) => V::Int(v),
-                TypedValue::UInt(v) => V::UInt(v),
-                TypedValue::LLong(v) => V::LLong(v),
-                TypedValue::ULLong(v) => V::ULLong(v),
-                TypedValue::Double(v) => V::Double(v),
-                TypedValue::Boolean(v) => V::Boolean(i32::from(v)),
-                TypedValue::String(v) => V::String(v),
-            },
-        })
-        .collect()
+    params.into_iter().map(wire_param).collect()
 }
 
 fn internal(msg: &str) -> Error {

@@ -3,12 +3,11 @@
 //! and CPU model names, with libvirtd's argument checks and its typed-parameter
 //! encoding (`virTypedParamsSerialize` / `virTypedParamsDeserialize`).
 
-use super::conv::dom;
+use super::conv::{dom, param, wire_param};
 use super::{args, ret, void, Reply};
 use oxvirt::typedparam::TYPED_PARAM_STRING_OKAY;
 use oxvirt::*;
 use oxvirt_rpc::proto::remote::*;
-use oxvirt_rpc::proto::RemoteTypedParamValue as V;
 
 /// `REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX`, `..._MEMORY_...`, `..._BLKIO_...`.
 const PARAMS_MAX: i32 = 16;
@@ -53,18 +52,7 @@ pub fn serialize(params: Vec<TypedParam>, n: usize, flags: u32) -> Vec<RemoteTyp
         .into_iter()
         .take(n)
         .filter(|p| flags & TYPED_PARAM_STRING_OKAY != 0 || !matches!(p.value, TypedValue::String(_)))
-        .map(|p| RemoteTypedParam {
-            field: p.field,
-            value: match p.value {
-                TypedValue::Int(v) => V::Int(v),
-                TypedValue::UInt(v) => V::UInt(v),
-                TypedValue::LLong(v) => V::LLong(v),
-                TypedValue::ULLong(v) => V::ULLong(v),
-                TypedValue::Double(v) => V::Double(v),
-                TypedValue::Boolean(v) => V::Boolean(i32::from(v)),
-                TypedValue::String(v) => V::String(v),
-            },
-        })
+        .map(wire_param)
         .collect()
 }
 
@@ -76,16 +64,7 @@ pub fn deserialize(params: Vec<RemoteTypedParam>) -> Result<Vec<TypedParam>> {
             if p.field.len() >= typedparam::TYPED_PARAM_FIELD_LENGTH {
                 return Err(internal(&format!("Parameter name '{}' too big", p.field)));
             }
-            let value = match p.value {
-                V::Int(v) => TypedValue::Int(v),
-                V::UInt(v) => TypedValue::UInt(v),
-                V::LLong(v) => TypedValue::LLong(v),
-                V::ULLong(v) => TypedValue::ULLong(v),
-                V::Double(v) => TypedValue::Double(v),
-                V::Boolean(v) => TypedValue::Boolean(v != 0),
-                V::String(v) => TypedValue::String(v),
-            };
-            Ok(TypedParam { field: p.field, value })
+            Ok(param(p))
         })
         .collect()
 }

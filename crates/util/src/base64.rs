@@ -1,4 +1,5 @@
-//! Standard base64 (RFC 4648, with padding), the format of `<uuid>.base64` files.
+//! Standard base64 (RFC 4648, with padding): secret values (`<uuid>.base64` files), SASL
+//! SCRAM messages, guest-agent arguments.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
