@@ -78,7 +78,8 @@ pub const CMDS: &[CmdDef] = &[
 fn cmd_capabilities(ctl: &mut Ctl, _cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let caps = conn.capabilities().map_err(|e| ctl.fail("failed to get capabilities", e))?;
-    ctl.print(&caps);
+    // virsh prints the document followed by a newline (`vshPrint(ctl, "%s\n", caps)`).
+    ctl.print(&format!("{caps}\n"));
     Ok(())
 }
 
