@@ -183,6 +183,11 @@ impl Connect {
     pub fn capabilities(&self) -> Result<String> {
         self.hv().get_capabilities()
     }
+    /// `virConnectDomainXMLToNative` (refused on read-only connections, as libvirt does).
+    pub fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
+        self.check_rw("virConnectDomainXMLToNative")?;
+        self.hv().domain_xml_to_native(format, xml, flags)
+    }
     /// `virConnectGetDomainCapabilities` (refused on read-only connections, as libvirt
     /// does).
     pub fn domain_capabilities(

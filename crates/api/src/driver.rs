@@ -89,6 +89,11 @@ pub trait HypervisorDriver: Send + Sync {
     fn get_capabilities(&self) -> Result<String> {
         nosup!("virConnectGetCapabilities")
     }
+    /// `virConnectDomainXMLToNative`: `xml` as the hypervisor's native configuration
+    /// in `format` (the QEMU driver: `qemu-argv`, the command line it would run).
+    fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
+        nosup!("virConnectDomainXMLToNative")
+    }
     /// `virConnectGetMaxVcpus`.
     fn get_max_vcpus(&self, typ: Option<&str>) -> Result<i32> {
         nosup!("virConnectGetMaxVcpus")

@@ -31,6 +31,15 @@ fn shell_quote(s: &str) -> String {
 }
 
 impl Command {
+    /// The command on one line, variables first, each word shell-quoted where needed
+    /// (libvirt's `virCommandToString(cmd, false)`, what `virConnectDomainXMLToNative`
+    /// returns).
+    pub fn to_line(&self) -> String {
+        let env = self.env.iter().map(|(k, v)| format!("{k}={}", shell_quote(v)));
+        let words = std::iter::once(shell_quote(&self.binary)).chain(self.args.iter().map(|a| shell_quote(a)));
+        env.chain(words).collect::<Vec<_>>().join(" ")
+    }
+
     /// The command in the layout of libvirt's `.args` test files: one variable or
     /// option (with its value) per line, lines joined with ` \`.
     pub fn to_args_file(&self) -> String {

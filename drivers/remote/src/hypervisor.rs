@@ -140,6 +140,10 @@ impl HypervisorDriver for RemoteConn {
         let local = matches!(self.transport, TransportKind::Unix | TransportKind::Ssh | TransportKind::Libssh | TransportKind::Libssh2);
         local && self.call::<_, RemoteConnectIsSecureRet>(P::ConnectIsSecure, &Void).map(|r| r.secure != 0).unwrap_or(false)
     }
+    fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
+        let a = RemoteConnectDomainXmlToNativeArgs { native_format: format.to_string(), domain_xml: xml.to_string(), flags };
+        Ok(self.call::<_, RemoteConnectDomainXmlToNativeRet>(P::ConnectDomainXmlToNative, &a)?.native_config)
+    }
     fn get_domain_capabilities(
         &self,
         emulator: Option<&str>,

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::json;
-use crate::parse::{alias, b, d, n, s, CmdDef, CmdResult, Needs, OptDef, DOMAIN, FILE, REQ, REQ_OPT};
+use crate::parse::{alias, b, d, n, s, CmdDef, CmdResult, Complete, Fail, Needs, OptDef, OptKind, DOMAIN, FILE, REQ, REQ_OPT};
 use crate::table::Table;
 use oxvirt::{
     DomainCreateFlags, DomainDefineFlags, DomainDestroyFlags, DomainModFlags, DomainRebootFlags, DomainSaveRestoreFlags,
@@ -74,6 +74,17 @@ pub const CMDS: &[CmdDef] = &[
             b("wrap", "wrap xpath results in a common root element"),
         ],
         cmd_dumpxml
+    ),
+    cmd!(
+        "domxml-to-native",
+        "domain",
+        "Convert domain XML to native guest configuration",
+        &[
+            OptDef { name: "format", kind: OptKind::Data, flags: REQ, help: "target config data type format", complete: Complete::None },
+            s("domain", REQ_OPT, "domain name, id or uuid"),
+            s("xml", 0, "xml data file to export from"),
+        ],
+        cmd_domxml_to_native
     ),
     cmd!(
         "define",
@@ -491,6 +502,27 @@ fn cmd_dumpxml(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     }
     let xml = dom.xml_desc(f)?;
     ctl.print(&xml);
+    Ok(())
+}
+
+/// virsh's `domxml-to-native FORMAT (--domain DOM | --xml FILE)`.
+fn cmd_domxml_to_native(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let format = req_str(ctl, cmd, "format")?;
+    let file = opt_str(ctl, cmd, "xml")?;
+    if cmd.has("domain") && file.is_some() {
+        return Err(ctl.fail_msg("Options --domain and --xml are mutually exclusive"));
+    }
+    let conn = ctl.conn()?;
+    let xml = if cmd.has("domain") {
+        let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+        dom.xml_desc(DomainXmlFlags::INACTIVE).map_err(|e| ctl.fail("failed to retrieve XML", e))?
+    } else if let Some(f) = file {
+        read_file(ctl, f)?
+    } else {
+        return Err(ctl.fail_msg("need either domain or domain XML"));
+    };
+    let native = conn.domain_xml_to_native(format, &xml, 0).map_err(Fail::Api)?;
+    ctl.print(&native);
     Ok(())
 }
 

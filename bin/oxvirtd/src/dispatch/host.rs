@@ -30,6 +30,9 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
         P::ConnectGetHostname => conn.hostname().and_then(|h| ret(&RemoteConnectGetHostnameRet { hostname: h })),
         P::ConnectGetUri => ret(&RemoteConnectGetUriRet { uri: conn.uri() }),
         P::ConnectGetCapabilities => conn.capabilities().and_then(|c| ret(&RemoteConnectGetCapabilitiesRet { capabilities: c })),
+        P::ConnectDomainXmlToNative => args::<RemoteConnectDomainXmlToNativeArgs>(payload)
+            .and_then(|a| conn.domain_xml_to_native(&a.native_format, &a.domain_xml, a.flags))
+            .and_then(|c| ret(&RemoteConnectDomainXmlToNativeRet { native_config: c })),
         P::ConnectGetSysinfo => args::<RemoteConnectGetSysinfoArgs>(payload)
             .and_then(|a| conn.sysinfo(a.flags))
             .and_then(|s| ret(&RemoteConnectGetSysinfoRet { sysinfo: s })),

@@ -128,6 +128,14 @@ impl HypervisorDriver for QemuConn {
     }
 
     // host capabilities (hostcaps): the document is built in caps/host.rs.
+    fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
+        check_flags(flags, 0, "qemuConnectDomainXMLToNative", D)?;
+        if format != "qemu-argv" {
+            return Err(Error::new(ErrorCode::InvalidArg, D, format!("unsupported config type {format}")));
+        }
+        self.drv.xml_to_native(xml)
+    }
+
     fn get_capabilities(&self) -> Result<String> {
         let conf = &self.drv.qemu_conf;
         // libvirt stacks the configured drivers (the default one, `none` here, when

@@ -149,6 +149,36 @@ fn assign_channel_paths(def: &mut DomainDef, lib_dir: &Path) {
 }
 
 impl Driver {
+    /// What the argv builder needs to know about this driver and `caps`' binary.
+    fn run_setup(&self, caps: &crate::caps::QemuCaps) -> Setup {
+        Setup {
+            caps: caps.clone(),
+            fake: false,
+            conf: vec![("seccomp_sandbox".into(), self.qemu_conf.seccomp_sandbox.to_string())],
+            host_arch: "x86_64".into(),
+            inactive: false,
+            migrate_from: None,
+            migrate_fd: None,
+            deterministic_ids: false,
+        }
+    }
+
+    /// `virConnectDomainXMLToNative` with `qemu-argv`: the command line a start of
+    /// `xml` would run (libvirt's pretend start: id -1, its private directory and
+    /// sockets named as a real start names them, nothing created).
+    pub(super) fn xml_to_native(&self, xml: &str) -> Result<String> {
+        let mut def = self.parse_def(xml)?;
+        let caps = super::capscache::lookup(&Driver::emulator_of(&def), &self.paths.cache_dir)?;
+        def.id = Some(-1);
+        let lib_dir = self.paths.domain_lib_dir(-1, &def.name);
+        let monitor = lib_dir.join("monitor.sock");
+        assign_channel_paths(&mut def, &lib_dir);
+        let mut cmd = crate::command::build(&def, &self.run_setup(&caps), &crate::command::RunPaths::real(&lib_dir, &monitor))?;
+        cmd.args = with_direct_boot(cmd.args, &def);
+        cmd.env = process::sanitized_env(&lib_dir);
+        Ok(cmd.to_line())
+    }
+
     /// Start inactive domain `u` (its persistent definition, or `live` for a
     /// create-from-XML), paused when `paused`. Returns its new reference.
     pub(super) fn start(self: &Arc<Self>, u: &Uuid, paused: bool, live: Option<DomainDef>) -> Result<DomainRef> {
@@ -190,16 +220,7 @@ impl Driver {
             return Err(err(ErrorCode::InternalError, format!("monitor socket path '{}' is too long", monitor.display())));
         }
         assign_channel_paths(&mut def, &lib_dir);
-        let setup = Setup {
-            caps: (*caps).clone(),
-            fake: false,
-            conf: vec![("seccomp_sandbox".into(), self.qemu_conf.seccomp_sandbox.to_string())],
-            host_arch: "x86_64".into(),
-            inactive: false,
-            migrate_from: None,
-            migrate_fd: None,
-            deterministic_ids: false,
-        };
+        let setup = self.run_setup(&caps);
         let cmd = crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
         let args = with_direct_boot(cmd.args, &def);
         write_master_key(&lib_dir)?;

@@ -142,6 +142,12 @@ pub fn log_tail(log: &Path, offset: u64) -> String {
 pub fn sanitized_env(home: &Path) -> Vec<(String, String)> {
     let h = home.display().to_string();
     let mut env = vec![("LC_ALL".to_string(), "C".to_string())];
+    // libvirt's `virCommandAddEnvPassCommon` passes the dynamic loader's variables on.
+    for var in ["LD_PRELOAD", "LD_LIBRARY_PATH"] {
+        if let Ok(v) = std::env::var(var) {
+            env.push((var.into(), v));
+        }
+    }
     let path = std::env::var("PATH")
         .ok()
         .filter(|p| !p.is_empty())
