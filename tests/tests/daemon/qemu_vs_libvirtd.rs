@@ -148,9 +148,8 @@ fn the_lifecycle_matches_libvirtd() {
 /// (`ROOT/lib/qemu` below oxvirtd's private root, `/var/lib/libvirt/qemu` for libvirtd)
 /// and one deliberate difference (docs/differences.md): a listening agent channel
 /// without a path gets its socket in the domain's private directory, not in libvirt's
-/// `channel/target/domain-ID-NAME/`. (On `q35` the command lines also differ: libvirt
-/// gives the USB controller the first root port and virtio-serial the second, oxvirt
-/// the reverse — a known gap in PCI address assignment, so this case uses `pc`.)
+/// `channel/target/domain-ID-NAME/`. (It found the runtime adding virtio-serial before
+/// the driver's default USB controller, so they swapped PCIe root ports on `q35`.)
 #[test]
 fn domxml_to_native_matches_libvirtd() {
     let xml = "<domain type='qemu'>
@@ -158,7 +157,7 @@ fn domxml_to_native_matches_libvirtd() {
   <uuid>6a2e7c53-5f0e-4a55-9a43-0d6c2b9e1f11</uuid>
   <memory unit='MiB'>64</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
   <features><acpi/></features>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>

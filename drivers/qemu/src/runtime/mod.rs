@@ -278,7 +278,10 @@ impl Driver {
     /// Parse a definition with the QEMU driver's rules: the binary's capabilities
     /// (probed when needed) and post-parse.
     pub fn parse_def(&self, xml: &str) -> Result<DomainDef> {
-        let mut def = DomainDef::parse(xml, &ParseOptions { driver: Some("qemu".into()), inactive: true })
+        // As libvirt and the offline tool: the driver's default devices (post-parse)
+        // come before the implicit ones (virtio-serial, disk controllers), which
+        // decides their order and so their PCI addresses.
+        let mut def = DomainDef::parse_without_implicit(xml, &ParseOptions { driver: Some("qemu".into()), inactive: true })
             .map_err(|e| e.into_vir(ErrorDomain::Domain))?;
         self.prepare_def(&mut def)?;
         Ok(def)
