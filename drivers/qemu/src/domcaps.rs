@@ -91,26 +91,7 @@ const HYPERV: &[&str] = &[
     "avic",
 ];
 
-/// libvirt's virtualization type names (`virDomainVirtType`), index = enum value.
-pub const VIRT_TYPES: &[&str] = &[
-    "none",
-    "qemu",
-    "kqemu",
-    "kvm",
-    "xen",
-    "lxc",
-    "uml",
-    "openvz",
-    "test",
-    "vmware",
-    "hyperv",
-    "vbox",
-    "phyp",
-    "parallels",
-    "bhyve",
-    "vz",
-    "hvf",
-];
+pub use oxvirt_conf::domain::VIRT_TYPES;
 
 pub use oxvirt_conf::capabilities::ARCHES;
 

@@ -257,7 +257,8 @@ const CPUTUNE_ORDER: &[&str] = &[
     "memorytune",
 ];
 
-const VIRT_TYPES: &[&str] = &[
+/// libvirt's virtualization type names (`virDomainVirtType`), index = enum value.
+pub const VIRT_TYPES: &[&str] = &[
     "none",
     "qemu",
     "kqemu",

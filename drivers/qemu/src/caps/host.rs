@@ -10,44 +10,7 @@ use oxvirt_conf::capabilities::{CapsDef, GuestCaps, GuestDomain, GuestDomainInfo
 use std::sync::Arc;
 
 /// libvirt's architectures in `virArch` order: the order of the guest sections.
-pub const ARCHES: &[&str] = &[
-    "alpha",
-    "armv6l",
-    "armv7l",
-    "armv7b",
-    "aarch64",
-    "cris",
-    "i686",
-    "ia64",
-    "lm32",
-    "m68k",
-    "microblaze",
-    "microblazeel",
-    "mips",
-    "mipsel",
-    "mips64",
-    "mips64el",
-    "openrisc",
-    "parisc",
-    "parisc64",
-    "ppc",
-    "ppcle",
-    "ppc64",
-    "ppc64le",
-    "ppcemb",
-    "riscv32",
-    "riscv64",
-    "s390",
-    "s390x",
-    "sh4",
-    "sh4eb",
-    "sparc",
-    "sparc64",
-    "unicore32",
-    "x86_64",
-    "xtensa",
-    "xtensaeb",
-];
+pub use oxvirt_conf::capabilities::ARCHES;
 
 /// The host's UUID (`virGetHostUUID`): the SMBIOS system UUID from sysfs, else — as
 /// libvirtd does where there is none — a random UUID generated once per process.
