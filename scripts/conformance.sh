@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-$(pwd)/target/release/oxvirsh}
+# The cases run with the corpus as working directory: make a relative path absolute.
+case "$BIN" in /*) ;; */*) BIN=$(pwd)/$BIN ;; esac
 SHARED=${OXVIRT_SHARED:-$(pwd)/../shared}
 CHECK="$SHARED/conformance/check_xml2xml.sh"
 if [ ! -x "$CHECK" ]; then
