@@ -94,6 +94,16 @@ fn capabilities_agree_across_clients() {
     assert_eq!(d.virsh_ok("capabilities"), first, "a second call gave another document");
     assert!(Path::new(PYTHON).exists(), "{PYTHON} with python3-libvirt is required");
     let py = d.python("import sys, libvirt\nsys.stdout.write(libvirt.open(sys.argv[1]).getCapabilities())\n");
+    // virNodeGetCPUMap (what libvirt-python's vcpus() needs): as many online CPUs as
+    // the host has, per sysfs.
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").expect("read sysfs");
+    let n: usize = online
+        .trim()
+        .split(',')
+        .map(|p| p.split_once('-').map_or(1, |(a, b)| b.parse::<usize>().unwrap_or(0) - a.parse::<usize>().unwrap_or(0) + 1))
+        .sum();
+    let map = d.python("import sys, libvirt\nn, m, online = libvirt.open(sys.argv[1]).getCPUMap()\nprint(sum(m), online)\n");
+    assert_eq!(map.trim(), format!("{n} {n}"), "getCPUMap: {map}");
     // The document ends with one newline, as libvirt's; virsh adds blank lines of its own.
     assert!(py.ends_with("</capabilities>\n"), "the document does not end as libvirt's:\n{py}");
     assert_eq!(py.trim_end(), first.trim_end(), "libvirt-python's getCapabilities() differs from virsh capabilities");

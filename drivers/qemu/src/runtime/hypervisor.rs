@@ -128,6 +128,11 @@ impl HypervisorDriver for QemuConn {
     }
 
     // host capabilities (hostcaps): the document is built in caps/host.rs.
+    fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
+        check_flags(flags, 0, "virNodeGetCPUMap", D)?;
+        super::stats::node_cpu_map()
+    }
+
     fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
         check_flags(flags, 0, "qemuConnectDomainXMLToNative", D)?;
         if format != "qemu-argv" {

@@ -679,6 +679,25 @@ pub fn inject_nmi(drv: &Driver, d: &DomainRef, flags: u32) -> Result<()> {
     Ok(())
 }
 
+/// `virNodeGetCPUMap` from sysfs (libvirt's `virHostCPUGetMap`): the number of CPUs the
+/// host can have (highest present id + 1), the map of the online ones, their count.
+pub fn node_cpu_map() -> Result<(i32, Vec<u8>, u32)> {
+    let read = |f: &str| {
+        let path = format!("/sys/devices/system/cpu/{f}");
+        std::fs::read_to_string(&path).map_err(|e| Error::new(ErrorCode::SystemError, D, format!("cannot read {path}: {e}")))
+    };
+    let present = crate::caps::numa::parse_list(&read("present")?);
+    let online = crate::caps::numa::parse_list(&read("online")?);
+    let n = present.iter().max().map_or(0, |m| m + 1) as usize;
+    let mut map = vec![0u8; n.div_ceil(8)];
+    let mut count = 0u32;
+    for c in online.into_iter().map(|c| c as usize).filter(|c| *c < n) {
+        map[c / 8] |= 1 << (c % 8);
+        count += 1;
+    }
+    Ok((i32::try_from(n).unwrap_or(i32::MAX), map, count))
+}
+
 /// `virNodeGetInfo` of this host (libvirt's `virCapabilitiesGetNodeInfo`): the
 /// machine, memory and online CPUs from `/proc`, the topology from sysfs.
 pub fn node_info() -> Result<NodeInfo> {
