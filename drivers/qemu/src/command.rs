@@ -180,24 +180,7 @@ fn text(e: &El) -> String {
         .collect()
 }
 
-/// Hyper-V enlightenments in libvirt's order.
-const HYPERV_FEATURES: &[&str] = &[
-    "relaxed",
-    "vapic",
-    "spinlocks",
-    "vpindex",
-    "runtime",
-    "synic",
-    "stimer",
-    "reset",
-    "vendor_id",
-    "frequencies",
-    "reenlightenment",
-    "tlbflush",
-    "ipi",
-    "evmcs",
-    "avic",
-];
+use crate::caps::probe::HYPERV_FEATURES;
 
 /// x86 CPU feature names whose QEMU spelling differs from libvirt's.
 fn translate_feature(name: &str) -> &str {

@@ -72,24 +72,8 @@ const CHR_TYPE: &[&str] =
     &["null", "vc", "pty", "dev", "file", "pipe", "stdio", "udp", "tcp", "unix", "spicevmc", "spiceport", "nmdm", "qemu-vdagent", "dbus"];
 /// `virGICVersion`.
 const GIC_VERSION: &[&str] = &["none", "host", "2", "3"];
-/// `virDomainHyperv`.
-const HYPERV: &[&str] = &[
-    "relaxed",
-    "vapic",
-    "spinlocks",
-    "vpindex",
-    "runtime",
-    "synic",
-    "stimer",
-    "reset",
-    "vendor_id",
-    "frequencies",
-    "reenlightenment",
-    "tlbflush",
-    "ipi",
-    "evmcs",
-    "avic",
-];
+/// `virDomainHyperv`: the Hyper-V enlightenments in libvirt's order.
+use crate::caps::probe::HYPERV_FEATURES as HYPERV;
 
 pub use oxvirt_conf::domain::VIRT_TYPES;
 
