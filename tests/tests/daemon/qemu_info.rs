@@ -6,56 +6,26 @@
 //! connected. The test guest has a user-mode NIC (no traffic leaves QEMU) with a
 //! static address, a virtio disk, a balloon and the agent channel.
 
-use super::qemu::{build_guest, define, domain_type, wait_marker, Guest, QemuDaemon, MARKER, PY_EVENTS, QEMU};
+use super::qemu::{build_guest, define, guest_xml, wait_marker, Guest, QemuDaemon, MARKER, PY_EVENTS, QEMU};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const MAC: &str = "52:54:00:4f:58:01";
 
+/// The test guest of `qemu.rs` (`guest_xml`) plus a user-mode NIC with a fixed MAC, the
+/// guest's address on its kernel command line, and an explicit virtio balloon.
 fn info_guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
-    let disk = dir.join(format!("{name}.img"));
-    std::fs::File::create(&disk).and_then(|f| f.set_len(4 << 20)).expect("create disk image");
-    let serial = dir.join(format!("{name}.serial"));
-    format!(
-        "<domain type='{ty}'>
-  <name>{name}</name>
-  <memory unit='MiB'>256</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>{kernel}</kernel>
-    <initrd>{initrd}</initrd>
-    <cmdline>{cmdline} guest.ip=10.0.2.15/24</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <emulator>{QEMU}</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw'/>
-      <source file='{disk}'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <interface type='user'>
-      <mac address='{MAC}'/>
-      <model type='virtio'/>
-    </interface>
-    <serial type='file'><source path='{serial}'/><target port='0'/></serial>
-    <console type='file'><source path='{serial}'/><target type='serial' port='0'/></console>
-    <channel type='unix'>
-      <source mode='bind'/>
-      <target type='virtio' name='org.qemu.guest_agent.0'/>
-    </channel>
-    <memballoon model='virtio'/>
-  </devices>
-</domain>",
-        ty = domain_type(),
-        kernel = g.kernel,
-        initrd = g.initrd,
-        cmdline = g.cmdline,
-        disk = disk.display(),
-        serial = serial.display(),
-    )
+    let xml = guest_xml(g, dir, name);
+    let cmdline = format!("<cmdline>{}</cmdline>", g.cmdline);
+    assert!(xml.contains(&cmdline) && xml.contains("    <serial type='file'>"), "unexpected guest XML: {xml}");
+    xml.replace(&cmdline, &format!("<cmdline>{} guest.ip=10.0.2.15/24</cmdline>", g.cmdline))
+        .replace(
+            "    <serial type='file'>",
+            &format!(
+                "    <interface type='user'>\n      <mac address='{MAC}'/>\n      <model type='virtio'/>\n    </interface>\n    <serial type='file'>"
+            ),
+        )
+        .replace("  </devices>", "    <memballoon model='virtio'/>\n  </devices>")
 }
 
 /// A firmware-only guest (SeaBIOS idles), with or without an agent channel that no
