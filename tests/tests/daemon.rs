@@ -29,6 +29,8 @@ mod qemu_host;
 mod qemu_hostcaps;
 #[path = "daemon/qemu_info.rs"]
 mod qemu_info;
+#[path = "daemon/qemu_meta.rs"]
+mod qemu_meta;
 #[path = "daemon/qemu_vs_libvirtd.rs"]
 mod qemu_vs_libvirtd;
 #[path = "daemon/robust.rs"]

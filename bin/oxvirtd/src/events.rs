@@ -45,6 +45,10 @@ fn domain_callback_msg(callback_id: i32, ev: &Event) -> Option<Vec<u8>> {
             RemoteProcedure::DomainEventCallbackReboot,
             &RemoteDomainEventCallbackRebootMsg { callback_id, msg: RemoteDomainEventRebootMsg { dom } },
         ),
+        DomainEventData::MetadataChange { typ, nsuri } => event_packet(
+            RemoteProcedure::DomainEventCallbackMetadataChange,
+            &RemoteDomainEventCallbackMetadataChangeMsg { callback_id, dom, r#type: *typ, nsuri: nsuri.clone() },
+        ),
     })
 }
 
@@ -57,6 +61,8 @@ fn domain_legacy_msg(ev: &Event) -> Option<Vec<u8>> {
             event_packet(RemoteProcedure::DomainEventLifecycle, &RemoteDomainEventLifecycleMsg { dom, event: *event, detail: *detail })
         }
         DomainEventData::Reboot => event_packet(RemoteProcedure::DomainEventReboot, &RemoteDomainEventRebootMsg { dom }),
+        // Events newer than the callback protocol have no legacy message.
+        DomainEventData::MetadataChange { .. } => return None,
     })
 }
 

@@ -910,10 +910,44 @@ impl Domain {
     /// `virDomainSetMetadata`.
     pub fn set_metadata(&self, typ: i32, metadata: Option<&str>, key: Option<&str>, uri: Option<&str>, flags: u32) -> Result<()> {
         self.conn.check_rw("virDomainSetMetadata")?;
+        let arg = |what: String| Error::raw(ErrorCode::InvalidArg, ErrorDomain::Domain, what);
+        let null = |v: Option<&str>, name: &str| match v {
+            Some(_) => Err(arg(format!("{name} in virDomainSetMetadata must be NULL"))),
+            None => Ok(()),
+        };
+        let non_null = |v: Option<&str>, name: &str| match v {
+            None => Err(arg(format!("{name} in virDomainSetMetadata must not be NULL"))),
+            Some(_) => Ok(()),
+        };
+        match typ {
+            oxvirt_conf::metadata::TITLE | oxvirt_conf::metadata::DESCRIPTION => {
+                if typ == oxvirt_conf::metadata::TITLE && metadata.is_some_and(|m| m.contains('\n')) {
+                    return Err(arg("metadata title can't contain newlines".into()));
+                }
+                null(uri, "uri")?;
+                null(key, "key")?;
+            }
+            oxvirt_conf::metadata::ELEMENT => {
+                non_null(uri, "uri")?;
+                if metadata.is_some() {
+                    non_null(key, "key")?;
+                }
+            }
+            _ => {}
+        }
         self.hv().domain_set_metadata(&self.r(), typ, metadata, key, uri, flags)
     }
     /// `virDomainGetMetadata`.
     pub fn metadata(&self, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
+        crate::typedparam::live_config_exclusive(flags)?;
+        let wrong = match (typ, uri) {
+            (oxvirt_conf::metadata::TITLE | oxvirt_conf::metadata::DESCRIPTION, Some(_)) => Some("must be NULL"),
+            (oxvirt_conf::metadata::ELEMENT, None) => Some("must not be NULL"),
+            _ => None,
+        };
+        if let Some(w) = wrong {
+            return Err(Error::raw(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("uri in virDomainGetMetadata {w}")));
+        }
         self.hv().domain_get_metadata(&self.r(), typ, uri, flags)
     }
 

@@ -182,6 +182,14 @@ pub enum DomainEventData {
     },
     /// VIR_DOMAIN_EVENT_ID_REBOOT.
     Reboot,
+    /// VIR_DOMAIN_EVENT_ID_METADATA_CHANGE: the title, description or an element
+    /// (`virDomainMetadataType`) changed.
+    MetadataChange {
+        /// `virDomainMetadataType`.
+        typ: i32,
+        /// The element's namespace URI (element changes only).
+        nsuri: Option<String>,
+    },
 }
 
 impl DomainEventData {
@@ -190,6 +198,7 @@ impl DomainEventData {
         match self {
             DomainEventData::Lifecycle { .. } => domain_event_id::LIFECYCLE,
             DomainEventData::Reboot => domain_event_id::REBOOT,
+            DomainEventData::MetadataChange { .. } => domain_event_id::METADATA_CHANGE,
         }
     }
 }

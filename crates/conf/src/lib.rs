@@ -11,6 +11,7 @@ pub mod capabilities;
 pub mod domain;
 pub mod error;
 pub mod interface;
+pub mod metadata;
 pub mod network;
 pub mod networkport;
 pub mod nodedev;

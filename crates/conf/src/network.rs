@@ -1412,34 +1412,6 @@ fn parse_portgroup(node: Node<'_, '_>) -> Result<PortGroup> {
     Ok(PortGroup { name, is_default, trust_guest_rx_filters, virtualport, bandwidth, vlan })
 }
 
-/// libvirt's `virXMLNodeSanitizeNamespaces` applied to a copy of `<metadata>`: keep
-/// only namespaced children, the first per namespace.
-fn sanitize_metadata(node: Node<'_, '_>) -> El {
-    let mut e = El::new("metadata");
-    let mut seen: Vec<&str> = Vec::new();
-    for c in xml::elements(node) {
-        let Some(ns) = c.tag_name().namespace() else {
-            continue;
-        };
-        if seen.contains(&ns) {
-            continue;
-        }
-        seen.push(ns);
-        let mut ce = El::from_node(c);
-        // The copy must declare its own namespace even if an ancestor did.
-        let prefix = c.lookup_prefix(ns).filter(|p| !p.is_empty());
-        let decl = match prefix {
-            Some(p) => format!("xmlns:{p}"),
-            None => "xmlns".to_string(),
-        };
-        if !ce.attrs.iter().any(|(k, _)| *k == decl) {
-            ce.attrs.insert(0, (decl, ns.to_string()));
-        }
-        e.push(ce);
-    }
-    e
-}
-
 impl NetworkDef {
     /// Parse a `<network>` document.
     pub fn parse(text: &str) -> Result<Self> {
@@ -1559,7 +1531,7 @@ impl NetworkDef {
             connections: 0,
             ipv6,
             trust_guest_rx_filters,
-            metadata: xml::child(node, "metadata").map(sanitize_metadata),
+            metadata: xml::child(node, "metadata").map(crate::metadata::from_node),
             forward,
             bridge,
             mtu,

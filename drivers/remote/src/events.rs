@@ -64,6 +64,10 @@ impl EventState {
             }),
             P::DomainEventCallbackReboot => decode::<RemoteDomainEventCallbackRebootMsg>(p)
                 .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::Reboot }),
+            P::DomainEventCallbackMetadataChange => decode::<RemoteDomainEventCallbackMetadataChangeMsg>(p).map(|m| Event::Domain {
+                dom: conv::dom_ref(m.dom),
+                data: DomainEventData::MetadataChange { typ: m.r#type, nsuri: m.nsuri },
+            }),
             P::DomainEventLifecycle => decode::<RemoteDomainEventLifecycleMsg>(p).map(|m| Event::Domain {
                 dom: conv::dom_ref(m.dom),
                 data: DomainEventData::Lifecycle { event: m.event, detail: m.detail },

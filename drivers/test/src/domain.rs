@@ -606,6 +606,42 @@ impl HypervisorDriver for TestConn {
         })
     }
 
+    fn domain_get_metadata(&self, d: &DomainRef, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
+        check_flags(flags, 0x3, "testDomainGetMetadata", D)?;
+        self.with(|st| {
+            let (def, _) = one_def(st.domains.by_ref_mut(d)?, flags)?;
+            oxvirt_conf::metadata::domain_get(def, typ, uri).map_err(|e| e.into_vir(ErrorDomain::Domain))
+        })
+    }
+
+    fn domain_set_metadata(
+        &self,
+        d: &DomainRef,
+        typ: i32,
+        metadata: Option<&str>,
+        key: Option<&str>,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> Result<()> {
+        check_flags(flags, 0x3, "testDomainSetMetadata", D)?;
+        self.with(|st| {
+            let obj = st.domains.by_ref_mut(d)?;
+            let (live, config) = impact(obj, flags)?;
+            let set = |def: &mut DomainDef| {
+                oxvirt_conf::metadata::domain_set(def, typ, metadata, key, uri).map_err(|e| e.into_vir(ErrorDomain::Domain))
+            };
+            if live {
+                set(&mut obj.def)?;
+            }
+            if config {
+                set(if obj.is_active() { obj.new_def.get_or_insert_with(|| obj.def.clone()) } else { &mut obj.def })?;
+            }
+            let ev = Event::Domain { dom: obj.dref(), data: DomainEventData::MetadataChange { typ, nsuri: uri.map(str::to_string) } };
+            st.emit(ev);
+            Ok(())
+        })
+    }
+
     fn domain_get_os_type(&self, d: &DomainRef) -> Result<String> {
         self.with(|st| {
             st.domains.by_ref(d)?;

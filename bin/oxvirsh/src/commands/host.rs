@@ -278,6 +278,10 @@ fn cmd_event(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
                     format!("event 'lifecycle' for domain '{}': {e} {dt}\n", d.name())
                 }
                 DomainEventData::Reboot => format!("event 'reboot' for domain '{}'\n", d.name()),
+                DomainEventData::MetadataChange { typ, nsuri } => {
+                    let t = ["description", "title", "element"].get(*typ as usize).copied().unwrap_or("unknown");
+                    format!("event 'metadata-change' for domain '{}': type {t}, uri {}\n", d.name(), nsuri.as_deref().unwrap_or("(null)"))
+                }
             };
             let _ = tx.send(line);
         });

@@ -7,6 +7,7 @@ pub mod help_desc;
 pub mod host;
 pub mod iface;
 pub mod info;
+pub mod metadata;
 pub mod network;
 pub mod nodedev;
 pub mod nwfilter;
@@ -23,9 +24,10 @@ use oxvirt::{Connect, Domain, Interface, NWFilter, Network, NodeDevice, Secret, 
 pub static TABLE: &[CmdDef] = &concat_tables();
 
 const fn concat_tables() -> [CmdDef; N_CMDS] {
-    let groups: [&[CmdDef]; 11] = [
+    let groups: [&[CmdDef]; 12] = [
         domain::CMDS,
         info::CMDS,
+        metadata::CMDS,
         tune::CMDS,
         snapshot::CMDS,
         network::CMDS,
@@ -53,6 +55,7 @@ const fn concat_tables() -> [CmdDef; N_CMDS] {
 
 const N_CMDS: usize = domain::CMDS.len()
     + info::CMDS.len()
+    + metadata::CMDS.len()
     + tune::CMDS.len()
     + snapshot::CMDS.len()
     + network::CMDS.len()

@@ -123,7 +123,7 @@ pub struct DomainDef {
     pub title: Option<String>,
     /// `<description>`.
     pub description: Option<String>,
-    /// `<metadata>` children, verbatim.
+    /// `<metadata>`, sanitized as libvirt keeps it ([`crate::metadata`]).
     pub metadata: Option<El>,
     /// Total memory in KiB.
     pub memory_kib: u64,
@@ -623,7 +623,7 @@ impl DomainDef {
             genid: xml::child(node, "genid").map(El::from_node),
             title,
             description,
-            metadata: xml::child(node, "metadata").map(El::from_node),
+            metadata: xml::child(node, "metadata").map(crate::metadata::from_node),
             memory_kib,
             memory_dump_core: memory_node.and_then(|m| xml::attr_s(m, "dumpCore")),
             current_memory_kib,
@@ -669,7 +669,7 @@ impl DomainDef {
         if let Some(d) = &self.description {
             kids.push(El::new("description").text(d));
         }
-        kids.extend(self.metadata.clone());
+        kids.extend(self.metadata.as_ref().map(crate::metadata::format));
         if let (Some(m), Some(s)) = (self.max_memory_kib, self.max_memory_slots) {
             kids.push(El::new("maxMemory").attr("slots", s).attr("unit", "KiB").text(m));
         }

@@ -234,10 +234,7 @@ impl HypervisorDriver for QemuConn {
         let def = self.drv.parse_def(xml)?;
         let mut doms = self.drv.doms();
         check_conflict(&doms, &def.name, &def.uuid)?;
-        let file = self.drv.paths.config_file(&def.name);
-        let text = def.format(&FormatOptions { id: None, inactive: true, secure: true });
-        oxvirt_util::fs::atomic_write(&file, text.as_bytes())
-            .map_err(|e| Error::new(ErrorCode::SystemError, D, format!("cannot write '{}': {e}", file.display())))?;
+        self.drv.save_config(&def)?;
         let u = def.uuid;
         let detail = match doms.get_mut(&u) {
             Some(obj) => {
@@ -607,6 +604,22 @@ impl HypervisorDriver for QemuConn {
 
     fn domain_memory_stats(&self, d: &DomainRef, nr: u32, flags: u32) -> Result<Vec<MemoryStat>> {
         super::stats::memory_stats(&self.drv, d, nr, flags)
+    }
+
+    fn domain_get_metadata(&self, d: &DomainRef, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
+        super::metadata::get(&self.drv, d, typ, uri, flags)
+    }
+
+    fn domain_set_metadata(
+        &self,
+        d: &DomainRef,
+        typ: i32,
+        metadata: Option<&str>,
+        key: Option<&str>,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> Result<()> {
+        super::metadata::set(&self.drv, d, typ, metadata, key, uri, flags)
     }
 
     fn domain_set_memory_stats_period(&self, d: &DomainRef, period: i32, flags: u32) -> Result<()> {

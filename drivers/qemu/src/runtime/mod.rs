@@ -32,6 +32,7 @@ mod graphics;
 mod guestinfo;
 mod hypervisor;
 mod lifecycle;
+mod metadata;
 pub mod paths;
 pub mod process;
 pub mod qemuconf;
@@ -444,6 +445,14 @@ impl Driver {
         for u in todo {
             let _ = self.start(&u, false, None);
         }
+    }
+
+    /// Write the persistent definition `def` to its config file, atomically.
+    fn save_config(&self, def: &DomainDef) -> Result<()> {
+        let file = self.paths.config_file(&def.name);
+        let text = def.format(&oxvirt_conf::domain::FormatOptions { id: None, inactive: true, secure: true });
+        oxvirt_util::fs::atomic_write(&file, text.as_bytes())
+            .map_err(|e| Error::new(ErrorCode::SystemError, ErrorDomain::Qemu, format!("cannot write '{}': {e}", file.display())))
     }
 
     /// Write the status file of active `obj`.

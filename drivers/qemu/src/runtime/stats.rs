@@ -536,10 +536,7 @@ pub fn set_memory_stats_period(drv: &Driver, d: &DomainRef, period: i32, flags: 
             return Err(no_balloon());
         }
         set_period(def, period);
-        let text = def.format(&oxvirt_conf::domain::FormatOptions { id: None, inactive: true, secure: true });
-        let file = drv.paths.config_file(&def.name);
-        oxvirt_util::fs::atomic_write(&file, text.as_bytes())
-            .map_err(|e| Error::new(ErrorCode::SystemError, D, format!("cannot write '{}': {e}", file.display())))?;
+        drv.save_config(def)?;
     }
     Ok(())
 }
