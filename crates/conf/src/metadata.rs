@@ -223,7 +223,8 @@ mod tests {
         );
         assert_eq!(get(md.as_ref(), "http://example.org/").as_deref(), Some("<foo a=\"1\">\n  <bar>text</bar>\n  <baz/>\n</foo>"));
         // Elements already in another namespace keep it; its declaration comes first.
-        set(&mut md, Some("<foo xmlns:o=\"http://other/\" o:at=\"2\"><o:x/><bar/></foo>"), Some("ex"), "http://example.org/").expect("accepted");
+        set(&mut md, Some("<foo xmlns:o=\"http://other/\" o:at=\"2\"><o:x/><bar/></foo>"), Some("ex"), "http://example.org/")
+            .expect("accepted");
         assert_eq!(md.as_ref().expect("metadata").children.len(), 1);
         assert_eq!(
             get(md.as_ref(), "http://example.org/").as_deref(),

@@ -201,3 +201,13 @@ pub fn prefix(code: ErrorCode, with_info: bool) -> &'static str {
         bare
     }
 }
+
+/// An I/O error's text as libvirt prints it: the strerror wording, without Rust's
+/// " (os error N)" suffix.
+pub fn io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

@@ -538,15 +538,7 @@ pub fn connect_command(mut cmd: std::process::Command) -> Result<Transport> {
     })
 }
 
-/// An I/O error as libvirt prints it (the strerror text, without Rust's "(os error N)").
-/// An I/O error's text without Rust's " (os error N)" suffix, as libvirt prints it.
-pub(crate) fn io_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
+pub(crate) use oxvirt_util::error::io_text;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

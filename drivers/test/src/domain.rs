@@ -201,9 +201,7 @@ pub(crate) fn write_save_image(path: &str, def: &DomainDef) -> Result<()> {
 
 pub(crate) fn read_save_image(path: &str) -> Result<DomainDef> {
     let data = std::fs::read(path).map_err(|e| {
-        // strerror wording, without Rust's " (os error N)"
-        let e = e.to_string();
-        let e = e.split(" (os error").next().unwrap_or_default();
+        let e = oxvirt_util::error::io_text(&e);
         Error::raw(ErrorCode::SystemError, D, format!("cannot read domain image '{path}': {e}"))
     })?;
     if data.len() < SAVE_MAGIC.len() {

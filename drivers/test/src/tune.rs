@@ -828,8 +828,7 @@ impl TestConn {
             let name = obj.def.name.clone();
             let u = obj.def.uuid;
             let sys = |what: &str, e: std::io::Error| {
-                let e = e.to_string();
-                let e = e.split(" (os error").next().unwrap_or_default();
+                let e = oxvirt_util::error::io_text(&e);
                 Error::new(ErrorCode::SystemError, D, format!("domain '{name}' coredump: {what} {to}: {e}"))
             };
             {

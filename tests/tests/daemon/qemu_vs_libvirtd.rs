@@ -196,3 +196,49 @@ fn domxml_to_native_matches_libvirtd() {
     assert!(ours.contains("-name guest=native1,debug-threads=on"), "{ours}");
     assert_eq!(ours, theirs, "domxml-to-native differs from libvirtd's");
 }
+
+/// The host's CPU time, free memory, free pages and vCPU limits (`virNodeGetCPUStats`,
+/// `virNodeGetCellsFreeMemory`, `virNodeGetFreeMemory`, `virNodeGetFreePages`,
+/// `virConnectGetMaxVcpus`) answer with the same shapes, limits and errors as
+/// libvirtd's; the memory values move, so they are compared with sysfs, not printed.
+#[test]
+fn node_calls_match_libvirtd() {
+    const SCRIPT: &str = r#"
+import sys, libvirt
+c = libvirt.open(sys.argv[1])
+print(sorted(c.getCPUStats(-1).keys()), sorted(c.getCPUStats(0).keys()))
+nodes = sorted(int(n[4:]) for n in __import__('os').listdir('/sys/devices/system/node') if n[4:].isdigit())
+def node_total(n):
+    for l in open('/sys/devices/system/node/node%d/meminfo' % n):
+        if ' MemTotal:' in l:
+            return int(l.split()[3]) * 1024
+cells = c.getCellsFreeMemory(0, 64)
+print(len(cells) == len(nodes), all(0 < f <= node_total(n) for n, f in zip(nodes, cells)))
+print(0 < c.getFreeMemory() <= sum(node_total(n) for n in nodes))
+pages = c.getFreePages([4, 2048], 0, 1)
+print(sorted(pages.keys()), sorted(pages[0].keys()), pages[0][2048] == int(open('/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages').read()))
+print(c.getMaxVcpus(None), c.getMaxVcpus('qemu'), c.getMaxVcpus('QEMU'))
+for call in (lambda: c.getCPUStats(4096), lambda: c.getCellsFreeMemory(64, 1), lambda: c.getFreePages([1048576], 0, 1),
+             lambda: c.getFreePages([4], 64, 1), lambda: c.getMaxVcpus('xen')):
+    try:
+        print(call())
+    except libvirt.libvirtError as e:
+        print(e.get_error_code(), e.get_error_domain(), e)
+"#;
+    let run = |uri: &str, dir: &Path| {
+        let out = client_cmd(PYTHON, dir).arg("-c").arg(SCRIPT).arg(uri).output().expect("python runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "node script failed against {uri}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let ours = {
+        let d = QemuDaemon::start("qemu-node", &[]);
+        run(&d.uri(), &d.dir.0)
+    };
+    let theirs = {
+        let l = Libvirtd::start();
+        run(&l.uri(), &l.dir.0)
+    };
+    assert!(ours.starts_with("['idle', 'iowait', 'kernel', 'user']"), "{ours}");
+    assert_eq!(ours, theirs, "node calls differ from libvirtd's");
+}

@@ -6,7 +6,9 @@ use oxvirt::driver::{check_flags, HypervisorDriver};
 use oxvirt::event::{lifecycle as lc, EventCallback, EventClass};
 use oxvirt::*;
 use oxvirt_conf::domain::FormatOptions;
+use oxvirt_util::host;
 use oxvirt_util::uuid::{self, Uuid};
+use std::path::Path;
 use std::sync::Arc;
 
 const D: ErrorDomain = ErrorDomain::Qemu;
@@ -131,6 +133,45 @@ impl HypervisorDriver for QemuConn {
     fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
         check_flags(flags, 0, "virNodeGetCPUMap", D)?;
         super::stats::node_cpu_map()
+    }
+
+    fn node_get_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        check_flags(flags, 0, "virHostCPUGetStats", D)?;
+        let stat = std::fs::read_to_string(host::PROC_STAT)
+            .map_err(|e| Error::new(ErrorCode::SystemError, D, format!("cannot read {}: {e}", host::PROC_STAT)))?;
+        host::cpu_stats(&stat, cpu)
+    }
+
+    fn node_get_free_memory(&self) -> Result<u64> {
+        host::free_memory(Path::new(host::NODE_DIR))
+    }
+
+    fn node_get_cells_free_memory(&self, start: i32, max: i32) -> Result<Vec<u64>> {
+        host::cells_free_memory(Path::new(host::NODE_DIR), start, max)
+    }
+
+    fn node_get_free_pages(&self, pages: &[u32], start_cell: i32, cell_count: u32, flags: u32) -> Result<(Vec<u64>, i32)> {
+        check_flags(flags, 0, "qemuNodeGetFreePages", D)?;
+        let counts = host::free_pages(Path::new(host::NODE_DIR), pages, start_cell, cell_count)?;
+        let n = i32::try_from(counts.len()).unwrap_or(i32::MAX);
+        Ok((counts, n))
+    }
+
+    fn get_max_vcpus(&self, typ: Option<&str>) -> Result<i32> {
+        match typ {
+            None => Ok(16),
+            Some(t) if t.eq_ignore_ascii_case("qemu") => Ok(16),
+            Some(t) if t.eq_ignore_ascii_case("kvm") => {
+                // libvirt asks KVM_CAP_MAX_VCPUS with an ioctl, which needs `unsafe`
+                // here; it answers x86_64 Linux's KVM_MAX_VCPUS (1024 since 5.15)
+                // whenever /dev/kvm opens (docs/differences.md).
+                std::fs::File::open("/dev/kvm").map_err(|e| {
+                    Error::new(ErrorCode::SystemError, D, format!("Unable to open /dev/kvm: {}", oxvirt_util::error::io_text(&e)))
+                })?;
+                Ok(1024)
+            }
+            Some(t) => Err(Error::new(ErrorCode::InvalidArg, D, format!("unknown type '{t}'"))),
+        }
     }
 
     fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> Result<String> {
