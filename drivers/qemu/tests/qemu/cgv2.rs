@@ -51,6 +51,11 @@ const XML: &str = "<domain type='qemu'><name>cgv2</name><memory>65536</memory><o
     <read_bytes_sec>1048576</read_bytes_sec><write_bytes_sec>2097152</write_bytes_sec>\
     <read_iops_sec>100</read_iops_sec><write_iops_sec>200</write_iops_sec></device></blkiotune></domain>";
 
+/// Unlimited values and unset tunables: "max" and the kernel's defaults.
+const XML_DEFAULTS: &str = "<domain type='qemu'><name>cgv2-defaults</name><memory>65536</memory><os><type>hvm</type></os>\
+    <memtune><hard_limit>9007199254740991</hard_limit><soft_limit unit='GiB'>1</soft_limit></memtune>\
+    <cputune><period>30000</period><quota>-1</quota><emulator_quota>-1</emulator_quota></cputune></domain>";
+
 // --- host side ------------------------------------------------------------------------
 
 /// The test guest's files, as printed by `scripts/build-test-guest.sh`.
@@ -313,14 +318,16 @@ fn ids(path: &Path) -> Vec<i32> {
     read(path).lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
+/// Records a mismatch unless `cond` holds.
+macro_rules! check {
+    ($fails:expr, $cond:expr, $($fmt:tt)*) => {
+        if !$cond {
+            $fails.push(format!($($fmt)*));
+        }
+    };
+}
+
 fn in_guest(fails: &mut Vec<String>) {
-    macro_rules! check {
-        ($cond:expr, $($fmt:tt)*) => {
-            if !$cond {
-                fails.push(format!($($fmt)*));
-            }
-        };
-    }
     // The host's part, as a systemd-less host does it.
     let root = Path::new("/sys/fs/cgroup");
     let st = Command::new("mount").args(["-t", "cgroup2", "cgroup2"]).arg(root).status();
@@ -339,18 +346,19 @@ fn in_guest(fails: &mut Vec<String>) {
             return;
         }
     };
-    // Per-device io weights need the io.cost controller on that device.
+    // Per-device io weights need the io.cost controller on that device (without it
+    // the kernel answers EOPNOTSUPP to "MAJ:MIN N" in io.weight).
     if let Err(e) = std::fs::write(root.join("io.cost.qos"), format!("{dev} enable=1")) {
         fails.push(format!("enabling io.cost on {dev}: {e}"));
     }
 
     let layout = Layout::detect();
-    check!(layout.v1.is_empty(), "v1 hierarchies found: {:?}", layout.v1);
+    check!(fails, layout.v1.is_empty(), "v1 hierarchies found: {:?}", layout.v1);
     match &layout.v2 {
         Some((mount, ctrls)) => {
-            check!(mount == root, "cgroup2 at {}", mount.display());
+            check!(fails, mount == root, "cgroup2 at {}", mount.display());
             for c in ["cpu", "memory", "io", "pids"] {
-                check!(ctrls.iter().any(|x| x == c), "the root offers no {c}: {ctrls:?}");
+                check!(fails, ctrls.iter().any(|x| x == c), "the root offers no {c}: {ctrls:?}");
             }
         }
         None => {
@@ -359,21 +367,41 @@ fn in_guest(fails: &mut Vec<String>) {
         }
     }
 
-    let def = match DomainDef::parse(XML, &ParseOptions { driver: Some("qemu".into()), inactive: true }) {
+    if let Some(run) = start(fails, &layout, root, 1, XML) {
+        check_tunes(fails, root, &dev, &run);
+        stop(fails, root, run);
+    }
+    if let Some(run) = start(fails, &layout, root, 2, XML_DEFAULTS) {
+        check_defaults(fails, &run);
+        stop(fails, root, run);
+    }
+}
+
+/// One guest start: the stand-in process and its group, set up as the runtime does.
+struct Run {
+    standin: Child,
+    group: ucg::Cgroup,
+    /// The domain group's directory.
+    d: PathBuf,
+    pid: i32,
+    vcpus: [i32; 2],
+}
+
+fn start(fails: &mut Vec<String>, layout: &Layout, root: &Path, id: i32, xml: &str) -> Option<Run> {
+    let def = match DomainDef::parse(xml, &ParseOptions { driver: Some("qemu".into()), inactive: true }) {
         Ok(d) => d,
         Err(e) => {
             fails.push(format!("domain XML: {e}"));
-            return;
+            return None;
         }
     };
     let tunes = match Tunes::from_def(&def) {
         Ok(t) => t,
         Err(e) => {
             fails.push(format!("Tunes::from_def: {e}"));
-            return;
+            return None;
         }
     };
-
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from(GUEST_EXE));
     let mut standin = match Command::new(exe)
         .args(["--ignored", "--exact", GUEST_TEST, "--test-threads=1", "--nocapture", "-q"])
@@ -385,7 +413,7 @@ fn in_guest(fails: &mut Vec<String>) {
         Ok(c) => c,
         Err(e) => {
             fails.push(format!("stand-in: {e}"));
-            return;
+            return None;
         }
     };
     let mut tids = Vec::new();
@@ -401,91 +429,128 @@ fn in_guest(fails: &mut Vec<String>) {
         fails.push(format!("stand-in gave no thread ids: {tids:?}"));
         let _ = standin.kill();
         let _ = standin.wait();
-        return;
+        return None;
     }
-    let (pid, t0, t1) = (tids[0], tids[1], tids[2]);
-
-    let machine = cgroups::machine_name(None, 1, "cgv2");
-    let group = cgroups::domain_group(&layout, &machine, |_| true);
+    let machine = cgroups::machine_name(None, id, &def.name);
+    let group = cgroups::domain_group(layout, &machine, |_| true);
     let d = root.join("machine").join(format!("{machine}.libvirt-qemu"));
-    check!(group.dir_of("memory") == Some(d.as_path()), "group directory {:?}", group.dir_of("memory"));
-    let set_up = match cgroups::setup(&group, &layout, &tunes, pid) {
-        Ok(()) => cgroups::place_vcpu_threads(&group, &tunes, &[(0, t0), (1, t1)]).map_err(|e| format!("place_vcpu_threads: {e}")),
+    check!(fails, group.dir_of("memory") == Some(d.as_path()), "group directory {:?}", group.dir_of("memory"));
+    let run = Run { standin, group, d, pid: tids[0], vcpus: [tids[1], tids[2]] };
+    let set_up = match cgroups::setup(&run.group, layout, &tunes, run.pid) {
+        Ok(()) => cgroups::place_vcpu_threads(&run.group, &tunes, &[(0, run.vcpus[0]), (1, run.vcpus[1])])
+            .map_err(|e| format!("place_vcpu_threads: {e}")),
         Err(e) => Err(format!("setup: {e}")),
     };
     if let Err(e) = set_up {
-        fails.push(e);
-    } else {
-        // Delegation at each level: the root and the partition hand the controllers
-        // down; the domain group (which holds the process) only the threaded `cpu`.
-        for c in ["cpu", "memory", "io"] {
-            check!(words(&root.join("cgroup.subtree_control")).iter().any(|w| w == c), "root subtree_control lacks {c}");
-            check!(
-                words(&root.join("machine/cgroup.subtree_control")).iter().any(|w| w == c),
-                "machine subtree_control lacks {c}: {:?}",
-                read(&root.join("machine/cgroup.subtree_control"))
-            );
-        }
-        check!(words(&d.join("cgroup.subtree_control")) == ["cpu"], "domain subtree_control {:?}", read(&d.join("cgroup.subtree_control")));
-        check!(read(&d.join("cgroup.type")) == "domain threaded", "domain cgroup.type {:?}", read(&d.join("cgroup.type")));
-        check!(ids(&d.join("cgroup.procs")) == [pid], "domain cgroup.procs {:?}, want [{pid}]", read(&d.join("cgroup.procs")));
-        check!(group.processes() == [pid], "Cgroup::processes {:?}", group.processes());
-        // <memtune>
-        check!(read(&d.join("memory.max")) == (256u64 << 20).to_string(), "memory.max {:?}", read(&d.join("memory.max")));
-        check!(read(&d.join("memory.high")) == (128u64 << 20).to_string(), "memory.high {:?}", read(&d.join("memory.high")));
-        check!(read(&d.join("memory.swap.max")) == (512u64 << 20).to_string(), "memory.swap.max {:?}", read(&d.join("memory.swap.max")));
-        // <cputune>: shares on the domain, bandwidth on the thread groups; the domain
-        // group's own bandwidth stays the kernel's default.
-        check!(read(&d.join("cpu.weight")) == "2048", "cpu.weight {:?}", read(&d.join("cpu.weight")));
-        check!(read(&d.join("cpu.max")) == "max 100000", "domain cpu.max {:?}", read(&d.join("cpu.max")));
-        let emu = d.join("emulator");
-        check!(read(&emu.join("cgroup.type")) == "threaded", "emulator cgroup.type {:?}", read(&emu.join("cgroup.type")));
-        check!(read(&emu.join("cpu.max")) == "25000 50000", "emulator cpu.max {:?}", read(&emu.join("cpu.max")));
-        let emu_threads = ids(&emu.join("cgroup.threads"));
-        check!(
-            emu_threads.contains(&pid) && !emu_threads.contains(&t0) && !emu_threads.contains(&t1),
-            "emulator cgroup.threads {emu_threads:?} (pid {pid}, vcpus {t0} {t1})"
-        );
-        for (n, t) in [(0, t0), (1, t1)] {
-            let v = d.join(format!("vcpu{n}"));
-            check!(read(&v.join("cgroup.type")) == "threaded", "vcpu{n} cgroup.type {:?}", read(&v.join("cgroup.type")));
-            check!(read(&v.join("cpu.max")) == "10000 20000", "vcpu{n} cpu.max {:?}", read(&v.join("cpu.max")));
-            check!(ids(&v.join("cgroup.threads")) == [t], "vcpu{n} cgroup.threads {:?}, want [{t}]", read(&v.join("cgroup.threads")));
-        }
-        // <blkiotune>: libvirt 9.0 writes the weight to io.bfq.weight when the bfq
-        // scheduler provides it and to io.weight ("default N") otherwise; device
-        // weights always go to io.weight.
-        let io_weight = read(&d.join("io.weight"));
-        if d.join("io.bfq.weight").exists() {
-            check!(read(&d.join("io.bfq.weight")).starts_with("default 500"), "io.bfq.weight {:?}", read(&d.join("io.bfq.weight")));
-        } else {
-            check!(io_weight.lines().any(|l| l == "default 500"), "io.weight {io_weight:?} lacks 'default 500'");
-        }
-        check!(io_weight.lines().any(|l| l == format!("{dev} 300")), "io.weight {io_weight:?} lacks '{dev} 300'");
-        let io_max = read(&d.join("io.max"));
-        let want = format!("{dev} rbps=1048576 wbps=2097152 riops=100 wiops=200");
-        check!(io_max.lines().any(|l| l == want), "io.max {io_max:?}, want {want:?}");
-        // What only the kernel says: libvirt's shares range passes 20000, cpu.weight
-        // refuses it (ERANGE), reported as a system error.
-        match group.set_cpu_shares(20_000) {
-            Err(e) => check!(
-                e.code == oxvirt_util::ErrorCode::SystemError && e.message.ends_with("Numerical result out of range"),
-                "cpu.weight 20000: {e:?}"
-            ),
-            Ok(()) => fails.push("cpu.weight took 20000".into()),
-        }
-        // A populated group cannot go (EBUSY) and stays intact.
-        match group.remove() {
-            Err(e) => check!(e.message.ends_with("Device or resource busy"), "removal while populated: {}", e.message),
-            Ok(()) => fails.push("a populated group was removed".into()),
-        }
-        check!(group.exists() && d.join("vcpu0").is_dir(), "the populated group lost directories");
+        fails.push(format!("{}: {e}", def.name));
+        stop(fails, root, run);
+        return None;
     }
+    Some(run)
+}
 
-    // The stand-in ends (its stdin closes), then the group goes.
-    drop(standin.stdin.take());
-    let _ = standin.wait();
-    cgroups::teardown(&group);
-    check!(!d.exists(), "{} still exists after teardown", d.display());
-    check!(root.join("machine").is_dir(), "the machine partition went too");
+/// The stand-in ends (its stdin closes), then the group goes with `teardown`.
+fn stop(fails: &mut Vec<String>, root: &Path, mut run: Run) {
+    drop(run.standin.stdin.take());
+    let _ = run.standin.wait();
+    cgroups::teardown(&run.group);
+    check!(fails, !run.d.exists(), "{} still exists after teardown", run.d.display());
+    check!(fails, root.join("machine").is_dir(), "the machine partition went too");
+}
+
+/// The first domain: every tunable of [`XML`] in the kernel's files.
+fn check_tunes(fails: &mut Vec<String>, root: &Path, dev: &str, run: &Run) {
+    let (d, pid, [t0, t1]) = (&run.d, run.pid, run.vcpus);
+    // Delegation at each level: the root and the partition hand the controllers down;
+    // the domain group (which holds the process) only the threaded `cpu`.
+    for c in ["cpu", "memory", "io"] {
+        check!(fails, words(&root.join("cgroup.subtree_control")).iter().any(|w| w == c), "root subtree_control lacks {c}");
+        check!(
+            fails,
+            words(&root.join("machine/cgroup.subtree_control")).iter().any(|w| w == c),
+            "machine subtree_control lacks {c}: {:?}",
+            read(&root.join("machine/cgroup.subtree_control"))
+        );
+    }
+    check!(
+        fails,
+        words(&d.join("cgroup.subtree_control")) == ["cpu"],
+        "domain subtree_control {:?}",
+        read(&d.join("cgroup.subtree_control"))
+    );
+    check!(fails, read(&d.join("cgroup.type")) == "domain threaded", "domain cgroup.type {:?}", read(&d.join("cgroup.type")));
+    check!(fails, ids(&d.join("cgroup.procs")) == [pid], "domain cgroup.procs {:?}, want [{pid}]", read(&d.join("cgroup.procs")));
+    check!(fails, run.group.processes() == [pid], "Cgroup::processes {:?}", run.group.processes());
+    // <memtune>
+    check!(fails, read(&d.join("memory.max")) == (256u64 << 20).to_string(), "memory.max {:?}", read(&d.join("memory.max")));
+    check!(fails, read(&d.join("memory.high")) == (128u64 << 20).to_string(), "memory.high {:?}", read(&d.join("memory.high")));
+    check!(fails, read(&d.join("memory.swap.max")) == (512u64 << 20).to_string(), "memory.swap.max {:?}", read(&d.join("memory.swap.max")));
+    // <cputune>: shares on the domain, bandwidth on the thread groups; the domain
+    // group's own bandwidth stays the kernel's default.
+    check!(fails, read(&d.join("cpu.weight")) == "2048", "cpu.weight {:?}", read(&d.join("cpu.weight")));
+    check!(fails, read(&d.join("cpu.max")) == "max 100000", "domain cpu.max {:?}", read(&d.join("cpu.max")));
+    let emu = d.join("emulator");
+    check!(fails, read(&emu.join("cgroup.type")) == "threaded", "emulator cgroup.type {:?}", read(&emu.join("cgroup.type")));
+    check!(fails, read(&emu.join("cpu.max")) == "25000 50000", "emulator cpu.max {:?}", read(&emu.join("cpu.max")));
+    let emu_threads = ids(&emu.join("cgroup.threads"));
+    check!(
+        fails,
+        emu_threads.contains(&pid) && !emu_threads.contains(&t0) && !emu_threads.contains(&t1),
+        "emulator cgroup.threads {emu_threads:?} (pid {pid}, vcpus {t0} {t1})"
+    );
+    for (n, t) in [(0, t0), (1, t1)] {
+        let v = d.join(format!("vcpu{n}"));
+        check!(fails, read(&v.join("cgroup.type")) == "threaded", "vcpu{n} cgroup.type {:?}", read(&v.join("cgroup.type")));
+        check!(fails, read(&v.join("cpu.max")) == "10000 20000", "vcpu{n} cpu.max {:?}", read(&v.join("cpu.max")));
+        check!(fails, ids(&v.join("cgroup.threads")) == [t], "vcpu{n} cgroup.threads {:?}, want [{t}]", read(&v.join("cgroup.threads")));
+    }
+    // <blkiotune>: libvirt 9.0 writes the weight to io.bfq.weight when the bfq
+    // scheduler provides it and to io.weight ("default N") otherwise; device weights
+    // always go to io.weight.
+    let io_weight = read(&d.join("io.weight"));
+    if d.join("io.bfq.weight").exists() {
+        check!(fails, read(&d.join("io.bfq.weight")).starts_with("default 500"), "io.bfq.weight {:?}", read(&d.join("io.bfq.weight")));
+    } else {
+        check!(fails, io_weight.lines().any(|l| l == "default 500"), "io.weight {io_weight:?} lacks 'default 500'");
+    }
+    check!(fails, io_weight.lines().any(|l| l == format!("{dev} 300")), "io.weight {io_weight:?} lacks '{dev} 300'");
+    let io_max = read(&d.join("io.max"));
+    let want = format!("{dev} rbps=1048576 wbps=2097152 riops=100 wiops=200");
+    check!(fails, io_max.lines().any(|l| l == want), "io.max {io_max:?}, want {want:?}");
+    // What only the kernel says: libvirt's shares range passes 20000, cpu.weight
+    // refuses it (ERANGE), reported as a system error.
+    match run.group.set_cpu_shares(20_000) {
+        Err(e) => check!(
+            fails,
+            e.code == oxvirt_util::ErrorCode::SystemError && e.message.ends_with("Numerical result out of range"),
+            "cpu.weight 20000: {e:?}"
+        ),
+        Ok(()) => fails.push("cpu.weight took 20000".into()),
+    }
+    // A populated group cannot go (EBUSY) and stays intact.
+    match run.group.remove() {
+        Err(e) => check!(fails, e.message.ends_with("Device or resource busy"), "removal while populated: {}", e.message),
+        Ok(()) => fails.push("a populated group was removed".into()),
+    }
+    check!(fails, run.group.exists() && d.join("vcpu0").is_dir(), "the populated group lost directories");
+}
+
+/// The second domain ([`XML_DEFAULTS`]): "unlimited" is the kernel's "max", a quota of
+/// -1 keeps the period, and what the XML leaves out keeps the kernel's default.
+fn check_defaults(fails: &mut Vec<String>, run: &Run) {
+    let d = &run.d;
+    for (file, want) in [
+        ("memory.max", "max".to_string()),
+        ("memory.high", (1u64 << 30).to_string()),
+        ("memory.swap.max", "max".to_string()),
+        ("cpu.weight", "100".to_string()),
+        ("cpu.max", "max 100000".to_string()),
+        ("emulator/cpu.max", "max 100000".to_string()),
+        ("vcpu0/cpu.max", "max 30000".to_string()),
+        ("vcpu1/cpu.max", "max 30000".to_string()),
+        ("io.max", String::new()),
+    ] {
+        check!(fails, read(&d.join(file)) == want, "{file} {:?}, want {want:?}", read(&d.join(file)));
+    }
+    check!(fails, read(&d.join("io.weight")).lines().next() == Some("default 100"), "io.weight {:?}", read(&d.join("io.weight")));
 }
