@@ -11,8 +11,10 @@
 //!
 //! Everything goes through plain file operations below the layout's mount points, so
 //! the logic runs unprivileged against a directory tree that imitates cgroupfs
-//! ([`Layout::fake`]); the kernel's own rules (ranges, `EBUSY` on removal) only show
-//! on a real mount.
+//! ([`Layout::fake_v1`], [`Layout::fake_v2`]); the kernel's own rules (ranges,
+//! `EBUSY` on removal, threaded sub-trees) only show on a real mount: v1 is exercised
+//! on the host by the daemon tests, v2 inside the test guest, whose kernel has cgroup2
+//! only (`drivers/qemu/tests/qemu/cgv2.rs`, docs/qemu-driver.md).
 
 use crate::{ErrorCode, ErrorDomain, VirError};
 use std::path::{Path, PathBuf};
