@@ -11,15 +11,19 @@
 //!
 //! Everything goes through plain file operations below the layout's mount points, so
 //! the logic runs unprivileged against a directory tree that imitates cgroupfs
-//! ([`Layout::fake`]); the kernel's own rules (ranges, `EBUSY` on removal) only show
-//! on a real mount.
+//! ([`Layout::fake_v1`], [`Layout::fake_v2`]); the kernel's own rules (ranges,
+//! `EBUSY` on removal, threaded sub-trees) only show on a real mount: v1 is exercised
+//! on the host by the daemon tests, v2 inside the test guest, whose kernel has cgroup2
+//! only (`drivers/qemu/tests/qemu/cgv2.rs`, docs/qemu-driver.md).
 
 use crate::{ErrorCode, ErrorDomain, VirError};
 use std::path::{Path, PathBuf};
 
 /// libvirt's `VIR_CGROUP_CPU_SHARES_MIN`/`MAX` (v1 `cpu.shares`).
 pub const CPU_SHARES_RANGE: (u64, u64) = (2, 262_144);
-/// `cpu.weight` of v2.
+/// `cpu.weight` of v2 as the kernel takes it. libvirt 9.0 checks shares against
+/// [`CPU_SHARES_RANGE`] on v2 too and leaves the narrower range to the kernel
+/// (`ERANGE`), so this is informational.
 pub const CPU_WEIGHT_RANGE: (u64, u64) = (1, 10_000);
 /// libvirt's `VIR_CGROUP_CPU_PERIOD_MIN`/`MAX`, microseconds.
 pub const CPU_PERIOD_RANGE: (u64, u64) = (1000, 1_000_000);
@@ -28,8 +32,15 @@ pub const CPU_QUOTA_RANGE: (i64, i64) = (1000, 17_592_186_044_415);
 /// libvirt's `VIR_DOMAIN_MEMORY_PARAM_UNLIMITED` in KiB: "no limit".
 pub const MEMORY_UNLIMITED: u64 = 9_007_199_254_740_991;
 
+/// libvirt's `virReportSystemError`: `MESSAGE: strerror(errno)` (without Rust's
+/// ` (os error N)` suffix, so a kernel refusal reads as libvirt's does).
 fn sys_err(msg: String, e: &std::io::Error) -> VirError {
-    VirError::new(ErrorCode::SystemError, ErrorDomain::Cgroup, format!("{msg}: {e}"))
+    let text = e.to_string();
+    let text = match (text.rfind(" (os error "), e.raw_os_error()) {
+        (Some(i), Some(_)) => &text[..i],
+        _ => text.as_str(),
+    };
+    VirError::new(ErrorCode::SystemError, ErrorDomain::Cgroup, format!("{msg}: {text}"))
 }
 
 /// Where the hierarchies are.
@@ -184,12 +195,7 @@ impl Cgroup {
                 if let Some((root, _)) = &layout.v2 {
                     let mut at = root.clone();
                     for comp in Path::new(&self.rel).components() {
-                        let ctl = at.join("cgroup.subtree_control");
-                        let word = format!("+{}", Layout::v2_name(c));
-                        let on = std::fs::read_to_string(&ctl).unwrap_or_default();
-                        if !on.split_whitespace().any(|w| w == Layout::v2_name(c)) {
-                            write_raw(&ctl, &word)?;
-                        }
+                        enable_v2(&at, c)?;
                         at.push(comp);
                         mkdir(&at)?;
                     }
@@ -213,15 +219,69 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Move thread `tid` into the group (v1 `tasks`; v2 only moves whole processes
-    /// outside threaded sub-trees, so thread placement is a v1 matter).
-    pub fn add_thread(&self, tid: i32) -> Result<(), VirError> {
-        for (_, v, d) in &self.dirs {
+    /// Create a thread sub-group (libvirt's `virCgroupNewThread`: `emulator`,
+    /// `vcpuN`). On v1 it is [`Cgroup::create`]. On v2, as libvirt's
+    /// `virCgroupV2MakeGroup` with `VIR_CGROUP_THREAD`: the directory is made, its
+    /// `cgroup.type` becomes `threaded` (the parent, which holds the guest's process,
+    /// becomes the threaded domain root — allowed because no domain controller is on
+    /// in its `cgroup.subtree_control`), then the threaded controllers it uses (`cpu`,
+    /// `cpuset`) are enabled in the parent's `cgroup.subtree_control`.
+    pub fn create_threaded(&self) -> Result<(), VirError> {
+        let mut v2_done = false;
+        for (c, v, d) in &self.dirs {
             if *v == Version::V1 {
-                write_raw(&d.join("tasks"), &tid.to_string())?;
+                mkdir(d)?;
+                continue;
+            }
+            if !v2_done {
+                mkdir(d)?;
+                let ty = d.join("cgroup.type");
+                if std::fs::read_to_string(&ty).map(|t| t.trim() != "threaded").unwrap_or(true) {
+                    write_raw(&ty, "threaded")?;
+                }
+                v2_done = true;
+            }
+            if c == "cpu" || c == "cpuset" {
+                if let Some(parent) = d.parent() {
+                    enable_v2(parent, c)?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// Move thread `tid` into the group: v1 `tasks`, v2 `cgroup.threads` (libvirt's
+    /// `virCgroupAddThread`; on v2 the group must be in the thread's threaded
+    /// sub-tree, see [`Cgroup::create_threaded`]).
+    pub fn add_thread(&self, tid: i32) -> Result<(), VirError> {
+        let mut v2_done = false;
+        for (_, v, d) in &self.dirs {
+            match v {
+                Version::V1 => write_raw(&d.join("tasks"), &tid.to_string())?,
+                Version::V2 if !v2_done => {
+                    write_raw(&d.join("cgroup.threads"), &tid.to_string())?;
+                    v2_done = true;
+                }
+                Version::V2 => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The threads in the group (v1 `tasks`, v2 `cgroup.threads`, de-duplicated).
+    pub fn threads(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        for (_, v, d) in &self.dirs {
+            let file = if *v == Version::V1 { "tasks" } else { "cgroup.threads" };
+            for t in std::fs::read_to_string(d.join(file)).unwrap_or_default().lines() {
+                if let Ok(t) = t.trim().parse::<i32>() {
+                    if !out.contains(&t) {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The processes in the group (its `cgroup.procs` files, de-duplicated).
@@ -273,10 +333,12 @@ impl Cgroup {
     }
 
     /// `<cputune><shares>`: v1 `cpu.shares`, v2 `cpu.weight` (the same number, as
-    /// libvirt writes it), range-checked like libvirt.
+    /// libvirt 9.0 writes it), range-checked like libvirt: against
+    /// [`CPU_SHARES_RANGE`] on both versions; on v2 the kernel itself refuses a value
+    /// above 10000 (`ERANGE`, reported as a system error).
     pub fn set_cpu_shares(&self, shares: u64) -> Result<(), VirError> {
-        let (ver, path) = self.file("cpu", "cpu.shares", "cpu.weight")?;
-        let (lo, hi) = if ver == Version::V1 { CPU_SHARES_RANGE } else { CPU_WEIGHT_RANGE };
+        let (_, path) = self.file("cpu", "cpu.shares", "cpu.weight")?;
+        let (lo, hi) = CPU_SHARES_RANGE;
         if !(lo..=hi).contains(&shares) {
             return Err(VirError::new(
                 ErrorCode::InvalidArg,
@@ -332,49 +394,48 @@ impl Cgroup {
         }
     }
 
-    /// `<blkiotune><weight>`: v1 `blkio.bfq.weight` or `blkio.weight`, v2
-    /// `io.bfq.weight` or `io.weight` (`default N`), as libvirt picks them.
+    /// `<blkiotune><weight>`, as libvirt 9.0 picks the file: v1 `blkio.bfq.weight`
+    /// or else `blkio.weight` (`N`); v2 `io.bfq.weight` (`N`) or else `io.weight`
+    /// (`default N`). Neither present fails with libvirt's message (whose v1 wording
+    /// says "device weight").
     pub fn set_blkio_weight(&self, weight: u64) -> Result<(), VirError> {
-        self.blkio_weight_file(None, weight)
-    }
-
-    /// `<blkiotune><device><weight>` for the block device `dev` (`MAJ:MIN`).
-    pub fn set_blkio_device_weight(&self, dev: &str, weight: u64) -> Result<(), VirError> {
-        self.blkio_weight_file(Some(dev), weight)
-    }
-
-    fn blkio_weight_file(&self, dev: Option<&str>, weight: u64) -> Result<(), VirError> {
-        let (ver, dir) = match self.dirs.iter().find(|(c, _, _)| c == "blkio") {
-            Some((_, v, d)) => (*v, d.clone()),
-            None => return self.file("blkio", "", "").map(|_| ()),
+        let (ver, dir) = self.blkio_dir()?;
+        let (bfq, plain, plain_value, what) = match ver {
+            Version::V1 => ("blkio.bfq.weight", "blkio.weight", weight.to_string(), "blkio device weight"),
+            Version::V2 => ("io.bfq.weight", "io.weight", format!("default {weight}"), "blkio weight"),
         };
-        let (bfq, plain) = match (ver, dev) {
-            (Version::V1, None) => ("blkio.bfq.weight", "blkio.weight"),
-            (Version::V1, Some(_)) => ("blkio.bfq.weight_device", "blkio.weight_device"),
-            (Version::V2, _) => ("io.bfq.weight", "io.weight"),
-        };
-        let (path, value) = if dir.join(bfq).exists() {
-            let v = match dev {
-                Some(d) => format!("{d} {weight}"),
-                None => weight.to_string(),
-            };
-            (dir.join(bfq), v)
+        if dir.join(bfq).exists() {
+            write_raw(&dir.join(bfq), &weight.to_string())
         } else if dir.join(plain).exists() {
-            let v = match (ver, dev) {
-                (_, Some(d)) => format!("{d} {weight}"),
-                (Version::V2, None) => format!("default {weight}"),
-                (Version::V1, None) => weight.to_string(),
-            };
-            (dir.join(plain), v)
+            write_raw(&dir.join(plain), &plain_value)
         } else {
-            let what = if dev.is_some() { "blkio device weight" } else { "blkio weight" };
+            Err(VirError::new(ErrorCode::OperationInvalid, ErrorDomain::Cgroup, format!("{what} is valid only for bfq or cfq scheduler")))
+        }
+    }
+
+    /// `<blkiotune><device><weight>` for the block device `dev` (`MAJ:MIN`): v1
+    /// `blkio.weight_device`, v2 `io.weight` (`MAJ:MIN N`) — never the bfq files,
+    /// as libvirt 9.0. On v2 the kernel takes a per-device weight only when the
+    /// io.cost controller is enabled on that device (`io.cost.qos` of the root),
+    /// `EOPNOTSUPP` otherwise.
+    pub fn set_blkio_device_weight(&self, dev: &str, weight: u64) -> Result<(), VirError> {
+        let (ver, dir) = self.blkio_dir()?;
+        let path = dir.join(if ver == Version::V1 { "blkio.weight_device" } else { "io.weight" });
+        if !path.exists() {
             return Err(VirError::new(
                 ErrorCode::OperationInvalid,
                 ErrorDomain::Cgroup,
-                format!("{what} is valid only for bfq or cfq scheduler"),
+                "blkio device weight is valid only for cfq scheduler",
             ));
-        };
-        write_raw(&path, &value)
+        }
+        write_raw(&path, &format!("{dev} {weight}"))
+    }
+
+    fn blkio_dir(&self) -> Result<(Version, PathBuf), VirError> {
+        match self.dirs.iter().find(|(c, _, _)| c == "blkio") {
+            Some((_, v, d)) => Ok((*v, d.clone())),
+            None => self.file("blkio", "", ""),
+        }
     }
 
     /// A throttle of block device `dev` (`MAJ:MIN`): `kind` is `read_bps`,
@@ -407,6 +468,19 @@ impl Cgroup {
     }
 }
 
+/// Enable v2 `controller` for the children of directory `dir` (`+NAME` in its
+/// `cgroup.subtree_control`) unless it is on already (libvirt's
+/// `virCgroupV2EnableController`).
+fn enable_v2(dir: &Path, controller: &str) -> Result<(), VirError> {
+    let name = Layout::v2_name(controller);
+    let ctl = dir.join("cgroup.subtree_control");
+    let on = std::fs::read_to_string(&ctl).unwrap_or_default();
+    if on.split_whitespace().any(|w| w == name) {
+        return Ok(());
+    }
+    write_file(&ctl, &format!("+{name}")).map_err(|e| sys_err(format!("Failed to enable controller '+{name}' for '{}'", ctl.display()), &e))
+}
+
 fn mem_value(v: Version, kib: u64) -> String {
     match v {
         Version::V2 if kib >= MEMORY_UNLIMITED => "max".into(),
@@ -434,13 +508,12 @@ fn mkdir(d: &Path) -> Result<(), VirError> {
 /// libvirt's `virCgroupSetValueRaw`: one write of `value` to the file opened with
 /// `O_TRUNC` (cgroupfs files take one write each; no temp file, so no atomic_write).
 fn write_raw(path: &Path, value: &str) -> Result<(), VirError> {
+    write_file(path, value).map_err(|e| sys_err(format!("Unable to write to '{}'", path.display()), &e))
+}
+
+fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| sys_err(format!("Unable to write to '{}'", path.display()), &e))?;
-    f.write_all(value.as_bytes()).map_err(|e| sys_err(format!("Unable to write to '{}'", path.display()), &e))
+    std::fs::OpenOptions::new().write(true).truncate(true).open(path)?.write_all(value.as_bytes())
 }
 
 /// Remove directory `d` after its sub-directories. Only directories are removed
@@ -550,7 +623,11 @@ mod tests {
         assert_eq!(read("io.weight"), "default 500");
         assert_eq!(read("io.max"), "8:0 riops=max");
         assert_eq!(read(&format!("{}/../cgroup.subtree_control", d.display())), "+io");
-        assert_eq!(g.set_cpu_shares(20_000).unwrap_err().message, "invalid argument: shares '20000' must be in range [1, 10000]");
+        // libvirt 9.0 checks v2 shares against the v1 range and lets the kernel
+        // refuse what cpu.weight cannot take.
+        assert_eq!(g.set_cpu_shares(1).unwrap_err().message, "invalid argument: shares '1' must be in range [2, 262144]");
+        g.set_cpu_shares(20_000).unwrap();
+        assert_eq!(read("cpu.weight"), "20000");
         g.add_process(42).unwrap();
         assert_eq!(g.processes(), vec![42]);
         std::fs::write(d.join("cgroup.subtree_control"), "").unwrap();
@@ -586,10 +663,87 @@ mod tests {
         assert_eq!(read("blkio", "blkio.throttle.write_bps_device"), "8:0 1000");
         let e = g.set_blkio_weight(100).unwrap_err();
         assert_eq!(e.code, ErrorCode::OperationInvalid);
-        assert!(e.message.contains("blkio weight is valid only for bfq or cfq scheduler"), "{}", e.message);
+        // libvirt's v1 wording (sic: "device").
+        assert!(e.message.contains("blkio device weight is valid only for bfq or cfq scheduler"), "{}", e.message);
+        let e = g.set_blkio_device_weight("8:0", 100).unwrap_err();
+        assert!(e.message.contains("blkio device weight is valid only for cfq scheduler"), "{}", e.message);
         assert_eq!(g.set_cpu_shares(1).unwrap_err().code, ErrorCode::InvalidArg);
         g.remove().unwrap();
         assert!(!root.join("cpu/machine/vm").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn v2_thread_groups_are_threaded_and_take_threads() {
+        // Regression (real cgroup2, tests/qemu/cgv2.rs): vCPU and emulator groups on
+        // v2 are threaded children of the domain group, as libvirt's
+        // virCgroupNewThread makes them.
+        let root = tmp("v2thr");
+        let l = Layout::fake_v2(&root, &["cpu", "memory"]);
+        std::fs::create_dir_all(root.join("machine")).unwrap();
+        std::fs::write(root.join("cgroup.subtree_control"), "").unwrap();
+        std::fs::write(root.join("machine/cgroup.subtree_control"), "").unwrap();
+        let g = Cgroup::new(&l, "machine/vm", |_| true);
+        g.create(&l).unwrap();
+        let d = root.join("machine/vm");
+        std::fs::write(d.join("cgroup.subtree_control"), "").unwrap();
+        let t = g.child("vcpu0", |c| c == "cpu");
+        std::fs::create_dir_all(d.join("vcpu0")).unwrap();
+        for f in ["cgroup.type", "cgroup.threads"] {
+            std::fs::write(d.join("vcpu0").join(f), "").unwrap();
+        }
+        t.create_threaded().unwrap();
+        assert_eq!(std::fs::read_to_string(d.join("vcpu0/cgroup.type")).unwrap(), "threaded");
+        assert_eq!(std::fs::read_to_string(d.join("cgroup.subtree_control")).unwrap(), "+cpu");
+        t.add_thread(77).unwrap();
+        assert_eq!(std::fs::read_to_string(d.join("vcpu0/cgroup.threads")).unwrap(), "77");
+        assert_eq!(t.threads(), vec![77]);
+        // Already threaded and already delegated: nothing is rewritten.
+        std::fs::write(d.join("cgroup.subtree_control"), "cpu").unwrap();
+        t.create_threaded().unwrap();
+        assert_eq!(std::fs::read_to_string(d.join("cgroup.subtree_control")).unwrap(), "cpu");
+        // v1: a plain directory, threads through `tasks`.
+        let l1 = Layout::fake_v1(&root.join("v1"), &["cpu"]);
+        let g1 = Cgroup::new(&l1, "machine/vm", |_| true);
+        g1.create(&l1).unwrap();
+        let t1 = g1.child("vcpu0", |_| true);
+        t1.create_threaded().unwrap();
+        std::fs::write(root.join("v1/cpu/machine/vm/vcpu0/tasks"), "").unwrap();
+        t1.add_thread(5).unwrap();
+        assert_eq!(t1.threads(), vec![5]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn device_weights_never_use_bfq_files_and_kernel_errors_read_as_libvirts() {
+        // libvirt 9.0: the domain weight prefers the bfq file, device weights never do.
+        let root = tmp("bfq");
+        let l = Layout::fake_v2(&root, &["io"]);
+        std::fs::write(root.join("cgroup.subtree_control"), "").unwrap();
+        let g = Cgroup::new(&l, "vm", |_| true);
+        g.create(&l).unwrap();
+        for f in ["io.bfq.weight", "io.weight"] {
+            std::fs::write(root.join("vm").join(f), "").unwrap();
+        }
+        g.set_blkio_weight(300).unwrap();
+        g.set_blkio_device_weight("254:0", 200).unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("vm/io.bfq.weight")).unwrap(), "300");
+        assert_eq!(std::fs::read_to_string(root.join("vm/io.weight")).unwrap(), "254:0 200");
+        let l1 = Layout::fake_v1(&root.join("v1"), &["blkio"]);
+        let g1 = Cgroup::new(&l1, "vm", |_| true);
+        g1.create(&l1).unwrap();
+        for f in ["blkio.bfq.weight_device", "blkio.weight_device"] {
+            std::fs::write(root.join("v1/blkio/vm").join(f), "").unwrap();
+        }
+        g1.set_blkio_device_weight("8:0", 100).unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("v1/blkio/vm/blkio.weight_device")).unwrap(), "8:0 100");
+        assert_eq!(std::fs::read_to_string(root.join("v1/blkio/vm/blkio.bfq.weight_device")).unwrap(), "");
+        // A refused write is "MESSAGE: strerror" without Rust's "(os error N)".
+        let e = g.set_memory_hard_limit(1).unwrap_err();
+        assert_eq!(e.code, ErrorCode::OperationInvalid);
+        let e = sys_err("Unable to write to 'x'".into(), &std::io::Error::from_raw_os_error(34));
+        assert_eq!(e.code, ErrorCode::SystemError);
+        assert!(e.message.ends_with("Unable to write to 'x': Numerical result out of range"), "{}", e.message);
         let _ = std::fs::remove_dir_all(&root);
     }
 }

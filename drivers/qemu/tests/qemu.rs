@@ -7,6 +7,8 @@
 mod argv;
 #[path = "qemu/caps.rs"]
 mod caps;
+#[path = "qemu/cgv2.rs"]
+mod cgv2;
 #[path = "qemu/domcaps.rs"]
 mod domcaps;
 #[path = "qemu/hostcpu.rs"]

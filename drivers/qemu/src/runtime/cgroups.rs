@@ -7,10 +7,16 @@
 //! `qemu-embed-HASH-ID-NAME` for a driver with its own root (so two roots never share
 //! a group). Controllers used: `cpu`, `cpuacct`, `memory`, `blkio`, `freezer`, as
 //! `qemu.conf`'s `cgroup_controllers` allows (`cpuset` and `devices` are not
-//! managed). On v1 with the `cpu` controller, QEMU's threads go to an `emulator`
+//! managed). With the `cpu` controller, QEMU's threads go to an `emulator`
 //! sub-group and each vCPU thread to `vcpuN`, which carry `emulator_period/quota` and
-//! `period/quota`; on v2 the whole process stays in the domain group, which carries
-//! both bandwidth settings (`period/quota` win).
+//! `period/quota` (libvirt's `qemuProcessSetupPid`). On v1 these are plain groups of
+//! the `cpu`/`cpuacct` hierarchies; on v2 they are *threaded* groups (libvirt's
+//! `virCgroupNewThread`): the domain group keeps the process in `cgroup.procs` and
+//! becomes the threaded domain root that `memory` and `io` apply to, with `+cpu` in
+//! its `cgroup.subtree_control`, and threads move with `cgroup.threads`.
+//!
+//! v2 is checked against a real cgroup2-only kernel inside the test guest
+//! (`tests/qemu/cgv2.rs` of this crate's test binary; `docs/qemu-driver.md`).
 //!
 //! The group is found again by name after a daemon restart; it is removed when the
 //! guest stops, whoever notices.
@@ -19,7 +25,7 @@ use crate::qmp::Qmp;
 use oxvirt::{Error, ErrorCode, ErrorDomain, Result};
 use oxvirt_conf::domain::DomainDef;
 use oxvirt_conf::xml::{El, XNode};
-use oxvirt_util::cgroup::{self, Cgroup, Layout, Version};
+use oxvirt_util::cgroup::{self, Cgroup, Layout};
 use std::path::{Path, PathBuf};
 
 /// The controllers a guest's group uses (when the host and `qemu.conf` allow).
@@ -310,11 +316,15 @@ fn setup_inner(group: &Cgroup, layout: &Layout, tunes: &Tunes, pid: i32) -> Resu
     }
     for d in &tunes.blkio_devices {
         let dev = cgroup::block_dev_string(&d.path)?;
-        if let Some(w) = d.weight {
+        // libvirt's virDomainCgroupSetupBlkio: weight, then the throttles in this
+        // order; a 0 (unset) is not written.
+        if let Some(w) = d.weight.filter(|w| *w != 0) {
             group.set_blkio_device_weight(&dev, w)?;
         }
-        for (k, v) in &d.throttles {
-            group.set_blkio_throttle(&dev, k, *v)?;
+        for key in ["read_iops", "write_iops", "read_bps", "write_bps"] {
+            for (_, v) in d.throttles.iter().filter(|(k, v)| *k == key && *v != 0) {
+                group.set_blkio_throttle(&dev, key, *v)?;
+            }
         }
     }
     if let Some(h) = tunes.hard_limit {
@@ -329,45 +339,52 @@ fn setup_inner(group: &Cgroup, layout: &Layout, tunes: &Tunes, pid: i32) -> Resu
     if let Some(s) = tunes.shares {
         group.set_cpu_shares(s)?;
     }
-    match group.version_of("cpu") {
-        Some(Version::V1) => {
-            // libvirt's emulator and vcpuN sub-groups of the cpu controllers.
-            let cpu_only = |c: &str| c == "cpu" || c == "cpuacct";
-            let emulator = group.child("emulator", cpu_only);
-            emulator.create(layout)?;
-            for tid in threads_of(pid) {
-                emulator.add_thread(tid)?;
-            }
-            if tunes.emulator_period.is_some() || tunes.emulator_quota.is_some() {
-                emulator.set_cpu_bandwidth(tunes.emulator_period.unwrap_or(0), tunes.emulator_quota)?;
-            }
+    if group.version_of("cpu").is_some() {
+        // libvirt's emulator sub-group (qemuProcessSetupEmulator): created, its
+        // bandwidth set, then QEMU's threads moved in (libvirt moves the one thread
+        // of the child before exec; QEMU here already runs, so all of its threads).
+        let emulator = group.child("emulator", cpu_only);
+        emulator.create_threaded()?;
+        if tunes.emulator_period.is_some() || tunes.emulator_quota.is_some() {
+            emulator.set_cpu_bandwidth(tunes.emulator_period.unwrap_or(0), tunes.emulator_quota)?;
         }
-        Some(Version::V2) => {
-            let period = tunes.period.or(tunes.emulator_period).unwrap_or(0);
-            let quota = tunes.quota.or(tunes.emulator_quota);
-            if period != 0 || quota.is_some() {
-                group.set_cpu_bandwidth(period, quota)?;
-            }
+        for tid in threads_of(pid) {
+            emulator.add_thread(tid)?;
         }
-        None => {}
     }
     Ok(())
 }
 
-/// Once the monitor is up (QEMU still paused): on v1 with `cpu`, each vCPU thread
-/// goes to its `vcpuN` sub-group, which carries `period`/`quota`.
-pub fn place_vcpus(group: &Cgroup, layout: &Layout, tunes: &Tunes, qmp: &Qmp) -> Result<()> {
-    if group.version_of("cpu") != Some(Version::V1) {
+/// The sub-groups' controllers: libvirt's thread groups use `cpu`, `cpuacct` (and
+/// `cpuset`, not managed here).
+fn cpu_only(c: &str) -> bool {
+    c == "cpu" || c == "cpuacct"
+}
+
+/// Once the monitor is up (QEMU still paused): with `cpu`, each vCPU thread goes to
+/// its `vcpuN` sub-group, which carries `period`/`quota`.
+pub fn place_vcpus(group: &Cgroup, _layout: &Layout, tunes: &Tunes, qmp: &Qmp) -> Result<()> {
+    if group.version_of("cpu").is_none() {
         return Ok(());
     }
-    let cpu_only = |c: &str| c == "cpu" || c == "cpuacct";
-    for (n, tid) in vcpu_threads(qmp) {
+    place_vcpu_threads(group, tunes, &vcpu_threads(qmp))
+}
+
+/// [`place_vcpus`] for a known (vCPU index, thread id) list — what
+/// `query-cpus-fast` answers (the seam the cgroup v2 guest test uses, without QMP).
+/// libvirt's `qemuProcessSetupVcpu`: the thread group is created, its bandwidth
+/// set, then the thread moved in.
+pub fn place_vcpu_threads(group: &Cgroup, tunes: &Tunes, vcpus: &[(i64, i32)]) -> Result<()> {
+    if group.version_of("cpu").is_none() {
+        return Ok(());
+    }
+    for (n, tid) in vcpus {
         let vcpu = group.child(&format!("vcpu{n}"), cpu_only);
-        vcpu.create(layout)?;
-        vcpu.add_thread(tid)?;
+        vcpu.create_threaded()?;
         if tunes.period.is_some() || tunes.quota.is_some() {
             vcpu.set_cpu_bandwidth(tunes.period.unwrap_or(0), tunes.quota)?;
         }
+        vcpu.add_thread(*tid)?;
     }
     Ok(())
 }
@@ -451,5 +468,53 @@ mod tests {
         assert_eq!(machine_name(None, 1, "my_vm.x--y."), "qemu-1-myvm.x-y");
         let embed = machine_name(Some(Path::new("/r")), 3, "a");
         assert!(embed.starts_with("qemu-embed-") && embed.ends_with("-3-a") && embed.len() == "qemu-embed-12345678-3-a".len(), "{embed}");
+    }
+
+    #[test]
+    fn v2_setup_uses_threaded_emulator_and_vcpu_groups() {
+        // Regression (real cgroup2, tests/qemu/cgv2.rs): on v2 the bandwidths go to
+        // threaded `emulator`/`vcpuN` groups as libvirt 9.0 does, not merged into the
+        // domain group.
+        let root = std::env::temp_dir().join(format!("oxvirt-qcg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let d = root.join("machine/qemu-1-a.libvirt-qemu");
+        let files = ["cgroup.procs", "cgroup.type", "cgroup.threads", "cgroup.subtree_control", "cpu.max", "cpu.weight", "memory.max"];
+        for dir in [d.join("emulator"), d.join("vcpu0")] {
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in files {
+                std::fs::write(dir.join(f), "").unwrap();
+            }
+            std::fs::write(dir.join("cpu.max"), "max 100000").unwrap();
+        }
+        for f in files {
+            std::fs::write(d.join(f), "").unwrap();
+        }
+        std::fs::write(d.join("cpu.max"), "max 100000").unwrap();
+        std::fs::write(root.join("cgroup.subtree_control"), "").unwrap();
+        std::fs::write(root.join("machine/cgroup.subtree_control"), "").unwrap();
+        let layout = Layout::fake_v2(&root, &["cpu", "memory", "io", "pids"]);
+        let g = domain_group(&layout, "qemu-1-a", |_| true);
+        let t =
+            Tunes::from_def(&def("<memtune><hard_limit>1024</hard_limit></memtune><cputune><shares>4096</shares><period>20000</period>\
+             <quota>10000</quota><emulator_period>50000</emulator_period><emulator_quota>25000</emulator_quota></cputune>"))
+            .unwrap();
+        let me = i32::try_from(std::process::id()).unwrap();
+        setup(&g, &layout, &t, me).unwrap();
+        place_vcpu_threads(&g, &t, &[(0, 4242)]).unwrap();
+        let read = |p: &str| std::fs::read_to_string(d.join(p)).unwrap();
+        assert_eq!(read("cgroup.procs"), me.to_string());
+        assert_eq!(read("memory.max"), "1048576");
+        assert_eq!(read("cpu.weight"), "4096");
+        assert_eq!(read("cpu.max"), "max 100000", "the domain group's bandwidth is left alone");
+        assert_eq!(read("cgroup.subtree_control"), "+cpu");
+        assert_eq!(read("emulator/cgroup.type"), "threaded");
+        assert_eq!(read("emulator/cpu.max"), "25000 50000");
+        assert!(!read("emulator/cgroup.threads").is_empty());
+        assert_eq!(read("vcpu0/cgroup.type"), "threaded");
+        assert_eq!(read("vcpu0/cpu.max"), "10000 20000");
+        assert_eq!(read("vcpu0/cgroup.threads"), "4242");
+        teardown(&g);
+        assert!(!d.exists());
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
