@@ -29,6 +29,8 @@ mod qemu_host;
 mod qemu_hostcaps;
 #[path = "daemon/qemu_info.rs"]
 mod qemu_info;
+#[path = "daemon/qemu_net.rs"]
+mod qemu_net;
 #[path = "daemon/qemu_vs_libvirtd.rs"]
 mod qemu_vs_libvirtd;
 #[path = "daemon/robust.rs"]

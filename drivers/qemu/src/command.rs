@@ -224,6 +224,9 @@ pub struct RunPaths {
     /// Whether listening unix chardevs get their `<source path>` (`true`) or, as in
     /// libvirt, a pre-opened descriptor (the test suite's 1729).
     pub listen_paths: bool,
+    /// Whether taps are descriptors passed by the caller (the test suite's `fd=3`,
+    /// vhost-net `44`) rather than persistent devices QEMU opens by name.
+    pub tap_fds: bool,
 }
 
 impl RunPaths {
@@ -231,12 +234,17 @@ impl RunPaths {
     pub fn test_suite(def: &DomainDef) -> RunPaths {
         // libvirt's short domain name: at most 20 characters.
         let short: String = def.name.chars().take(20).collect();
-        RunPaths { lib_dir: format!("/tmp/lib/domain--1-{short}"), monitor: None, listen_paths: false }
+        RunPaths { lib_dir: format!("/tmp/lib/domain--1-{short}"), monitor: None, listen_paths: false, tap_fds: true }
     }
 
     /// A live run: QEMU binds the monitor and listening chardevs at their paths.
     pub fn real(lib_dir: &std::path::Path, monitor: &std::path::Path) -> RunPaths {
-        RunPaths { lib_dir: lib_dir.display().to_string(), monitor: Some(monitor.display().to_string()), listen_paths: true }
+        RunPaths {
+            lib_dir: lib_dir.display().to_string(),
+            monitor: Some(monitor.display().to_string()),
+            listen_paths: true,
+            tap_fds: false,
+        }
     }
 }
 
@@ -1269,10 +1277,11 @@ impl Builder<'_> {
     fn nets(&mut self) -> Result<()> {
         let (_, boot) = self.boot_indexes();
         for (i, n) in self.def.devices.interfaces.iter().enumerate() {
-            if n.iface_type != "user" || !n.other.is_empty() {
-                return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type)));
+            match n.iface_type.as_str() {
+                "user" if n.other.is_empty() => self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}"))),
+                "ethernet" | "bridge" => self.tap_netdev(n, i)?,
+                _ => return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type))),
             }
-            self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}")));
             let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
             let virtio = virtio_driver("virtio-net", &n.info.address);
             let driver = match model.as_str() {
@@ -1280,7 +1289,13 @@ impl Builder<'_> {
                 "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
                 other => return Err(unsupported(format!("interface model '{other}'"))),
             };
-            let mut p = Props::default().s("driver", driver).s("netdev", format!("hostnet{i}")).s("id", format!("net{i}")).s("mac", &n.mac);
+            let mut p = Props::default().s("driver", driver);
+            if let Some(mtu) = crate::runtime::net::mtu(n).filter(|_| model == "virtio") {
+                p.push_n("host_mtu", i64::from(mtu));
+            }
+            p.push_s("netdev", format!("hostnet{i}"));
+            p.push_s("id", format!("net{i}"));
+            p.push_s("mac", &n.mac);
             if let Some(b) = boot[i] {
                 p.push_n("bootindex", b as i64);
             }
@@ -1288,6 +1303,31 @@ impl Builder<'_> {
             rom_props(&n.info.extra, &mut p);
             self.device(p);
         }
+        Ok(())
+    }
+
+    /// The host side of a tap-backed NIC (libvirt's `qemuBuildHostNetProps` for
+    /// ethernet and bridge). libvirt's test suite passes the tap as descriptor 3 and,
+    /// for virtio models, vhost-net as 44; the runtime has made a persistent tap that
+    /// QEMU opens by name (see `runtime/net.rs`), without vhost-net.
+    fn tap_netdev(&mut self, n: &oxvirt_conf::domain::Interface, i: usize) -> Result<()> {
+        crate::runtime::net::check(n)?;
+        let mut p = Props::default().s("type", "tap");
+        if self.run.tap_fds {
+            p.push_s("fd", "3");
+            if matches!(n.model.as_deref(), Some("virtio" | "virtio-transitional" | "virtio-non-transitional")) {
+                p.push_b("vhost", true);
+                p.push_s("vhostfd", "44");
+            }
+        } else {
+            if let Some(name) = &n.target_dev {
+                p.push_s("ifname", name);
+            }
+            p.push_s("script", "no");
+            p.push_s("downscript", "no");
+        }
+        p.push_s("id", format!("hostnet{i}"));
+        self.netdev(p);
         Ok(())
     }
 
