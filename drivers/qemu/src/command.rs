@@ -204,6 +204,29 @@ fn unsupported(msg: impl Into<String>) -> QemuError {
     QemuError::Unsupported(msg.into())
 }
 
+/// The `-netdev` of tap-backed NIC `i` (libvirt's `qemuBuildHostNetProps` for
+/// ethernet and bridge). With `tap_fds` as in libvirt's test suite: the tap passed as
+/// descriptor 3 and, for virtio models, vhost-net as 44; otherwise the runtime's
+/// persistent tap, which QEMU opens by name (see `runtime/net.rs`), without vhost-net.
+fn tap_netdev_props(n: &oxvirt_conf::domain::Interface, i: usize, tap_fds: bool) -> Props {
+    let mut p = Props::default().s("type", "tap");
+    if tap_fds {
+        p.push_s("fd", "3");
+        if matches!(n.model.as_deref(), Some("virtio" | "virtio-transitional" | "virtio-non-transitional")) {
+            p.push_b("vhost", true);
+            p.push_s("vhostfd", "44");
+        }
+    } else {
+        if let Some(name) = &n.target_dev {
+            p.push_s("ifname", name);
+        }
+        p.push_s("script", "no");
+        p.push_s("downscript", "no");
+    }
+    p.push_s("id", format!("hostnet{i}"));
+    p
+}
+
 struct Builder<'a> {
     def: &'a DomainDef,
     setup: &'a Setup,
@@ -1306,28 +1329,10 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// The host side of a tap-backed NIC (libvirt's `qemuBuildHostNetProps` for
-    /// ethernet and bridge). libvirt's test suite passes the tap as descriptor 3 and,
-    /// for virtio models, vhost-net as 44; the runtime has made a persistent tap that
-    /// QEMU opens by name (see `runtime/net.rs`), without vhost-net.
+    /// The host side of a tap-backed NIC (see [`tap_netdev_props`]).
     fn tap_netdev(&mut self, n: &oxvirt_conf::domain::Interface, i: usize) -> Result<()> {
         crate::runtime::net::check(n)?;
-        let mut p = Props::default().s("type", "tap");
-        if self.run.tap_fds {
-            p.push_s("fd", "3");
-            if matches!(n.model.as_deref(), Some("virtio" | "virtio-transitional" | "virtio-non-transitional")) {
-                p.push_b("vhost", true);
-                p.push_s("vhostfd", "44");
-            }
-        } else {
-            if let Some(name) = &n.target_dev {
-                p.push_s("ifname", name);
-            }
-            p.push_s("script", "no");
-            p.push_s("downscript", "no");
-        }
-        p.push_s("id", format!("hostnet{i}"));
-        self.netdev(p);
+        self.netdev(tap_netdev_props(n, i, self.run.tap_fds));
         Ok(())
     }
 
@@ -1826,6 +1831,26 @@ mod tests {
         let (p, env) = audiodev_props(&el("<audio id='1' type='sdl' driver='alsa'/>")).expect("props");
         assert_eq!(p.json(), r#"{"id":"audio1","driver":"sdl"}"#);
         assert_eq!(env, Some(("SDL_AUDIODRIVER".to_string(), "alsa".to_string())));
+    }
+
+    fn iface(xml: &str) -> oxvirt_conf::domain::Interface {
+        let dom =
+            format!("<domain type='qemu'><name>g</name><memory>1024</memory><os><type>hvm</type></os><devices>{xml}</devices></domain>");
+        match DomainDef::parse(&dom, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d.devices.interfaces[0].clone(),
+            Err(e) => panic!("bad test XML: {e}"),
+        }
+    }
+
+    #[test]
+    fn tap_netdev_is_a_descriptor_for_the_test_suite_and_a_name_at_run_time() {
+        let virtio = iface("<interface type='bridge'><source bridge='br0'/><target dev='vnet3'/><model type='virtio'/></interface>");
+        assert_eq!(tap_netdev_props(&virtio, 0, true).keyval("type"), "tap,fd=3,vhost=on,vhostfd=44,id=hostnet0");
+        assert_eq!(tap_netdev_props(&virtio, 0, true).json(), r#"{"type":"tap","fd":"3","vhost":true,"vhostfd":"44","id":"hostnet0"}"#);
+        assert_eq!(tap_netdev_props(&virtio, 1, false).keyval("type"), "tap,ifname=vnet3,script=no,downscript=no,id=hostnet1");
+        let eth = iface("<interface type='ethernet'><model type='e1000'/></interface>");
+        assert_eq!(tap_netdev_props(&eth, 2, true).keyval("type"), "tap,fd=3,id=hostnet2");
+        assert_eq!(tap_netdev_props(&eth, 2, false).json(), r#"{"type":"tap","script":"no","downscript":"no","id":"hostnet2"}"#);
     }
 
     #[test]

@@ -479,7 +479,7 @@ try:
 except libvirt.libvirtError as e:
     assert '/nonexistent/qemu-system-x86_64' in e.get_error_message(), e.get_error_message()
     print('missing emulator:', e.get_error_code(), e.get_error_message())
-dom = c.defineXML(xml % ('bridged', "<emulator>/usr/bin/qemu-system-x86_64</emulator><interface type='bridge'><source bridge='nosuchbr0'/></interface>"))
+dom = c.defineXML(xml % ('bridged', "<emulator>/usr/bin/qemu-system-x86_64</emulator><interface type='network'><source network='default'/></interface>"))
 try:
     dom.create()
     raise SystemExit('an unsupported interface was started')
