@@ -10,8 +10,9 @@
 //! counters (swapped: the host's receive is the guest's send). The daemon is killed
 //! with SIGKILL and restarted in the same namespace, and the tap keeps working and
 //! goes at destroy. Cheap firmware-only guests cover ethernet taps (generated,
-//! managed and unmanaged names, MTU), libvirt's errors and that no failed start leaves
-//! a tap behind.
+//! managed and unmanaged names, MTU), libvirt's errors, and that no tap outlives its
+//! guest: destroy, a crash, a QEMU that died while the daemon was down, a failed start
+//! (a failing `<script>`, a missing bridge, QEMU refusing to start).
 
 use super::qemu::{build_guest, define, guest_xml, idle_xml, wait_marker, QemuDaemon};
 use std::process::{Command, Output};
@@ -261,6 +262,17 @@ fn ethernet_taps_and_failed_starts_leave_nothing_behind() {
     }
     d.spawn();
     assert!(!ns.taps().contains(&"vnet1".to_string()), "the tap of a guest that died while the daemon was down was left: {:?}", ns.taps());
+    // A QEMU that dies under a running daemon (a crash) takes its tap along.
+    d.virsh_ok("start eth2");
+    assert!(ns.taps().contains(&"vnet1".to_string()), "{:?}", ns.taps());
+    let pid = d.qemu_pid("eth2");
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !d.virsh_ok("domstate eth2").contains("shut off") {
+        assert!(Instant::now() < deadline, "the crash of eth2 was not noticed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!ns.taps().contains(&"vnet1".to_string()), "a crashed guest's tap was left: {:?}", ns.taps());
     d.virsh_ok("destroy eth");
     assert_eq!(ns.taps(), Vec::<String>::new());
 
