@@ -321,6 +321,43 @@ fn ethernet_taps_and_failed_starts_leave_nothing_behind() {
     let e = virsh_err(&d, "start netw");
     assert!(e.contains("unsupported configuration") && e.contains("interface type 'network'"), "{e}");
     assert_eq!(ns.taps(), Vec::<String>::new());
+    // Guests started at the same time get distinct generated names.
+    for n in ["p1", "p2", "p3"] {
+        define(&d, n, &idle_with(n, "<interface type='ethernet'/>"));
+    }
+    let out = d.python(
+        "import sys, threading, libvirt
+c = libvirt.open(sys.argv[1])
+errs = []
+def start(n):
+    try:
+        c.lookupByName(n).create()
+    except libvirt.libvirtError as e:
+        errs.append(str(e))
+ts = [threading.Thread(target=start, args=(n,)) for n in ('p1', 'p2', 'p3')]
+for t in ts: t.start()
+for t in ts: t.join()
+assert not errs, errs
+print('ok')
+",
+    );
+    assert_eq!(out.trim(), "ok");
+    let mut taps = ns.taps();
+    taps.sort();
+    assert_eq!(taps, ["vnet0", "vnet1", "vnet2"].map(String::from).to_vec());
+    let mut named: Vec<String> = ["p1", "p2", "p3"]
+        .iter()
+        .flat_map(|n| {
+            d.virsh_ok(&format!("domiflist {n}")).split_whitespace().filter(|w| w.starts_with("vnet")).map(String::from).collect::<Vec<_>>()
+        })
+        .collect();
+    named.sort();
+    assert_eq!(named, taps);
+    for n in ["p1", "p2", "p3"] {
+        d.virsh_ok(&format!("destroy {n}"));
+        d.virsh_ok(&format!("undefine {n}"));
+    }
+    assert_eq!(ns.taps(), Vec::<String>::new());
     for n in ["eth", "eth2", "ext", "nobr", "script", "broken", "ovs", "netw"] {
         d.virsh_ok(&format!("undefine {n}"));
     }
