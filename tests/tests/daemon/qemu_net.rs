@@ -218,17 +218,35 @@ fn ethernet_taps_and_failed_starts_leave_nothing_behind() {
     let ns = NetNs::new("eth");
     let mut d = daemon_in(&ns, "qemu-net-eth");
 
-    // Managed names: one given, one generated; MTU applied; both go at destroy.
+    // Managed names: one given, one generated; MTU applied; host-side address and
+    // route; up and down scripts called with the tap's name; both taps go at destroy.
+    let log = d.dir.0.join("scripts.log");
+    let script = |name: &str| {
+        let path = d.dir.0.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\necho \"{name} $1\" >>{}\n", log.display())).expect("write script");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod script");
+        path.display().to_string()
+    };
+    let (up, down) = (script("up"), script("down"));
     define(
         &d,
         "eth",
         &idle_with(
             "eth",
-            "<interface type='ethernet'><mac address='52:54:00:00:00:01'/><target dev='mytap0'/><mtu size='1400'/></interface>\
-             <interface type='ethernet'><mac address='fe:54:00:00:00:02'/><model type='e1000'/></interface>",
+            &format!(
+                "<interface type='ethernet'><mac address='52:54:00:00:00:01'/>\
+                 <source><ip address='192.0.2.10' prefix='24'/>\
+                 <route family='ipv4' address='198.51.100.0' prefix='24' gateway='192.0.2.20'/></source>\
+                 <target dev='mytap0'/><mtu size='1400'/><script path='{up}'/><downscript path='{down}'/></interface>\
+                 <interface type='ethernet'><mac address='fe:54:00:00:00:02'/><model type='e1000'/></interface>"
+            ),
         ),
     );
     d.virsh_ok("start eth");
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "up mytap0\n");
+    assert!(ns.ok(&["ip", "-o", "addr", "show", "dev", "mytap0"]).contains("inet 192.0.2.10/24"));
+    let routes = ns.ok(&["ip", "route", "show"]);
+    assert!(routes.contains("198.51.100.0/24 via 192.0.2.20 dev mytap0"), "{routes}");
     let mut taps = ns.taps();
     taps.sort();
     assert_eq!(taps, vec!["mytap0".to_string(), "vnet0".to_string()]);
@@ -275,6 +293,7 @@ fn ethernet_taps_and_failed_starts_leave_nothing_behind() {
     assert!(!ns.taps().contains(&"vnet1".to_string()), "a crashed guest's tap was left: {:?}", ns.taps());
     d.virsh_ok("destroy eth");
     assert_eq!(ns.taps(), Vec::<String>::new());
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "up mytap0\ndown mytap0\n");
 
     // An unmanaged tap is used as it is and survives the guest.
     ns.ok(&["ip", "tuntap", "add", "dev", "ext0", "mode", "tap"]);
