@@ -28,6 +28,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     # libsasl2-modules: cyrus-sasl's SCRAM plugin, used by real virsh/libvirt-python against oxvirtd's SASL
     # sasl2-bin: saslpasswd2, makes the sasldb of libvirtd 9.0 when oxvirsh authenticates to it (SCRAM)
     # polkitd, dbus-daemon: a private system bus and a real polkitd for the polkit authentication tests
+    # iproute2: `ip tuntap`/`ip link`, how the QEMU driver makes and wires guests' taps; `ip netns` in the NIC tests
+    # iputils-ping: the NIC tests ping a bridged test guest from their network namespace
     # Keep package scripts from starting services (a system libvirtd) while installing.
     policy=/usr/sbin/policy-rc.d
     made_policy=0
@@ -36,7 +38,8 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     fi
     apt-get install -y -qq --no-install-recommends \
         libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 openssl \
-        passwd procps util-linux libsasl2-modules sasl2-bin polkitd dbus-daemon >/dev/null
+        passwd procps util-linux libsasl2-modules sasl2-bin polkitd dbus-daemon \
+        iproute2 iputils-ping >/dev/null
     if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
 fi
 

@@ -204,6 +204,29 @@ fn unsupported(msg: impl Into<String>) -> QemuError {
     QemuError::Unsupported(msg.into())
 }
 
+/// The `-netdev` of tap-backed NIC `i` (libvirt's `qemuBuildHostNetProps` for
+/// ethernet and bridge). With `tap_fds` as in libvirt's test suite: the tap passed as
+/// descriptor 3 and, for virtio models, vhost-net as 44; otherwise the runtime's
+/// persistent tap, which QEMU opens by name (see `runtime/net.rs`), without vhost-net.
+fn tap_netdev_props(n: &oxvirt_conf::domain::Interface, i: usize, tap_fds: bool) -> Props {
+    let mut p = Props::default().s("type", "tap");
+    if tap_fds {
+        p.push_s("fd", "3");
+        if matches!(n.model.as_deref(), Some("virtio" | "virtio-transitional" | "virtio-non-transitional")) {
+            p.push_b("vhost", true);
+            p.push_s("vhostfd", "44");
+        }
+    } else {
+        if let Some(name) = &n.target_dev {
+            p.push_s("ifname", name);
+        }
+        p.push_s("script", "no");
+        p.push_s("downscript", "no");
+    }
+    p.push_s("id", format!("hostnet{i}"));
+    p
+}
+
 struct Builder<'a> {
     def: &'a DomainDef,
     setup: &'a Setup,
@@ -224,6 +247,9 @@ pub struct RunPaths {
     /// Whether listening unix chardevs get their `<source path>` (`true`) or, as in
     /// libvirt, a pre-opened descriptor (the test suite's 1729).
     pub listen_paths: bool,
+    /// Whether taps are descriptors passed by the caller (the test suite's `fd=3`,
+    /// vhost-net `44`) rather than persistent devices QEMU opens by name.
+    pub tap_fds: bool,
 }
 
 impl RunPaths {
@@ -231,12 +257,17 @@ impl RunPaths {
     pub fn test_suite(def: &DomainDef) -> RunPaths {
         // libvirt's short domain name: at most 20 characters.
         let short: String = def.name.chars().take(20).collect();
-        RunPaths { lib_dir: format!("/tmp/lib/domain--1-{short}"), monitor: None, listen_paths: false }
+        RunPaths { lib_dir: format!("/tmp/lib/domain--1-{short}"), monitor: None, listen_paths: false, tap_fds: true }
     }
 
     /// A live run: QEMU binds the monitor and listening chardevs at their paths.
     pub fn real(lib_dir: &std::path::Path, monitor: &std::path::Path) -> RunPaths {
-        RunPaths { lib_dir: lib_dir.display().to_string(), monitor: Some(monitor.display().to_string()), listen_paths: true }
+        RunPaths {
+            lib_dir: lib_dir.display().to_string(),
+            monitor: Some(monitor.display().to_string()),
+            listen_paths: true,
+            tap_fds: false,
+        }
     }
 }
 
@@ -1269,10 +1300,11 @@ impl Builder<'_> {
     fn nets(&mut self) -> Result<()> {
         let (_, boot) = self.boot_indexes();
         for (i, n) in self.def.devices.interfaces.iter().enumerate() {
-            if n.iface_type != "user" || !n.other.is_empty() {
-                return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type)));
+            match n.iface_type.as_str() {
+                "user" if n.other.is_empty() => self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}"))),
+                "ethernet" | "bridge" => self.tap_netdev(n, i)?,
+                _ => return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type))),
             }
-            self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}")));
             let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
             let virtio = virtio_driver("virtio-net", &n.info.address);
             let driver = match model.as_str() {
@@ -1280,7 +1312,13 @@ impl Builder<'_> {
                 "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
                 other => return Err(unsupported(format!("interface model '{other}'"))),
             };
-            let mut p = Props::default().s("driver", driver).s("netdev", format!("hostnet{i}")).s("id", format!("net{i}")).s("mac", &n.mac);
+            let mut p = Props::default().s("driver", driver);
+            if let Some(mtu) = crate::runtime::net::mtu(n).filter(|_| model == "virtio") {
+                p.push_n("host_mtu", i64::from(mtu));
+            }
+            p.push_s("netdev", format!("hostnet{i}"));
+            p.push_s("id", format!("net{i}"));
+            p.push_s("mac", &n.mac);
             if let Some(b) = boot[i] {
                 p.push_n("bootindex", b as i64);
             }
@@ -1288,6 +1326,13 @@ impl Builder<'_> {
             rom_props(&n.info.extra, &mut p);
             self.device(p);
         }
+        Ok(())
+    }
+
+    /// The host side of a tap-backed NIC (see [`tap_netdev_props`]).
+    fn tap_netdev(&mut self, n: &oxvirt_conf::domain::Interface, i: usize) -> Result<()> {
+        crate::runtime::net::check(n)?;
+        self.netdev(tap_netdev_props(n, i, self.run.tap_fds));
         Ok(())
     }
 
@@ -1786,6 +1831,26 @@ mod tests {
         let (p, env) = audiodev_props(&el("<audio id='1' type='sdl' driver='alsa'/>")).expect("props");
         assert_eq!(p.json(), r#"{"id":"audio1","driver":"sdl"}"#);
         assert_eq!(env, Some(("SDL_AUDIODRIVER".to_string(), "alsa".to_string())));
+    }
+
+    fn iface(xml: &str) -> oxvirt_conf::domain::Interface {
+        let dom =
+            format!("<domain type='qemu'><name>g</name><memory>1024</memory><os><type>hvm</type></os><devices>{xml}</devices></domain>");
+        match DomainDef::parse(&dom, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d.devices.interfaces[0].clone(),
+            Err(e) => panic!("bad test XML: {e}"),
+        }
+    }
+
+    #[test]
+    fn tap_netdev_is_a_descriptor_for_the_test_suite_and_a_name_at_run_time() {
+        let virtio = iface("<interface type='bridge'><source bridge='br0'/><target dev='vnet3'/><model type='virtio'/></interface>");
+        assert_eq!(tap_netdev_props(&virtio, 0, true).keyval("type"), "tap,fd=3,vhost=on,vhostfd=44,id=hostnet0");
+        assert_eq!(tap_netdev_props(&virtio, 0, true).json(), r#"{"type":"tap","fd":"3","vhost":true,"vhostfd":"44","id":"hostnet0"}"#);
+        assert_eq!(tap_netdev_props(&virtio, 1, false).keyval("type"), "tap,ifname=vnet3,script=no,downscript=no,id=hostnet1");
+        let eth = iface("<interface type='ethernet'><model type='e1000'/></interface>");
+        assert_eq!(tap_netdev_props(&eth, 2, true).keyval("type"), "tap,fd=3,id=hostnet2");
+        assert_eq!(tap_netdev_props(&eth, 2, false).json(), r#"{"type":"tap","script":"no","downscript":"no","id":"hostnet2"}"#);
     }
 
     #[test]

@@ -53,12 +53,24 @@ pub(super) struct QemuDaemon {
     child: Option<Child>,
     pub(super) dir: TempDir,
     env: Vec<(String, String)>,
+    /// A command the daemon runs under (`nsenter --net=...`), empty for none.
+    wrap: Vec<String>,
 }
 
 impl QemuDaemon {
     pub(super) fn start(tag: &str, env: &[(&str, &str)]) -> QemuDaemon {
-        let mut d =
-            QemuDaemon { child: None, dir: TempDir::new(tag), env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        QemuDaemon::start_wrapped(tag, env, &[])
+    }
+
+    /// [`QemuDaemon::start`], the daemon run as `WRAP... oxvirtd ...` (a wrapper that
+    /// execs it, so the child's pid is the daemon's), also after [`QemuDaemon::spawn`].
+    pub(super) fn start_wrapped(tag: &str, env: &[(&str, &str)], wrap: &[&str]) -> QemuDaemon {
+        let mut d = QemuDaemon {
+            child: None,
+            dir: TempDir::new(tag),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            wrap: wrap.iter().map(|s| s.to_string()).collect(),
+        };
         std::fs::write(d.dir.0.join("oxvirtd.conf"), "").expect("write config");
         d.spawn();
         d
@@ -83,7 +95,15 @@ impl QemuDaemon {
 
     pub(super) fn spawn(&mut self) {
         let _ = std::fs::remove_file(self.sock());
-        let child = Command::new(oxvirtd_bin())
+        let mut cmd = match self.wrap.split_first() {
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(oxvirtd_bin());
+                c
+            }
+            None => Command::new(oxvirtd_bin()),
+        };
+        let child = cmd
             .arg("--socket-dir")
             .arg(&self.dir.0)
             .arg("-f")
@@ -459,7 +479,7 @@ try:
 except libvirt.libvirtError as e:
     assert '/nonexistent/qemu-system-x86_64' in e.get_error_message(), e.get_error_message()
     print('missing emulator:', e.get_error_code(), e.get_error_message())
-dom = c.defineXML(xml % ('bridged', "<emulator>/usr/bin/qemu-system-x86_64</emulator><interface type='bridge'><source bridge='nosuchbr0'/></interface>"))
+dom = c.defineXML(xml % ('bridged', "<emulator>/usr/bin/qemu-system-x86_64</emulator><interface type='network'><source network='default'/></interface>"))
 try:
     dom.create()
     raise SystemExit('an unsupported interface was started')

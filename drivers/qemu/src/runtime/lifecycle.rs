@@ -34,6 +34,8 @@ struct StartGuard<'a> {
     lib_dir: PathBuf,
     /// Set once the host was prepared for this definition.
     host: Option<DomainDef>,
+    /// Taps made for this start (deleted when it fails).
+    taps: Vec<String>,
 }
 
 impl Drop for StartGuard<'_> {
@@ -44,6 +46,9 @@ impl Drop for StartGuard<'_> {
         }
         if let Some(def) = self.host.take() {
             self.drv.release_host(&def);
+        }
+        for tap in self.taps.drain(..) {
+            super::net::delete_tap(&tap);
         }
         if !self.lib_dir.as_os_str().is_empty() {
             let _ = std::fs::remove_dir_all(&self.lib_dir);
@@ -104,6 +109,7 @@ impl Driver {
     /// its cgroup goes, its files get their owners back. Called whoever notices the
     /// end — destroy, shutdown, a crash seen live or after a daemon restart.
     pub(super) fn release_host(&self, def: &DomainDef) {
+        super::net::teardown(def);
         if !self.paths.privileged {
             return;
         }
@@ -210,7 +216,7 @@ impl Driver {
         let _ = std::fs::remove_dir_all(&lib_dir);
         std::fs::create_dir_all(&lib_dir)
             .map_err(|e| err(ErrorCode::SystemError, format!("cannot create '{}': {e}", lib_dir.display())))?;
-        let mut guard = StartGuard { drv: self, pid: None, lib_dir: lib_dir.clone(), host: None };
+        let mut guard = StartGuard { drv: self, pid: None, lib_dir: lib_dir.clone(), host: None, taps: Vec::new() };
         let creds = label.as_ref().map(|l| (l.uid, l.gid));
         if let Some((uid, gid)) = creds {
             // QEMU creates its monitor and channel sockets here, as its user.
@@ -221,6 +227,10 @@ impl Driver {
         }
         assign_channel_paths(&mut def, &lib_dir);
         let setup = self.run_setup(&caps);
+        // Check the whole command line before any tap is made, then build it again
+        // with the taps' names.
+        crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
+        super::net::prepare(&mut def, creds, &mut guard.taps)?;
         let cmd = crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
         let args = with_direct_boot(cmd.args, &def);
         write_master_key(&lib_dir)?;
@@ -291,6 +301,7 @@ impl Driver {
         guard.pid = None;
         guard.lib_dir = PathBuf::new();
         guard.host = None;
+        guard.taps.clear();
         let resumed = if paused { Ok(Value::Null) } else { qmp.execute("cont", None) };
         let mut doms = self.doms();
         if let Err(e) = resumed {

@@ -21,7 +21,7 @@
 //! descriptors), `hypervisor` (the API implementation), and the
 //! host integration of the privileged driver: [`qemuconf`] (`qemu.conf`), [`dac`]
 //! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
-//! tunables).
+//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs).
 
 pub mod capscache;
 pub mod cgroups;
@@ -33,6 +33,7 @@ mod guestinfo;
 mod hypervisor;
 mod lifecycle;
 mod metadata;
+pub mod net;
 pub mod paths;
 pub mod process;
 pub mod qemuconf;
