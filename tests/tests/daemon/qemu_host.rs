@@ -197,7 +197,12 @@ fn qemu_runs_as_the_configured_user_with_labels_cgroup_and_sandbox() {
 
     // The cgroup and its tunables.
     let groups: Vec<PathBuf> = if pure_v2() {
-        let dir = v2_dir(pid);
+        // QEMU's threads are in the threaded `emulator` sub-group (as libvirt's
+        // virCgroupNewThread makes it), the vCPU in `vcpu0`; the domain group above
+        // them carries memory and the weight.
+        let emu = v2_dir(pid);
+        assert!(emu.ends_with("emulator"), "{}", emu.display());
+        let dir = emu.parent().expect("domain group").to_path_buf();
         assert!(
             dir.display().to_string().contains("/machine/") && dir.display().to_string().ends_with(".libvirt-qemu"),
             "{}",
@@ -206,7 +211,10 @@ fn qemu_runs_as_the_configured_user_with_labels_cgroup_and_sandbox() {
         assert_eq!(read(&dir.join("memory.max")), (512u64 << 20).to_string());
         assert_eq!(read(&dir.join("memory.high")), (384u64 << 20).to_string());
         assert_eq!(read(&dir.join("cpu.weight")), "2048");
-        assert_eq!(read(&dir.join("cpu.max")), "50000 100000");
+        assert_eq!(read(&emu.join("cgroup.type")), "threaded");
+        assert_eq!(read(&emu.join("cpu.max")), "80000 100000");
+        assert_eq!(read(&dir.join("vcpu0/cpu.max")), "50000 100000");
+        assert!(!read(&dir.join("vcpu0/cgroup.threads")).is_empty(), "the vCPU thread is in vcpu0");
         vec![dir]
     } else {
         let mem = cgroup_dir(pid, "memory").expect("QEMU has a memory cgroup");
@@ -255,7 +263,7 @@ fn qemu_runs_as_the_configured_user_with_labels_cgroup_and_sandbox() {
     // the remembered owners, and a destroy gives them back.
     d.virsh_ok("start host");
     let pid = d.qemu_pid("host");
-    let mem_before = cgroup_dir(pid, "memory").or_else(|| pure_v2().then(|| v2_dir(pid)));
+    let mem_before = cgroup_dir(pid, "memory").or_else(|| pure_v2().then(|| v2_dir(pid).parent().map(Path::to_path_buf)).flatten());
     d.kill9();
     d.spawn();
     assert_eq!(d.qemu_pid("host"), pid);
@@ -271,7 +279,7 @@ fn qemu_runs_as_the_configured_user_with_labels_cgroup_and_sandbox() {
     // off as crashed and gives everything back.
     d.virsh_ok("start host");
     let pid = d.qemu_pid("host");
-    let mem_before = cgroup_dir(pid, "memory").or_else(|| pure_v2().then(|| v2_dir(pid)));
+    let mem_before = cgroup_dir(pid, "memory").or_else(|| pure_v2().then(|| v2_dir(pid).parent().map(Path::to_path_buf)).flatten());
     d.kill9();
     let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(10);
