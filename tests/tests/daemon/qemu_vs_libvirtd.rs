@@ -50,7 +50,11 @@ impl Libvirtd {
         .expect("write qemu.conf");
         std::fs::write(
             dir.0.join("libvirtd.conf"),
-            format!("unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n", dir.0.join("sock").display()),
+            format!(
+                "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\nlog_outputs = \"3:file:{}\"\n",
+                dir.0.join("sock").display(),
+                dir.0.join("libvirtd.log").display()
+            ),
         )
         .expect("write libvirtd.conf");
         let d = dir.0.display();
@@ -122,8 +126,33 @@ fn run_scenario(uri: &str, dir: &Path, xml: &str) -> String {
     let serial = dir.join("scen.serial");
     let out = client_cmd(PYTHON, dir).arg("-c").arg(SCENARIO).arg(uri).arg(&xml_file).arg(&serial).output().expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "scenario failed against {uri}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "scenario failed against {uri}:\n{stdout}\n{}\nlogs below {}:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        dir.display(),
+        logs_below(dir)
+    );
     stdout
+}
+
+/// The `*.log` files below `dir` (QEMU's and the daemon's), for failure messages.
+fn logs_below(dir: &Path) -> String {
+    let mut out = String::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.extension().is_some_and(|x| x == "log") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                out += &format!("== {}\n{}\n", p.display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            }
+        }
+    }
+    out
 }
 
 #[test]
