@@ -29,13 +29,14 @@ const AGENT_TIMEOUT: Duration = Duration::from_secs(30);
 const POWERDOWN_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The guest's files, as printed by the build script.
-struct Guest {
-    kernel: PathBuf,
-    initrd: PathBuf,
-    cmdline: String,
+pub(crate) struct Guest {
+    pub(crate) kernel: PathBuf,
+    pub(crate) initrd: PathBuf,
+    pub(crate) cmdline: String,
 }
 
-fn build_guest() -> Guest {
+/// The tiny test guest, built (or found up to date) by `scripts/build-test-guest.sh`.
+pub(crate) fn build_guest() -> Guest {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-test-guest.sh");
     let t = Instant::now();
     let out = Command::new("bash").arg(&script).stderr(Stdio::inherit()).output().expect("run scripts/build-test-guest.sh");
@@ -54,7 +55,8 @@ fn build_guest() -> Guest {
     guest
 }
 
-fn accel() -> &'static str {
+/// `kvm` only with a real, usable KVM; `tcg` on PVM hosts (`kvm_pvm`) and elsewhere.
+pub(crate) fn accel() -> &'static str {
     let module = |m: &str| Path::new("/sys/module").join(m).exists();
     if module("kvm_pvm") {
         return "tcg";

@@ -23,24 +23,14 @@ pub(super) struct Guest {
 
 pub(super) fn build_guest() -> Guest {
     assert!(Path::new(QEMU).exists(), "{QEMU} is required (Debian package qemu-system-x86)");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-test-guest.sh");
-    let out = Command::new("bash").arg(&script).stderr(Stdio::inherit()).output().expect("run scripts/build-test-guest.sh");
-    assert!(out.status.success(), "scripts/build-test-guest.sh failed ({})", out.status);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let get = |key: &str| {
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-            .unwrap_or_else(|| panic!("build script printed no {key}=: {stdout}"))
-            .to_string()
-    };
-    Guest { kernel: get("KERNEL"), initrd: get("INITRD"), cmdline: get("CMDLINE") }
+    let g = crate::guest::build_guest();
+    let text = |p: PathBuf| p.display().to_string();
+    Guest { kernel: text(g.kernel), initrd: text(g.initrd), cmdline: g.cmdline }
 }
 
 /// `kvm` only with a real KVM module; on PVM hosts (`kvm_pvm`) guests need TCG.
 pub(super) fn domain_type() -> &'static str {
-    let module = |m: &str| Path::new("/sys/module").join(m).exists();
-    if !module("kvm_pvm") && (module("kvm_intel") || module("kvm_amd")) && Path::new("/dev/kvm").exists() {
+    if crate::guest::accel() == "kvm" {
         "kvm"
     } else {
         "qemu"
