@@ -502,6 +502,11 @@ pub trait HypervisorDriver: Send + Sync {
     fn node_get_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
         nosup!("virNodeGetCPUStats")
     }
+    /// `virNodeGetMemoryStats`: every statistic of NUMA cell `cell` (-1: the whole
+    /// host) in KiB as (field, value).
+    fn node_get_memory_stats(&self, cell: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        nosup!("virNodeGetMemoryStats")
+    }
     /// `virNodeGetCPUMap`: (number of host CPUs, map of the online ones, online count).
     fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
         nosup!("virNodeGetCPUMap")

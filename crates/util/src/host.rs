@@ -14,6 +14,8 @@ const D: ErrorDomain = ErrorDomain::None;
 
 /// The host's CPU time counters.
 pub const PROC_STAT: &str = "/proc/stat";
+/// The host's memory counters.
+pub const MEMINFO: &str = "/proc/meminfo";
 /// The host's NUMA nodes.
 pub const NODE_DIR: &str = "/sys/devices/system/node";
 
@@ -44,6 +46,46 @@ pub fn cpu_stats(proc_stat: &str, cpu: i32) -> Result<Vec<(String, u64)>, VirErr
         ]);
     }
     Err(VirError::raw(ErrorCode::InvalidArg, D, "Invalid cpuNum in virHostCPUGetStatsLinux"))
+}
+
+/// `virNodeGetMemoryStats` from `/proc/meminfo` (cell -1: `total`, `free`, `buffers`,
+/// `cached`) or a node's `meminfo` (`total`, `free`), in KiB, in the file's order.
+pub fn memory_stats(meminfo: &str) -> Vec<(String, u64)> {
+    const FIELDS: [(&str, &str); 4] = [("MemTotal:", "total"), ("MemFree:", "free"), ("Buffers:", "buffers"), ("Cached:", "cached")];
+    let mut out = Vec::new();
+    for line in meminfo.lines() {
+        // A node's lines start "Node N ".
+        let line = match line.strip_prefix("Node ") {
+            Some(rest) => rest.split_once(' ').map_or("", |(_, r)| r),
+            None => line,
+        };
+        let mut w = line.split_whitespace();
+        let (Some(hdr), Some(val)) = (w.next(), w.next().and_then(|v| v.parse::<u64>().ok())) else { continue };
+        if let Some((_, field)) = FIELDS.iter().find(|(h, _)| *h == hdr) {
+            out.push((field.to_string(), val));
+        }
+    }
+    out
+}
+
+/// `virNodeGetMemoryStats` of the host (`cell` -1) or of NUMA cell `cell`.
+pub fn node_memory_stats(meminfo: &Path, nodes: &Path, cell: i32) -> Result<Vec<(String, u64)>, VirError> {
+    let path = if cell == -1 {
+        meminfo.to_path_buf()
+    } else {
+        let last = last_node(&numa_nodes(nodes))?;
+        if cell < 0 || cell as u32 > last {
+            return Err(VirError::raw(
+                ErrorCode::InvalidArg,
+                D,
+                format!("cellNum in virHostMemGetStats must be less than or equal to {last}"),
+            ));
+        }
+        nodes.join(format!("node{cell}/meminfo"))
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| VirError::new(ErrorCode::SystemError, D, format!("cannot open {}: {}", path.display(), crate::error::io_text(&e))))?;
+    Ok(memory_stats(&text))
 }
 
 /// The NUMA node numbers below `nodes` (`node0`, `node1`, ...), ascending.
@@ -179,6 +221,19 @@ mod tests {
         assert_eq!(cells_free_memory(p, 1, 1).expect("cell 1"), [3000 * 1024]);
         let e = cells_free_memory(p, 2, 1).expect_err("out of range");
         assert_eq!(e.message, "internal error: start cell 2 out of range (0-1)");
+    }
+
+    #[test]
+    fn memory_stats_of_the_host_and_of_a_cell() {
+        let host = "MemTotal:       24684084 kB\nMemFree:         6070232 kB\nMemAvailable:   1 kB\nBuffers:           91596 kB\nCached:         17143356 kB\nSwapCached: 0 kB\n";
+        let got = memory_stats(host);
+        let want = [("total", 24684084u64), ("free", 6070232), ("buffers", 91596), ("cached", 17143356)];
+        assert_eq!(got, want.map(|(k, v)| (k.to_string(), v)));
+        let dir = fake_nodes("memstats");
+        let cell = node_memory_stats(Path::new(MEMINFO), &dir.0, 1).expect("cell 1");
+        assert_eq!(cell, [("total".to_string(), 8000), ("free".to_string(), 3000)]);
+        let e = node_memory_stats(Path::new(MEMINFO), &dir.0, 2).expect_err("no cell 2");
+        assert_eq!(e.message, "cellNum in virHostMemGetStats must be less than or equal to 1");
     }
 
     #[test]

@@ -495,6 +495,9 @@ impl HypervisorDriver for RemoteConn {
     fn node_get_cpu_stats(&self, cpu: i32, flags: u32) -> Result<Vec<(String, u64)>> {
         self.tune_node_cpu_stats(cpu, flags)
     }
+    fn node_get_memory_stats(&self, cell: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        self.tune_node_memory_stats(cell, flags)
+    }
     fn node_get_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
         self.tune_node_cpu_map(flags)
     }

@@ -61,6 +61,17 @@ impl RemoteConn {
         Ok(r.params.into_iter().map(|p| (p.field, p.value)).collect())
     }
 
+    pub(crate) fn tune_node_memory_stats(&self, cell_num: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        let count: RemoteNodeGetMemoryStatsRet =
+            self.call(P::NodeGetMemoryStats, &RemoteNodeGetMemoryStatsArgs { cell_num, nparams: 0, flags })?;
+        if count.nparams <= 0 {
+            return Ok(Vec::new());
+        }
+        let r: RemoteNodeGetMemoryStatsRet =
+            self.call(P::NodeGetMemoryStats, &RemoteNodeGetMemoryStatsArgs { cell_num, nparams: count.nparams, flags })?;
+        Ok(r.params.into_iter().map(|p| (p.field, p.value)).collect())
+    }
+
     pub(crate) fn tune_node_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {
         let r: RemoteNodeGetCpuMapRet = self.call(P::NodeGetCpuMap, &RemoteNodeGetCpuMapArgs { need_map: 1, need_online: 1, flags })?;
         Ok((r.ret, r.cpumap, r.online))

@@ -228,7 +228,7 @@ fn domxml_to_native_matches_libvirtd() {
 
 /// The host's CPU time, free memory, free pages and vCPU limits (`virNodeGetCPUStats`,
 /// `virNodeGetCellsFreeMemory`, `virNodeGetFreeMemory`, `virNodeGetFreePages`,
-/// `virConnectGetMaxVcpus`) answer with the same shapes, limits and errors as
+/// `virNodeGetMemoryStats`, `virConnectGetMaxVcpus`, `virsh nodememstats`) answer with the same shapes, limits and errors as
 /// libvirtd's; the memory values move, so they are compared with sysfs, not printed.
 #[test]
 fn node_calls_match_libvirtd() {
@@ -247,7 +247,9 @@ print(0 < c.getFreeMemory() <= sum(node_total(n) for n in nodes))
 pages = c.getFreePages([4, 2048], 0, 1)
 print(sorted(pages.keys()), sorted(pages[0].keys()), pages[0][2048] == int(open('/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages').read()))
 print(c.getMaxVcpus(None), c.getMaxVcpus('qemu'), c.getMaxVcpus('QEMU'))
-for call in (lambda: c.getCPUStats(4096), lambda: c.getCellsFreeMemory(64, 1), lambda: c.getFreePages([1048576], 0, 1),
+print(list(c.getMemoryStats(-1).keys()), list(c.getMemoryStats(0).keys()), 0 < c.getMemoryStats(0)['total'] <= node_total(0) // 1024)
+for call in (lambda: c.getMemoryStats(64), lambda: c.getMemoryStats(-2),
+             lambda: c.getCPUStats(4096), lambda: c.getCellsFreeMemory(64, 1), lambda: c.getFreePages([1048576], 0, 1),
              lambda: c.getFreePages([4], 64, 1), lambda: c.getMaxVcpus('xen')):
     try:
         print(call())
@@ -260,13 +262,23 @@ for call in (lambda: c.getCPUStats(4096), lambda: c.getCellsFreeMemory(64, 1), l
         assert!(out.status.success(), "node script failed against {uri}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
         stdout
     };
+    // virsh's layout, values masked (they move between the two runs).
+    let virsh_lines = |uri: &str, dir: &Path| {
+        let mut out = String::new();
+        for line in ["nodememstats", "nodememstats --cell 0", "nodememstats --cell 64"] {
+            let o = super::harness::virsh(uri, line, dir);
+            let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+            out += &text.lines().map(|l| l.split(':').next().unwrap_or_default().to_string() + "\n").collect::<String>();
+        }
+        out
+    };
     let ours = {
         let d = QemuDaemon::start("qemu-node", &[]);
-        run(&d.uri(), &d.dir.0)
+        run(&d.uri(), &d.dir.0) + &virsh_lines(&d.uri(), &d.dir.0)
     };
     let theirs = {
         let l = Libvirtd::start();
-        run(&l.uri(), &l.dir.0)
+        run(&l.uri(), &l.dir.0) + &virsh_lines(&l.uri(), &l.dir.0)
     };
     assert!(ours.starts_with("['idle', 'iowait', 'kernel', 'user']"), "{ours}");
     assert_eq!(ours, theirs, "node calls differ from libvirtd's");

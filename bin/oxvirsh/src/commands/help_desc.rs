@@ -17,6 +17,7 @@ pub static DESCRIPTIONS: &[(&str, &str)] = &[
     ("restore", "Restore a domain."),
     ("managedsave", "Save and destroy a running domain, so it can be restarted from\n    the same state at a later time.  When the virsh 'start'\n    command is next run for the domain, it will automatically\n    be started from this saved state."),
     ("autostart", "Configure a domain to be automatically started at boot."),
+    ("nodememstats", "Returns memory stats of the node, in kilobytes."),
     ("setmem", "Change the current memory allocation in the guest domain."),
     ("setmaxmem", "Change the maximum memory allocation limit in the guest domain."),
     ("setvcpus", "Change the number of virtual CPUs in the guest domain."),

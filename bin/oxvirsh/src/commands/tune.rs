@@ -1,5 +1,5 @@
 //! Tuning and pinning commands (`schedinfo`, `memtune`, `blkiotune`, `vcpupin`,
-//! `emulatorpin`) and the node's CPU commands (`nodecpustats`, `nodecpumap`,
+//! `emulatorpin`) and the node's CPU and memory commands (`nodecpustats`, `nodememstats`, `nodecpumap`,
 //! `cpu-models`), with virsh's options, output layout and error lines.
 
 use super::*;
@@ -174,6 +174,13 @@ pub const CMDS: &[CmdDef] = &[
         "Prints cpu stats of the node.",
         &[n("cpu", 0, "prints specified cpu statistics only."), b("percent", "prints by percentage during 1 second.")],
         cmd_nodecpustats
+    ),
+    cmd!(
+        "nodememstats",
+        "host",
+        "Prints memory stats of the node.",
+        &[n("cell", 0, "prints specified cell statistics only.")],
+        cmd_nodememstats
     ),
     cmd!(
         "freepages",
@@ -681,6 +688,20 @@ fn cmd_emulatorpin(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     };
     let map = parse_cpumap(ctl, cpulist, maxcpu)?;
     dom.pin_emulator(&map, if none { DomainModFlags::LIVE } else { flags })?;
+    Ok(())
+}
+
+fn cmd_nodememstats(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let cell = match cmd.int("cell").map_err(|m| ctl.fail_msg(m))? {
+        Some(v) => {
+            i32::try_from(v).map_err(|_| ctl.fail_msg(format!("Numeric value '{v}' for <cell> option is malformed or out of range")))?
+        }
+        None => -1, // VIR_NODE_MEMORY_STATS_ALL_CELLS
+    };
+    let conn = ctl.conn()?;
+    let stats = conn.node_memory_stats(cell, 0).map_err(|e| ctl.fail("Unable to get number of memory stats", e))?;
+    let out: String = stats.iter().map(|(f, v)| format!("{f:<7}: {v:>20} KiB\n")).collect();
+    ctl.print(&out);
     Ok(())
 }
 

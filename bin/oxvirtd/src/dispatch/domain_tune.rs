@@ -13,6 +13,8 @@ use oxvirt_rpc::proto::remote::*;
 const PARAMS_MAX: i32 = 16;
 /// `REMOTE_NODE_CPU_STATS_MAX`.
 const NODE_CPU_STATS_MAX: i32 = 16;
+/// `REMOTE_NODE_MEMORY_STATS_MAX`.
+const NODE_MEMORY_STATS_MAX: i32 = 16;
 /// `REMOTE_VCPUINFO_MAX`.
 const VCPUINFO_MAX: i32 = 16384;
 /// `REMOTE_CPUMAPS_MAX`.
@@ -94,6 +96,17 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
                 let params: Vec<RemoteNodeGetCpuStats> =
                     stats.into_iter().take(a.nparams as usize).map(|(field, value)| RemoteNodeGetCpuStats { field, value }).collect();
                 ret(&RemoteNodeGetCpuStatsRet { params, nparams: 0 })
+            })
+        }
+        P::NodeGetMemoryStats => {
+            let a = a!(RemoteNodeGetMemoryStatsArgs);
+            check_nparams(a.nparams, NODE_MEMORY_STATS_MAX).and_then(|_| conn.node_memory_stats(a.cell_num, a.flags)).and_then(|stats| {
+                if a.nparams == 0 {
+                    return ret(&RemoteNodeGetMemoryStatsRet { params: Vec::new(), nparams: stats.len() as i32 });
+                }
+                let params: Vec<RemoteNodeGetMemoryStats> =
+                    stats.into_iter().take(a.nparams as usize).map(|(field, value)| RemoteNodeGetMemoryStats { field, value }).collect();
+                ret(&RemoteNodeGetMemoryStatsRet { params, nparams: 0 })
             })
         }
         P::NodeGetCpuMap => {

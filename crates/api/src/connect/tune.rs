@@ -11,6 +11,8 @@ use oxvirt_util::{ErrorCode, ErrorDomain};
 
 /// `VIR_NODE_CPU_STATS_ALL_CPUS`.
 pub const NODE_CPU_STATS_ALL_CPUS: i32 = -1;
+/// `VIR_NODE_MEMORY_STATS_ALL_CELLS`.
+pub const NODE_MEMORY_STATS_ALL_CELLS: i32 = -1;
 
 fn live_config_exclusive(flags: DomainModFlags) -> Result<()> {
     crate::typedparam::live_config_exclusive(flags.bits())
@@ -48,6 +50,18 @@ impl Connect {
             ));
         }
         self.hv().node_get_cpu_stats(cpu, flags)
+    }
+    /// `virNodeGetMemoryStats`: every statistic of NUMA cell `cell` (or of the whole
+    /// host with [`NODE_MEMORY_STATS_ALL_CELLS`]) in KiB, in the driver's order.
+    pub fn node_memory_stats(&self, cell: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        if cell < 0 && cell != NODE_MEMORY_STATS_ALL_CELLS {
+            return Err(Error::raw(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Domain,
+                format!("cellNum in virNodeGetMemoryStats only accepts {NODE_MEMORY_STATS_ALL_CELLS} as a negative value"),
+            ));
+        }
+        self.hv().node_get_memory_stats(cell, flags)
     }
     /// `virNodeGetCPUMap`: (number of host CPUs, bitmap of the online ones, online count).
     pub fn node_cpu_map(&self, flags: u32) -> Result<(i32, Vec<u8>, u32)> {

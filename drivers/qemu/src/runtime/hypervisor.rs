@@ -142,6 +142,11 @@ impl HypervisorDriver for QemuConn {
         host::cpu_stats(&stat, cpu)
     }
 
+    fn node_get_memory_stats(&self, cell: i32, flags: u32) -> Result<Vec<(String, u64)>> {
+        check_flags(flags, 0, "virHostMemGetStats", D)?;
+        host::node_memory_stats(Path::new(host::MEMINFO), Path::new(host::NODE_DIR), cell)
+    }
+
     fn node_get_free_memory(&self) -> Result<u64> {
         host::free_memory(Path::new(host::NODE_DIR))
     }
