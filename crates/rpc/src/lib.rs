@@ -11,9 +11,10 @@
 //! * [`dispatch`] — how libvirtd reacts to unknown programs, procedures, statuses and
 //!   message types, as a pure function.
 //! * [`consts`] — every `const` of the `.x` files (message and array limits).
+//! * [`scram`] — the SASL SCRAM primitives both ends of the authentication share.
 //!
-//! Layer: util-level library. Depends on `oxvirt-util` (error numbering) and
-//! `thiserror` only; the daemon (`oxvirtd`) and the remote driver build their
+//! Layer: util-level library. Depends on `oxvirt-util` (error numbering),
+//! `thiserror` and `ring` (SCRAM's hashes) only; the daemon (`oxvirtd`) and the remote driver build their
 //! transports on it. `docs/wire-protocol.md` describes the design.
 
 #[rustfmt::skip]
@@ -22,6 +23,7 @@ pub mod dispatch;
 pub mod frame;
 pub mod message;
 pub mod proto;
+pub mod scram;
 pub mod xdr;
 
 pub use frame::{FrameDecoder, FrameError, Packet};

@@ -105,7 +105,7 @@ fn sasl(conn: &RemoteConn, uri: &Uri, wanted: Option<&str>, secure: bool) -> Res
         None => offered,
     };
     // SCRAM has no security layer (SSF 0): only on secure transports.
-    let hash = Hash::PREFERRED
+    let hash = Hash::ALL
         .into_iter()
         .filter(|_| secure)
         .find(|h| candidates.iter().any(|m| m.eq_ignore_ascii_case(h.mechanism())))

@@ -4,62 +4,8 @@
 //! verified before the exchange counts as complete.
 
 use oxvirt::{Error, ErrorCode, ErrorDomain, Result};
-use ring::rand::{SecureRandom, SystemRandom};
-use ring::{digest, hmac, pbkdf2};
+pub use oxvirt_rpc::scram::Hash;
 use std::num::NonZeroU32;
-
-/// The hash of a SCRAM mechanism.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hash {
-    /// `SCRAM-SHA-1`.
-    Sha1,
-    /// `SCRAM-SHA-256`.
-    Sha256,
-}
-
-impl Hash {
-    /// Supported mechanisms, preferred first.
-    pub const PREFERRED: [Hash; 2] = [Hash::Sha256, Hash::Sha1];
-
-    /// The SASL mechanism name.
-    pub fn mechanism(self) -> &'static str {
-        match self {
-            Hash::Sha1 => "SCRAM-SHA-1",
-            Hash::Sha256 => "SCRAM-SHA-256",
-        }
-    }
-
-    /// The hash of a mechanism name (case-insensitive).
-    pub fn from_mechanism(name: &str) -> Option<Hash> {
-        Hash::PREFERRED.into_iter().find(|h| h.mechanism().eq_ignore_ascii_case(name))
-    }
-
-    fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
-        let alg = match self {
-            Hash::Sha1 => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
-            Hash::Sha256 => hmac::HMAC_SHA256,
-        };
-        hmac::sign(&hmac::Key::new(alg, key), data).as_ref().to_vec()
-    }
-
-    fn h(self, data: &[u8]) -> Vec<u8> {
-        let alg = match self {
-            Hash::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
-            Hash::Sha256 => &digest::SHA256,
-        };
-        digest::digest(alg, data).as_ref().to_vec()
-    }
-
-    fn salted_password(self, password: &[u8], salt: &[u8], iterations: NonZeroU32) -> Vec<u8> {
-        let (alg, len) = match self {
-            Hash::Sha1 => (pbkdf2::PBKDF2_HMAC_SHA1, 20),
-            Hash::Sha256 => (pbkdf2::PBKDF2_HMAC_SHA256, 32),
-        };
-        let mut out = vec![0u8; len];
-        pbkdf2::derive(alg, iterations, salt, password, &mut out);
-        out
-    }
-}
 
 /// The value of `part` after `prefix` (`r=`, `s=`, `i=`).
 fn attr<'a>(part: Option<&'a str>, prefix: &str) -> Result<&'a str> {
@@ -87,8 +33,7 @@ pub struct ScramClient {
 impl ScramClient {
     /// Start an exchange as `user`.
     pub fn new(hash: Hash, user: &str, password: &str) -> Result<ScramClient> {
-        let mut raw = [0u8; 18];
-        SystemRandom::new().fill(&mut raw).map_err(|_| failed("cannot read random bytes"))?;
+        let raw = oxvirt_rpc::scram::random_bytes(18).ok_or_else(|| failed("cannot read random bytes"))?;
         let nonce = base64::encode(&raw);
         let name = user.replace('=', "=3D").replace(',', "=2C");
         Ok(ScramClient {
@@ -121,13 +66,13 @@ impl ScramClient {
             return Err(failed("the server's nonce does not extend ours"));
         }
         let salted = self.hash.salted_password(&self.password, &salt, iterations);
-        let client_key = self.hash.hmac(&salted, b"Client Key");
+        let client_key = self.hash.client_key(&salted);
         let stored_key = self.hash.h(&client_key);
         let without_proof = format!("c=biws,r={nonce}");
         let auth_message = format!("{},{sf},{without_proof}", self.client_first_bare);
         let signature = self.hash.hmac(&stored_key, auth_message.as_bytes());
         let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
-        let server_key = self.hash.hmac(&salted, b"Server Key");
+        let server_key = self.hash.server_key(&salted);
         self.server_signature = Some(self.hash.hmac(&server_key, auth_message.as_bytes()));
         Ok(format!("{without_proof},p={}", base64::encode(&proof)).into_bytes())
     }

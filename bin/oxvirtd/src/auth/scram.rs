@@ -8,66 +8,12 @@
 //! Passwords are used as given (no SASLprep), as cyrus-sasl's plugin does.
 
 use anyhow::{bail, Result};
+pub use oxvirt_rpc::scram::Hash;
 use oxvirt_util::base64;
-use ring::rand::{SecureRandom, SystemRandom};
-use ring::{digest, hmac, pbkdf2};
 use std::num::NonZeroU32;
 
 /// Iterations used for new credentials (cyrus-sasl's default for SCRAM).
 pub const DEFAULT_ITERATIONS: u32 = 10000;
-
-/// The hash of a SCRAM mechanism.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Hash {
-    /// `SCRAM-SHA-1`.
-    Sha1,
-    /// `SCRAM-SHA-256`.
-    Sha256,
-}
-
-impl Hash {
-    /// Every supported hash, strongest first (the order mechanisms are listed in).
-    pub const ALL: [Hash; 2] = [Hash::Sha256, Hash::Sha1];
-
-    /// The SASL mechanism name.
-    pub fn mechanism(self) -> &'static str {
-        match self {
-            Hash::Sha1 => "SCRAM-SHA-1",
-            Hash::Sha256 => "SCRAM-SHA-256",
-        }
-    }
-
-    /// The hash of a mechanism name (case-insensitive, as SASL names are).
-    pub fn from_mechanism(name: &str) -> Option<Hash> {
-        Hash::ALL.into_iter().find(|h| h.mechanism().eq_ignore_ascii_case(name))
-    }
-
-    fn hmac_alg(self) -> hmac::Algorithm {
-        match self {
-            Hash::Sha1 => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
-            Hash::Sha256 => hmac::HMAC_SHA256,
-        }
-    }
-
-    fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
-        hmac::sign(&hmac::Key::new(self.hmac_alg(), key), data).as_ref().to_vec()
-    }
-
-    fn h(self, data: &[u8]) -> Vec<u8> {
-        let alg = match self {
-            Hash::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
-            Hash::Sha256 => &digest::SHA256,
-        };
-        digest::digest(alg, data).as_ref().to_vec()
-    }
-
-    fn len(self) -> usize {
-        match self {
-            Hash::Sha1 => 20,
-            Hash::Sha256 => 32,
-        }
-    }
-}
 
 /// What the server keeps for one user and mechanism.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,28 +32,20 @@ pub struct StoredCredential {
 
 /// `count` random bytes.
 pub fn random_bytes(count: usize) -> Result<Vec<u8>> {
-    let mut b = vec![0u8; count];
-    SystemRandom::new().fill(&mut b).map_err(|_| anyhow::anyhow!("cannot read random bytes"))?;
-    Ok(b)
+    oxvirt_rpc::scram::random_bytes(count).ok_or_else(|| anyhow::anyhow!("cannot read random bytes"))
 }
 
 impl StoredCredential {
     /// Derive the credential of `password` with `salt` and `iterations`.
     pub fn derive(hash: Hash, password: &[u8], salt: &[u8], iterations: u32) -> Result<StoredCredential> {
         let Some(n) = NonZeroU32::new(iterations) else { bail!("the iteration count must be positive") };
-        let alg = match hash {
-            Hash::Sha1 => pbkdf2::PBKDF2_HMAC_SHA1,
-            Hash::Sha256 => pbkdf2::PBKDF2_HMAC_SHA256,
-        };
-        let mut salted = vec![0u8; hash.len()];
-        pbkdf2::derive(alg, n, salt, password, &mut salted);
-        let client_key = hash.hmac(&salted, b"Client Key");
+        let salted = hash.salted_password(password, salt, n);
         Ok(StoredCredential {
             hash,
             salt: salt.to_vec(),
             iterations,
-            stored_key: hash.h(&client_key),
-            server_key: hash.hmac(&salted, b"Server Key"),
+            stored_key: hash.h(&hash.client_key(&salted)),
+            server_key: hash.server_key(&salted),
         })
     }
 
@@ -273,7 +211,7 @@ impl ScramServer {
         let (cred, known) = match lookup(&user, self.hash) {
             Some(c) if c.hash == self.hash => (c, true),
             _ => {
-                let len = self.hash.len();
+                let len = self.hash.output_len();
                 let fake = StoredCredential {
                     hash: self.hash,
                     salt: random_bytes(16)?,
@@ -329,10 +267,8 @@ mod tests {
         let salt = base64::decode(p.next().unwrap().strip_prefix("s=").unwrap()).unwrap();
         let iters: u32 = p.next().unwrap().strip_prefix("i=").unwrap().parse().unwrap();
         let mine = StoredCredential::derive(hash, password, &salt, iters).unwrap();
-        let mut salted = vec![0u8; hash.len()];
-        let alg = if hash == Hash::Sha1 { pbkdf2::PBKDF2_HMAC_SHA1 } else { pbkdf2::PBKDF2_HMAC_SHA256 };
-        pbkdf2::derive(alg, NonZeroU32::new(iters).unwrap(), &salt, password, &mut salted);
-        let client_key = hash.hmac(&salted, b"Client Key");
+        let salted = hash.salted_password(password, &salt, NonZeroU32::new(iters).unwrap());
+        let client_key = hash.client_key(&salted);
         let without = format!("c=biws,r={nonce}");
         let auth = format!("{cf_bare},{sf},{without}");
         let sig = hash.hmac(&mine.stored_key, auth.as_bytes());
