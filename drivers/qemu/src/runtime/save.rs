@@ -536,7 +536,7 @@ impl Driver {
                 Some(o) if o.is_active() => {
                     return Err(Error::new(
                         ErrorCode::OperationInvalid,
-                        ErrorDomain::Qemu,
+                        ErrorDomain::Domain,
                         format!("domain '{}' is already active", o.def.name),
                     ))
                 }
