@@ -104,6 +104,17 @@ fn save_restore_and_managed_save_keep_the_guest_running() {
     assert_eq!(d.virsh_ok("domstate sv --reason").trim(), "running (save canceled)");
     agent_answers(&d.uri(), "sv", &dir);
 
+    // save --xml: the image carries the given XML; another domain's is refused.
+    let other = dir.join("other.xml");
+    std::fs::write(&other, save_guest_xml(&g, &dir, "other")).expect("write XML");
+    let (ok, _, err) = virsh_at(&d.uri(), &format!("save sv {} --xml {}", img.display(), other.display()), &dir);
+    assert!(!ok && err.contains("Target domain name 'other' does not match source 'sv'"), "{err}");
+    assert_eq!(d.virsh_ok("domstate sv --reason").trim(), "running (save canceled)", "a refused --xml touched the guest");
+    d.virsh_ok(&format!("save sv {} --xml {}", img.display(), edited.display()));
+    d.virsh_ok(&format!("restore {}", img.display()));
+    assert!(d.virsh_ok("dumpxml sv").contains("<description>saved once</description>"));
+    agent_answers(&d.uri(), "sv", &dir);
+
     // Bad images: libvirt's errors.
     let bad = dir.join("bad.save");
     std::fs::write(&bad, vec![b'x'; 200]).expect("write");
@@ -156,6 +167,12 @@ fn save_restore_and_managed_save_keep_the_guest_running() {
         assert!(Instant::now() < deadline, "no second boot after managedsave-remove");
         std::thread::sleep(Duration::from_millis(50));
     }
+
+    // start --force-boot drops the image and boots.
+    d.virsh_ok("managedsave sv");
+    d.virsh_ok("start sv --force-boot");
+    assert_eq!(d.virsh_ok("domstate sv --reason").trim(), "running (booted)");
+    assert!(!managed.exists(), "start --force-boot kept the managed save image");
 
     // undefine --managed-save takes the image along.
     d.virsh_ok("managedsave sv");

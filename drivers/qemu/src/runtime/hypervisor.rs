@@ -362,8 +362,12 @@ impl HypervisorDriver for QemuConn {
     }
 
     fn domain_create(&self, d: &DomainRef, flags: u32) -> Result<DomainRef> {
-        check_flags(flags, DomainCreateFlags::START_PAUSED.bits(), "qemuDomainCreateWithFlags", D)?;
+        // FORCE_BOOT: boot instead of restoring a managed save image (qsave).
+        check_flags(flags, (DomainCreateFlags::START_PAUSED | DomainCreateFlags::FORCE_BOOT).bits(), "qemuDomainCreateWithFlags", D)?;
         self.drv.doms().by_ref(d)?;
+        if flags & DomainCreateFlags::FORCE_BOOT.bits() != 0 {
+            self.drv.force_boot(d)?;
+        }
         self.drv.start(&d.uuid, flags & DomainCreateFlags::START_PAUSED.bits() != 0, None)
     }
 

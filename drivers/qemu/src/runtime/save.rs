@@ -229,12 +229,13 @@ pub(super) struct OpenImage {
 /// Open and check image `path` (`qemuSaveImageOpen`). With `unlink_corrupt`, an
 /// incomplete image is removed and `Ok(None)` returned.
 fn open_image(path: &Path, write: bool, unlink_corrupt: bool) -> Result<Option<OpenImage>> {
-    let mut file =
-        std::fs::OpenOptions::new().read(true).write(write).open(path).map_err(|e| sys("Failed to open domain image file", path, &e))?;
+    let mut file = std::fs::OpenOptions::new().read(true).write(write).open(path).map_err(|e| sys("Failed to open file", path, &e))?;
     match ImageData::read(&mut file) {
         Ok(data) => Ok(Some(OpenImage { file, data })),
         Err((true, _)) if unlink_corrupt => {
-            std::fs::remove_file(path).map_err(|e| sys("cannot remove corrupt file:", path, &e))?;
+            std::fs::remove_file(path).map_err(|e| {
+                err(ErrorCode::SystemError, format!("cannot remove corrupt file: {}: {}", path.display(), oxvirt_util::error::io_text(&e)))
+            })?;
             Ok(None)
         }
         Err((_, e)) => Err(e),
@@ -330,7 +331,7 @@ fn write_image(qmp: &Qmp, path: &Path, data: &mut ImageData) -> Result<()> {
             .create_new(true)
             .mode(0o600)
             .open(&tmp)
-            .map_err(|e| sys("Failed to create domain save file", path, &e))?;
+            .map_err(|e| sys("Failed to create file", path, &e))?;
         let head = data.encode(PARTIAL)?;
         f.write_all(&head).map_err(|e| sys("failed to write header to domain save file", path, &e))?;
         f.flush().map_err(|e| sys("failed to write header to domain save file", path, &e))?;
@@ -630,6 +631,20 @@ impl Driver {
         let bytes = img.data.encode(MAGIC)?;
         img.file.write_all_at(&bytes, 0).map_err(|e| sys("failed to write header data to", path, &e))?;
         img.file.sync_all().map_err(|e| sys("failed to write header data to", path, &e))
+    }
+
+    /// `VIR_DOMAIN_START_FORCE_BOOT`: drop the managed save image of `d` so that the
+    /// start boots (`qemuDomainObjStart`).
+    pub(super) fn force_boot(&self, d: &DomainRef) -> Result<()> {
+        let name = self.doms().by_ref(d)?.def.name.clone();
+        let path = self.managed_save_path(&name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(err(
+                ErrorCode::SystemError,
+                format!("cannot remove managed save file {}: {}", path.display(), oxvirt_util::error::io_text(&e)),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// `virDomainManagedSaveRemove`.
