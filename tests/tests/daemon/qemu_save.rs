@@ -54,6 +54,32 @@ fn expect_head(path: &Path) {
     assert_eq!(image_head(path), want, "{} is no complete libvirt save image", path.display());
 }
 
+/// A copy of raw image `src` at `dst` with its migration stream gzip'ed and the
+/// header's `compressed` set to 1, as libvirt writes with `save_image_format = "gzip"`.
+fn gzip_image(src: &Path, dst: &Path) -> std::path::PathBuf {
+    super::harness::which("gzip");
+    let bytes = std::fs::read(src).expect("read image");
+    let data_len = u32::from_ne_bytes(bytes[20..24].try_into().expect("4 bytes")) as usize;
+    let (head, stream) = bytes.split_at(92 + data_len);
+    let mut head = head.to_vec();
+    head[28..32].copy_from_slice(&1u32.to_ne_bytes());
+    let mut child = std::process::Command::new("gzip")
+        .args(["-c", "-1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stream = stream.to_vec();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &stream));
+    let out = child.wait_with_output().expect("gzip ends");
+    writer.join().expect("writer thread").expect("feed gzip");
+    assert!(out.status.success());
+    head.extend_from_slice(&out.stdout);
+    std::fs::write(dst, &head).expect("write compressed image");
+    dst.to_path_buf()
+}
+
 // covers: DOMAIN_SAVE, DOMAIN_SAVE_FLAGS, DOMAIN_RESTORE, DOMAIN_SAVE_IMAGE_GET_XML_DESC, DOMAIN_SAVE_IMAGE_DEFINE_XML
 // covers: DOMAIN_MANAGED_SAVE, DOMAIN_HAS_MANAGED_SAVE_IMAGE, DOMAIN_MANAGED_SAVE_REMOVE
 #[test]
@@ -113,6 +139,13 @@ fn save_restore_and_managed_save_keep_the_guest_running() {
     d.virsh_ok(&format!("save sv {} --xml {}", img.display(), edited.display()));
     d.virsh_ok(&format!("restore {}", img.display()));
     assert!(d.virsh_ok("dumpxml sv").contains("<description>saved once</description>"));
+    agent_answers(&d.uri(), "sv", &dir);
+
+    // A gzip-compressed image (libvirt's save_image_format = "gzip") restores too.
+    d.virsh_ok(&format!("save sv {}", img.display()));
+    let gz = gzip_image(&img, &dir.join("sv-gz.save"));
+    d.virsh_ok(&format!("restore {}", gz.display()));
+    assert_eq!(d.virsh_ok("domstate sv --reason").trim(), "running (restored)");
     agent_answers(&d.uri(), "sv", &dir);
 
     // Bad images: libvirt's errors.

@@ -515,7 +515,6 @@ impl Driver {
         let Some(img) = open_image(path, false, false)? else {
             return Err(failed("save image is incomplete"));
         };
-        check_raw(&img.data.header)?;
         let mut def = image_def(self, &img.data.xml)?;
         if let Some(x) = dxml {
             let new = image_def(self, x)?;
@@ -545,7 +544,9 @@ impl Driver {
                 None => doms.insert(DomObj::new(def.clone())),
             }
         }
-        let r = self.start_restoring(&u, false, Some(def), Some(Incoming { file: img.file, was_running }));
+        let (file, decompressor) = stream_of(img)?;
+        let r = self.start_restoring(&u, false, Some(def), Some(Incoming { file, was_running }));
+        reap_decompressor(decompressor, r.is_err());
         if r.is_err() {
             let mut doms = self.doms();
             if doms.get(&u).is_some_and(|o| !o.persistent && !o.is_active()) {
@@ -574,7 +575,6 @@ impl Driver {
         let run = || -> Result<Option<DomainRef>> {
             // An incomplete image is dropped and the guest boots (libvirt's rule).
             let Some(img) = open_image(&path, false, true)? else { return Ok(None) };
-            check_raw(&img.data.header)?;
             let def = image_def(self, &img.data.xml)?;
             if def.name != name || def.uuid != cur {
                 return Err(failed(format!(
@@ -585,7 +585,10 @@ impl Driver {
                 )));
             }
             let was_running = img.data.header.was_running;
-            let r = self.start_restoring(u, paused, Some(def), Some(Incoming { file: img.file, was_running }))?;
+            let (file, decompressor) = stream_of(img)?;
+            let r = self.start_restoring(u, paused, Some(def), Some(Incoming { file, was_running }));
+            reap_decompressor(decompressor, r.is_err());
+            let r = r?;
             let _ = std::fs::remove_file(&path);
             Ok(Some(r))
         };
@@ -674,15 +677,40 @@ impl Driver {
     }
 }
 
-/// Only raw streams are restored (no decompressor is run).
-fn check_raw(h: &Header) -> Result<()> {
-    match h.compressed {
-        0 => Ok(()),
-        n => Err(failed(match FORMATS.get(n as usize) {
-            Some(f) => format!("restoring {f}-compressed save images is not supported"),
-            None => format!("Invalid compressed save format {n}"),
-        })),
+/// The stream QEMU loads: the image itself (at its migration data), or for a
+/// compressed image the output of libvirt's decompressor for the format (`PROG -dc`,
+/// lzop also with `--ignore-warn`) reading it.
+fn stream_of(img: OpenImage) -> Result<(File, Option<std::process::Child>)> {
+    let n = img.data.header.compressed;
+    if n == 0 {
+        return Ok((img.file, None));
     }
+    let prog = FORMATS.get(n as usize).ok_or_else(|| failed(format!("Invalid compressed save format {n}")))?;
+    let mut cmd = std::process::Command::new(prog);
+    cmd.arg("-dc");
+    if *prog == "lzop" {
+        cmd.arg("--ignore-warn");
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::from(img.file))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| err(ErrorCode::SystemError, format!("Cannot run decompressor '{prog}': {}", oxvirt_util::error::io_text(&e))))?;
+    let out = child.stdout.take().ok_or_else(|| err(ErrorCode::InternalError, format!("no output pipe from '{prog}'")))?;
+    Ok((File::from(std::os::fd::OwnedFd::from(out)), Some(child)))
+}
+
+/// Reap a decompressor in the background (killed first when the restore failed);
+/// it ends once QEMU, the last reader of its pipe, is done with it.
+fn reap_decompressor(child: Option<std::process::Child>, failed: bool) {
+    let Some(mut child) = child else { return };
+    if failed {
+        let _ = child.kill();
+    }
+    let _ = std::thread::Builder::new().name("qemu-restore-decompressor".into()).spawn(move || {
+        let _ = child.wait();
+    });
 }
 
 #[cfg(test)]
