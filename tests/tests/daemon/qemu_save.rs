@@ -82,6 +82,7 @@ fn gzip_image(src: &Path, dst: &Path) -> std::path::PathBuf {
 
 // covers: DOMAIN_SAVE, DOMAIN_SAVE_FLAGS, DOMAIN_RESTORE, DOMAIN_SAVE_IMAGE_GET_XML_DESC, DOMAIN_SAVE_IMAGE_DEFINE_XML
 // covers: DOMAIN_MANAGED_SAVE, DOMAIN_HAS_MANAGED_SAVE_IMAGE, DOMAIN_MANAGED_SAVE_REMOVE
+// covers: DOMAIN_MANAGED_SAVE_GET_XML_DESC, DOMAIN_MANAGED_SAVE_DEFINE_XML
 #[test]
 fn save_restore_and_managed_save_keep_the_guest_running() {
     let g = build_guest();
@@ -175,6 +176,12 @@ fn save_restore_and_managed_save_keep_the_guest_running() {
     assert!(!d.virsh_ok("list --all --without-managed-save --name").contains("sv"));
     let (ok, _, err) = virsh_at(&d.uri(), "undefine sv", &dir);
     assert!(!ok && err.contains("Refusing to undefine while domain managed save image exists"), "{err}");
+    // managedsave-dumpxml / managedsave-define edit the image's XML.
+    let xml = d.virsh_ok("managedsave-dumpxml sv --security-info");
+    assert!(xml.contains("<name>sv</name>") && xml.contains("<description>saved once</description>"), "{xml}");
+    std::fs::write(&edited, xml.replace("saved once", "managed once")).expect("write XML");
+    d.virsh_ok(&format!("managedsave-define sv {} --running", edited.display()));
+    assert!(d.virsh_ok("managedsave-dumpxml sv").contains("<description>managed once</description>"));
 
     // A daemon killed with SIGKILL and restarted still restores the managed save.
     d.kill9();
@@ -192,6 +199,8 @@ fn save_restore_and_managed_save_keep_the_guest_running() {
     assert!(!managed.exists());
     let (ok, _, err) = virsh_at(&d.uri(), "managedsave-remove sv", &dir);
     assert!(ok, "virsh answers a missing image itself: {err}");
+    let (ok, _, err) = virsh_at(&d.uri(), "managedsave-dumpxml sv", &dir);
+    assert!(!ok && err.contains("Requested operation is not valid: domain does not have managed save image"), "{err}");
     assert_eq!(boots(&dir, "sv"), 1, "a restore booted the guest again");
     d.virsh_ok("start sv");
     assert_eq!(d.virsh_ok("domstate sv --reason").trim(), "running (booted)");

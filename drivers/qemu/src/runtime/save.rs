@@ -650,6 +650,29 @@ impl Driver {
         }
     }
 
+    /// The managed save image of `d`, or libvirt's error when it has none.
+    fn managed_image_of(&self, d: &DomainRef) -> Result<PathBuf> {
+        let name = self.doms().by_ref(d)?.def.name.clone();
+        let path = self.managed_save_path(&name);
+        if !path.exists() {
+            return Err(err(ErrorCode::OperationInvalid, "domain does not have managed save image"));
+        }
+        Ok(path)
+    }
+
+    /// `virDomainManagedSaveGetXMLDesc`.
+    pub(super) fn managed_save_xml(&self, d: &DomainRef, flags: u32) -> Result<String> {
+        let path = self.managed_image_of(d)?;
+        self.save_image_xml(&path, flags)
+    }
+
+    /// `virDomainManagedSaveDefineXML`.
+    pub(super) fn managed_save_define(&self, d: &DomainRef, dxml: Option<&str>, flags: u32) -> Result<()> {
+        let path = self.managed_image_of(d)?;
+        let dxml = dxml.ok_or_else(|| err(ErrorCode::InvalidArg, "dxml in virDomainManagedSaveDefineXML must not be NULL"))?;
+        self.save_image_define(&path, dxml, flags)
+    }
+
     /// `virDomainManagedSaveRemove`.
     pub(super) fn managed_save_remove(&self, d: &DomainRef) -> Result<()> {
         let name = self.doms().by_ref(d)?.def.name.clone();
