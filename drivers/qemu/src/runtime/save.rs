@@ -202,11 +202,9 @@ impl ImageData {
         if xml_len > data_len {
             return Err((false, failed("failed to read domain XML")));
         }
-        let mut xml = vec![0u8; xml_len];
-        read_full(f, &mut xml).map_err(|_| (false, failed("failed to read domain XML")))?;
+        let xml = read_n(f, xml_len).ok_or_else(|| (false, failed("failed to read domain XML")))?;
         let cookie = if data_len > xml_len {
-            let mut c = vec![0u8; data_len - xml_len];
-            read_full(f, &mut c).map_err(|_| (false, failed("failed to read cookie")))?;
+            let c = read_n(f, data_len - xml_len).ok_or_else(|| (false, failed("failed to read cookie")))?;
             Some(c_str(&c))
         } else {
             None
@@ -218,6 +216,14 @@ impl ImageData {
 /// `read_exact` that also fails on a short file.
 fn read_full(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<()> {
     f.read_exact(buf)
+}
+
+/// Exactly `n` bytes, or `None` at a short read. The buffer grows with what is read,
+/// so a header claiming a huge length costs no more memory than the file has.
+fn read_n(f: &mut impl Read, n: usize) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    f.take(n as u64).read_to_end(&mut v).ok()?;
+    (v.len() == n).then_some(v)
 }
 
 /// An open image: the file (at the migration stream) and its libvirt data.
@@ -770,6 +776,24 @@ mod tests {
     }
 
     #[test]
+    fn any_prefix_or_mutation_reads_without_panic() {
+        let mut d = ImageData::new("<domain type='qemu'><name>x</name></domain>".into(), true);
+        d.cookie = Some("<cookie/>".into());
+        let good = d.encode(MAGIC).unwrap();
+        for n in (0..200).chain([good.len() - 1, good.len()]) {
+            let _ = ImageData::read(&mut &good[..n.min(good.len())]);
+        }
+        // A cheap deterministic generator: every header byte set to a few values.
+        for i in 16..HEADER_LEN {
+            for v in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut m = good.clone();
+                m[i] = v;
+                let _ = ImageData::read(&mut &m[..]);
+            }
+        }
+    }
+
+    #[test]
     fn bad_headers_fail_as_libvirt() {
         let msg = |b: &[u8]| ImageData::read(&mut &b[..]).err().map(|(c, e)| (c, e.code, e.message)).unwrap();
         assert_eq!(msg(b"short"), (true, ErrorCode::OperationFailed, "operation failed: failed to read qemu header".into()));
@@ -792,8 +816,11 @@ mod tests {
             swapped[16 + 4 * i..20 + 4 * i].copy_from_slice(&u32::from_ne_bytes(w).swap_bytes().to_ne_bytes());
         }
         assert_eq!(ImageData::read(&mut &swapped[..]).unwrap().xml, "<domain/>");
-        let mut zero = good;
+        let mut zero = good.clone();
         zero[20..24].copy_from_slice(&0u32.to_ne_bytes());
         assert_eq!(msg(&zero).2, "operation failed: invalid header data length: 0");
+        let mut huge = good;
+        huge[20..24].copy_from_slice(&0x7fff_0000u32.to_ne_bytes());
+        assert_eq!(msg(&huge).2, "operation failed: failed to read domain XML");
     }
 }
