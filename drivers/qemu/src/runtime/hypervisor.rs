@@ -796,12 +796,14 @@ impl HypervisorDriver for QemuConn {
         check_flags(flags, 0, "qemuDomainManagedSaveRemove", D)?;
         self.drv.managed_save_remove(d)
     }
+
     fn domain_managed_save_get_xml_desc(&self, d: &DomainRef, flags: u32) -> Result<String> {
         check_flags(flags, 1, "qemuDomainManagedSaveGetXMLDesc", D)?;
         self.drv.managed_save_xml(d, flags)
     }
 
     fn domain_managed_save_define_xml(&self, d: &DomainRef, dxml: Option<&str>, flags: u32) -> Result<()> {
+        // libvirt checks the flags in qemuDomainSaveImageDefineXML, which it calls.
         check_flags(flags, 0x6, "qemuDomainSaveImageDefineXML", D)?;
         self.drv.managed_save_define(d, dxml, flags)
     }
