@@ -846,6 +846,18 @@ impl Domain {
         self.conn.check_rw("virDomainManagedSaveRemove")?;
         self.hv().domain_managed_save_remove(&self.r(), 0)
     }
+    /// `virDomainManagedSaveGetXMLDesc` (`flags`: `VIR_DOMAIN_SAVE_IMAGE_XML_SECURE` = 1).
+    pub fn managed_save_xml(&self, flags: u32) -> Result<String> {
+        if flags & 1 != 0 && self.conn.is_read_only() {
+            return Err(Error::new(ErrorCode::OperationDenied, ErrorDomain::Domain, "virDomainManagedSaveGetXMLDesc with secure flag"));
+        }
+        self.hv().domain_managed_save_get_xml_desc(&self.r(), flags)
+    }
+    /// `virDomainManagedSaveDefineXML` (`flags`: `VIR_DOMAIN_SAVE_RUNNING`/`PAUSED`).
+    pub fn managed_save_define_xml(&self, dxml: Option<&str>, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainManagedSaveDefineXML")?;
+        self.hv().domain_managed_save_define_xml(&self.r(), dxml, flags)
+    }
     /// `virDomainUndefineFlags`.
     pub fn undefine(&self, flags: DomainUndefineFlags) -> Result<()> {
         self.conn.check_rw("virDomainUndefineFlags")?;

@@ -250,6 +250,14 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_managed_save_remove(&self, d: &DomainRef, flags: u32) -> Result<()> {
         nosup!("virDomainManagedSaveRemove")
     }
+    /// `virDomainManagedSaveGetXMLDesc`: the XML in the managed save image.
+    fn domain_managed_save_get_xml_desc(&self, d: &DomainRef, flags: u32) -> Result<String> {
+        nosup!("virDomainManagedSaveGetXMLDesc")
+    }
+    /// `virDomainManagedSaveDefineXML`: replace the XML in the managed save image.
+    fn domain_managed_save_define_xml(&self, d: &DomainRef, dxml: Option<&str>, flags: u32) -> Result<()> {
+        nosup!("virDomainManagedSaveDefineXML")
+    }
     /// `virDomainGetInfo`.
     fn domain_get_info(&self, d: &DomainRef) -> Result<DomainInfo> {
         nosup!("virDomainGetInfo")

@@ -311,6 +311,14 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
             let a = a!(RemoteDomainSaveImageDefineXmlArgs);
             conn.domain_save_image_define_xml(&a.file, &a.dxml, a.flags).and_then(|_| void())
         }
+        P::DomainManagedSaveGetXmlDesc => {
+            let a = a!(RemoteDomainManagedSaveGetXmlDescArgs);
+            handle(conn, &a.dom).managed_save_xml(a.flags).and_then(|xml| ret(&RemoteDomainManagedSaveGetXmlDescRet { xml }))
+        }
+        P::DomainManagedSaveDefineXml => {
+            let a = a!(RemoteDomainManagedSaveDefineXmlArgs);
+            handle(conn, &a.dom).managed_save_define_xml(a.dxml.as_deref(), a.flags).and_then(|_| void())
+        }
         P::DomainGetIothreadInfo => {
             let a = a!(RemoteDomainGetIothreadInfoArgs);
             handle(conn, &a.dom).iothread_info(flags(a.flags)).and_then(|info| {

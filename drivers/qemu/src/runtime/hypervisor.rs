@@ -47,7 +47,7 @@ fn no_name(name: &str) -> Error {
 }
 
 /// Reject a name/uuid clash with another object (`virDomainObjListAddLocked`).
-fn check_conflict(doms: &DomList, name: &str, u: &Uuid) -> Result<()> {
+pub(super) fn check_conflict(doms: &DomList, name: &str, u: &Uuid) -> Result<()> {
     if let Some(o) = doms.get(u) {
         if o.def.name != name {
             return Err(Error::new(
@@ -76,7 +76,7 @@ fn cpu_time_ns(pid: i32) -> u64 {
     (ticks(11) + ticks(12)).saturating_mul(10_000_000)
 }
 
-fn list_filter(o: &DomObj, flags: ListDomainsFlags) -> bool {
+fn list_filter(o: &DomObj, flags: ListDomainsFlags, managed_save: bool) -> bool {
     use ListDomainsFlags as F;
     let pair = |a: F, b: F, x: bool| {
         let (ha, hb) = (flags.contains(a), flags.contains(b));
@@ -85,7 +85,7 @@ fn list_filter(o: &DomObj, flags: ListDomainsFlags) -> bool {
     if !pair(F::ACTIVE, F::INACTIVE, o.is_active()) || !pair(F::PERSISTENT, F::TRANSIENT, o.persistent) {
         return false;
     }
-    if !pair(F::AUTOSTART, F::NO_AUTOSTART, o.autostart) || !pair(F::MANAGEDSAVE, F::NO_MANAGEDSAVE, false) {
+    if !pair(F::AUTOSTART, F::NO_AUTOSTART, o.autostart) || !pair(F::MANAGEDSAVE, F::NO_MANAGEDSAVE, managed_save) {
         return false;
     }
     if !pair(F::HAS_SNAPSHOT, F::NO_SNAPSHOT, false) {
@@ -234,7 +234,12 @@ impl HypervisorDriver for QemuConn {
             self.drv.refresh(&u);
         }
         let doms = self.drv.doms();
-        let mut out: Vec<DomainRef> = doms.iter().filter(|o| list_filter(o, f)).map(DomObj::dref).collect();
+        // The managed save image is looked for only when the flags ask (qsave).
+        let ms = |o: &DomObj| {
+            f.intersects(ListDomainsFlags::MANAGEDSAVE | ListDomainsFlags::NO_MANAGEDSAVE)
+                && self.drv.managed_save_path(&o.def.name).exists()
+        };
+        let mut out: Vec<DomainRef> = doms.iter().filter(|o| list_filter(o, f, ms(o))).map(DomObj::dref).collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
@@ -317,6 +322,8 @@ impl HypervisorDriver for QemuConn {
             return Err(Error::new(ErrorCode::OperationInvalid, D, "cannot undefine transient domain"));
         }
         let name = obj.def.name.clone();
+        // A managed save image refuses the undefine or goes with it (qsave).
+        self.drv.undefine_managed_save(&name, flags)?;
         let _ = std::fs::remove_file(self.drv.paths.autostart_link(&name));
         let file = self.drv.paths.config_file(&name);
         match std::fs::remove_file(&file) {
@@ -360,8 +367,12 @@ impl HypervisorDriver for QemuConn {
     }
 
     fn domain_create(&self, d: &DomainRef, flags: u32) -> Result<DomainRef> {
-        check_flags(flags, DomainCreateFlags::START_PAUSED.bits(), "qemuDomainCreateWithFlags", D)?;
+        // FORCE_BOOT: boot instead of restoring a managed save image (qsave).
+        check_flags(flags, (DomainCreateFlags::START_PAUSED | DomainCreateFlags::FORCE_BOOT).bits(), "qemuDomainCreateWithFlags", D)?;
         self.drv.doms().by_ref(d)?;
+        if flags & DomainCreateFlags::FORCE_BOOT.bits() != 0 {
+            self.drv.force_boot(d)?;
+        }
         self.drv.start(&d.uuid, flags & DomainCreateFlags::START_PAUSED.bits() != 0, None)
     }
 
@@ -752,6 +763,56 @@ impl HypervisorDriver for QemuConn {
         super::guestinfo::set_guest_vcpus(&self.drv, d, cpumap, state, flags)
     }
     // end of information and statistics (qinfo)
+
+    // save, restore and managed save (qsave): runtime/save.rs.
+    fn domain_save(&self, d: &DomainRef, path: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
+        // BYPASS_CACHE 1 (accepted, the page cache is used), RUNNING 2, PAUSED 4.
+        check_flags(flags, 0x7, "qemuDomainSaveFlags", D)?;
+        self.drv.save_domain(d, Some(Path::new(path)), dxml, flags)
+    }
+
+    fn domain_restore(&self, path: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
+        // RESET_NVRAM 8 is accepted: no NVRAM is kept for these guests.
+        check_flags(flags, 0xf, "qemuDomainRestoreFlags", D)?;
+        self.drv.restore_domain(Path::new(path), dxml, flags)
+    }
+
+    fn domain_save_image_get_xml_desc(&self, path: &str, flags: u32) -> Result<String> {
+        check_flags(flags, 1, "qemuDomainSaveImageGetXMLDesc", D)?;
+        self.drv.save_image_xml(Path::new(path), flags)
+    }
+
+    fn domain_save_image_define_xml(&self, path: &str, dxml: &str, flags: u32) -> Result<()> {
+        check_flags(flags, 0x6, "qemuDomainSaveImageDefineXML", D)?;
+        self.drv.save_image_define(Path::new(path), dxml, flags)
+    }
+
+    fn domain_managed_save(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        check_flags(flags, 0x7, "qemuDomainManagedSave", D)?;
+        self.drv.save_domain(d, None, None, flags)
+    }
+
+    fn domain_has_managed_save(&self, d: &DomainRef, flags: u32) -> Result<bool> {
+        check_flags(flags, 0, "qemuDomainHasManagedSaveImage", D)?;
+        self.drv.has_managed_save(d)
+    }
+
+    fn domain_managed_save_remove(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        check_flags(flags, 0, "qemuDomainManagedSaveRemove", D)?;
+        self.drv.managed_save_remove(d)
+    }
+
+    fn domain_managed_save_get_xml_desc(&self, d: &DomainRef, flags: u32) -> Result<String> {
+        check_flags(flags, 1, "qemuDomainManagedSaveGetXMLDesc", D)?;
+        self.drv.managed_save_xml(d, flags)
+    }
+
+    fn domain_managed_save_define_xml(&self, d: &DomainRef, dxml: Option<&str>, flags: u32) -> Result<()> {
+        // libvirt checks the flags in qemuDomainSaveImageDefineXML, which it calls.
+        check_flags(flags, 0x6, "qemuDomainSaveImageDefineXML", D)?;
+        self.drv.managed_save_define(d, dxml, flags)
+    }
+    // end of save, restore and managed save (qsave)
 
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {

@@ -188,6 +188,24 @@ impl Driver {
     /// Start inactive domain `u` (its persistent definition, or `live` for a
     /// create-from-XML), paused when `paused`. Returns its new reference.
     pub(super) fn start(self: &Arc<Self>, u: &Uuid, paused: bool, live: Option<DomainDef>) -> Result<DomainRef> {
+        // A managed save image is restored instead of a boot (save.rs).
+        if live.is_none() {
+            if let Some(r) = self.start_managed(u, paused) {
+                return r;
+            }
+        }
+        self.start_restoring(u, paused, live, None)
+    }
+
+    /// [`Driver::start`]; with `incoming` (a restore) QEMU loads the saved state and
+    /// the guest is resumed only when it was running and `paused` is false.
+    pub(super) fn start_restoring(
+        self: &Arc<Self>,
+        u: &Uuid,
+        paused: bool,
+        live: Option<DomainDef>,
+        incoming: Option<super::save::Incoming>,
+    ) -> Result<DomainRef> {
         let job = self.job_of(u).ok_or_else(|| err(ErrorCode::NoDomain, "no domain with matching uuid"))?;
         let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
         let (mut def, persistent) = {
@@ -226,7 +244,10 @@ impl Driver {
             return Err(err(ErrorCode::InternalError, format!("monitor socket path '{}' is too long", monitor.display())));
         }
         assign_channel_paths(&mut def, &lib_dir);
-        let setup = self.run_setup(&caps);
+        let mut setup = self.run_setup(&caps);
+        if incoming.is_some() {
+            setup.migrate_from = Some("defer".into());
+        }
         // Check the whole command line before any tap is made, then build it again
         // with the taps' names.
         crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
@@ -278,6 +299,18 @@ impl Driver {
                 qmp.execute("query-chardev", None).map_err(|e| err(ErrorCode::InternalError, format!("cannot find the pty paths: {e}")))?;
             super::console::assign_pty_paths(&mut def, &chardevs);
         }
+        if let Some(inc) = &incoming {
+            super::save::load_incoming(&qmp, inc).map_err(|e| match qmp.is_closed() {
+                true => err(
+                    ErrorCode::OperationFailed,
+                    format!("QEMU failed to load the saved state: {}", process::log_tail(&log, spawned.log_offset)),
+                ),
+                false => e,
+            })?;
+        }
+        // A restore resumes the guest only when it was running (libvirt's
+        // qemuSaveImageStartVM).
+        let resume = !paused && incoming.as_ref().is_none_or(|i| i.was_running);
         {
             let mut doms = self.doms();
             let obj = doms.get_mut(u).ok_or_else(|| err(ErrorCode::NoDomain, "domain disappeared while starting"))?;
@@ -294,7 +327,7 @@ impl Driver {
                 qmp: Some(qmp.clone()),
                 being_destroyed: false,
                 expect_stop: 0,
-                expect_resume: u32::from(!paused),
+                expect_resume: u32::from(resume),
             });
             doms.set_id(u, id);
         }
@@ -302,7 +335,7 @@ impl Driver {
         guard.lib_dir = PathBuf::new();
         guard.host = None;
         guard.taps.clear();
-        let resumed = if paused { Ok(Value::Null) } else { qmp.execute("cont", None) };
+        let resumed = if resume { qmp.execute("cont", None) } else { Ok(Value::Null) };
         let mut doms = self.doms();
         if let Err(e) = resumed {
             if let Some(run) = doms.get_mut(u).and_then(|o| o.run.as_mut()) {
@@ -315,6 +348,25 @@ impl Driver {
             return Err(e.into());
         }
         let obj = doms.get_mut(u).ok_or_else(|| err(ErrorCode::NoDomain, "domain disappeared while starting"))?;
+        if incoming.is_some() {
+            // libvirt: STARTED/RESTORED, then RESUMED (detail from-snapshot, its
+            // mapping of the `restored` reason) or SUSPENDED/RESTORED (PAUSED when
+            // the caller asked for a paused guest).
+            (obj.state, obj.reason) = if resume {
+                (DomainState::Running, reason::RUNNING_RESTORED)
+            } else {
+                (DomainState::Paused, super::save::PAUSED_MIGRATION)
+            };
+            let obj = &*obj;
+            self.save_status(obj);
+            self.emit(obj, lc::STARTED, lc::STARTED_RESTORED);
+            match (resume, paused) {
+                (true, _) => self.emit(obj, lc::RESUMED, lc::RESUMED_FROM_SNAPSHOT),
+                (false, true) => self.emit(obj, lc::SUSPENDED, lc::SUSPENDED_PAUSED),
+                (false, false) => self.emit(obj, lc::SUSPENDED, lc::SUSPENDED_RESTORED),
+            }
+            return Ok(obj.dref());
+        }
         if paused {
             obj.state = DomainState::Paused;
             obj.reason = reason::PAUSED_USER;

@@ -21,7 +21,8 @@
 //! descriptors), `hypervisor` (the API implementation), and the
 //! host integration of the privileged driver: [`qemuconf`] (`qemu.conf`), [`dac`]
 //! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
-//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs).
+//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); [`save`]
+//! (save images, save/restore and managed save).
 
 pub mod capscache;
 pub mod cgroups;
@@ -37,6 +38,7 @@ pub mod net;
 pub mod paths;
 pub mod process;
 pub mod qemuconf;
+pub mod save;
 pub mod stats;
 pub mod status;
 

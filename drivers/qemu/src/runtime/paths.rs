@@ -128,6 +128,16 @@ impl Paths {
         self.lib_dir.join(format!("domain-{id}-{}", &name[..end]))
     }
 
+    /// Managed save images, `NAME.save` (libvirt's `saveDir`: `LIB_DIR/save`, for the
+    /// session `CONFIG_DIR/save`); created when the first one is written.
+    pub fn save_dir(&self) -> PathBuf {
+        if self.uri == "qemu:///session" {
+            self.config_dir.join("save")
+        } else {
+            self.lib_dir.join("save")
+        }
+    }
+
     /// Where the original owners of files chowned for running guests are kept
     /// (see `dac.rs`).
     pub fn dac_store(&self) -> PathBuf {
@@ -157,6 +167,8 @@ mod tests {
         assert_eq!(p.domain_lib_dir(3, "abcdefghijklmnopqrstuvwxyz"), PathBuf::from("/r/lib/qemu/domain-3-abcdefghijklmnopqrst"));
         assert_eq!(p.uri, "qemu:///embed?root=/r");
         assert_eq!(p.qemu_conf, PathBuf::from("/r/etc/qemu.conf"));
+        assert_eq!(p.save_dir(), PathBuf::from("/r/lib/qemu/save"));
+        assert_eq!(Paths::system().save_dir(), PathBuf::from("/var/lib/libvirt/qemu/save"));
         assert_eq!(Paths::system().qemu_conf, PathBuf::from("/etc/libvirt/qemu.conf"));
     }
 }
