@@ -748,6 +748,49 @@ impl HypervisorDriver for QemuConn {
     }
     // end of information and statistics (qinfo)
 
+    // size and tuning (qtune): thin wiring to runtime/tune.rs.
+    fn domain_set_memory(&self, d: &DomainRef, kib: u64, flags: u32) -> Result<()> {
+        super::tune::set_memory(&self.drv, d, kib, flags)
+    }
+
+    fn domain_set_max_memory(&self, d: &DomainRef, kib: u64) -> Result<()> {
+        // VIR_DOMAIN_MEM_MAXIMUM, as libvirt's qemuDomainSetMaxMemory.
+        super::tune::set_memory(&self.drv, d, kib, 4)
+    }
+
+    fn domain_set_vcpus(&self, d: &DomainRef, n: u32, flags: u32) -> Result<()> {
+        super::tune::set_vcpus(&self.drv, d, n, flags)
+    }
+
+    fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
+        super::tune::get_scheduler_type(&self.drv, d)
+    }
+
+    fn domain_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        super::tune::get_scheduler_parameters(&self.drv, d, flags)
+    }
+
+    fn domain_set_scheduler_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        super::tune::set_scheduler_parameters(&self.drv, d, params, flags)
+    }
+
+    fn domain_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        super::tune::get_memory_parameters(&self.drv, d, flags)
+    }
+
+    fn domain_set_memory_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        super::tune::set_memory_parameters(&self.drv, d, params, flags)
+    }
+
+    fn domain_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        super::tune::get_blkio_parameters(&self.drv, d, flags)
+    }
+
+    fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        super::tune::set_blkio_parameters(&self.drv, d, params, flags)
+    }
+    // end of size and tuning (qtune)
+
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {
             return Err(Error::new(ErrorCode::NoSupport, D, "only domain events are served by the QEMU driver"));

@@ -506,6 +506,8 @@ pub(super) fn apply_event(drv: &Arc<Driver>, u: &Uuid, id: i32, ev: &QmpEvent) {
         "RESET" => {
             drv.bus.emit(Event::Domain { dom: obj.dref(), data: DomainEventData::Reboot });
         }
+        // qtune: the live <currentMemory> follows the balloon.
+        "BALLOON_CHANGE" => super::tune::balloon_changed(drv, obj, &ev.data),
         _ => {}
     }
 }

@@ -21,7 +21,8 @@
 //! descriptors), `hypervisor` (the API implementation), and the
 //! host integration of the privileged driver: [`qemuconf`] (`qemu.conf`), [`dac`]
 //! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
-//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs).
+//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); `tune`
+//! (memory, vCPU and tuning changes of running and defined guests).
 
 pub mod capscache;
 pub mod cgroups;
@@ -39,6 +40,7 @@ pub mod process;
 pub mod qemuconf;
 pub mod stats;
 pub mod status;
+mod tune;
 
 use crate::qmp::QmpEvent;
 use domobj::{DomList, DomObj, Run};
