@@ -33,6 +33,8 @@ mod qemu_info;
 mod qemu_meta;
 #[path = "daemon/qemu_net.rs"]
 mod qemu_net;
+#[path = "daemon/qemu_tune.rs"]
+mod qemu_tune;
 #[path = "daemon/qemu_vs_libvirtd.rs"]
 mod qemu_vs_libvirtd;
 #[path = "daemon/robust.rs"]
