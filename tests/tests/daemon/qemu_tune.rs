@@ -144,6 +144,13 @@ fn balloon_and_vcpu_hotplug_on_the_test_guest() {
     assert!(live.contains("<memory unit='KiB'>262144</memory>") && live.contains(" current='1'>2</vcpu>"), "{live}");
     d.virsh_ok("destroy tune");
     assert!(d.virsh_ok("dumpxml tune").contains("<memory unit='KiB'>524288</memory>"));
+    // The next start balloons down to <currentMemory> and boots 3 of 4 vCPUs.
+    let t = Instant::now();
+    d.virsh_ok("start tune");
+    wait_marker(&d, "tune", t);
+    wait_for("the start-up balloon", || d.virsh_ok("dominfo tune").contains("Used memory:    131072 KiB"));
+    assert_eq!(d.virsh_ok("vcpucount tune --live --active").trim(), "3");
+    d.virsh_ok("destroy tune");
     d.assert_clean();
 }
 

@@ -272,6 +272,8 @@ impl Driver {
                 }
             }
         }
+        // qtune: the balloon starts at <currentMemory> (libvirt's qemuProcessSetupBalloon).
+        super::tune::setup_balloon(&def, &qmp)?;
         if def.devices.chardevs.iter().any(|c| c.source.chr_type == "pty") {
             // Where QEMU put the ptys: the live XML shows them, consoles open them.
             let chardevs =

@@ -186,6 +186,20 @@ pub(super) fn balloon_changed(drv: &Driver, o: &mut DomObj, data: &Value) {
     drv.save_status(o);
 }
 
+/// At start, before the guest runs (libvirt's `qemuProcessSetupBalloon`): the balloon
+/// target is the definition's `<currentMemory>`.
+pub(super) fn setup_balloon(def: &DomainDef, q: &crate::qmp::Qmp) -> Result<()> {
+    if def.devices.memballoon.as_ref().is_none_or(|m| m.model == "none") {
+        return Ok(());
+    }
+    let kib = if def.current_memory_kib > 0 { def.current_memory_kib } else { def.memory_kib };
+    match q.execute("balloon", Some(json!({ "value": kib.saturating_mul(1024) }))) {
+        Ok(_) => Ok(()),
+        Err(crate::error::QemuError::Qmp { class, .. }) if class == "DeviceNotActive" || class == "KVMMissingCap" => Ok(()),
+        Err(x) => Err(x.into()),
+    }
+}
+
 // ------------------------------------------------------------------------- vCPUs
 
 /// One vCPU of a definition (libvirt's `virDomainVcpuDef`).
