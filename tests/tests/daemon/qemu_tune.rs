@@ -199,6 +199,25 @@ fn tunables_go_to_the_cgroup_and_the_definitions() {
     let err = virsh_err(&d, "blkiotune tunes --device-read-iops-sec /dev/null,100 --live");
     assert!(err.contains("must be a block device"), "{err}");
 
+    // Pinning: the vCPU thread's and QEMU's affinity, `<vcpupin>`/`<emulatorpin>`.
+    let cpus = d.virsh_ok("qemu-monitor-command tunes '{\"execute\":\"query-cpus-fast\"}'");
+    let cpus: serde_json::Value = serde_json::from_str(cpus.trim()).expect("QMP reply");
+    let tid = cpus["return"][0]["thread-id"].as_i64().expect("vCPU thread");
+    let allowed = |task: i64| {
+        let status = std::fs::read_to_string(format!("/proc/{qemu}/task/{task}/status")).expect("task status");
+        status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).map(|v| v.trim().to_string()).unwrap_or_default()
+    };
+    let last = std::fs::read_to_string("/sys/devices/system/cpu/online").expect("online CPUs");
+    let last = last.trim().rsplit(['-', ',']).next().unwrap_or("0").to_string();
+    d.virsh_ok(&format!("vcpupin tunes 0 {last} --live"));
+    d.virsh_ok(&format!("emulatorpin tunes {last} --live"));
+    assert_eq!(allowed(tid), last);
+    assert_eq!(allowed(i64::from(qemu)), last);
+    let pins = d.virsh_ok("vcpupin tunes");
+    assert!(pins.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["0", last.as_str()]), "{pins}");
+    assert_eq!(field(&d.virsh_ok("emulatorpin tunes"), "*"), last);
+    assert!(virsh_err(&d, "vcpupin tunes 1 0 --live").contains("vcpu 1 is out of range of live cpu count 1"));
+
     // The live values are in the status file: a killed daemon shows them again.
     d.kill9();
     d.spawn();
@@ -208,12 +227,17 @@ fn tunables_go_to_the_cgroup_and_the_definitions() {
     if let Some((path, _)) = &dev {
         assert!(live.contains(&format!("<path>{path}</path>")) && live.contains("<read_iops_sec>100</read_iops_sec>"), "{live}");
     }
+    assert!(
+        live.contains(&format!("<vcpupin vcpu='0' cpuset='{last}'/>")) && live.contains(&format!("<emulatorpin cpuset='{last}'/>")),
+        "{live}"
+    );
     assert!(!d.virsh_ok("dumpxml tunes --inactive").contains("<memtune>"));
 
     // Config: the persistent definition, used by the next start.
     d.virsh_ok("memtune tunes --config --hard-limit 524288");
     d.virsh_ok("schedinfo tunes --config --set cpu_shares=512 --set vcpu_period=20000");
     d.virsh_ok("blkiotune tunes --config --weight 500");
+    d.virsh_ok("vcpupin tunes 0 0 --config");
     let conf = std::fs::read_to_string(d.root().join("etc/qemu/tunes.xml")).expect("config file");
     assert!(conf.contains("<hard_limit unit='KiB'>524288</hard_limit>") && conf.contains("<weight>500</weight>"), "{conf}");
     assert_eq!(field(&d.virsh_ok("blkiotune tunes --config"), "weight"), "500");
@@ -230,6 +254,13 @@ fn tunables_go_to_the_cgroup_and_the_definitions() {
     let si = d.virsh_ok("schedinfo tunes --live");
     assert_eq!((field(&si, "cpu_shares"), field(&si, "vcpu_period")), ("512".into(), "20000".into()), "{si}");
     assert_eq!(field(&d.virsh_ok("memtune tunes --live"), "hard_limit"), "524288");
+    // <vcpupin> applies at start.
+    let qemu = d.qemu_pid("tunes");
+    let cpus = d.virsh_ok("qemu-monitor-command tunes '{\"execute\":\"query-cpus-fast\"}'");
+    let cpus: serde_json::Value = serde_json::from_str(cpus.trim()).expect("QMP reply");
+    let tid = cpus["return"][0]["thread-id"].as_i64().expect("vCPU thread");
+    let status = std::fs::read_to_string(format!("/proc/{qemu}/task/{tid}/status")).expect("task status");
+    assert!(status.lines().any(|l| l.starts_with("Cpus_allowed_list:") && l.ends_with("\t0")), "{status}");
     d.virsh_ok("destroy tunes");
     d.assert_clean();
 }

@@ -789,6 +789,22 @@ impl HypervisorDriver for QemuConn {
     fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
         super::tune::set_blkio_parameters(&self.drv, d, params, flags)
     }
+
+    fn domain_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        super::tune::pin_vcpu(&self.drv, d, vcpu, cpumap, flags)
+    }
+
+    fn domain_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        super::tune::get_vcpu_pin_info(&self.drv, d, ncpumaps, maplen, flags)
+    }
+
+    fn domain_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        super::tune::pin_emulator(&self.drv, d, cpumap, flags)
+    }
+
+    fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        super::tune::get_emulator_pin_info(&self.drv, d, maplen, flags)
+    }
     // end of size and tuning (qtune)
 
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {

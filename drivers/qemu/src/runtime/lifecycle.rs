@@ -272,8 +272,10 @@ impl Driver {
                 }
             }
         }
-        // qtune: the balloon starts at <currentMemory> (libvirt's qemuProcessSetupBalloon).
+        // qtune: the balloon starts at <currentMemory> (libvirt's qemuProcessSetupBalloon);
+        // <vcpupin>/<emulatorpin> become the threads' affinity.
         super::tune::setup_balloon(&def, &qmp)?;
+        super::tune::apply_pins(&def, spawned.pid, &qmp)?;
         if def.devices.chardevs.iter().any(|c| c.source.chr_type == "pty") {
             // Where QEMU put the ptys: the live XML shows them, consoles open them.
             let chardevs =

@@ -13,6 +13,8 @@
 //!   `query-hotpluggable-cpus` (QEMU 7.2 under TCG sends no `DEVICE_DELETED` for a
 //!   CPU). The per-vCPU state (`<vcpus>`) is kept in the definition, as libvirt's
 //!   `individualvcpus`.
+//! * Pinning: `sched_setaffinity` of the vCPU threads and QEMU (nix's safe wrapper),
+//!   `<vcpupin>`/`<emulatorpin>` in the definitions, applied at start too.
 //! * Tunables: written to the guest's cgroup (`runtime/cgroups.rs`) and recorded in
 //!   `<memtune>`, `<cputune>`, `<blkiotune>`; the live values are read back from the
 //!   cgroup, as libvirt does.
@@ -402,6 +404,8 @@ struct LiveVcpus {
     topo: (u64, u64, u64, u64),
     tunes: Tunes,
     cgroup: Option<Cgroup>,
+    /// The affinity of each vCPU (`<vcpupin>` or `<vcpu cpuset>`), if pinned.
+    pins: Vec<Option<Vec<u32>>>,
 }
 
 /// libvirt's `qemuDomainSetVcpusLive` over QMP. Returns the new vCPU list, and the
@@ -483,11 +487,16 @@ fn add_vcpu(q: &crate::qmp::Qmp, st: &LiveVcpus, ent: &Entity, i: usize) -> Resu
         }
     }
     q.execute("device_add", Some(args))?;
+    if st.cgroup.is_none() && st.pins.get(i).is_none_or(Option::is_none) {
+        return Ok(());
+    }
+    let tid =
+        vcpu_thread(q, i, st.topo).ok_or_else(|| e(ErrorCode::InternalError, format!("qemu didn't report thread id for vcpu '{i}'")))?;
     if let Some(g) = &st.cgroup {
-        match vcpu_thread(q, i, st.topo) {
-            Some(tid) => cgroups::place_vcpu_threads(g, &st.tunes, &[(i as i64, tid)])?,
-            None => return Err(e(ErrorCode::InternalError, format!("qemu didn't report thread id for vcpu '{i}'"))),
-        }
+        cgroups::place_vcpu_threads(g, &st.tunes, &[(i as i64, tid)])?;
+    }
+    if let Some(Some(bits)) = st.pins.get(i) {
+        set_affinity(tid, bits)?;
     }
     Ok(())
 }
@@ -577,7 +586,8 @@ pub fn set_vcpus(drv: &Driver, d: &DomainRef, n: u32, flags: u32) -> Result<()> 
             |o| {
                 let tunes = Tunes::from_def(&o.def).unwrap_or_default();
                 let cgroup = drv.tune_cgroup(&o.def).filter(|g| g.version_of("cpu").is_some());
-                *state.borrow_mut() = Some(LiveVcpus { vcpus: vcpus_of(&o.def).0, topo: topology(&o.def), tunes, cgroup });
+                let pins = (0..o.def.vcpus_max).map(|i| vcpupin_of(&o.def, i).or_else(|| def_cpumask(&o.def))).collect();
+                *state.borrow_mut() = Some(LiveVcpus { vcpus: vcpus_of(&o.def).0, topo: topology(&o.def), tunes, cgroup, pins });
                 Ok(())
             },
             |q| {
@@ -1149,6 +1159,234 @@ pub fn set_blkio_parameters(drv: &Driver, d: &DomainRef, params: &[TypedParam], 
     })
 }
 
+// --------------------------------------------------------------------- pinning
+
+/// The CPU numbers of a cpumap (`virBitmapNewData`).
+fn bits_of_map(map: &[u8]) -> Vec<u32> {
+    let mut out = Vec::new();
+    for (i, byte) in map.iter().enumerate() {
+        for bit in 0..8u32 {
+            if byte & (1 << bit) != 0 {
+                out.push(u32::try_from(i).unwrap_or(u32::MAX).saturating_mul(8).saturating_add(bit));
+            }
+        }
+    }
+    out
+}
+
+/// `bits` into `maplen` bytes (`virBitmapToDataBuf`; bits beyond are dropped).
+fn map_of_bits(bits: &[u32], maplen: usize) -> Vec<u8> {
+    let mut out = vec![0u8; maplen];
+    for b in bits {
+        if let Some(byte) = out.get_mut((*b / 8) as usize) {
+            *byte |= 1 << (b % 8);
+        }
+    }
+    out
+}
+
+/// The host's online CPUs (`virHostCPUGetAvailableCPUsBitmap`).
+fn host_cpus() -> Result<Vec<u32>> {
+    let (_, map, _) = super::stats::node_cpu_map()?;
+    Ok(bits_of_map(&map))
+}
+
+/// The `<vcpupin>` CPUs of vCPU `i`, if any.
+fn vcpupin_of(def: &DomainDef, i: u32) -> Option<Vec<u32>> {
+    def.cputune
+        .iter()
+        .find(|e| e.name == "vcpupin" && attr(e, "vcpu").and_then(|v| v.parse::<u32>().ok()) == Some(i))
+        .and_then(|e| attr(e, "cpuset"))
+        .and_then(oxvirt_conf::domain::parse_bitmap)
+}
+
+/// The `<emulatorpin>` CPUs, if any.
+fn emulatorpin_of(def: &DomainDef) -> Option<Vec<u32>> {
+    def.cputune.iter().find(|e| e.name == "emulatorpin").and_then(|e| attr(e, "cpuset")).and_then(oxvirt_conf::domain::parse_bitmap)
+}
+
+/// `<vcpu cpuset=...>`, the default of every pin.
+fn def_cpumask(def: &DomainDef) -> Option<Vec<u32>> {
+    def.vcpu_cpuset.as_deref().and_then(oxvirt_conf::domain::parse_bitmap)
+}
+
+/// Replace `<vcpupin vcpu='i'>` (or `<emulatorpin>` when `vcpu` is `None`).
+fn set_pin(def: &mut DomainDef, vcpu: Option<u32>, bits: &[u32]) {
+    let cpuset = oxvirt_conf::domain::format_bitmap(bits);
+    match vcpu {
+        Some(i) => {
+            def.cputune.retain(|e| !(e.name == "vcpupin" && attr(e, "vcpu").and_then(|v| v.parse::<u32>().ok()) == Some(i)));
+            def.cputune.push(El::new("vcpupin").attr("vcpu", i).attr("cpuset", cpuset));
+        }
+        None => {
+            def.cputune.retain(|e| e.name != "emulatorpin");
+            def.cputune.push(El::new("emulatorpin").attr("cpuset", cpuset));
+        }
+    }
+    def.cputune.sort_by_key(cputune_rank);
+}
+
+/// libvirt's `virProcessSetAffinity` for one thread (`sched_setaffinity`).
+fn set_affinity(tid: i32, bits: &[u32]) -> Result<()> {
+    let sys = |e: nix::Error| Error::new(ErrorCode::SystemError, D, format!("cannot set CPU affinity on process {tid}: {}", e.desc()));
+    let mut set = nix::sched::CpuSet::new();
+    for b in bits {
+        set.set(*b as usize).map_err(sys)?;
+    }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(tid), &set).map_err(sys)
+}
+
+/// At start, once the vCPU threads are known (libvirt's `qemuProcessSetupVcpu` and
+/// `qemuProcessSetupEmulator`): each vCPU thread gets its `<vcpupin>` (or `<vcpu
+/// cpuset>`), QEMU's other threads the `<emulatorpin>` (or `<vcpu cpuset>`). Nothing
+/// pinned: nothing done.
+pub(super) fn apply_pins(def: &DomainDef, pid: i32, q: &crate::qmp::Qmp) -> Result<()> {
+    let mask = def_cpumask(def);
+    let any_vcpupin = def.cputune.iter().any(|e| e.name == "vcpupin");
+    let emulator = emulatorpin_of(def).or_else(|| mask.clone());
+    if !any_vcpupin && emulator.is_none() {
+        return Ok(());
+    }
+    let topo = topology(def);
+    let cpus = q.execute("query-cpus-fast", None)?;
+    let mut vcpu_tids = Vec::new();
+    for c in cpus.as_array().into_iter().flatten() {
+        let (Some(props), Some(tid)) = (c.get("props"), c.get("thread-id").and_then(Value::as_i64)) else { continue };
+        let (Some(i), Ok(tid)) = (vcpu_index(props, topo), i32::try_from(tid)) else { continue };
+        vcpu_tids.push(tid);
+        if let Some(bits) = vcpupin_of(def, u32::try_from(i).unwrap_or(u32::MAX)).or_else(|| mask.clone()) {
+            set_affinity(tid, &bits)?;
+        }
+    }
+    if let Some(bits) = emulator {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| {
+            Error::new(ErrorCode::SystemError, D, format!("cannot list the threads of process {pid}: {}", oxvirt_util::error::io_text(&e)))
+        })?;
+        for tid in tasks.flatten().filter_map(|t| t.file_name().to_str().and_then(|s| s.parse::<i32>().ok())) {
+            if !vcpu_tids.contains(&tid) {
+                set_affinity(tid, &bits)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The monitor and QEMU's pid of active `d` (the caller holds the job lock).
+fn monitor_of(drv: &Driver, d: &DomainRef) -> Result<(std::sync::Arc<crate::qmp::Qmp>, i32)> {
+    let doms = drv.doms();
+    let o = doms.by_ref(d)?;
+    let run = o.run.as_ref().ok_or_else(|| Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"))?;
+    let q = run.qmp.clone().ok_or_else(|| Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"))?;
+    Ok((q, run.pid))
+}
+
+/// `virDomainPinVcpuFlags`.
+pub fn pin_vcpu(drv: &Driver, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+    check_flags(flags, LIVE | CONFIG, "qemuDomainPinVcpuFlags", D)?;
+    drv.tune_job(d, || {
+        let (live, config, live_def) = {
+            let doms = drv.doms();
+            let o = doms.by_ref(d)?;
+            let (live, config) = impact(o, flags)?;
+            let p = o.persistent_def();
+            if config && vcpu >= p.vcpus_max {
+                return Err(e(ErrorCode::InvalidArg, format!("vcpu {vcpu} is out of range of persistent cpu count {}", p.vcpus_current)));
+            }
+            (live, config, o.def.clone())
+        };
+        let bits = bits_of_map(cpumap);
+        if bits.is_empty() {
+            return Err(e(ErrorCode::InvalidArg, "Empty cpu list for pinning"));
+        }
+        if live {
+            if vcpu >= live_def.vcpus_max {
+                return Err(e(ErrorCode::InvalidArg, format!("vcpu {vcpu} is out of range of live cpu count {}", live_def.vcpus_max)));
+            }
+            if vcpus_of(&live_def).0.get(vcpu as usize).is_some_and(|v| v.online) {
+                let (q, _) = monitor_of(drv, d)?;
+                let tid = vcpu_thread(&q, vcpu as usize, topology(&live_def))
+                    .ok_or_else(|| e(ErrorCode::OperationInvalid, "cpu affinity is not supported"))?;
+                set_affinity(tid, &bits)?;
+            }
+            drv.tune_update(d, true, false, |def| set_pin(def, Some(vcpu), &bits))?;
+        }
+        if config {
+            drv.tune_update(d, false, true, |def| set_pin(def, Some(vcpu), &bits))?;
+        }
+        Ok(())
+    })
+}
+
+/// `virDomainGetVcpuPinInfo`: `ncpumaps` maps of `maplen` bytes and how many were filled.
+pub fn get_vcpu_pin_info(drv: &Driver, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+    check_flags(flags, LIVE | CONFIG, "qemuDomainGetVcpuPinInfo", D)?;
+    drv.refresh(&d.uuid);
+    let def = {
+        let doms = drv.doms();
+        let o = doms.by_ref(d)?;
+        if get_live(o, flags)? {
+            o.def.clone()
+        } else {
+            o.persistent_def().clone()
+        }
+    };
+    let hostcpus = host_cpus()?;
+    let (ncpumaps, maplen) = (usize::try_from(ncpumaps).unwrap_or(0), usize::try_from(maplen).unwrap_or(0));
+    let n = (def.vcpus_max as usize).min(ncpumaps);
+    let mask = def_cpumask(&def);
+    let mut out = Vec::with_capacity(n.saturating_mul(maplen).min(1 << 20));
+    for i in 0..n {
+        let bits = vcpupin_of(&def, u32::try_from(i).unwrap_or(u32::MAX)).or_else(|| mask.clone()).unwrap_or_else(|| hostcpus.clone());
+        out.extend(map_of_bits(&bits, maplen));
+    }
+    Ok((out, i32::try_from(n).unwrap_or(i32::MAX)))
+}
+
+/// `virDomainPinEmulator`: live, QEMU's main thread (as libvirt's
+/// `virProcessSetAffinity(vm->pid)`); `<emulatorpin>` in the definitions.
+pub fn pin_emulator(drv: &Driver, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+    check_flags(flags, LIVE | CONFIG, "qemuDomainPinEmulator", D)?;
+    drv.tune_job(d, || {
+        let (live, config) = {
+            let doms = drv.doms();
+            impact(doms.by_ref(d)?, flags)?
+        };
+        let bits = bits_of_map(cpumap);
+        if bits.is_empty() {
+            return Err(e(ErrorCode::InvalidArg, "Empty cpu list for pinning"));
+        }
+        if live {
+            let (_, pid) = monitor_of(drv, d)?;
+            set_affinity(pid, &bits)?;
+            drv.tune_update(d, true, false, |def| set_pin(def, None, &bits))?;
+        }
+        if config {
+            drv.tune_update(d, false, true, |def| set_pin(def, None, &bits))?;
+        }
+        Ok(())
+    })
+}
+
+/// `virDomainGetEmulatorPinInfo`: the map, and libvirt's return value 1.
+pub fn get_emulator_pin_info(drv: &Driver, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+    check_flags(flags, LIVE | CONFIG, "qemuDomainGetEmulatorPinInfo", D)?;
+    drv.refresh(&d.uuid);
+    let def = {
+        let doms = drv.doms();
+        let o = doms.by_ref(d)?;
+        if get_live(o, flags)? {
+            o.def.clone()
+        } else {
+            o.persistent_def().clone()
+        }
+    };
+    let bits = match emulatorpin_of(&def).or_else(|| def_cpumask(&def)) {
+        Some(b) => b,
+        None => host_cpus()?,
+    };
+    Ok((map_of_bits(&bits, usize::try_from(maplen).unwrap_or(0)), 1))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1181,6 +1419,24 @@ mod tests {
         assert!(x.contains("<vcpu id='3' enabled='no' hotpluggable='yes'/>"), "{x}");
         let back = DomainDef::parse(&x, &ParseOptions { driver: Some("qemu".into()), inactive: true }).unwrap();
         assert_eq!(vcpus_of(&back).0, vcpus_of(&d).0);
+    }
+
+    #[test]
+    fn pins_are_cpumaps_and_cputune_elements() {
+        assert_eq!(bits_of_map(&[0b101, 0b1]), vec![0, 2, 8]);
+        assert_eq!(map_of_bits(&[0, 2, 8, 30], 2), vec![0b101, 0b1]);
+        let mut d = def("<cputune><shares>100</shares></cputune>", "<vcpu cpuset='0-1'>2</vcpu>");
+        set_pin(&mut d, Some(1), &[0]);
+        set_pin(&mut d, None, &[1]);
+        set_pin(&mut d, Some(0), &[0, 1]);
+        assert_eq!(vcpupin_of(&d, 1), Some(vec![0]));
+        assert_eq!(emulatorpin_of(&d), Some(vec![1]));
+        assert_eq!(def_cpumask(&d), Some(vec![0, 1]));
+        let x = fmt(&d);
+        assert!(
+            x.contains("<shares>100</shares>\n    <vcpupin vcpu='0' cpuset='0-1'/>\n    <vcpupin vcpu='1' cpuset='0'/>\n    <emulatorpin cpuset='1'/>"),
+            "{x}"
+        );
     }
 
     #[test]
