@@ -265,6 +265,8 @@ impl Driver {
         let qmp = process::connect_monitor(spawned.pid, &monitor, &log, spawned.log_offset, START_TIMEOUT, self.monitor_timeout, cb)
             .map_err(|e| err(ErrorCode::InternalError, format!("QEMU failed to start: {e}")))?;
         let qmp = Arc::new(qmp);
+        // qtune: enabled hotpluggable vCPUs of <vcpus> are added now, as libvirt does.
+        super::tune::setup_hotpluggable_vcpus(&def, &qmp)?;
         if let Some(g) = group.as_ref().filter(|g| g.exists()) {
             if let Err(e) = cgroups::place_vcpus(g, &self.cgroup_layout, &tunes, &qmp) {
                 if !tunes.is_empty() {

@@ -40,7 +40,7 @@ pub mod process;
 pub mod qemuconf;
 pub mod stats;
 pub mod status;
-mod tune;
+pub(crate) mod tune;
 
 use crate::qmp::QmpEvent;
 use domobj::{DomList, DomObj, Run};

@@ -208,8 +208,17 @@ pub(super) fn setup_balloon(def: &DomainDef, q: &crate::qmp::Qmp) -> Result<()> 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Vcpu {
     online: bool,
-    hotpluggable: bool,
+    /// `hotpluggable=`; `None` when absent (a vCPU added by `--maximum`, as libvirt's
+    /// `VIR_TRISTATE_BOOL_ABSENT` until the next post-parse).
+    hotpluggable: Option<bool>,
     order: u32,
+}
+
+impl Vcpu {
+    /// Hotpluggable, with libvirt's post-parse default for an absent attribute.
+    fn hp(&self) -> bool {
+        self.hotpluggable.unwrap_or(!self.online)
+    }
 }
 
 fn attr<'a>(e: &'a El, name: &str) -> Option<&'a str> {
@@ -259,7 +268,7 @@ fn set_top(def: &mut DomainDef, name: &str, el: Option<El>) {
 fn vcpus_of(def: &DomainDef) -> (Vec<Vcpu>, bool) {
     let max = def.vcpus_max as usize;
     let mut out: Vec<Vcpu> = (0..max)
-        .map(|i| Vcpu { online: i < def.vcpus_current as usize, hotpluggable: i >= def.vcpus_current as usize, order: 0 })
+        .map(|i| Vcpu { online: i < def.vcpus_current as usize, hotpluggable: Some(i >= def.vcpus_current as usize), order: 0 })
         .collect();
     let Some(list) = def.other.iter().find(|e| e.name == "vcpus") else { return (out, false) };
     for v in children(list, "vcpu") {
@@ -267,7 +276,7 @@ fn vcpus_of(def: &DomainDef) -> (Vec<Vcpu>, bool) {
         let online = attr(v, "enabled") == Some("yes");
         out[i] = Vcpu {
             online,
-            hotpluggable: attr(v, "hotpluggable").map(|h| h == "yes").unwrap_or(!online),
+            hotpluggable: attr(v, "hotpluggable").map(|h| h == "yes"),
             order: attr(v, "order").and_then(|s| s.parse().ok()).unwrap_or(0),
         };
     }
@@ -280,10 +289,10 @@ fn store_vcpus(def: &mut DomainDef, vcpus: &[Vcpu], individual: bool) {
     let el = individual.then(|| {
         let mut list = El::new("vcpus");
         for (i, v) in vcpus.iter().enumerate() {
-            let mut e = El::new("vcpu")
-                .attr("id", i)
-                .attr("enabled", if v.online { "yes" } else { "no" })
-                .attr("hotpluggable", if v.hotpluggable { "yes" } else { "no" });
+            let mut e = El::new("vcpu").attr("id", i).attr("enabled", if v.online { "yes" } else { "no" });
+            if let Some(h) = v.hotpluggable {
+                e.push_attr("hotpluggable", if h { "yes" } else { "no" });
+            }
             if v.order != 0 {
                 e.push_attr("order", v.order);
             }
@@ -292,6 +301,40 @@ fn store_vcpus(def: &mut DomainDef, vcpus: &[Vcpu], individual: bool) {
         list
     });
     set_top(def, "vcpus", el);
+}
+
+/// How many vCPUs QEMU starts with (`-smp N`): the enabled non-hotpluggable ones.
+pub(crate) fn boot_vcpus(def: &DomainDef) -> u32 {
+    u32::try_from(vcpus_of(def).0.iter().filter(|v| v.online && !v.hp()).count()).unwrap_or(u32::MAX)
+}
+
+/// At start, before the vCPUs are put in their cgroups (libvirt's
+/// `qemuProcessSetupHotpluggableVcpus`): `device_add` of each enabled hotpluggable vCPU,
+/// in index order, with libvirt's alias `vcpuN`.
+pub(super) fn setup_hotpluggable_vcpus(def: &DomainDef, q: &crate::qmp::Qmp) -> Result<()> {
+    let (vcpus, _) = vcpus_of(def);
+    if !vcpus.iter().any(|v| v.online && v.hp()) {
+        return Ok(());
+    }
+    let topo = topology(def);
+    let entities = hotpluggable_cpus(q, topo)?;
+    for (i, _) in vcpus.iter().enumerate().filter(|(_, v)| v.online && v.hp()) {
+        let Some(ent) = entities.iter().find(|x| x.index == i && x.qom_path.is_none()) else {
+            return Err(e(ErrorCode::InternalError, format!("failed to find hotpluggable vcpu entity for vcpu '{i}'")));
+        };
+        q.execute("device_add", Some(device_add_args(ent, i)))?;
+    }
+    Ok(())
+}
+
+fn device_add_args(ent: &Entity, i: usize) -> Value {
+    let mut args = json!({ "driver": ent.driver, "id": format!("vcpu{i}") });
+    if let (Some(a), Some(p)) = (args.as_object_mut(), ent.props.as_object()) {
+        for (k, v) in p {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+    args
 }
 
 /// libvirt's `qemuDomainSetVcpusConfig`: cold (un)plug in the persistent definition.
@@ -307,11 +350,11 @@ fn set_vcpus_config(def: &mut DomainDef, n: u32, mut hotpluggable: bool) {
         for v in vcpus.iter_mut() {
             if v.online {
                 // Non-hotpluggable vCPUs must come first.
-                hotpluggable |= v.hotpluggable;
+                hotpluggable |= v.hotpluggable == Some(true);
                 continue;
             }
             v.online = true;
-            v.hotpluggable = hotpluggable;
+            v.hotpluggable = Some(hotpluggable);
             individual |= hotpluggable;
             cur += 1;
             if cur == n {
@@ -325,7 +368,7 @@ fn set_vcpus_config(def: &mut DomainDef, n: u32, mut hotpluggable: bool) {
             }
             if v.online {
                 v.online = false;
-                v.hotpluggable = true;
+                v.hotpluggable = Some(true);
                 cur -= 1;
             }
         }
@@ -459,7 +502,7 @@ fn set_vcpus_live(q: &crate::qmp::Qmp, st: &LiveVcpus, n: usize) -> crate::error
             Ok(()) => {
                 if let Some(v) = vcpus.get_mut(i) {
                     v.online = enable;
-                    v.hotpluggable = true;
+                    v.hotpluggable = Some(true);
                 }
             }
             Err(x) => return Ok((persist_order(vcpus), Err(x))),
@@ -480,13 +523,7 @@ fn persist_order(mut vcpus: Vec<Vcpu>) -> Vec<Vcpu> {
 /// libvirt's `qemuDomainHotplugAddVcpu`: `device_add`, then the new thread goes to
 /// its cgroup with the vCPU bandwidth.
 fn add_vcpu(q: &crate::qmp::Qmp, st: &LiveVcpus, ent: &Entity, i: usize) -> Result<()> {
-    let mut args = json!({ "driver": ent.driver, "id": format!("vcpu{i}") });
-    if let (Some(a), Some(p)) = (args.as_object_mut(), ent.props.as_object()) {
-        for (k, v) in p {
-            a.insert(k.clone(), v.clone());
-        }
-    }
-    q.execute("device_add", Some(args))?;
+    q.execute("device_add", Some(device_add_args(ent, i)))?;
     if st.cgroup.is_none() && st.pins.get(i).is_none_or(Option::is_none) {
         return Ok(());
     }
@@ -556,7 +593,7 @@ pub fn set_vcpus(drv: &Driver, d: &DomainRef, n: u32, flags: u32) -> Result<()> 
         return drv.tune_job(d, || {
             drv.tune_update(d, false, true, |def| {
                 let (mut vcpus, individual) = vcpus_of(def);
-                vcpus.resize(n as usize, Vcpu { online: false, hotpluggable: true, order: 0 });
+                vcpus.resize(n as usize, Vcpu { online: false, hotpluggable: None, order: 0 });
                 for v in &mut vcpus {
                     v.order = 0;
                 }
@@ -709,7 +746,12 @@ pub fn set_memory_parameters(drv: &Driver, d: &DomainRef, params: &[TypedParam],
         let unl = MEMORY_PARAM_UNLIMITED;
         let (cur_hard, cur_swap) = (cur.hard_limit.unwrap_or(unl), cur.swap_hard_limit.unwrap_or(unl));
         if (swap.is_some() || hard.is_some()) && hard.unwrap_or(cur_hard) > swap.unwrap_or(cur_swap) {
-            return Err(e(ErrorCode::InvalidArg, "memory hard_limit tunable value must be lower than or equal to swap_hard_limit"));
+            // hypervisor/domain_cgroup.c: VIR_FROM_DOMAIN.
+            return Err(Error::new(
+                ErrorCode::InvalidArg,
+                ErrorDomain::Domain,
+                "memory hard_limit tunable value must be lower than or equal to swap_hard_limit",
+            ));
         }
         let mut done: Vec<(&str, u64)> = Vec::new();
         let r = (|| -> Result<()> {
