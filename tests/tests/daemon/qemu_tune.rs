@@ -100,6 +100,14 @@ fn balloon_and_vcpu_hotplug_on_the_test_guest() {
         let out = d.virsh("guestvcpus tune");
         out.status.success() && field(&String::from_utf8_lossy(&out.stdout), "online") == "0-1"
     });
+    // Through the agent (VIR_DOMAIN_VCPU_GUEST): the guest offlines and onlines CPU 1.
+    assert_eq!(d.virsh_ok("vcpucount tune --guest").trim(), "2");
+    d.virsh_ok("setvcpus tune 1 --guest");
+    assert_eq!(d.virsh_ok("vcpucount tune --guest").trim(), "1");
+    assert!(virsh_err(&d, "setvcpus tune 3 --guest")
+        .contains("requested vcpu count is greater than the count of enabled vcpus in the domain: 3 > 2"));
+    d.virsh_ok("setvcpus tune 2 --guest");
+    assert_eq!(field(&d.virsh_ok("guestvcpus tune"), "online"), "0-1");
     let live = d.virsh_ok("dumpxml tune");
     assert!(live.contains("<vcpu id='1' enabled='yes' hotpluggable='yes' order='2'/>"), "{live}");
     if !pure_v2() {

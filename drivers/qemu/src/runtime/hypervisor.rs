@@ -493,7 +493,8 @@ impl HypervisorDriver for QemuConn {
             return Err(Error::new(ErrorCode::InvalidArg, D, "flags 'affect live' and 'affect config' are mutually exclusive"));
         }
         if flags & 8 != 0 {
-            return Err(Error::new(ErrorCode::NoSupport, D, "querying vCPUs through the guest agent is not supported yet"));
+            // VIR_DOMAIN_VCPU_GUEST (qtune): the agent's count.
+            return super::tune::guest_vcpu_count(&self.drv, d, flags);
         }
         self.read(d, |o| {
             let def = if flags & 2 != 0 {

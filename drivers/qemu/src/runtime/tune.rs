@@ -565,13 +565,99 @@ fn del_vcpu(q: &crate::qmp::Qmp, st: &LiveVcpus, ent: &Entity, i: usize) -> Resu
     Ok(())
 }
 
+/// The guest's vCPUs as its agent reports them: (id, online, offlinable).
+fn agent_vcpus(drv: &Driver, d: &DomainRef) -> Result<Vec<(u32, bool, bool)>> {
+    let p = super::guestinfo::get_guest_vcpus(drv, d, 0)?;
+    let list = |name: &str| -> Result<Vec<u32>> {
+        match p.iter().find(|x| x.field == name).map(|x| &x.value) {
+            Some(TypedValue::String(s)) if !s.is_empty() => super::guestinfo::parse_ids(s, u32::MAX),
+            _ => Ok(Vec::new()),
+        }
+    };
+    let (online, offlinable) = (list("online")?, list("offlinable")?);
+    Ok(list("vcpus")?.into_iter().map(|id| (id, online.contains(&id), offlinable.contains(&id))).collect())
+}
+
+/// `virDomainGetVcpusFlags` with `VIR_DOMAIN_VCPU_GUEST`: what the guest agent counts
+/// (all its vCPUs with `VIR_DOMAIN_VCPU_MAXIMUM`, the online ones otherwise).
+pub fn guest_vcpu_count(drv: &Driver, d: &DomainRef, flags: u32) -> Result<i32> {
+    drv.refresh(&d.uuid);
+    if !drv.doms().by_ref(d)?.is_active() {
+        return Err(e(ErrorCode::InvalidArg, "vCPU count provided by the guest agent can only be requested for live domains"));
+    }
+    let info = agent_vcpus(drv, d)?;
+    let n = if flags & VCPU_MAXIMUM != 0 { info.len() } else { info.iter().filter(|v| v.1).count() };
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// libvirt's `qemuDomainSetVcpusAgent` + `qemuAgentUpdateCPUInfo`: online or offline
+/// vCPUs inside the guest until `n` are online (vCPU 0 is the last to go).
+fn set_vcpus_agent(drv: &Driver, d: &DomainRef, n: u32) -> Result<()> {
+    let enabled = {
+        let doms = drv.doms();
+        let o = doms.by_ref(d)?;
+        if !o.is_active() {
+            return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
+        }
+        o.def.vcpus_current
+    };
+    if n > enabled {
+        return Err(e(
+            ErrorCode::InvalidArg,
+            format!("requested vcpu count is greater than the count of enabled vcpus in the domain: {n} > {enabled}"),
+        ));
+    }
+    let mut info = agent_vcpus(drv, d)?;
+    if info.iter().any(|(_, online, off)| !online && !off) {
+        return Err(e(ErrorCode::InternalError, "Invalid data provided by guest agent"));
+    }
+    let mut online = info.iter().filter(|v| v.1).count();
+    let mut offlinable = info.iter().filter(|v| v.1 && v.2).count();
+    if offlinable == online {
+        if let Some(cpu0) = info.iter_mut().find(|v| v.0 == 0 && v.1) {
+            cpu0.2 = false;
+            offlinable -= 1;
+        }
+    }
+    let n = n as usize;
+    if n > info.len() {
+        return Err(e(ErrorCode::InternalError, "guest agent reports less cpu than requested"));
+    }
+    if n < online - offlinable {
+        return Err(e(ErrorCode::InvalidArg, "Cannot offline enough CPUs"));
+    }
+    let (mut up, mut down) = (Vec::new(), Vec::new());
+    for (id, on, off) in &info {
+        if n < online && *off && *on {
+            down.push(*id);
+            online -= 1;
+        } else if n > online && !*on {
+            up.push(*id);
+            online += 1;
+        } else if n == online {
+            break;
+        }
+    }
+    for (ids, state) in [(down, 0), (up, 1)] {
+        if !ids.is_empty() {
+            let list: Vec<String> = ids.iter().map(u32::to_string).collect();
+            super::guestinfo::set_guest_vcpus(drv, d, &list.join(","), state, 0)?;
+        }
+    }
+    Ok(())
+}
+
 /// `virDomainSetVcpusFlags`.
 pub fn set_vcpus(drv: &Driver, d: &DomainRef, n: u32, flags: u32) -> Result<()> {
     check_flags(flags, LIVE | CONFIG | VCPU_MAXIMUM | VCPU_GUEST | VCPU_HOTPLUGGABLE, "qemuDomainSetVcpusFlags", D)?;
-    if flags & VCPU_GUEST != 0 {
-        return Err(e(ErrorCode::NoSupport, "setting vCPUs through the guest agent is not supported yet"));
-    }
     drv.refresh(&d.uuid);
+    if flags & VCPU_GUEST != 0 {
+        {
+            let doms = drv.doms();
+            impact(doms.by_ref(d)?, flags)?;
+        }
+        return set_vcpus_agent(drv, d, n);
+    }
     let (live, config, live_max, config_max, topo_cpus) = {
         let doms = drv.doms();
         let o = doms.by_ref(d)?;
