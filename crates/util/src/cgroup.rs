@@ -457,6 +457,105 @@ impl Cgroup {
         })
     }
 
+    // Read-back of the tunables (libvirt's `virCgroupGet*`), for the live values of
+    // `virDomainGet{Memory,Scheduler,Blkio}Parameters`.
+
+    /// The trimmed content of the file of `controller` (v1 or v2 name).
+    pub fn get(&self, controller: &str, v1: &str, v2: &str) -> Result<String, VirError> {
+        let (_, path) = self.file(controller, v1, v2)?;
+        read_raw(&path)
+    }
+
+    fn get_memory(&self, v1: &str, v2: &str) -> Result<u64, VirError> {
+        let (ver, path) = self.file("memory", v1, v2)?;
+        let raw = read_raw(&path)?;
+        if ver == Version::V2 && raw == "max" {
+            return Ok(MEMORY_UNLIMITED);
+        }
+        let bytes: u64 = parse_num(&raw, &path)?;
+        // v1's "no limit" is the largest page-aligned i64 (libvirt compares with the
+        // value a fresh group shows, which is that number).
+        if ver == Version::V1 && bytes >= V1_MEMORY_UNLIMITED_BYTES {
+            return Ok(MEMORY_UNLIMITED);
+        }
+        Ok((bytes >> 10).min(MEMORY_UNLIMITED))
+    }
+
+    /// `hard_limit` in KiB ([`MEMORY_UNLIMITED`] for none): v1
+    /// `memory.limit_in_bytes`, v2 `memory.max`.
+    pub fn get_memory_hard_limit(&self) -> Result<u64, VirError> {
+        self.get_memory("memory.limit_in_bytes", "memory.max")
+    }
+
+    /// `soft_limit` in KiB: v1 `memory.soft_limit_in_bytes`, v2 `memory.high`.
+    pub fn get_memory_soft_limit(&self) -> Result<u64, VirError> {
+        self.get_memory("memory.soft_limit_in_bytes", "memory.high")
+    }
+
+    /// `swap_hard_limit` in KiB: v1 `memory.memsw.limit_in_bytes`, v2
+    /// `memory.swap.max`. `Ok(None)` when the file does not exist (no swap
+    /// accounting), which libvirt reports as unlimited.
+    pub fn get_memory_swap_hard_limit(&self) -> Result<Option<u64>, VirError> {
+        let (_, path) = self.file("memory", "memory.memsw.limit_in_bytes", "memory.swap.max")?;
+        if !path.exists() {
+            return Ok(None);
+        }
+        self.get_memory("memory.memsw.limit_in_bytes", "memory.swap.max").map(Some)
+    }
+
+    /// `cpu_shares`: v1 `cpu.shares`, v2 `cpu.weight`.
+    pub fn get_cpu_shares(&self) -> Result<u64, VirError> {
+        let (_, path) = self.file("cpu", "cpu.shares", "cpu.weight")?;
+        parse_num(&read_raw(&path)?, &path)
+    }
+
+    /// CFS bandwidth as (period, quota), quota -1 for none on v1 and libvirt's
+    /// `VIR_CGROUP_CPU_QUOTA_MAX` for `max` on v2 (as libvirt 9.0 reads them).
+    pub fn get_cpu_bandwidth(&self) -> Result<(u64, i64), VirError> {
+        let (ver, _) = self.file("cpu", "cpu.shares", "cpu.max")?;
+        match ver {
+            Version::V1 => {
+                let (_, p) = self.file("cpu", "cpu.cfs_period_us", "")?;
+                let (_, q) = self.file("cpu", "cpu.cfs_quota_us", "")?;
+                Ok((parse_num(&read_raw(&p)?, &p)?, parse_num(&read_raw(&q)?, &q)?))
+            }
+            Version::V2 => {
+                let (_, path) = self.file("cpu", "", "cpu.max")?;
+                let raw = read_raw(&path)?;
+                let mut it = raw.split_whitespace();
+                let q = it.next().unwrap_or("max");
+                let quota = if q == "max" { CPU_QUOTA_RANGE.1 } else { parse_num(q, &path)? };
+                let period = match it.next() {
+                    Some(p) => parse_num(p, &path)?,
+                    None => 100_000,
+                };
+                Ok((period, quota))
+            }
+        }
+    }
+
+    /// The group's block I/O weight: the bfq file when there is one, else the plain
+    /// one (`default N` on v2), as libvirt 9.0 reads it.
+    pub fn get_blkio_weight(&self) -> Result<u64, VirError> {
+        let (ver, dir) = self.blkio_dir()?;
+        let (bfq, plain, what) = match ver {
+            Version::V1 => ("blkio.bfq.weight", "blkio.weight", "blkio device weight"),
+            Version::V2 => ("io.bfq.weight", "io.weight", "blkio weight"),
+        };
+        let path = if dir.join(bfq).exists() { dir.join(bfq) } else { dir.join(plain) };
+        if !path.exists() {
+            return Err(VirError::new(
+                ErrorCode::OperationInvalid,
+                ErrorDomain::Cgroup,
+                format!("{what} is valid only for bfq or cfq scheduler"),
+            ));
+        }
+        let raw = read_raw(&path)?;
+        let first = raw.lines().next().unwrap_or("");
+        let v = first.strip_prefix("default ").unwrap_or(first);
+        parse_num(v.trim(), &path)
+    }
+
     /// Remove the group and its sub-groups (deepest first). A directory that is
     /// already gone is fine; one still holding processes fails with the kernel's
     /// `EBUSY`.
@@ -509,6 +608,23 @@ fn mkdir(d: &Path) -> Result<(), VirError> {
 /// `O_TRUNC` (cgroupfs files take one write each; no temp file, so no atomic_write).
 fn write_raw(path: &Path, value: &str) -> Result<(), VirError> {
     write_file(path, value).map_err(|e| sys_err(format!("Unable to write to '{}'", path.display()), &e))
+}
+
+/// v1's "no memory limit": `PAGE_COUNTER_MAX` pages of 4 KiB, the largest page-aligned
+/// `i64` (9223372036854771712).
+const V1_MEMORY_UNLIMITED_BYTES: u64 = (i64::MAX as u64) & !4095;
+
+/// libvirt's `virCgroupGetValueRaw`: the file's content without the final newline.
+fn read_raw(path: &Path) -> Result<String, VirError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| sys_err(format!("Unable to read from '{}'", path.display()), &e))
+}
+
+fn parse_num<T: std::str::FromStr>(raw: &str, path: &Path) -> Result<T, VirError> {
+    raw.trim().parse().map_err(|_| {
+        VirError::new(ErrorCode::InternalError, ErrorDomain::Cgroup, format!("Unable to parse '{raw}' from '{}'", path.display()))
+    })
 }
 
 fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
@@ -670,6 +786,44 @@ mod tests {
         assert_eq!(g.set_cpu_shares(1).unwrap_err().code, ErrorCode::InvalidArg);
         g.remove().unwrap();
         assert!(!root.join("cpu/machine/vm").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn tunables_read_back_as_libvirt_reads_them() {
+        let root = tmp("get");
+        let l1 = Layout::fake_v1(&root.join("a"), &["cpu", "memory", "blkio"]);
+        let g = Cgroup::new(&l1, "vm", |_| true);
+        g.create(&l1).unwrap();
+        let put = |base: &str, c: &str, f: &str, v: &str| std::fs::write(root.join(base).join(c).join("vm").join(f), v).unwrap();
+        put("a", "memory", "memory.limit_in_bytes", "9223372036854771712\n");
+        put("a", "memory", "memory.soft_limit_in_bytes", "1048576\n");
+        put("a", "cpu", "cpu.shares", "2048\n");
+        put("a", "cpu", "cpu.cfs_period_us", "100000\n");
+        put("a", "cpu", "cpu.cfs_quota_us", "-1\n");
+        put("a", "blkio", "blkio.weight", "300\n");
+        assert_eq!(g.get_memory_hard_limit().unwrap(), MEMORY_UNLIMITED);
+        assert_eq!(g.get_memory_soft_limit().unwrap(), 1024);
+        assert_eq!(g.get_memory_swap_hard_limit().unwrap(), None, "no swap accounting");
+        assert_eq!(g.get_cpu_shares().unwrap(), 2048);
+        assert_eq!(g.get_cpu_bandwidth().unwrap(), (100_000, -1));
+        assert_eq!(g.get_blkio_weight().unwrap(), 300);
+        let l2 = Layout::fake_v2(&root.join("b"), &["cpu", "memory", "io"]);
+        let g = Cgroup::new(&l2, "vm", |_| true);
+        std::fs::create_dir_all(root.join("b/vm")).unwrap();
+        let put2 = |f: &str, v: &str| std::fs::write(root.join("b/vm").join(f), v).unwrap();
+        put2("memory.max", "max\n");
+        put2("memory.high", "2097152\n");
+        put2("memory.swap.max", "max\n");
+        put2("cpu.weight", "100\n");
+        put2("cpu.max", "max 100000\n");
+        put2("io.weight", "default 100\n8:0 50\n");
+        assert_eq!(g.get_memory_hard_limit().unwrap(), MEMORY_UNLIMITED);
+        assert_eq!(g.get_memory_soft_limit().unwrap(), 2048);
+        assert_eq!(g.get_memory_swap_hard_limit().unwrap(), Some(MEMORY_UNLIMITED));
+        assert_eq!(g.get_cpu_shares().unwrap(), 100);
+        assert_eq!(g.get_cpu_bandwidth().unwrap(), (100_000, CPU_QUOTA_RANGE.1));
+        assert_eq!(g.get_blkio_weight().unwrap(), 100);
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -552,7 +552,9 @@ impl Builder<'_> {
         if self.def.os.loader.is_some() || self.def.os.nvram.is_some() || self.def.os.firmware.is_some() {
             return Err(unsupported("<loader> is not supported by this driver yet"));
         }
-        if let Some(e) = self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap" | "memtune" | "blkiotune"))
+        // `vcpus` (qtune): hotpluggable vCPUs, see smp().
+        if let Some(e) =
+            self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap" | "memtune" | "blkiotune" | "vcpus"))
         {
             return Err(unsupported(format!("<{}> is not supported by this driver yet", e.name)));
         }
@@ -896,8 +898,11 @@ impl Builder<'_> {
 
     fn smp(&mut self) -> Result<()> {
         let def = self.def;
-        let mut s = def.vcpus_current.to_string();
-        if def.vcpus_current != def.vcpus_max {
+        // libvirt's qemuBuildSmpCommandLine: the enabled non-hotpluggable vCPUs; the
+        // enabled hotpluggable ones are added over QMP during start (runtime/tune.rs).
+        let boot = crate::runtime::tune::boot_vcpus(def);
+        let mut s = boot.to_string();
+        if boot != def.vcpus_max {
             s.push_str(&format!(",maxcpus={}", def.vcpus_max));
         }
         let topo = def.cpu.as_ref().and_then(|c| child(c, "topology"));

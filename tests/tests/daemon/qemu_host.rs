@@ -65,7 +65,7 @@ fn configure(d: &mut QemuDaemon, conf: &str) {
 
 /// The cgroup directory of `pid` for v1 `controller` (from `/proc/PID/cgroup` and the
 /// mount table), or for the unified hierarchy when the host is cgroup v2 only.
-fn cgroup_dir(pid: i32, controller: &str) -> Option<PathBuf> {
+pub(super) fn cgroup_dir(pid: i32, controller: &str) -> Option<PathBuf> {
     let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     let mounts = std::fs::read_to_string("/proc/self/mounts").expect("read mounts");
     for line in cg.lines() {
@@ -83,7 +83,7 @@ fn cgroup_dir(pid: i32, controller: &str) -> Option<PathBuf> {
 }
 
 /// Whether the host has only the unified hierarchy.
-fn pure_v2() -> bool {
+pub(super) fn pure_v2() -> bool {
     std::fs::read_to_string("/proc/self/mounts").unwrap_or_default().lines().any(|l| {
         let w: Vec<&str> = l.split_whitespace().collect();
         w.len() > 2 && w[1] == "/sys/fs/cgroup" && w[2] == "cgroup2"
@@ -96,12 +96,12 @@ fn v2_dir(pid: i32) -> PathBuf {
     PathBuf::from(format!("/sys/fs/cgroup{path}"))
 }
 
-fn read(p: &Path) -> String {
+pub(super) fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display())).trim().to_string()
 }
 
 /// The first block device of the host (`/proc/partitions`), with its `MAJ:MIN`.
-fn block_device() -> Option<(String, String)> {
+pub(super) fn block_device() -> Option<(String, String)> {
     let parts = std::fs::read_to_string("/proc/partitions").ok()?;
     parts.lines().skip(2).find_map(|l| {
         let w: Vec<&str> = l.split_whitespace().collect();

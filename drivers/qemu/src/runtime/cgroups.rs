@@ -61,6 +61,14 @@ pub struct Tunes {
     pub emulator_period: Option<u64>,
     /// `<cputune><emulator_quota>`.
     pub emulator_quota: Option<i64>,
+    /// `<cputune><global_period>`: the whole guest's group.
+    pub global_period: Option<u64>,
+    /// `<cputune><global_quota>`.
+    pub global_quota: Option<i64>,
+    /// `<cputune><iothread_period>` (checked only: no IOThread has its own group).
+    pub iothread_period: Option<u64>,
+    /// `<cputune><iothread_quota>` (checked only).
+    pub iothread_quota: Option<i64>,
     /// `<blkiotune><weight>`.
     pub blkio_weight: Option<u64>,
     /// `<blkiotune><device>`s.
@@ -155,19 +163,33 @@ impl Tunes {
         t.quota = ll("quota", "quota")?.filter(|q| *q != 0);
         t.emulator_period = ull("emulator_period", "emulator period")?.filter(|p| *p > 0);
         t.emulator_quota = ll("emulator_quota", "emulator quota")?.filter(|q| *q != 0);
+        t.global_period = ull("global_period", "global period")?.filter(|p| *p > 0);
+        t.global_quota = ll("global_quota", "global quota")?.filter(|q| *q != 0);
+        t.iothread_period = ull("iothread_period", "iothread period")?.filter(|p| *p > 0);
+        t.iothread_quota = ll("iothread_quota", "iothread quota")?.filter(|q| *q != 0);
         if let Some(s) = t.shares.filter(|s| *s > 0) {
             let (lo, hi) = cgroup::CPU_SHARES_RANGE;
             if !(lo..=hi).contains(&s) {
                 return Err(unsupported(format!("Value of cputune 'shares' must be in range [{lo}, {hi}]")));
             }
         }
-        for (name, v) in [("period", t.period), ("emulator_period", t.emulator_period)] {
+        for (name, v) in [
+            ("period", t.period),
+            ("global_period", t.global_period),
+            ("emulator_period", t.emulator_period),
+            ("iothread_period", t.iothread_period),
+        ] {
             let (lo, hi) = cgroup::CPU_PERIOD_RANGE;
             if v.is_some_and(|v| !(lo..=hi).contains(&v)) {
                 return Err(unsupported(format!("Value of cputune '{name}' must be in range [{lo}, {hi}]")));
             }
         }
-        for (name, v) in [("quota", t.quota), ("emulator_quota", t.emulator_quota)] {
+        for (name, v) in [
+            ("quota", t.quota),
+            ("global_quota", t.global_quota),
+            ("emulator_quota", t.emulator_quota),
+            ("iothread_quota", t.iothread_quota),
+        ] {
             let (lo, hi) = cgroup::CPU_QUOTA_RANGE;
             if v.is_some_and(|v| v > 0 && !(lo..=hi).contains(&v)) {
                 return Err(unsupported(format!("Value of cputune '{name}' must be in range [{lo}, {hi}]")));
@@ -218,6 +240,8 @@ impl Tunes {
             || self.quota.is_some()
             || self.emulator_period.is_some()
             || self.emulator_quota.is_some()
+            || self.global_period.is_some()
+            || self.global_quota.is_some()
     }
 
     fn blkio(&self) -> bool {
@@ -305,8 +329,7 @@ fn setup_inner(group: &Cgroup, layout: &Layout, tunes: &Tunes, pid: i32) -> Resu
     if tunes.shares.is_some() && !has("cpu") {
         return Err(unsupported("CPU tuning is not available on this host"));
     }
-    if (tunes.period.is_some() || tunes.quota.is_some() || tunes.emulator_period.is_some() || tunes.emulator_quota.is_some()) && !has("cpu")
-    {
+    if tunes.cpu() && !has("cpu") {
         return Err(unsupported("cgroup cpu is required for scheduler tuning"));
     }
     group.create(layout)?;
@@ -338,6 +361,10 @@ fn setup_inner(group: &Cgroup, layout: &Layout, tunes: &Tunes, pid: i32) -> Resu
     }
     if let Some(s) = tunes.shares {
         group.set_cpu_shares(s)?;
+    }
+    if tunes.global_period.is_some() || tunes.global_quota.is_some() {
+        // libvirt's virDomainCgroupSetupGlobalCpuCgroup: the domain group itself.
+        group.set_cpu_bandwidth(tunes.global_period.unwrap_or(0), tunes.global_quota)?;
     }
     if group.version_of("cpu").is_some() {
         // libvirt's emulator sub-group (qemuProcessSetupEmulator): created, its
@@ -387,6 +414,17 @@ pub fn place_vcpu_threads(group: &Cgroup, tunes: &Tunes, vcpus: &[(i64, i32)]) -
         vcpu.add_thread(*tid)?;
     }
     Ok(())
+}
+
+/// The `vcpuN` thread group of a guest's group (libvirt's
+/// `virCgroupNewThread(VIR_CGROUP_THREAD_VCPU)`), for live changes.
+pub fn vcpu_group(group: &Cgroup, n: u32) -> Cgroup {
+    group.child(&format!("vcpu{n}"), cpu_only)
+}
+
+/// The `emulator` thread group of a guest's group, for live changes.
+pub fn emulator_group(group: &Cgroup) -> Cgroup {
+    group.child("emulator", cpu_only)
 }
 
 /// The thread ids of `pid`.
@@ -456,6 +494,10 @@ mod tests {
         assert!(x.message.contains("Value of cputune 'shares' must be in range [2, 262144]"), "{}", x.message);
         assert!(e("<cputune><period>10</period></cputune>").message.contains("'period' must be in range [1000, 1000000]"));
         assert_eq!(e("<cputune><quota>x</quota></cputune>").code, ErrorCode::XmlError);
+        assert!(e("<cputune><global_period>10</global_period></cputune>")
+            .message
+            .contains("'global_period' must be in range [1000, 1000000]"));
+        assert!(e("<cputune><iothread_quota>x</iothread_quota></cputune>").message.contains("can't parse cputune iothread quota value"));
         let x = e("<memtune><hard_limit>lots</hard_limit></memtune>");
         assert_eq!(x.code, ErrorCode::XmlError);
         assert!(x.message.contains("Invalid value 'lots' for element or attribute './memtune/hard_limit[1]'"), "{}", x.message);

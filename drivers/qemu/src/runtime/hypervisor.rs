@@ -509,7 +509,8 @@ impl HypervisorDriver for QemuConn {
             return Err(Error::new(ErrorCode::InvalidArg, D, "flags 'affect live' and 'affect config' are mutually exclusive"));
         }
         if flags & 8 != 0 {
-            return Err(Error::new(ErrorCode::NoSupport, D, "querying vCPUs through the guest agent is not supported yet"));
+            // VIR_DOMAIN_VCPU_GUEST (qtune): the agent's count.
+            return super::tune::guest_vcpu_count(&self.drv, d, flags);
         }
         self.read(d, |o| {
             let def = if flags & 2 != 0 {
@@ -813,6 +814,64 @@ impl HypervisorDriver for QemuConn {
         self.drv.managed_save_define(d, dxml, flags)
     }
     // end of save, restore and managed save (qsave)
+    // size and tuning (qtune): thin wiring to runtime/tune.rs.
+    fn domain_set_memory(&self, d: &DomainRef, kib: u64, flags: u32) -> Result<()> {
+        super::tune::set_memory(&self.drv, d, kib, flags)
+    }
+
+    fn domain_set_max_memory(&self, d: &DomainRef, kib: u64) -> Result<()> {
+        // VIR_DOMAIN_MEM_MAXIMUM, as libvirt's qemuDomainSetMaxMemory.
+        super::tune::set_memory(&self.drv, d, kib, 4)
+    }
+
+    fn domain_set_vcpus(&self, d: &DomainRef, n: u32, flags: u32) -> Result<()> {
+        super::tune::set_vcpus(&self.drv, d, n, flags)
+    }
+
+    fn domain_get_scheduler_type(&self, d: &DomainRef) -> Result<(String, i32)> {
+        super::tune::get_scheduler_type(&self.drv, d)
+    }
+
+    fn domain_get_scheduler_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        super::tune::get_scheduler_parameters(&self.drv, d, flags)
+    }
+
+    fn domain_set_scheduler_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        super::tune::set_scheduler_parameters(&self.drv, d, params, flags)
+    }
+
+    fn domain_get_memory_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        super::tune::get_memory_parameters(&self.drv, d, flags)
+    }
+
+    fn domain_set_memory_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        super::tune::set_memory_parameters(&self.drv, d, params, flags)
+    }
+
+    fn domain_get_blkio_parameters(&self, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
+        super::tune::get_blkio_parameters(&self.drv, d, flags)
+    }
+
+    fn domain_set_blkio_parameters(&self, d: &DomainRef, params: &[TypedParam], flags: u32) -> Result<()> {
+        super::tune::set_blkio_parameters(&self.drv, d, params, flags)
+    }
+
+    fn domain_pin_vcpu(&self, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        super::tune::pin_vcpu(&self.drv, d, vcpu, cpumap, flags)
+    }
+
+    fn domain_get_vcpu_pin_info(&self, d: &DomainRef, ncpumaps: i32, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        super::tune::get_vcpu_pin_info(&self.drv, d, ncpumaps, maplen, flags)
+    }
+
+    fn domain_pin_emulator(&self, d: &DomainRef, cpumap: &[u8], flags: u32) -> Result<()> {
+        super::tune::pin_emulator(&self.drv, d, cpumap, flags)
+    }
+
+    fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
+        super::tune::get_emulator_pin_info(&self.drv, d, maplen, flags)
+    }
+    // end of size and tuning (qtune)
 
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {

@@ -23,6 +23,8 @@
 //! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
 //! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); [`save`]
 //! (save images, save/restore and managed save).
+//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); `tune`
+//! (memory, vCPU and tuning changes of running and defined guests).
 
 pub mod capscache;
 pub mod cgroups;
@@ -41,6 +43,7 @@ pub mod qemuconf;
 pub mod save;
 pub mod stats;
 pub mod status;
+pub(crate) mod tune;
 
 use crate::qmp::QmpEvent;
 use domobj::{DomList, DomObj, Run};
