@@ -116,6 +116,25 @@ impl DomObj {
         })
     }
 
+    /// `virDomainObjUpdateModificationImpact`: (live, config) of
+    /// `VIR_DOMAIN_AFFECT_*` `flags` (neither: live when running, config otherwise).
+    pub fn impact(&self, flags: u32) -> Result<(bool, bool)> {
+        let active = self.is_active();
+        let live = flags & 1 != 0 || (flags & 3 == 0 && active);
+        let config = flags & 2 != 0 || (flags & 3 == 0 && !active);
+        if live && !active {
+            return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
+        }
+        if config && !self.persistent {
+            return Err(Error::new(
+                ErrorCode::OperationInvalid,
+                ErrorDomain::Domain,
+                "transient domains do not have any persistent config",
+            ));
+        }
+        Ok((live, config))
+    }
+
     /// The persistent definition.
     pub fn persistent_def(&self) -> &DomainDef {
         self.new_def.as_ref().unwrap_or(&self.def)

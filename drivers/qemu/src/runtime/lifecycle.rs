@@ -94,7 +94,7 @@ fn prepare_chardev_files(def: &DomainDef) -> Result<()> {
 
 impl Driver {
     /// The cgroup of running `def` (privileged driver only).
-    fn domain_cgroup(&self, def: &DomainDef) -> Option<oxvirt_util::cgroup::Cgroup> {
+    pub(super) fn domain_cgroup(&self, def: &DomainDef) -> Option<oxvirt_util::cgroup::Cgroup> {
         if !self.paths.privileged {
             return None;
         }

@@ -12,19 +12,6 @@ use oxvirt_conf::metadata;
 
 const D: ErrorDomain = ErrorDomain::Qemu;
 
-/// (live, config) of `virDomainModificationImpact` for a domain `active`/`persistent`.
-fn impact(flags: u32, active: bool, persistent: bool) -> Result<(bool, bool)> {
-    let live = flags & 1 != 0 || (flags & 3 == 0 && active);
-    let config = flags & 2 != 0 || (flags & 3 == 0 && !active);
-    if live && !active {
-        return Err(Error::new(ErrorCode::OperationInvalid, D, "domain is not running"));
-    }
-    if config && !persistent {
-        return Err(Error::new(ErrorCode::OperationInvalid, D, "transient domains do not have any persistent config"));
-    }
-    Ok((live, config))
-}
-
 fn conf_err(e: oxvirt_conf::error::ConfError) -> Error {
     e.into_vir(ErrorDomain::Domain)
 }
@@ -35,7 +22,7 @@ pub fn get(drv: &Driver, d: &DomainRef, typ: i32, uri: Option<&str>, flags: u32)
     drv.refresh(&d.uuid);
     let doms = drv.doms();
     let o = doms.by_ref(d)?;
-    let (live, _) = impact(flags, o.is_active(), o.persistent)?;
+    let (live, _) = o.impact(flags)?;
     let def = if live { &o.def } else { o.persistent_def() };
     metadata::domain_get(def, typ, uri).map_err(conf_err)
 }
@@ -47,7 +34,7 @@ pub fn set(drv: &Driver, d: &DomainRef, typ: i32, value: Option<&str>, key: Opti
     let ev = {
         let mut doms = drv.doms();
         let o = doms.by_ref_mut(d)?;
-        let (live, config) = impact(flags, o.is_active(), o.persistent)?;
+        let (live, config) = o.impact(flags)?;
         let change = |def: &mut DomainDef| metadata::domain_set(def, typ, value, key, uri).map_err(conf_err);
         if live {
             change(&mut o.def)?;

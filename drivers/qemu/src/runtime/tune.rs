@@ -53,20 +53,6 @@ fn e(code: ErrorCode, msg: impl AsRef<str>) -> Error {
     Error::new(code, D, msg)
 }
 
-/// `virDomainObjUpdateModificationImpact`: (live, config).
-fn impact(o: &DomObj, flags: u32) -> Result<(bool, bool)> {
-    let active = o.is_active();
-    let live = flags & LIVE != 0 || (flags & (LIVE | CONFIG) == 0 && active);
-    let config = flags & CONFIG != 0 || (flags & (LIVE | CONFIG) == 0 && !active);
-    if live && !active {
-        return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
-    }
-    if config && !o.persistent {
-        return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "transient domains do not have any persistent config"));
-    }
-    Ok((live, config))
-}
-
 /// The persistent definition of `o`, mutable.
 fn persistent_mut(o: &mut DomObj) -> &mut DomainDef {
     match o.new_def.as_mut() {
@@ -76,14 +62,10 @@ fn persistent_mut(o: &mut DomObj) -> &mut DomainDef {
 }
 
 impl Driver {
-    /// The cgroup of running `def` when it exists (privileged driver only).
+    /// The existing cgroup of a running `def` (none on session instances or when no
+    /// controller is in use).
     fn tune_cgroup(&self, def: &DomainDef) -> Option<Cgroup> {
-        if !self.paths.privileged {
-            return None;
-        }
-        let machine = cgroups::machine_name(self.paths.root.as_deref(), def.id.unwrap_or(-1), &def.name);
-        let g = cgroups::domain_group(&self.cgroup_layout, &machine, |c| self.qemu_conf.controller_allowed(c));
-        (g.controllers().next().is_some() && g.exists()).then_some(g)
+        self.domain_cgroup(def).filter(Cgroup::exists)
     }
 
     /// Run `f` under `d`'s job lock (after noticing a dead QEMU).
@@ -121,7 +103,7 @@ pub fn set_memory(drv: &Driver, d: &DomainRef, kib: u64, flags: u32) -> Result<(
     let (live, config, live_max, config_max) = {
         let doms = drv.doms();
         let o = doms.by_ref(d)?;
-        let (live, config) = impact(o, flags)?;
+        let (live, config) = o.impact(flags)?;
         (live, config, o.def.memory_kib, o.persistent_def().memory_kib)
     };
     if flags & MEM_MAXIMUM != 0 {
@@ -654,14 +636,14 @@ pub fn set_vcpus(drv: &Driver, d: &DomainRef, n: u32, flags: u32) -> Result<()> 
     if flags & VCPU_GUEST != 0 {
         {
             let doms = drv.doms();
-            impact(doms.by_ref(d)?, flags)?;
+            doms.by_ref(d)?.impact(flags)?;
         }
         return set_vcpus_agent(drv, d, n);
     }
     let (live, config, live_max, config_max, topo_cpus) = {
         let doms = drv.doms();
         let o = doms.by_ref(d)?;
-        let (live, config) = impact(o, flags)?;
+        let (live, config) = o.impact(flags)?;
         let p = o.persistent_def();
         let topo = p.cpu.as_ref().and_then(|c| child(c, "topology")).map(|_| {
             let (s, di, c, t) = topology(p);
@@ -750,7 +732,7 @@ fn session_check(drv: &Driver, code: ErrorCode, what: &str) -> Result<()> {
 
 /// The single definition a "get" call reads: (live, the domain object's data).
 fn get_live(o: &DomObj, flags: u32) -> Result<bool> {
-    let (live, config) = impact(o, flags & (LIVE | CONFIG))?;
+    let (live, config) = o.impact(flags & (LIVE | CONFIG))?;
     Ok(live && !config)
 }
 
@@ -817,7 +799,7 @@ pub fn set_memory_parameters(drv: &Driver, d: &DomainRef, params: &[TypedParam],
         let (live, config, cur, group) = {
             let doms = drv.doms();
             let o = doms.by_ref(d)?;
-            let (live, config) = impact(o, flags)?;
+            let (live, config) = o.impact(flags)?;
             let group = if live {
                 Some(
                     drv.tune_cgroup(&o.def)
@@ -1003,7 +985,7 @@ pub fn set_scheduler_parameters(drv: &Driver, d: &DomainRef, params: &[TypedPara
         let (live, config, group, online) = {
             let doms = drv.doms();
             let o = doms.by_ref(d)?;
-            let (live, config) = impact(o, flags)?;
+            let (live, config) = o.impact(flags)?;
             let group = if live {
                 Some(
                     drv.tune_cgroup(&o.def)
@@ -1223,7 +1205,7 @@ pub fn set_blkio_parameters(drv: &Driver, d: &DomainRef, params: &[TypedParam], 
         let (live, config, group, mut live_b) = {
             let doms = drv.doms();
             let o = doms.by_ref(d)?;
-            let (live, config) = impact(o, flags)?;
+            let (live, config) = o.impact(flags)?;
             let group = if live {
                 Some(
                     drv.tune_cgroup(&o.def)
@@ -1415,7 +1397,7 @@ pub fn pin_vcpu(drv: &Driver, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u3
         let (live, config, live_def) = {
             let doms = drv.doms();
             let o = doms.by_ref(d)?;
-            let (live, config) = impact(o, flags)?;
+            let (live, config) = o.impact(flags)?;
             let p = o.persistent_def();
             if config && vcpu >= p.vcpus_max {
                 return Err(e(ErrorCode::InvalidArg, format!("vcpu {vcpu} is out of range of persistent cpu count {}", p.vcpus_current)));
@@ -1477,7 +1459,7 @@ pub fn pin_emulator(drv: &Driver, d: &DomainRef, cpumap: &[u8], flags: u32) -> R
     drv.tune_job(d, || {
         let (live, config) = {
             let doms = drv.doms();
-            impact(doms.by_ref(d)?, flags)?
+            doms.by_ref(d)?.impact(flags)?
         };
         let bits = bits_of_map(cpumap);
         if bits.is_empty() {
