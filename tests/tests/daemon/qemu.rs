@@ -404,7 +404,9 @@ print('ok')
 
 #[test]
 fn a_frozen_qemu_times_out_without_stalling_others() {
-    let d = QemuDaemon::start("qemu-fault", &[("OXVIRT_QEMU_MONITOR_TIMEOUT_MS", "1500")]);
+    // Long enough for a start on a loaded machine; the other calls must all be done
+    // while the frozen one still waits (an ordering, not a latency bound).
+    let d = QemuDaemon::start("qemu-fault", &[("OXVIRT_QEMU_MONITOR_TIMEOUT_MS", "5000")]);
     for n in ["frozen", "fine"] {
         define(&d, n, &idle_xml(n));
         d.virsh_ok(&format!("start {n}"));
@@ -437,10 +439,10 @@ for _ in range(3):
     for name, f in calls:
         t = time.time(); f(); dt = time.time() - t
         times.append('%s=%.3f' % (name, dt)); worst = max(worst, dt)
+assert th.is_alive(), ('the other calls waited for the frozen one', res, times)
 th.join()
 assert 'err' not in res, res
 assert res['code'] == libvirt.VIR_ERR_OPERATION_TIMEOUT, res
-assert worst < 1.0, times
 print('ok %.2f %.3f' % (res['t'], worst))
 "#,
     );
