@@ -227,6 +227,190 @@ fn tap_netdev_props(n: &oxvirt_conf::domain::Interface, i: usize, tap_fds: bool)
     p
 }
 
+/// `<driver cache>` as (direct, no-flush, write-cache).
+fn disk_cache(disk: &Disk) -> Option<(bool, bool, bool)> {
+    let c = disk.driver.as_ref().and_then(|d| attr(d, "cache"))?;
+    Some(match c {
+        "writeback" => (false, false, true),
+        "none" => (true, false, true),
+        "writethrough" => (false, false, false),
+        "directsync" => (true, false, false),
+        "unsafe" => (false, true, true),
+        _ => return None,
+    })
+}
+
+/// The `-blockdev` nodes of `disk` (storage `libvirt-NODE-storage`, then format
+/// `libvirt-NODE-format`), libvirt's `qemuBlockStorageSourceGetBackendProps` and
+/// `qemuBlockStorageSourceGetFormatProps` for the file and block sources this driver
+/// supports; shared by the command line and hotplug (`blockdev-add`).
+fn blockdev_props(disk: &Disk, node: usize) -> Result<[Props; 2]> {
+    let path = disk.source.path.clone().unwrap_or_default();
+    if !disk.other.iter().all(|o| matches!(o.name.as_str(), "backingStore")) || disk.serial.is_some() {
+        return Err(unsupported("disk options are not supported by this driver yet"));
+    }
+    if let Some(drv) = &disk.driver {
+        if drv.attrs.iter().any(|(k, _)| !matches!(k.as_str(), "name" | "type" | "cache")) {
+            return Err(unsupported("disk driver options are not supported by this driver yet"));
+        }
+    }
+    let driver = match (disk.disk_type.as_str(), disk.device.as_str()) {
+        ("block", "cdrom") => "host_cdrom",
+        ("block", _) => "host_device",
+        ("file", _) => "file",
+        (t, _) => return Err(unsupported(format!("disk type '{t}' is not supported yet"))),
+    };
+    let cache = disk_cache(disk);
+    let cache_props = |(direct, noflush, _): (bool, bool, bool)| Props::default().b("direct", direct).b("no-flush", noflush);
+    let mut p = Props::default().s("driver", driver).s("filename", path).s("node-name", format!("libvirt-{node}-storage"));
+    if let Some(c) = cache {
+        p = p.o("cache", cache_props(c));
+    }
+    p = p.b("auto-read-only", true).s("discard", "unmap");
+    let ro = disk.readonly || disk.device == "cdrom";
+    let mut f = Props::default().s("node-name", format!("libvirt-{node}-format")).b("read-only", ro);
+    if let Some(c) = cache {
+        f = f.o("cache", cache_props(c));
+    }
+    let fmt = disk.driver_type().unwrap_or("raw").to_string();
+    f = f.s("driver", fmt).s("file", format!("libvirt-{node}-storage"));
+    Ok([p, f])
+}
+
+/// The `-device` of `disk` (libvirt's `qemuBuildDiskDeviceProps`), its id the alias
+/// libvirt gives it; shared by the command line and hotplug (`device_add`).
+fn disk_device_props(def: &DomainDef, disk: &Disk, node: Option<usize>, boot: Option<u32>) -> Result<Props> {
+    let cd = disk.device == "cdrom";
+    let mut p = Props::default();
+    let drive = |p: &mut Props| {
+        if let Some(n) = node {
+            p.push_s("drive", format!("libvirt-{n}-format"));
+        }
+    };
+    match (disk.target_bus.as_str(), &disk.info.address) {
+        ("ide", Some(Address::Drive { controller, bus, unit, .. })) => {
+            p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
+            p.push_s("bus", format!("ide.{bus}"));
+            p.push_n("unit", *unit as i64);
+            drive(&mut p);
+            p.push_s("id", format!("ide{controller}-{bus}-{unit}"));
+        }
+        ("sata", Some(Address::Drive { controller, bus, unit, .. })) => {
+            p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
+            if *controller == 0 && crate::postparse::is_q35(def) {
+                p.push_s("bus", format!("ide.{unit}"));
+            } else {
+                p.push_s("bus", format!("sata{controller}.{unit}"));
+            }
+            drive(&mut p);
+            p.push_s("id", format!("sata{controller}-{bus}-{unit}"));
+        }
+        ("scsi", Some(Address::Drive { controller, bus, target, unit })) => {
+            let lsi = def
+                .devices
+                .controllers
+                .iter()
+                .any(|c| c.controller_type == "scsi" && c.index == Some(*controller) && c.model.as_deref() == Some("lsilogic"));
+            p.push_s("driver", if cd { "scsi-cd" } else { "scsi-hd" });
+            if lsi {
+                p.push_s("bus", format!("scsi{controller}.{bus}"));
+                p.push_n("scsi-id", *unit as i64);
+            } else {
+                p.push_s("bus", format!("scsi{controller}.0"));
+                p.push_n("channel", *bus as i64);
+                p.push_n("scsi-id", *target as i64);
+                p.push_n("lun", *unit as i64);
+            }
+            p.push_s("device_id", format!("drive-scsi{controller}-{bus}-{unit}"));
+            drive(&mut p);
+            p.push_s("id", format!("scsi{controller}-{bus}-{unit}"));
+        }
+        ("virtio", a) => {
+            p.push_s("driver", virtio_driver("virtio-blk", a));
+            dev_addr(def, a, &mut p);
+            drive(&mut p);
+            let idx = crate::postparse::disk_index(&disk.target_dev).unwrap_or(0);
+            p.push_s("id", format!("virtio-disk{idx}"));
+        }
+        (bus, _) => return Err(unsupported(format!("disk bus '{bus}' is not supported by this driver yet"))),
+    }
+    if let Some(b) = boot {
+        p.push_n("bootindex", b as i64);
+    }
+    if let Some((_, _, wc)) = disk_cache(disk) {
+        p.push_s("write-cache", if wc { "on" } else { "off" });
+    }
+    Ok(p)
+}
+
+/// The `-netdev` of user-mode NIC `i`.
+fn user_netdev_props(i: usize) -> Props {
+    Props::default().s("type", "user").s("id", format!("hostnet{i}"))
+}
+
+/// The `-device` of NIC `n` named `net{i}` on backend `hostnet{i}` (libvirt's
+/// `qemuBuildNicDevProps`); shared by the command line and hotplug (`device_add`).
+fn net_device_props(def: &DomainDef, n: &oxvirt_conf::domain::Interface, i: usize, boot: Option<u32>) -> Result<Props> {
+    let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
+    let virtio = virtio_driver("virtio-net", &n.info.address);
+    let driver = match model.as_str() {
+        "virtio" => virtio.as_str(),
+        "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
+        other => return Err(unsupported(format!("interface model '{other}'"))),
+    };
+    let mut p = Props::default().s("driver", driver);
+    if let Some(mtu) = crate::runtime::net::mtu(n).filter(|_| model == "virtio") {
+        p.push_n("host_mtu", i64::from(mtu));
+    }
+    p.push_s("netdev", format!("hostnet{i}"));
+    p.push_s("id", format!("net{i}"));
+    p.push_s("mac", &n.mac);
+    if let Some(b) = boot {
+        p.push_n("bootindex", b as i64);
+    }
+    dev_addr(def, &n.info.address, &mut p);
+    rom_props(&n.info.extra, &mut p);
+    Ok(p)
+}
+
+/// QMP arguments for hotplug (`qemu_hotplug.c`), built by the same property builders
+/// as the command line.
+pub mod hotplug {
+    use super::*;
+    use serde_json::Value;
+
+    fn value(p: &Props) -> Value {
+        serde_json::from_str(&p.json()).unwrap_or(Value::Null)
+    }
+
+    /// The `blockdev-add` arguments (storage node, then format node) of `disk` with
+    /// node names `libvirt-NODE-storage`/`-format`.
+    pub fn disk_blockdevs(disk: &Disk, node: usize) -> Result<Vec<Value>> {
+        Ok(blockdev_props(disk, node)?.iter().map(value).collect())
+    }
+
+    /// The `device_add` arguments of `disk` (address assigned) in `def`, on format
+    /// node `libvirt-NODE-format` (none for an empty drive).
+    pub fn disk_device(def: &DomainDef, disk: &Disk, node: Option<usize>) -> Result<Value> {
+        disk_device_props(def, disk, node, None).map(|p| value(&p))
+    }
+
+    /// The `netdev_add` and `device_add` arguments of NIC `n` of `def` with alias
+    /// `net{idx}` (backend `hostnet{idx}`); a tap NIC's tap is `n.target_dev`.
+    pub fn net(def: &DomainDef, n: &oxvirt_conf::domain::Interface, idx: usize) -> Result<(Value, Value)> {
+        let netdev = match n.iface_type.as_str() {
+            "user" if n.other.is_empty() => user_netdev_props(idx),
+            "ethernet" | "bridge" => {
+                crate::runtime::net::check(n)?;
+                tap_netdev_props(n, idx, false)
+            }
+            _ => return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type))),
+        };
+        let dev = net_device_props(def, n, idx, None)?;
+        Ok((value(&netdev), value(&dev)))
+    }
+}
+
 struct Builder<'a> {
     def: &'a DomainDef,
     setup: &'a Setup,
@@ -1184,115 +1368,15 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn cache(disk: &Disk) -> Option<(bool, bool, bool)> {
-        let c = disk.driver.as_ref().and_then(|d| attr(d, "cache"))?;
-        Some(match c {
-            "writeback" => (false, false, true),
-            "none" => (true, false, true),
-            "writethrough" => (false, false, false),
-            "directsync" => (true, false, false),
-            "unsafe" => (false, true, true),
-            _ => return None,
-        })
-    }
-
     fn blockdev(&mut self, disk: &Disk, node: usize) -> Result<()> {
-        let path = disk.source.path.clone().unwrap_or_default();
-        if !disk.other.iter().all(|o| matches!(o.name.as_str(), "backingStore")) || disk.serial.is_some() {
-            return Err(unsupported("disk options are not supported by this driver yet"));
+        for p in blockdev_props(disk, node)? {
+            self.cmd.opt("-blockdev", p.json());
         }
-        if let Some(drv) = &disk.driver {
-            if drv.attrs.iter().any(|(k, _)| !matches!(k.as_str(), "name" | "type" | "cache")) {
-                return Err(unsupported("disk driver options are not supported by this driver yet"));
-            }
-        }
-        let driver = match (disk.disk_type.as_str(), disk.device.as_str()) {
-            ("block", "cdrom") => "host_cdrom",
-            ("block", _) => "host_device",
-            ("file", _) => "file",
-            (t, _) => return Err(unsupported(format!("disk type '{t}' is not supported yet"))),
-        };
-        let cache = Self::cache(disk);
-        let cache_props = |(direct, noflush, _): (bool, bool, bool)| Props::default().b("direct", direct).b("no-flush", noflush);
-        let mut p = Props::default().s("driver", driver).s("filename", path).s("node-name", format!("libvirt-{node}-storage"));
-        if let Some(c) = cache {
-            p = p.o("cache", cache_props(c));
-        }
-        p = p.b("auto-read-only", true).s("discard", "unmap");
-        self.cmd.opt("-blockdev", p.json());
-        let ro = disk.readonly || disk.device == "cdrom";
-        let mut f = Props::default().s("node-name", format!("libvirt-{node}-format")).b("read-only", ro);
-        if let Some(c) = cache {
-            f = f.o("cache", cache_props(c));
-        }
-        let fmt = disk.driver_type().unwrap_or("raw").to_string();
-        f = f.s("driver", fmt).s("file", format!("libvirt-{node}-storage"));
-        self.cmd.opt("-blockdev", f.json());
         Ok(())
     }
 
     fn disk_device(&mut self, disk: &Disk, node: Option<usize>, boot: Option<u32>) -> Result<()> {
-        let cd = disk.device == "cdrom";
-        let mut p = Props::default();
-        let drive = |p: &mut Props| {
-            if let Some(n) = node {
-                p.push_s("drive", format!("libvirt-{n}-format"));
-            }
-        };
-        match (disk.target_bus.as_str(), &disk.info.address) {
-            ("ide", Some(Address::Drive { controller, bus, unit, .. })) => {
-                p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
-                p.push_s("bus", format!("ide.{bus}"));
-                p.push_n("unit", *unit as i64);
-                drive(&mut p);
-                p.push_s("id", format!("ide{controller}-{bus}-{unit}"));
-            }
-            ("sata", Some(Address::Drive { controller, bus, unit, .. })) => {
-                p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
-                if *controller == 0 && crate::postparse::is_q35(self.def) {
-                    p.push_s("bus", format!("ide.{unit}"));
-                } else {
-                    p.push_s("bus", format!("sata{controller}.{unit}"));
-                }
-                drive(&mut p);
-                p.push_s("id", format!("sata{controller}-{bus}-{unit}"));
-            }
-            ("scsi", Some(Address::Drive { controller, bus, target, unit })) => {
-                let lsi = self
-                    .def
-                    .devices
-                    .controllers
-                    .iter()
-                    .any(|c| c.controller_type == "scsi" && c.index == Some(*controller) && c.model.as_deref() == Some("lsilogic"));
-                p.push_s("driver", if cd { "scsi-cd" } else { "scsi-hd" });
-                if lsi {
-                    p.push_s("bus", format!("scsi{controller}.{bus}"));
-                    p.push_n("scsi-id", *unit as i64);
-                } else {
-                    p.push_s("bus", format!("scsi{controller}.0"));
-                    p.push_n("channel", *bus as i64);
-                    p.push_n("scsi-id", *target as i64);
-                    p.push_n("lun", *unit as i64);
-                }
-                p.push_s("device_id", format!("drive-scsi{controller}-{bus}-{unit}"));
-                drive(&mut p);
-                p.push_s("id", format!("scsi{controller}-{bus}-{unit}"));
-            }
-            ("virtio", a) => {
-                p.push_s("driver", virtio_driver("virtio-blk", a));
-                dev_addr(self.def, a, &mut p);
-                drive(&mut p);
-                let idx = crate::postparse::disk_index(&disk.target_dev).unwrap_or(0);
-                p.push_s("id", format!("virtio-disk{idx}"));
-            }
-            (bus, _) => return Err(unsupported(format!("disk bus '{bus}' is not supported by this driver yet"))),
-        }
-        if let Some(b) = boot {
-            p.push_n("bootindex", b as i64);
-        }
-        if let Some((_, _, wc)) = Self::cache(disk) {
-            p.push_s("write-cache", if wc { "on" } else { "off" });
-        }
+        let p = disk_device_props(self.def, disk, node, boot)?;
         self.device(p);
         Ok(())
     }
@@ -1301,29 +1385,11 @@ impl Builder<'_> {
         let (_, boot) = self.boot_indexes();
         for (i, n) in self.def.devices.interfaces.iter().enumerate() {
             match n.iface_type.as_str() {
-                "user" if n.other.is_empty() => self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}"))),
+                "user" if n.other.is_empty() => self.netdev(user_netdev_props(i)),
                 "ethernet" | "bridge" => self.tap_netdev(n, i)?,
                 _ => return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type))),
             }
-            let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
-            let virtio = virtio_driver("virtio-net", &n.info.address);
-            let driver = match model.as_str() {
-                "virtio" => virtio.as_str(),
-                "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
-                other => return Err(unsupported(format!("interface model '{other}'"))),
-            };
-            let mut p = Props::default().s("driver", driver);
-            if let Some(mtu) = crate::runtime::net::mtu(n).filter(|_| model == "virtio") {
-                p.push_n("host_mtu", i64::from(mtu));
-            }
-            p.push_s("netdev", format!("hostnet{i}"));
-            p.push_s("id", format!("net{i}"));
-            p.push_s("mac", &n.mac);
-            if let Some(b) = boot[i] {
-                p.push_n("bootindex", b as i64);
-            }
-            dev_addr(self.def, &n.info.address, &mut p);
-            rom_props(&n.info.extra, &mut p);
+            let p = net_device_props(self.def, n, i, boot[i])?;
             self.device(p);
         }
         Ok(())
