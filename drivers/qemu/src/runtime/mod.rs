@@ -21,7 +21,8 @@
 //! descriptors), `hypervisor` (the API implementation), and the
 //! host integration of the privileged driver: [`qemuconf`] (`qemu.conf`), [`dac`]
 //! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
-//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs).
+//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs), and `hotplug`
+//! (device attach, detach and update on live guests and persistent definitions).
 
 pub mod capscache;
 pub mod cgroups;
@@ -30,6 +31,7 @@ pub mod dac;
 pub mod domobj;
 mod graphics;
 mod guestinfo;
+mod hotplug;
 mod hypervisor;
 mod lifecycle;
 mod metadata;
@@ -503,8 +505,16 @@ impl Driver {
 
     /// Apply one QMP event (or monitor EOF) to the domain it belongs to.
     fn handle_event(self: &Arc<Self>, msg: WorkerMsg) {
+        // A detach waiting for this DEVICE_DELETED holds the job lock: hand it over.
+        if msg.ev.name == "DEVICE_DELETED" && hotplug::claim_deleted(&msg.uuid, &msg.ev) {
+            return;
+        }
         let Some(job) = self.job_of(&msg.uuid) else { return };
         let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
+        if msg.ev.name == "DEVICE_DELETED" {
+            hotplug::device_deleted(self, &msg.uuid, msg.id, &msg.ev);
+            return;
+        }
         lifecycle::apply_event(self, &msg.uuid, msg.id, &msg.ev);
     }
 
