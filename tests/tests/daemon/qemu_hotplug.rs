@@ -1,0 +1,279 @@
+//! Device hotplug on `qemu:///system` served by oxvirtd, driven by Debian's `virsh` and
+//! libvirt-python against the real test guest: disks and NICs attached and detached
+//! live (seen by QEMU through `query-block`/`query-pci` and by the guest through the
+//! agent's `guest-get-disks` and `guest-network-get-interfaces`; the guest's pciehp
+//! releases them, so DEVICE_DELETED arrives), DEVICE_ADDED/DEVICE_REMOVED events, cdrom
+//! media changes, `--config` changes in the persistent definition, libvirt's errors,
+//! and a daemon killed with SIGKILL that still knows the hot-plugged disk. A
+//! firmware-only guest (no OS to release a device) shows libvirt's behaviour when the
+//! guest never acknowledges an unplug.
+
+use super::qemu::{build_guest, define, guest_xml, idle_xml, wait_marker, QemuDaemon, PY_EVENTS};
+use std::time::{Duration, Instant};
+
+/// `virsh LINE` must fail; returns stderr.
+fn virsh_err(d: &QemuDaemon, line: &str) -> String {
+    let out = d.virsh(line);
+    assert!(!out.status.success(), "virsh {line} succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A QMP query of `dom` through `virsh qemu-monitor-command`, as JSON.
+fn qmp(d: &QemuDaemon, dom: &str, cmd: &str) -> serde_json::Value {
+    let out = d.virsh_ok(&format!(r#"qemu-monitor-command {dom} '{{"execute":"{cmd}"}}'"#));
+    serde_json::from_str::<serde_json::Value>(&out).expect("QMP JSON")["return"].clone()
+}
+
+/// The host files of the drives QEMU has with media (`query-block`).
+fn block_files(d: &QemuDaemon, dom: &str) -> Vec<String> {
+    let v = qmp(d, dom, "query-block");
+    let mut out: Vec<String> =
+        v.as_array().into_iter().flatten().filter_map(|b| b["inserted"]["file"].as_str().map(str::to_string)).collect();
+    out.sort();
+    out
+}
+
+/// The qdev ids of the PCI devices QEMU has (`query-pci`, behind bridges too).
+fn pci_ids(d: &QemuDaemon, dom: &str) -> Vec<String> {
+    fn walk(bus: &serde_json::Value, out: &mut Vec<String>) {
+        for dev in bus["devices"].as_array().into_iter().flatten() {
+            if let Some(id) = dev["qdev_id"].as_str().filter(|s| !s.is_empty()) {
+                out.push(id.to_string());
+            }
+            if dev.get("pci_bridge").is_some() {
+                walk(&dev["pci_bridge"], out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for bus in qmp(d, dom, "query-pci").as_array().into_iter().flatten() {
+        walk(bus, &mut out);
+    }
+    out
+}
+
+/// An agent command's `return`, retried until the agent answers and `ok` holds.
+fn agent_until(d: &QemuDaemon, dom: &str, cmd: &str, ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = d.virsh(&format!(r#"qemu-agent-command {dom} '{{"execute":"{cmd}"}}'"#));
+        if out.status.success() {
+            let v = serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("agent JSON")["return"].clone();
+            if ok(&v) {
+                return v;
+            }
+        }
+        assert!(Instant::now() < deadline, "agent {cmd} never satisfied: {}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn guest_disks(v: &serde_json::Value) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(|x| x["name"].as_str().map(str::to_string)).collect()
+}
+
+fn guest_macs(v: &serde_json::Value) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(|x| x["hardware-address"].as_str().map(str::to_string)).collect()
+}
+
+const NIC_MAC: &str = "52:54:00:48:50:01";
+
+#[test]
+fn disks_nics_and_media_hotplug_on_the_test_guest() {
+    let g = build_guest();
+    let mut d = QemuDaemon::start("qemu-hotplug", &[]);
+    let xml = guest_xml(&g, &d.dir.0, "hot").replace(
+        "    <serial type='file'>",
+        "    <disk type='file' device='cdrom'>\n      <target dev='sda' bus='sata'/>\n      <readonly/>\n    </disk>\n    <serial type='file'>",
+    );
+    define(&d, "hot", &xml);
+    let extra = d.dir.0.join("extra.img");
+    let extra2 = d.dir.0.join("extra2.img");
+    let iso = d.dir.0.join("media.iso");
+    for f in [&extra, &extra2, &iso] {
+        std::fs::File::create(f).and_then(|f| f.set_len(1 << 20)).expect("create image");
+    }
+    let since = Instant::now();
+    d.virsh_ok("start hot");
+    wait_marker(&d, "hot", since);
+    agent_until(&d, "hot", "guest-get-disks", |v| guest_disks(v).contains(&"/dev/vda".to_string()));
+
+    // attach-disk: QEMU has the drive and the PCI device, the guest sees /dev/vdb.
+    let out = d.virsh_ok(&format!("attach-disk hot {} vdb --subdriver raw", extra.display()));
+    assert_eq!(out.trim(), "Disk attached successfully");
+    assert!(d
+        .virsh_ok("domblklist hot")
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["vdb", &*extra.display().to_string()]));
+    assert!(block_files(&d, "hot").contains(&extra.display().to_string()));
+    assert!(pci_ids(&d, "hot").contains(&"virtio-disk1".to_string()));
+    agent_until(&d, "hot", "guest-get-disks", |v| guest_disks(v).contains(&"/dev/vdb".to_string()));
+    let live = d.virsh_ok("dumpxml hot");
+    assert!(live.contains("<alias name='virtio-disk1'/>"), "{live}");
+    assert!(!d.virsh_ok("dumpxml --inactive hot").contains("vdb"));
+    let stat = d.virsh_ok("domblkstat hot vdb");
+    assert!(stat.contains("vdb rd_req"), "{stat}");
+
+    // libvirt's errors.
+    let dup = d.dir.0.join("dup.xml");
+    std::fs::write(&dup, format!("<disk type='file'><source file='{}'/><target dev='vda' bus='virtio'/></disk>", extra2.display()))
+        .expect("write XML");
+    let e = virsh_err(&d, &format!("attach-device hot {}", dup.display()));
+    assert!(
+        e.contains(&format!(
+            "XML error: target 'vda' duplicated for disk sources '{}' and '{}'",
+            d.dir.0.join("hot.img").display(),
+            extra2.display()
+        )),
+        "{e}"
+    );
+    let e = virsh_err(&d, &format!("attach-device hot {} --config", dup.display()));
+    assert!(e.contains("Requested operation is not valid: target vda already exists"), "{e}");
+    assert!(virsh_err(&d, "detach-disk hot vdz").contains("No disk found whose source path or target is vdz"));
+    let e = virsh_err(&d, "detach-device-alias hot nothere");
+    assert!(e.contains("internal error: no device found with alias nothere"), "{e}");
+    let e = virsh_err(&d, "detach-disk hot sda");
+    assert!(e.contains("disk device type 'cdrom' cannot be detached"), "{e}");
+
+    // A killed daemon comes back knowing the hot-plugged disk (status file).
+    d.kill9();
+    d.spawn();
+    assert!(d.virsh_ok("domblklist hot").contains("vdb"));
+
+    // detach-disk: gone from QEMU and from the guest once DEVICE_DELETED came.
+    assert_eq!(d.virsh_ok("detach-disk hot vdb").trim(), "Disk detached successfully");
+    assert!(!d.virsh_ok("domblklist hot").contains("vdb"));
+    assert!(!block_files(&d, "hot").contains(&extra.display().to_string()));
+    assert!(!pci_ids(&d, "hot").contains(&"virtio-disk1".to_string()));
+    agent_until(&d, "hot", "guest-get-disks", |v| !guest_disks(v).contains(&"/dev/vdb".to_string()));
+
+    // libvirt-python: a NIC and a disk with DEVICE_ADDED / DEVICE_REMOVED events; the
+    // alias detach does not wait, its removal is reported by the event.
+    let py_head = format!(
+        "{PY_EVENTS}
+ADDED, REMOVED = [], []
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, lambda conn, dom, alias, op: ADDED.append(alias), None)
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, lambda conn, dom, alias, op: REMOVED.append(alias), None)
+def wait(l, v):
+    end = time.time() + 30
+    while v not in l and time.time() < end:
+        time.sleep(0.02)
+    assert v in l, (v, l)
+dom = c.lookupByName('hot')
+nic = \"<interface type='user'><mac address='{NIC_MAC}'/><model type='virtio'/></interface>\"
+"
+    );
+    let out = d.python(&format!(
+        "{py_head}
+dom.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+wait(ADDED, 'net0')
+print(\"<alias name='net0'/>\" in dom.XMLDesc(0), '{NIC_MAC}' in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+"
+    ));
+    assert_eq!(out.trim(), "True False");
+    let list = d.virsh_ok("domiflist hot");
+    assert!(list.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["-", "user", "-", "virtio", NIC_MAC]), "{list}");
+    assert!(pci_ids(&d, "hot").contains(&"net0".to_string()));
+    agent_until(&d, "hot", "guest-network-get-interfaces", |v| guest_macs(v).contains(&NIC_MAC.to_string()));
+    let out = d.python(&format!(
+        "{py_head}
+dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+wait(REMOVED, 'net0')
+print('{NIC_MAC}' in dom.XMLDesc(0))
+dom.attachDevice(\"<disk type='file'><source file='{extra2}'/><target dev='vdc' bus='virtio'/></disk>\")
+wait(ADDED, 'virtio-disk2')
+dom.detachDeviceAlias('virtio-disk2', 0)
+wait(REMOVED, 'virtio-disk2')
+print(ADDED, REMOVED)
+try:
+    dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+except libvirt.libvirtError as e:
+    print(e.get_error_code() == libvirt.VIR_ERR_DEVICE_MISSING, e)
+ro = libvirt.openReadOnly(sys.argv[1])
+try:
+    ro.lookupByName('hot').attachDevice(nic)
+except libvirt.libvirtError as e:
+    print(e.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED)
+",
+        extra2 = extra2.display()
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "False",
+            "['virtio-disk2'] ['net0', 'virtio-disk2']",
+            "True device not found: no device found at address '(<null>)' matching MAC address '52:54:00:48:50:01' and alias '(<null>)'",
+            "True",
+        ],
+        "{out}"
+    );
+    agent_until(&d, "hot", "guest-network-get-interfaces", |v| !guest_macs(v).contains(&NIC_MAC.to_string()));
+    assert!(!pci_ids(&d, "hot").iter().any(|id| id == "net0" || id == "virtio-disk2"));
+
+    // cdrom media: insert, update, eject through update-device (change-media).
+    assert_eq!(d.virsh_ok(&format!("change-media hot sda {} --insert", iso.display())).trim(), "Successfully inserted media.");
+    assert!(block_files(&d, "hot").contains(&iso.display().to_string()));
+    assert!(d.virsh_ok("domblklist hot").contains(&*iso.display().to_string()));
+    let e = virsh_err(&d, &format!("change-media hot sda {} --insert", extra.display()));
+    assert!(e.contains("The disk device 'sda' already has media"), "{e}");
+    assert_eq!(d.virsh_ok(&format!("change-media hot sda {} --update", extra.display())).trim(), "Successfully updated media.");
+    let files = block_files(&d, "hot");
+    assert!(files.contains(&extra.display().to_string()) && !files.contains(&iso.display().to_string()), "{files:?}");
+    assert_eq!(d.virsh_ok("change-media hot sda --eject").trim(), "Successfully ejected media.");
+    assert!(!block_files(&d, "hot").contains(&extra.display().to_string()));
+    let e = virsh_err(&d, "change-media hot vda --eject");
+    assert!(e.contains("No disk found whose source path or target is vda"), "{e}");
+
+    // --config: the persistent definition only, kept across a daemon restart.
+    assert_eq!(d.virsh_ok(&format!("attach-disk hot {} vdd --config", extra2.display())).trim(), "Disk attached successfully");
+    assert_eq!(
+        d.virsh_ok("attach-interface hot bridge br-none --model virtio --mac 52:54:00:48:50:02 --config").trim(),
+        "Interface attached successfully"
+    );
+    d.kill9();
+    d.spawn();
+    let inactive = d.virsh_ok("dumpxml --inactive hot");
+    assert!(inactive.contains("<target dev='vdd' bus='virtio'/>") && inactive.contains("<source bridge='br-none'/>"), "{inactive}");
+    let conf = std::fs::read_to_string(d.root().join("etc/qemu/hot.xml")).expect("config file");
+    assert!(conf.contains("vdd") && conf.contains("52:54:00:48:50:02"), "{conf}");
+    let live = d.virsh_ok("dumpxml hot");
+    assert!(!live.contains("vdd") && !live.contains("br-none"), "{live}");
+    assert_eq!(d.virsh_ok("detach-interface hot bridge --config").trim(), "Interface detached successfully");
+    assert_eq!(d.virsh_ok("detach-disk hot vdd --config").trim(), "Disk detached successfully");
+    let e = virsh_err(&d, "detach-disk hot vdd --config");
+    assert!(e.contains("No disk found whose source path or target is vdd"), "{e}");
+    let inactive = d.virsh_ok("dumpxml --inactive hot");
+    assert!(!inactive.contains("vdd") && !inactive.contains("br-none"), "{inactive}");
+
+    d.virsh_ok("destroy hot");
+    d.virsh_ok("undefine hot");
+    d.assert_clean();
+}
+
+/// A guest without an OS never acknowledges an unplug: as libvirt, the detach succeeds
+/// after its wait (5 s) and the device stays in the live definition (and in QEMU) until
+/// DEVICE_DELETED comes, here never; destroy cleans up.
+#[test]
+fn an_unplug_the_guest_ignores_stays_pending() {
+    let d = QemuDaemon::start("qemu-hotplug-idle", &[]);
+    // q35 with ACPI: the spare pcie-root-port takes the disk (i440fx without ACPI has
+    // no hotplug-capable bus at all).
+    let xml = idle_xml("still").replace("machine='pc'", "machine='q35'").replace("</os>", "</os>\n  <features><acpi/></features>");
+    define(&d, "still", &xml);
+    d.virsh_ok("start still");
+    let img = d.dir.0.join("still.img");
+    std::fs::File::create(&img).and_then(|f| f.set_len(1 << 20)).expect("create image");
+    d.virsh_ok(&format!("attach-disk still {} vdb --targetbus virtio", img.display()));
+    assert!(pci_ids(&d, "still").contains(&"virtio-disk1".to_string()));
+    assert_eq!(d.virsh_ok("detach-disk still vdb").trim(), "Disk detached successfully");
+    assert!(d.virsh_ok("domblklist still").contains("vdb"));
+    // Asking again is accepted by QEMU (another attention button press) and ends the
+    // same way; the alias call does not even wait.
+    assert_eq!(d.virsh_ok("detach-device-alias still virtio-disk1").trim(), "Device detach request sent successfully");
+    assert!(d.virsh_ok("domblklist still").contains("vdb"));
+    assert!(pci_ids(&d, "still").contains(&"virtio-disk1".to_string()));
+    d.virsh_ok("destroy still");
+    d.virsh_ok("undefine still");
+    d.assert_clean();
+}
