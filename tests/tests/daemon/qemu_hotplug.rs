@@ -9,6 +9,7 @@
 //! guest never acknowledges an unplug.
 
 use super::qemu::{build_guest, define, guest_xml, idle_xml, wait_marker, QemuDaemon, PY_EVENTS};
+use super::qemu_net::{daemon_in, NetNs};
 use std::time::{Duration, Instant};
 
 /// `virsh LINE` must fail; returns stderr.
@@ -275,5 +276,36 @@ fn an_unplug_the_guest_ignores_stays_pending() {
     assert!(pci_ids(&d, "still").contains(&"virtio-disk1".to_string()));
     d.virsh_ok("destroy still");
     d.virsh_ok("undefine still");
+    d.assert_clean();
+}
+
+/// A bridge NIC hot-plugged into the test guest inside a private network namespace
+/// (`qemu_net.rs`'s): its tap is made as at start-up (generated name, on the bridge,
+/// the guest's MAC with 0xfe), the guest sees the NIC, and detach deletes the tap.
+#[test]
+fn a_bridged_nic_is_hot_plugged_with_its_tap() {
+    let g = build_guest();
+    let ns = NetNs::new("hp");
+    ns.bridge("br0", "192.0.2.1/24");
+    let d = daemon_in(&ns, "qemu-hotplug-br");
+    define(&d, "brhot", &guest_xml(&g, &d.dir.0, "brhot"));
+    let since = Instant::now();
+    d.virsh_ok("start brhot");
+    wait_marker(&d, "brhot", since);
+    assert_eq!(ns.taps(), Vec::<String>::new());
+    let mac = "52:54:00:48:50:03";
+    let out = d.virsh_ok(&format!("attach-interface brhot bridge br0 --model virtio --mac {mac} --live"));
+    assert_eq!(out.trim(), "Interface attached successfully");
+    assert_eq!(ns.taps(), vec!["vnet0".to_string()]);
+    let link = ns.ok(&["ip", "-o", "link", "show", "vnet0"]);
+    assert!(link.contains("master br0") && link.contains("fe:54:00:48:50:03"), "{link}");
+    let list = d.virsh_ok("domiflist brhot");
+    assert!(list.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["vnet0", "bridge", "br0", "virtio", mac]), "{list}");
+    agent_until(&d, "brhot", "guest-network-get-interfaces", |v| guest_macs(v).contains(&mac.to_string()));
+    assert_eq!(d.virsh_ok(&format!("detach-interface brhot bridge --mac {mac}")).trim(), "Interface detached successfully");
+    assert_eq!(ns.taps(), Vec::<String>::new());
+    assert!(!d.virsh_ok("domiflist brhot").contains(mac));
+    d.virsh_ok("destroy brhot");
+    d.virsh_ok("undefine brhot");
     d.assert_clean();
 }
