@@ -79,6 +79,30 @@ fn guest_macs(v: &serde_json::Value) -> Vec<String> {
 
 const NIC_MAC: &str = "52:54:00:48:50:01";
 
+/// With the daemon dead: `device_del` of `alias` straight on the guest's monitor
+/// socket, waiting for QEMU's DEVICE_DELETED.
+fn device_del_behind_the_daemon(d: &QemuDaemon, alias: &str) {
+    use std::io::{BufRead, BufReader, Write};
+    let lib = d.root().join("lib/qemu");
+    let dir = std::fs::read_dir(&lib).expect("lib dir").flatten().map(|e| e.path()).find(|p| p.join("monitor.sock").exists());
+    let sock = dir.expect("a monitor socket").join("monitor.sock");
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).expect("connect to the monitor");
+    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut r = BufReader::new(s.try_clone().expect("clone"));
+    let mut line = String::new();
+    r.read_line(&mut line).expect("greeting");
+    writeln!(s, r#"{{"execute":"qmp_capabilities"}}"#).expect("send");
+    writeln!(s, r#"{{"execute":"device_del","arguments":{{"id":"{alias}"}}}}"#).expect("send");
+    loop {
+        line.clear();
+        assert!(r.read_line(&mut line).expect("read the monitor") > 0, "monitor closed");
+        assert!(!line.contains(r#""error""#), "{line}");
+        if line.contains("DEVICE_DELETED") && line.contains(&format!(r#""device": "{alias}""#)) {
+            break;
+        }
+    }
+}
+
 #[test]
 fn disks_nics_and_media_hotplug_on_the_test_guest() {
     let g = build_guest();
@@ -147,6 +171,15 @@ fn disks_nics_and_media_hotplug_on_the_test_guest() {
     assert!(!block_files(&d, "hot").contains(&extra.display().to_string()));
     assert!(!pci_ids(&d, "hot").contains(&"virtio-disk1".to_string()));
     agent_until(&d, "hot", "guest-get-disks", |v| !guest_disks(v).contains(&"/dev/vdb".to_string()));
+
+    // A device the guest released while the daemon was down (its DEVICE_DELETED lost):
+    // the restarted daemon finds it gone from QEMU and removes it (backend too).
+    d.virsh_ok(&format!("attach-disk hot {} vdb", extra.display()));
+    d.kill9();
+    device_del_behind_the_daemon(&d, "virtio-disk1");
+    d.spawn();
+    assert!(!d.virsh_ok("domblklist hot").contains("vdb"));
+    assert!(!block_files(&d, "hot").contains(&extra.display().to_string()));
 
     // libvirt-python: a NIC and a disk with DEVICE_ADDED / DEVICE_REMOVED events; the
     // alias detach does not wait, its removal is reported by the event.

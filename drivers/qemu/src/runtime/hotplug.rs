@@ -679,6 +679,36 @@ pub(super) fn device_deleted(drv: &Driver, u: &Uuid, id: i32, ev: &QmpEvent) {
     let _ = remove_device(drv, &d, alias);
 }
 
+/// After a daemon restart (libvirt's `qemuProcessUpdateDevices` at reconnect): the
+/// hot-plug-recorded disks and NICs QEMU no longer has (released while nobody watched,
+/// so their DEVICE_DELETED was lost) are removed now, with DEVICE_REMOVED.
+pub(super) fn reconcile(drv: &Driver, u: &Uuid) {
+    let Some(job) = drv.job_of(u) else { return };
+    let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
+    let (qmp, def, d) = {
+        let doms = drv.doms();
+        let Some(o) = doms.get(u) else { return };
+        let Some(qmp) = o.run.as_ref().and_then(|r| r.qmp.clone()) else { return };
+        (qmp, o.def.clone(), o.dref())
+    };
+    let aliases: Vec<String> = def
+        .devices
+        .disks
+        .iter()
+        .filter(|x| x.target_bus == "virtio" || x.target_bus == "scsi")
+        .filter_map(|x| x.info.alias.clone())
+        .chain(def.devices.interfaces.iter().filter_map(|x| x.info.alias.clone()))
+        .collect();
+    if aliases.is_empty() {
+        return;
+    }
+    let Ok(list) = qmp.execute("qom-list", Some(json!({ "path": "/machine/peripheral" }))) else { return };
+    let present: Vec<&str> = list.as_array().into_iter().flatten().filter_map(|p| p.get("name").and_then(Value::as_str)).collect();
+    for alias in aliases.iter().filter(|a| !present.contains(&a.as_str())) {
+        let _ = remove_device(drv, &d, alias);
+    }
+}
+
 /// What a detach found: the device's alias.
 fn find_live(def: &DomainDef, dev: &Dev) -> Result<String> {
     match dev {

@@ -334,6 +334,11 @@ impl Driver {
         for file in files {
             self.reconnect(&file);
         }
+        // Devices QEMU released while the daemon was down (hotplug).
+        let running: Vec<Uuid> = self.doms().iter().filter(|o| o.run.is_some()).map(|o| o.def.uuid).collect();
+        for u in running {
+            hotplug::reconcile(self, &u);
+        }
     }
 
     fn reconnect(self: &Arc<Self>, file: &Path) {
