@@ -8,8 +8,11 @@
 //! firmware-only guest (no OS to release a device) shows libvirt's behaviour when the
 //! guest never acknowledges an unplug.
 
+use super::harness::client_cmd;
+use super::qemu::PYTHON;
 use super::qemu::{build_guest, define, guest_xml, idle_xml, wait_marker, QemuDaemon, PY_EVENTS};
 use super::qemu_net::{daemon_in, NetNs};
+use super::qemu_vs_libvirtd::Libvirtd;
 use std::time::{Duration, Instant};
 
 /// `virsh LINE` must fail; returns stderr.
@@ -341,4 +344,42 @@ fn a_bridged_nic_is_hot_plugged_with_its_tap() {
     d.virsh_ok("destroy brhot");
     d.virsh_ok("undefine brhot");
     d.assert_clean();
+}
+
+/// The same libvirt-python hotplug scenario against oxvirtd and libvirtd 9.0 on the test
+/// guest (`scripts/qemu_hotplug_scenario.py`): attach/detach of a disk and a NIC with
+/// their events, aliases, and libvirt's errors (code, domain, message) must read the same.
+#[test]
+fn hotplug_matches_libvirtd() {
+    const SCENARIO: &str = include_str!("scripts/qemu_hotplug_scenario.py");
+    let g = build_guest();
+    let run = |uri: &str, dir: &std::path::Path| {
+        let xml = dir.join("hpscen.xml");
+        std::fs::write(&xml, guest_xml(&g, dir, "hpscen")).expect("write XML");
+        std::fs::File::create(dir.join("a.img")).and_then(|f| f.set_len(1 << 20)).expect("create image");
+        let out = client_cmd(PYTHON, dir)
+            .arg("-c")
+            .arg(SCENARIO)
+            .arg(uri)
+            .arg(&xml)
+            .arg(dir.join("hpscen.serial"))
+            .arg(dir)
+            .output()
+            .expect("python runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "scenario failed against {uri}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let ours = {
+        let d = QemuDaemon::start("qemu-hotplug-vs", &[]);
+        let t = run(&d.uri(), &d.dir.0);
+        d.assert_clean();
+        t
+    };
+    let theirs = {
+        let l = Libvirtd::start();
+        run(&l.uri(), &l.dir_path())
+    };
+    eprintln!("oxvirtd:\n{ours}\nlibvirtd 9.0:\n{theirs}");
+    assert_eq!(ours, theirs, "hotplug through oxvirtd differs from libvirtd's");
 }

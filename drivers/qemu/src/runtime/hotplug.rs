@@ -68,11 +68,12 @@ fn conf_err(e: oxvirt_conf::error::ConfError) -> Error {
 fn impact(flags: u32, active: bool, persistent: bool) -> Result<(bool, bool)> {
     let live = flags & LIVE != 0 || (flags & (LIVE | CONFIG) == 0 && active);
     let config = flags & CONFIG != 0 || (flags & (LIVE | CONFIG) == 0 && !active);
+    // conf's virDomainObjUpdateModificationImpact reports from VIR_FROM_DOMAIN.
     if live && !active {
-        return Err(Error::new(ErrorCode::OperationInvalid, D, "domain is not running"));
+        return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"));
     }
     if config && !persistent {
-        return Err(Error::new(ErrorCode::OperationInvalid, D, "transient domains do not have any persistent config"));
+        return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "transient domains do not have any persistent config"));
     }
     Ok((live, config))
 }
@@ -203,8 +204,9 @@ fn find_net(def: &DomainDef, net: &Interface, mac_given: bool) -> Result<usize> 
             }
         }
         if found.is_some() {
-            return Err(err(
+            return Err(Error::new(
                 ErrorCode::OperationFailed,
+                ErrorDomain::Domain,
                 if mac_given {
                     format!("multiple devices matching MAC address {} found", net.mac)
                 } else {
@@ -220,8 +222,9 @@ fn find_net(def: &DomainDef, net: &Interface, mac_given: bool) -> Result<usize> 
             _ => "(<null>)".into(),
         };
         let mac = if mac_given { net.mac.as_str() } else { "(<null>)" };
-        err(
+        Error::new(
             ErrorCode::DeviceMissing,
+            ErrorDomain::Domain,
             format!(
                 "no device found at address '{addr}' matching MAC address '{mac}' and alias '{}'",
                 net.info.alias.as_deref().unwrap_or("(<null>)")
@@ -473,7 +476,9 @@ fn attach_disk_live(drv: &Driver, d: &DomainRef, disk: Disk) -> Result<String> {
         "virtio" if disk.device == "cdrom" => {
             return Err(err(ErrorCode::OperationUnsupported, "cdrom device with virtio bus isn't supported"))
         }
-        "virtio" | "scsi" => {}
+        // libvirt 9.0 reports "disk bus 'sata' cannot be hotplugged." for IDE and SATA
+        // but carries on (no `goto`), so QEMU's refusal is what its callers see.
+        "virtio" | "scsi" | "ide" | "sata" => {}
         bus => return Err(err(ErrorCode::OperationUnsupported, format!("disk bus '{bus}' cannot be hotplugged."))),
     }
     if !matches!(disk.disk_type.as_str(), "file" | "block") || disk.source_path().is_none() {
@@ -903,7 +908,7 @@ pub(super) fn detach_alias(drv: &Driver, d: &DomainRef, alias: &str, flags: u32)
     job(drv, d, || {
         let (live_, config) = flags_impact(drv, d, flags)?;
         check_flags(flags, LIVE | CONFIG, "qemuDomainDetachDeviceAlias", D)?;
-        let missing = || err(ErrorCode::InternalError, format!("no device found with alias {alias}"));
+        let missing = || Error::new(ErrorCode::InternalError, ErrorDomain::Domain, format!("no device found with alias {alias}"));
         let new = if config {
             let cur = drv.doms().by_ref(d)?.persistent_def().clone();
             let mut new = cur.clone();

@@ -1,0 +1,81 @@
+# The hotplug scenario run against oxvirtd and libvirtd 9.0 (qemu_hotplug.rs,
+# hotplug_matches_libvirtd): argv = URI, domain XML file, serial log, scratch dir.
+# Prints results, errors (code, domain, message) and DEVICE_ADDED/REMOVED events with
+# the scratch dir replaced by @DIR@, so the two transcripts must be identical.
+import sys, threading, time, libvirt
+import xml.etree.ElementTree as ET
+
+libvirt.virEventRegisterDefaultImpl()
+def _loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=_loop, daemon=True).start()
+uri, xml_file, serial, scratch = sys.argv[1:5]
+c = libvirt.open(uri)
+EVENTS = []
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, lambda conn, d, a, o: EVENTS.append(('added', a)), None)
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, lambda conn, d, a, o: EVENTS.append(('removed', a)), None)
+LIVE, CONFIG = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
+
+def out(*a):
+    print(' '.join(str(x) for x in a).replace(scratch, '@DIR@'))
+    sys.stdout.flush()
+
+def wait(ev):
+    end = time.time() + 30
+    while ev not in EVENTS and time.time() < end:
+        time.sleep(0.02)
+    out('event', ev in EVENTS, ev)
+
+def call(what, f):
+    try:
+        f()
+        out(what, 'ok')
+    except libvirt.libvirtError as e:
+        out(what, e.get_error_code(), e.get_error_domain(), e)
+
+def disk_info(dom, flags, target):
+    root = ET.fromstring(dom.XMLDesc(flags))
+    for d in root.findall('./devices/disk'):
+        if d.find('target').get('dev') == target:
+            a = d.find('alias')
+            return (a.get('name') if a is not None else None, d.find('source').get('file') if d.find('source') is not None else None)
+    return None
+
+dom = c.defineXML(open(xml_file).read())
+call('attach inactive live', lambda: dom.attachDeviceFlags("<disk type='file'><source file='%s/a.img'/><target dev='vdb'/></disk>" % scratch, LIVE))
+dom.create()
+end = time.time() + 60
+while 'OXVIRT-GUEST-READY' not in open(serial, errors='replace').read():
+    assert time.time() < end, 'no marker'
+    time.sleep(0.05)
+
+disk = "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%s/a.img'/><target dev='vdb' bus='virtio'/></disk>" % scratch
+call('attach vdb', lambda: dom.attachDeviceFlags(disk, LIVE))
+wait(('added', 'virtio-disk1'))
+out('live vdb', disk_info(dom, 0, 'vdb'), 'config vdb', disk_info(dom, libvirt.VIR_DOMAIN_XML_INACTIVE, 'vdb'))
+call('dup live', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vda'), LIVE))
+call('dup config', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vda'), CONFIG))
+call('sata live', lambda: dom.attachDeviceFlags(disk.replace("dev='vdb' bus='virtio'", "dev='sdb' bus='sata'"), LIVE))
+call('hub live', lambda: dom.attachDeviceFlags("<hub type='usb'/>", LIVE))
+call('hub config', lambda: dom.attachDeviceFlags("<hub type='usb'/>", CONFIG))
+call('detach vdz live', lambda: dom.detachDeviceFlags(disk.replace('vdb', 'vdz'), LIVE))
+call('detach vdz config', lambda: dom.detachDeviceFlags(disk.replace('vdb', 'vdz'), CONFIG))
+call('update vdz config', lambda: dom.updateDeviceFlags(disk.replace('vdb', 'vdz'), CONFIG))
+call('alias nothere', lambda: dom.detachDeviceAlias('nothere', LIVE))
+nic = "<interface type='user'><mac address='52:54:00:48:50:09'/><model type='virtio'/></interface>"
+call('detach missing nic', lambda: dom.detachDeviceFlags(nic, LIVE))
+call('detach vdb', lambda: dom.detachDeviceFlags(disk, LIVE))
+wait(('removed', 'virtio-disk1'))
+out('live vdb after', disk_info(dom, 0, 'vdb'))
+call('attach nic', lambda: dom.attachDeviceFlags(nic, LIVE))
+wait(('added', 'net0'))
+call('detach nic', lambda: dom.detachDeviceFlags(nic, LIVE))
+wait(('removed', 'net0'))
+call('config vdc', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vdc'), CONFIG))
+out('config vdc', disk_info(dom, libvirt.VIR_DOMAIN_XML_INACTIVE, 'vdc'), 'live vdc', disk_info(dom, 0, 'vdc'))
+call('config vdc again', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vdc'), CONFIG))
+call('detach config vdc', lambda: dom.detachDeviceFlags(disk.replace('vdb', 'vdc'), CONFIG))
+out('events', EVENTS)
+dom.destroy()
+dom.undefine()
