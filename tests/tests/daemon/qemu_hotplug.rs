@@ -13,6 +13,7 @@ use super::qemu::PYTHON;
 use super::qemu::{build_guest, define, guest_xml, idle_xml, wait_marker, QemuDaemon, PY_EVENTS};
 use super::qemu_net::{daemon_in, NetNs};
 use super::qemu_vs_libvirtd::Libvirtd;
+use super::tls::oxvirsh;
 use std::time::{Duration, Instant};
 
 /// `virsh LINE` must fail; returns stderr.
@@ -183,6 +184,24 @@ fn disks_nics_and_media_hotplug_on_the_test_guest() {
     d.spawn();
     assert!(!d.virsh_ok("domblklist hot").contains("vdb"));
     assert!(!block_files(&d, "hot").contains(&extra.display().to_string()));
+
+    // oxvirsh through the daemon (the remote driver's calls): attach, then an alias
+    // detach that returns at once; the removal follows DEVICE_DELETED.
+    let ox = |args: &[&str]| {
+        let out = oxvirsh(&d.uri(), args, &d.dir.0);
+        assert!(out.status.success(), "oxvirsh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(ox(&["attach-disk", "hot", &extra.display().to_string(), "vdb"]), "Disk attached successfully");
+    assert!(d.virsh_ok("domblklist hot").contains("vdb"));
+    assert_eq!(ox(&["detach-device-alias", "hot", "virtio-disk1"]), "Device detach request sent successfully");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while d.virsh_ok("domblklist hot").contains("vdb") {
+        assert!(Instant::now() < deadline, "vdb never went away after detach-device-alias");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = oxvirsh(&d.uri(), &["detach-disk", "hot", "vdb"], &d.dir.0);
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "error: No disk found whose source path or target is vdb");
 
     // libvirt-python: a NIC and a disk with DEVICE_ADDED / DEVICE_REMOVED events; the
     // alias detach does not wait, its removal is reported by the event.
@@ -355,7 +374,9 @@ fn hotplug_matches_libvirtd() {
     let g = build_guest();
     let run = |uri: &str, dir: &std::path::Path| {
         let xml = dir.join("hpscen.xml");
-        std::fs::write(&xml, guest_xml(&g, dir, "hpscen")).expect("write XML");
+        let cdrom = "    <disk type='file' device='cdrom'>\n      <target dev='sda' bus='sata'/>\n      <readonly/>\n    </disk>\n";
+        let text = guest_xml(&g, dir, "hpscen").replace("    <serial type='file'>", &format!("{cdrom}    <serial type='file'>"));
+        std::fs::write(&xml, text).expect("write XML");
         std::fs::File::create(dir.join("a.img")).and_then(|f| f.set_len(1 << 20)).expect("create image");
         let out = client_cmd(PYTHON, dir)
             .arg("-c")

@@ -76,6 +76,27 @@ call('config vdc', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vdc'), CON
 out('config vdc', disk_info(dom, libvirt.VIR_DOMAIN_XML_INACTIVE, 'vdc'), 'live vdc', disk_info(dom, 0, 'vdc'))
 call('config vdc again', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vdc'), CONFIG))
 call('detach config vdc', lambda: dom.detachDeviceFlags(disk.replace('vdb', 'vdc'), CONFIG))
+# Live and config at once: one MAC for both (a generated one too).
+both = "<interface type='user'><model type='virtio'/></interface>"
+call('attach nic both', lambda: dom.attachDeviceFlags(both, LIVE | CONFIG))
+wait(('added', 'net0'))
+def macs(flags):
+    return [m.get('address') for m in ET.fromstring(dom.XMLDesc(flags)).findall('./devices/interface/mac')]
+out('same mac', len(macs(0)) == 1 and macs(0) == macs(libvirt.VIR_DOMAIN_XML_INACTIVE))
+mac_xml = "<interface type='user'><mac address='%s'/><model type='virtio'/></interface>" % macs(0)[0]
+call('detach nic both', lambda: dom.detachDeviceFlags(mac_xml, LIVE | CONFIG))
+wait(('removed', 'net0'))
+out('macs after', macs(0), macs(libvirt.VIR_DOMAIN_XML_INACTIVE))
+# cdrom media.
+def cdrom(src):
+    s = "<source file='%s'/>" % src if src else ''
+    return "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>%s<target dev='sda' bus='sata'/><readonly/></disk>" % s
+call('insert', lambda: dom.updateDeviceFlags(cdrom(scratch + '/a.img'), LIVE))
+out('sda', disk_info(dom, 0, 'sda'))
+call('eject', lambda: dom.updateDeviceFlags(cdrom(None), LIVE))
+out('sda', disk_info(dom, 0, 'sda'))
+call('media vda', lambda: dom.updateDeviceFlags(disk.replace('vdb', 'vda'), LIVE))
+call('update missing', lambda: dom.updateDeviceFlags(cdrom(None).replace('sda', 'sdz'), LIVE))
 out('events', EVENTS)
 dom.destroy()
 dom.undefine()
