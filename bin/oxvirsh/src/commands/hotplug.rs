@@ -5,9 +5,8 @@
 //! calls, and its messages.
 
 use super::*;
-use crate::parse::{b, s, CmdDef, CmdResult, Needs, DOMAIN, FILE, REQ};
+use crate::parse::{b, s, CmdDef, CmdResult, Needs, DOMAIN, FILE as FILE_OPT, REQ};
 use oxvirt::DomainXmlFlags;
-use oxvirt_conf::xml::{El, XNode};
 
 macro_rules! cmd {
     ($name:expr, $help:expr, $opts:expr, $h:expr) => {
@@ -15,6 +14,8 @@ macro_rules! cmd {
     };
 }
 
+/// `VIRSH_COMMON_OPT_FILE(N_("XML file"))`.
+const FILE: crate::parse::OptDef = crate::parse::OptDef { help: "XML file", ..FILE_OPT };
 const PERSISTENT: crate::parse::OptDef = b("persistent", "make live change persistent");
 const CONFIG: crate::parse::OptDef = b("config", "affect next boot");
 const LIVE: crate::parse::OptDef = b("live", "affect running domain");
@@ -43,14 +44,24 @@ pub const CMDS: &[CmdDef] = &[
             s("targetbus", 0, "target bus of disk device"),
             s("driver", 0, "driver of disk device"),
             s("subdriver", 0, "subdriver of disk device"),
+            s("iothread", 0, "IOThread to be used by supported device"),
             s("cache", 0, "cache mode of disk device"),
+            s("io", 0, "io policy of disk device"),
             s("type", 0, "target device type"),
             crate::parse::alias("shareable", "mode=shareable"),
             s("mode", 0, "mode of device reading and writing"),
             s("sourcetype", 0, "type of source (block|file|network)"),
             s("serial", 0, "serial of disk device"),
+            s("wwn", 0, "wwn of disk device"),
             s("alias", 0, "custom alias name of disk device"),
+            b("rawio", "needs rawio capability"),
+            s("address", 0, "address of disk device"),
+            b("multifunction", "use multifunction pci under specified address"),
             b("print-xml", "print XML document rather than attach the disk"),
+            s("source-protocol", 0, "protocol used by disk device source"),
+            s("source-host-name", 0, "host name for source of disk device"),
+            s("source-host-transport", 0, "host transport for source of disk device"),
+            s("source-host-socket", 0, "host socket for source of disk device"),
             PERSISTENT,
             CONFIG,
             LIVE,
@@ -70,12 +81,15 @@ pub const CMDS: &[CmdDef] = &[
             s("script", 0, "script used to bridge network interface"),
             s("model", 0, "model type"),
             s("alias", 0, "custom alias name of interface device"),
+            s("inbound", 0, "control domain's incoming traffics"),
+            s("outbound", 0, "control domain's outgoing traffics"),
             PERSISTENT,
             CONFIG,
             LIVE,
             CURRENT,
             b("print-xml", "print XML document rather than attach the interface"),
             b("managed", "libvirt will automatically detach/attach the device from/to host"),
+            s("source-mode", 0, "mode attribute of <source/> element"),
         ],
         cmd_attach_interface
     ),
@@ -236,41 +250,155 @@ fn esc(v: &str) -> String {
     oxvirt_conf::xml::escape(v)
 }
 
+/// `virshAddressParse`: `TYPE:N.N.N[.N]` (any one character between the numbers).
+fn parse_address(text: &str) -> Option<(&str, Vec<u64>)> {
+    let (ty, rest) = text.split_once(':')?;
+    let (count, radix) = match ty {
+        "pci" => (4, 16),
+        "sata" | "ide" | "scsi" => (3, 10),
+        "ccw" => (3, 16),
+        "usb" => (2, 10),
+        _ => return None,
+    };
+    let mut nums = Vec::new();
+    let mut rest = rest;
+    for i in 0..count {
+        if i > 0 {
+            let mut it = rest.chars();
+            it.next()?;
+            rest = it.as_str();
+        }
+        let end = rest.find(|c: char| !c.is_digit(radix)).unwrap_or(rest.len());
+        nums.push(u64::from_str_radix(&rest[..end], radix).ok().filter(|v| *v <= u64::from(u32::MAX) || ty != "pci")?);
+        rest = &rest[end..];
+    }
+    Some((ty, nums))
+}
+
+/// `cmdAttachDiskFormatAddress`: the `<address>` line of `--address`.
+fn address_xml(ctl: &Ctl, text: &str, target: &str, multifunction: bool) -> Result<String, Fail> {
+    let (ty, n) = parse_address(text).ok_or_else(|| ctl.fail_msg("Invalid address."))?;
+    if target.starts_with("vd") && !matches!(ty, "pci" | "ccw") {
+        return Err(ctl.fail_msg("expecting a pci:0000.00.00.00 or ccw:00.0.0000 address."));
+    }
+    if target.starts_with("sd") && !matches!(ty, "scsi" | "usb" | "sata") {
+        return Err(ctl.fail_msg("expecting a scsi:00.00.00 or usb:00.00 or sata:00.00.00 address."));
+    }
+    if target.starts_with("hd") && ty != "ide" {
+        return Err(ctl.fail_msg("expecting an ide:00.00.00 address."));
+    }
+    Ok(match ty {
+        "pci" => format!(
+            "<address type='pci' domain='0x{:04x}' bus='0x{:02x}' slot='0x{:02x}' function='0x{:x}'{}/>\n",
+            n[0],
+            n[1],
+            n[2],
+            n[3],
+            if multifunction { " multifunction='on'" } else { "" }
+        ),
+        "ccw" => format!("<address type='ccw' cssid='0x{:02x}' ssid='0x{:01x}' devno='0x{:04x}'/>\n", n[0], n[1], n[2]),
+        "usb" => format!("<address type='usb' bus='{}' port='{}'/>\n", n[0], n[1]),
+        _ => format!("<address type='drive' controller='{}' bus='{}' unit='{}'/>\n", n[0], n[1], n[2]),
+    })
+}
+
+/// `virValidateWWN`: 16 hex digits, optionally after `0x`.
+fn valid_wwn(w: &str) -> bool {
+    let h = w.strip_prefix("0x").unwrap_or(w);
+    h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 fn cmd_attach_disk(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let (mut flags, current, persistent) = modify_flags(ctl, cmd, true)?;
+    require(ctl, cmd, "source-host-name", "source-protocol")?;
+    require(ctl, cmd, "source-host-transport", "source-protocol")?;
+    require(ctl, cmd, "source-host-socket", "source-protocol")?;
+    require(ctl, cmd, "source-host-socket", "source-host-transport")?;
+    exclusive(ctl, cmd, "source-host-name", "source-host-socket")?;
     let opt = |n: &str| opt_str(ctl, cmd, n);
     let source = cmd.string("source").map_err(|m| ctl.fail_msg(m))?.unwrap_or("");
     let target = req_str(ctl, cmd, "target")?;
-    let (driver, subdriver, cache, device, mode) = (opt("driver")?, opt("subdriver")?, opt("cache")?, opt("type")?, opt("mode")?);
-    let (stype, serial, alias, targetbus) = (opt("sourcetype")?, opt("serial")?, opt("alias")?, opt("targetbus")?);
-    let block = match stype {
-        Some("file") => false,
-        Some("block") => true,
+    let (driver, subdriver, iothread, cache, io) = (opt("driver")?, opt("subdriver")?, opt("iothread")?, opt("cache")?, opt("io")?);
+    let (device, mode, serial, wwn, straddr) = (opt("type")?, opt("mode")?, opt("serial")?, opt("wwn")?, opt("address")?);
+    let (targetbus, alias, stype, protocol) = (opt("targetbus")?, opt("alias")?, opt("sourcetype")?, opt("source-protocol")?);
+    let (host_name, host_transport, host_socket) = (opt("source-host-name")?, opt("source-host-transport")?, opt("source-host-socket")?);
+    let kind = match stype {
+        Some(k @ ("file" | "block" | "network")) => k,
         Some(other) => return Err(ctl.fail_msg(format!("Unknown source type: '{other}'"))),
+        None if protocol.is_some() => "network",
         None => {
             use std::os::unix::fs::FileTypeExt;
-            !matches!(driver, Some("file" | "tap"))
+            let blk = !matches!(driver, Some("file" | "tap"))
                 && !source.is_empty()
-                && std::fs::metadata(source).is_ok_and(|m| m.file_type().is_block_device())
+                && std::fs::metadata(source).is_ok_and(|m| m.file_type().is_block_device());
+            if blk {
+                "block"
+            } else {
+                "file"
+            }
         }
     };
+    if (kind == "network") != protocol.is_some() {
+        return Err(ctl.fail_msg("--source-protocol option requires --sourcetype network"));
+    }
     if let Some(m) = mode.filter(|m| *m != "readonly" && *m != "shareable") {
         return Err(ctl.fail_msg(format!("No support for {m} in command 'attach-disk'")));
     }
-    let mut xml = format!("<disk type='{}'", if block { "block" } else { "file" });
+    if let Some(w) = wwn.filter(|w| !valid_wwn(w)) {
+        // virValidateWWN reports through libvirt's error machinery.
+        return Err(Fail::Api(oxvirt::Error::new(
+            oxvirt::ErrorCode::InternalError,
+            oxvirt::ErrorDomain::None,
+            format!("Malformed wwn: {w}"),
+        )));
+    }
+    let mut xml = format!("<disk type='{kind}'");
     if let Some(d) = device {
         xml.push_str(&format!(" device='{}'", esc(d)));
     }
+    if cmd.has("rawio") {
+        xml.push_str(" rawio='yes'");
+    }
     xml.push_str(">\n");
-    let drv: String = [("name", driver), ("type", subdriver), ("cache", cache)]
+    let drv: String = [("name", driver), ("type", subdriver), ("iothread", iothread), ("cache", cache), ("io", io)]
         .iter()
         .filter_map(|(k, v)| v.map(|v| format!(" {k}='{}'", esc(v))))
         .collect();
     if !drv.is_empty() {
         xml.push_str(&format!("  <driver{drv}/>\n"));
     }
-    if !source.is_empty() {
-        xml.push_str(&format!("  <source {}='{}'/>\n", if block { "dev" } else { "file" }, esc(source)));
+    match kind {
+        "network" => {
+            let mut attrs = format!(" protocol='{}'", esc(protocol.unwrap_or("")));
+            if !source.is_empty() {
+                attrs.push_str(&format!(" name='{}'", esc(source)));
+            }
+            let mut host = String::new();
+            for (k, v) in [("transport", host_transport), ("socket", host_socket)] {
+                if let Some(v) = v {
+                    host.push_str(&format!(" {k}='{}'", esc(v)));
+                }
+            }
+            if let Some(h) = host_name {
+                let (name, port) = match h.split_once(':') {
+                    Some((n, p)) => (n, Some(p)),
+                    None => (h, None),
+                };
+                host.push_str(&format!(" name='{}'", esc(name)));
+                if let Some(p) = port {
+                    host.push_str(&format!(" port='{}'", esc(p)));
+                }
+            }
+            if host.is_empty() {
+                xml.push_str(&format!("  <source{attrs}/>\n"));
+            } else {
+                xml.push_str(&format!("  <source{attrs}>\n    <host{host}/>\n  </source>\n"));
+            }
+        }
+        _ if !source.is_empty() => {
+            xml.push_str(&format!("  <source {}='{}'/>\n", if kind == "block" { "dev" } else { "file" }, esc(source)))
+        }
+        _ => {}
     }
     xml.push_str(&format!("  <target dev='{target}'"));
     if let Some(b) = targetbus {
@@ -286,6 +414,13 @@ fn cmd_attach_disk(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     if let Some(a) = alias {
         xml.push_str(&format!("  <alias name='{a}'/>\n"));
     }
+    if let Some(w) = wwn {
+        xml.push_str(&format!("  <wwn>{w}</wwn>\n"));
+    }
+    if let Some(a) = straddr {
+        xml.push_str("  ");
+        xml.push_str(&address_xml(ctl, a, target, cmd.has("multifunction"))?);
+    }
     xml.push_str("</disk>\n");
     if cmd.has("print-xml") {
         ctl.print(&xml);
@@ -299,16 +434,92 @@ fn cmd_attach_disk(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     Ok(())
 }
 
+/// `virshParseRateStr`: `average,peak,burst,floor` (empty fields allowed).
+fn parse_rate(ctl: &Ctl, text: &str) -> Result<[u64; 4], Fail> {
+    let tok: Vec<&str> = text.split(',').collect();
+    if tok.len() > 4 {
+        return Err(ctl.fail_msg(format!("Rate string '{text}' has too many fields")));
+    }
+    let mut out = [0u64; 4];
+    for (i, name) in ["average", "peak", "burst", "floor"].iter().enumerate() {
+        if let Some(t) = tok.get(i).filter(|t| !t.is_empty()) {
+            out[i] = t.parse().map_err(|_| ctl.fail_msg(format!("field '{name}' is malformed")))?;
+        }
+    }
+    Ok(out)
+}
+
 fn cmd_attach_interface(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let (mut flags, current, persistent) = modify_flags(ctl, cmd, true)?;
     let typ = req_str(ctl, cmd, "type")?;
     let source = req_str(ctl, cmd, "source")?;
     let opt = |n: &str| opt_str(ctl, cmd, n);
     let (target, mac, script, model, alias) = (opt("target")?, opt("mac")?, opt("script")?, opt("model")?, opt("alias")?);
+    let (inbound, outbound, source_mode) = (opt("inbound")?, opt("outbound")?, opt("source-mode")?);
+    const TYPES: &[&str] = &[
+        "user",
+        "ethernet",
+        "vhostuser",
+        "server",
+        "client",
+        "mcast",
+        "network",
+        "bridge",
+        "internal",
+        "direct",
+        "hostdev",
+        "udp",
+        "vdpa",
+        "null",
+        "vds",
+    ];
+    if !TYPES.contains(&typ) {
+        return Err(ctl.fail_msg(format!("No support for {typ} in command 'attach-interface'")));
+    }
+    if let Some(m) = source_mode.filter(|m| *m != "server" && *m != "client") {
+        return Err(ctl.fail_msg(format!("Invalid source mode: {m}")));
+    }
+    let inbound = match inbound {
+        Some(t) => {
+            let r = parse_rate(ctl, t)?;
+            if r[0] == 0 && r[3] == 0 {
+                return Err(ctl.fail_msg("either inbound average or floor is mandatory"));
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let outbound = match outbound {
+        Some(t) => {
+            let r = parse_rate(ctl, t)?;
+            if r[0] == 0 {
+                return Err(ctl.fail_msg("outbound average is mandatory"));
+            }
+            if r[3] != 0 {
+                return Err(ctl.fail_msg("outbound floor is unsupported yet"));
+            }
+            Some(r)
+        }
+        None => None,
+    };
     let mut xml = format!("<interface type='{typ}'{}>\n", if cmd.has("managed") { " managed='yes'" } else { "" });
     match typ {
         "network" | "bridge" => xml.push_str(&format!("  <source {typ}='{source}'/>\n")),
         "direct" => xml.push_str(&format!("  <source dev='{source}'/>\n")),
+        "hostdev" => {
+            let addr = format!("pci:{source}");
+            match parse_address(&addr) {
+                Some(("pci", n)) => xml.push_str(&format!(
+                    "  <source>\n    <address type='pci' domain='0x{:04x}' bus='0x{:02x}' slot='0x{:02x}' function='0x{:x}'/>\n  </source>\n",
+                    n[0], n[1], n[2], n[3]
+                )),
+                _ => return Err(ctl.fail_msg(format!("cannot parse pci address '{source}' for network interface"))),
+            }
+        }
+        "vhostuser" => match source_mode {
+            Some(m) => xml.push_str(&format!("  <source type='unix' path='{source}' mode='{m}'/>\n")),
+            None => return Err(ctl.fail_msg("source-mode is mandatory")),
+        },
         _ => return Err(ctl.fail_msg(format!("No support for {typ} in command 'attach-interface'"))),
     }
     for (fmt_name, v) in
@@ -318,6 +529,28 @@ fn cmd_attach_interface(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
             let (el, at) = fmt_name.split_once(' ').unwrap_or((fmt_name, ""));
             xml.push_str(&format!("  <{el} {at}='{v}'/>\n"));
         }
+    }
+    if inbound.is_some() || outbound.is_some() {
+        xml.push_str("  <bandwidth>\n");
+        if let Some(r) = inbound.filter(|r| r[0] > 0 || r[3] > 0) {
+            xml.push_str("    <inbound");
+            for (i, k) in ["average", "peak", "burst", "floor"].iter().enumerate() {
+                if r[i] > 0 {
+                    xml.push_str(&format!(" {k}='{}'", r[i]));
+                }
+            }
+            xml.push_str("/>\n");
+        }
+        if let Some(r) = outbound.filter(|r| r[0] > 0) {
+            xml.push_str("    <outbound");
+            for (i, k) in ["average", "peak", "burst"].iter().enumerate() {
+                if r[i] > 0 {
+                    xml.push_str(&format!(" {k}='{}'", r[i]));
+                }
+            }
+            xml.push_str("/>\n");
+        }
+        xml.push_str("  </bandwidth>\n");
     }
     xml.push_str("</interface>\n");
     if cmd.has("print-xml") {
@@ -332,37 +565,138 @@ fn cmd_attach_interface(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     Ok(())
 }
 
-fn attr<'a>(e: &'a El, k: &str) -> Option<&'a str> {
-    e.attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
+/// An owned XML node as libxml2 keeps it (whitespace text included), so the XML virsh
+/// sends or prints (`virXMLNodeToString`: double-quoted attributes, the document's own
+/// indentation) comes out the same.
+#[derive(Debug, Clone)]
+enum X {
+    Text(String),
+    Comment(String),
+    El { name: String, attrs: Vec<(String, String)>, kids: Vec<X> },
 }
 
-fn child<'a>(e: &'a El, name: &str) -> Option<&'a El> {
-    e.children.iter().find_map(|c| match c {
-        XNode::El(x) if x.name == name => Some(x),
-        _ => None,
-    })
+impl X {
+    fn from_node(n: roxmltree::Node<'_, '_>) -> X {
+        if n.is_text() {
+            return X::Text(n.text().unwrap_or("").to_string());
+        }
+        if n.is_comment() {
+            return X::Comment(n.text().unwrap_or("").to_string());
+        }
+        X::El {
+            name: n.tag_name().name().to_string(),
+            attrs: n.attributes().map(|a| (a.name().to_string(), a.value().to_string())).collect(),
+            kids: n.children().filter(|c| c.is_element() || c.is_text() || c.is_comment()).map(X::from_node).collect(),
+        }
+    }
+
+    fn name(&self) -> Option<&str> {
+        match self {
+            X::El { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    fn attr(&self, k: &str) -> Option<&str> {
+        match self {
+            X::El { attrs, .. } => attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str()),
+            _ => None,
+        }
+    }
+
+    fn kids(&self) -> &[X] {
+        match self {
+            X::El { kids, .. } => kids,
+            _ => &[],
+        }
+    }
+
+    fn child(&self, name: &str) -> Option<&X> {
+        self.kids().iter().find(|k| k.name() == Some(name))
+    }
+
+    /// `xmlNodeDump` without formatting.
+    fn dump(&self, out: &mut String) {
+        match self {
+            X::Text(t) => {
+                for c in t.chars() {
+                    match c {
+                        '&' => out.push_str("&amp;"),
+                        '<' => out.push_str("&lt;"),
+                        '>' => out.push_str("&gt;"),
+                        '\r' => out.push_str("&#13;"),
+                        c => out.push(c),
+                    }
+                }
+            }
+            X::Comment(t) => {
+                out.push_str("<!--");
+                out.push_str(t);
+                out.push_str("-->");
+            }
+            X::El { name, attrs, kids } => {
+                out.push('<');
+                out.push_str(name);
+                for (k, v) in attrs {
+                    out.push_str(&format!(" {k}=\""));
+                    for c in v.chars() {
+                        match c {
+                            '&' => out.push_str("&amp;"),
+                            '<' => out.push_str("&lt;"),
+                            '>' => out.push_str("&gt;"),
+                            '"' => out.push_str("&quot;"),
+                            '\n' => out.push_str("&#10;"),
+                            '\r' => out.push_str("&#13;"),
+                            '\t' => out.push_str("&#9;"),
+                            c => out.push(c),
+                        }
+                    }
+                    out.push('"');
+                }
+                if kids.is_empty() {
+                    out.push_str("/>");
+                } else {
+                    out.push('>');
+                    for k in kids {
+                        k.dump(out);
+                    }
+                    out.push_str(&format!("</{name}>"));
+                }
+            }
+        }
+    }
+
+    fn to_xml(&self) -> String {
+        let mut out = String::new();
+        self.dump(&mut out);
+        out
+    }
 }
 
 /// The `<devices>` children called `name` of a domain document.
-fn devices(doc: &str, name: &str) -> Option<Vec<El>> {
+fn devices(doc: &str, name: &str) -> Option<Vec<X>> {
     let d = roxmltree::Document::parse(doc).ok()?;
     let devs = d.root_element().children().find(|c| c.has_tag_name("devices"))?;
-    Some(devs.children().filter(|c| c.has_tag_name(name)).map(El::from_node).collect())
+    Some(devs.children().filter(|c| c.has_tag_name(name)).map(X::from_node).collect())
 }
 
 /// `virshFindDisk`: the disk whose target or source is `path` (`changeable`: only
 /// cdroms and floppies), without its `<backingStore>`.
-fn find_disk(ctl: &Ctl, doc: &str, path: &str, changeable: bool) -> Result<El, Fail> {
+fn find_disk(ctl: &Ctl, doc: &str, path: &str, changeable: bool) -> Result<X, Fail> {
     let disks = devices(doc, "disk").filter(|d| !d.is_empty()).ok_or_else(|| ctl.fail_msg("Failed to get disk information"))?;
     for mut d in disks {
-        if changeable && attr(&d, "device").is_some_and(|v| v != "cdrom" && v != "floppy") {
+        if changeable && d.attr("device").is_some_and(|v| v != "cdrom" && v != "floppy") {
             continue;
         }
-        let src = child(&d, "source");
-        let hit = child(&d, "target").and_then(|t| attr(t, "dev")) == Some(path)
-            || ["file", "dev", "dir", "name"].iter().any(|k| src.and_then(|s| attr(s, k)) == Some(path));
+        let src = d.child("source");
+        let hit = d.child("target").and_then(|t| t.attr("dev")) == Some(path)
+            || ["file", "dev", "dir", "name"].iter().any(|k| src.and_then(|s| s.attr(k)) == Some(path));
         if hit {
-            d.children.retain(|c| !matches!(c, XNode::El(x) if x.name == "backingStore"));
+            if let X::El { kids, .. } = &mut d {
+                if let Some(i) = kids.iter().position(|k| k.name() == Some("backingStore")) {
+                    kids.remove(i);
+                }
+            }
             return Ok(d);
         }
     }
@@ -388,7 +722,7 @@ fn cmd_detach_disk(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
 
 /// `virshDomainDetachInterface` over one document.
 fn detach_iface(ctl: &mut Ctl, dom: &Domain, doc: &str, typ: &str, mac: Option<&str>, flags: u32, current: bool) -> Result<bool, Fail> {
-    let nodes: Vec<El> = devices(doc, "interface").unwrap_or_default().into_iter().filter(|i| attr(i, "type") == Some(typ)).collect();
+    let nodes: Vec<X> = devices(doc, "interface").unwrap_or_default().into_iter().filter(|i| i.attr("type") == Some(typ)).collect();
     if nodes.is_empty() {
         ctl.error(&format!("No interface found whose type is {typ}"));
         return Ok(false);
@@ -396,9 +730,9 @@ fn detach_iface(ctl: &mut Ctl, dom: &Domain, doc: &str, typ: &str, mac: Option<&
     let found = match mac {
         Some(mac) => {
             let want = mac.to_ascii_lowercase();
-            let hits: Vec<&El> = nodes
+            let hits: Vec<&X> = nodes
                 .iter()
-                .filter(|n| child(n, "mac").and_then(|m| attr(m, "address")).is_some_and(|a| a.to_ascii_lowercase() == want))
+                .filter(|n| n.child("mac").and_then(|m| m.attr("address")).is_some_and(|a| a.to_ascii_lowercase() == want))
                 .collect();
             if hits.len() > 1 {
                 ctl.error(&format!(
@@ -507,13 +841,20 @@ fn cmd_change_media(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let doc = dom.xml_desc(if flags & AFFECT_CONFIG != 0 { DomainXmlFlags::INACTIVE } else { DomainXmlFlags::empty() })?;
     let mut disk = find_disk(ctl, &doc, path, true)?;
     // virshUpdateDiskXML
-    if !matches!(attr(&disk, "device"), Some("cdrom" | "floppy")) {
+    if !matches!(disk.attr("device"), Some("cdrom" | "floppy")) {
         return Err(ctl.fail_msg(format!("The disk device '{path}' is not removable")));
     }
-    let old = child(&disk, "source").cloned();
+    let X::El { attrs, kids, .. } = &mut disk else { return Err(ctl.fail_msg("Failed to get disk information")) };
+    let src_pos = kids.iter().position(|k| k.name() == Some("source"));
+    let target_pos = kids.iter().position(|k| k.name() == Some("target"));
+    // The last text node before <target>: the indentation of the new <source>.
+    let indent = kids[..target_pos.unwrap_or(kids.len())].iter().rev().find_map(|k| match k {
+        X::Text(t) => Some(t.clone()),
+        _ => None,
+    });
     let mut block = cmd.has("block");
     let new_source = if eject {
-        if old.is_none() {
+        if src_pos.is_none() {
             return Err(ctl.fail_msg(format!("The disk device '{path}' doesn't have media")));
         }
         block = false;
@@ -522,26 +863,30 @@ fn cmd_change_media(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
         Some(source.ok_or_else(|| ctl.fail_msg("New disk media source was not specified"))?)
     };
     let mut policy = None;
-    if let Some(src) = &old {
-        let has_media = ["file", "dev", "dir", "pool", "name"].iter().any(|k| attr(src, k).is_some());
+    if let Some(i) = src_pos {
+        let src = &kids[i];
+        let has_media = ["file", "dev", "dir", "pool", "name"].iter().any(|k| src.attr(k).is_some());
         if has_media && insert {
             return Err(ctl.fail_msg(format!("The disk device '{path}' already has media")));
         }
-        policy = attr(src, "startupPolicy").map(str::to_string);
-        disk.children.retain(|c| !matches!(c, XNode::El(x) if x.name == "source"));
+        policy = src.attr("startupPolicy").map(str::to_string);
+        kids.remove(i);
     }
-    if let Some(i) = disk.attrs.iter().position(|(k, _)| k == "type") {
-        disk.attrs[i].1 = if block { "block" } else { "file" }.into();
-    } else {
-        disk.attrs.insert(0, ("type".into(), if block { "block" } else { "file" }.into()));
+    let ty = if block { "block" } else { "file" }.to_string();
+    match attrs.iter().position(|(k, _)| k == "type") {
+        Some(i) => attrs[i].1 = ty,
+        None => attrs.push(("type".into(), ty)),
     }
     if let Some(src) = new_source {
-        let mut s = El::new("source").attr(if block { "dev" } else { "file" }, src);
+        let mut a = vec![(if block { "dev" } else { "file" }.to_string(), src.to_string())];
         if let Some(p) = policy {
-            s.push_attr("startupPolicy", p);
+            a.push(("startupPolicy".into(), p));
         }
-        let at = disk.children.iter().position(|c| matches!(c, XNode::El(x) if x.name == "target")).unwrap_or(disk.children.len());
-        disk.children.insert(at, XNode::El(s));
+        let at = kids.iter().position(|k| k.name() == Some("target")).unwrap_or(kids.len());
+        kids.insert(at, X::El { name: "source".into(), attrs: a, kids: Vec::new() });
+        if let Some(t) = indent {
+            kids.insert(at + 1, X::Text(t));
+        }
     }
     let xml = disk.to_xml();
     if cmd.has("print-xml") {
