@@ -1920,6 +1920,46 @@ mod tests {
     }
 
     #[test]
+    fn hotplug_arguments_are_the_command_lines_properties() {
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>\
+            <disk type='file'><driver name='qemu' type='qcow2' cache='none'/><source file='/a,b.qcow2'/><target dev='vdc' bus='virtio'/>\
+            <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/></disk>\
+            <controller type='pci' index='0' model='pcie-root'/><controller type='pci' index='5' model='pcie-root-port'/>\
+            <interface type='user'><mac address='52:54:00:00:00:07'/><model type='virtio'/>\
+            <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/></interface>\
+            </devices></domain>";
+        let def = match DomainDef::parse(xml, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("bad test XML: {e}"),
+        };
+        let disk = &def.devices.disks[0];
+        let nodes = hotplug::disk_blockdevs(disk, 4).map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            nodes.ok(),
+            Some(vec![
+                r#"{"auto-read-only":true,"cache":{"direct":true,"no-flush":false},"discard":"unmap","driver":"file","filename":"/a,b.qcow2","node-name":"libvirt-4-storage"}"#.to_string(),
+                r#"{"cache":{"direct":true,"no-flush":false},"driver":"qcow2","file":"libvirt-4-storage","node-name":"libvirt-4-format","read-only":false}"#.to_string(),
+            ])
+        );
+        let dev = hotplug::disk_device(&def, disk, Some(4)).map(|v| v.to_string());
+        assert_eq!(
+            dev.ok().as_deref(),
+            Some(
+                r#"{"addr":"0x0","bus":"pci.5","drive":"libvirt-4-format","driver":"virtio-blk-pci","id":"virtio-disk2","write-cache":"on"}"#
+            )
+        );
+        let net = hotplug::net(&def, &def.devices.interfaces[0], 3).map(|(a, b)| (a.to_string(), b.to_string()));
+        assert_eq!(
+            net.ok(),
+            Some((
+                r#"{"id":"hostnet3","type":"user"}"#.to_string(),
+                r#"{"addr":"0x0","bus":"pci.5","driver":"virtio-net-pci","id":"net3","mac":"52:54:00:00:00:07","netdev":"hostnet3"}"#
+                    .to_string()
+            ))
+        );
+    }
+
+    #[test]
     fn loadparm_comes_from_the_first_boot_device() {
         let xml = "<domain type='qemu'><name>g</name><memory>1024</memory><os><type arch='s390x'>hvm</type></os><devices>\
             <disk type='file'><source file='/a'/><target dev='vda' bus='virtio'/><boot order='2' loadparm='x'/></disk>\
