@@ -14,6 +14,7 @@ use super::qemu::{build_guest, define, guest_xml, idle_xml, wait_marker, QemuDae
 use super::qemu_net::{daemon_in, NetNs};
 use super::qemu_vs_libvirtd::Libvirtd;
 use super::tls::oxvirsh;
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// `virsh LINE` must fail; returns stderr.
@@ -83,6 +84,27 @@ fn guest_macs(v: &serde_json::Value) -> Vec<String> {
 
 const NIC_MAC: &str = "52:54:00:48:50:01";
 
+/// A 1 MiB qcow2 (version 2) image with nothing allocated: header, an empty L1 table,
+/// the refcount table and one refcount block covering its four clusters.
+fn tiny_qcow2() -> Vec<u8> {
+    const CLUSTER: usize = 1 << 16;
+    let mut img = vec![0u8; 4 * CLUSTER];
+    let mut put = |at: usize, bytes: &[u8]| img[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, b"QFI\xfb");
+    put(4, &2u32.to_be_bytes()); // version
+    put(20, &16u32.to_be_bytes()); // cluster_bits
+    put(24, &(1u64 << 20).to_be_bytes()); // size
+    put(36, &1u32.to_be_bytes()); // l1_size
+    put(40, &(CLUSTER as u64).to_be_bytes()); // l1_table_offset
+    put(48, &(2 * CLUSTER as u64).to_be_bytes()); // refcount_table_offset
+    put(56, &1u32.to_be_bytes()); // refcount_table_clusters
+    put(2 * CLUSTER, &(3 * CLUSTER as u64).to_be_bytes());
+    for c in 0..4 {
+        put(3 * CLUSTER + 2 * c, &1u16.to_be_bytes());
+    }
+    img
+}
+
 /// With the daemon dead: `device_del` of `alias` straight on the guest's monitor
 /// socket, waiting for QEMU's DEVICE_DELETED.
 fn device_del_behind_the_daemon(d: &QemuDaemon, alias: &str) {
@@ -113,7 +135,8 @@ fn disks_nics_and_media_hotplug_on_the_test_guest() {
     let mut d = QemuDaemon::start("qemu-hotplug", &[]);
     let xml = guest_xml(&g, &d.dir.0, "hot").replace(
         "    <serial type='file'>",
-        "    <disk type='file' device='cdrom'>\n      <target dev='sda' bus='sata'/>\n      <readonly/>\n    </disk>\n    <serial type='file'>",
+        "    <disk type='file' device='cdrom'>\n      <target dev='sda' bus='sata'/>\n      <readonly/>\n    </disk>\n    \
+         <controller type='scsi' model='virtio-scsi'/>\n    <serial type='file'>",
     );
     define(&d, "hot", &xml);
     let extra = d.dir.0.join("extra.img");
@@ -175,6 +198,26 @@ fn disks_nics_and_media_hotplug_on_the_test_guest() {
     assert!(!block_files(&d, "hot").contains(&extra.display().to_string()));
     assert!(!pci_ids(&d, "hot").contains(&"virtio-disk1".to_string()));
     agent_until(&d, "hot", "guest-get-disks", |v| !guest_disks(v).contains(&"/dev/vdb".to_string()));
+
+    // A qcow2 image, and a disk on the SCSI controller (the guest's first SCSI disk).
+    let qcow = d.dir.0.join("extra.qcow2");
+    std::fs::write(&qcow, tiny_qcow2()).expect("write qcow2");
+    d.virsh_ok(&format!("attach-disk hot {} vdb --subdriver qcow2", qcow.display()));
+    let fmt = qmp(&d, "hot", "query-block");
+    let drv = fmt.as_array().into_iter().flatten().find(|b| b["inserted"]["file"].as_str() == Some(&*qcow.display().to_string()));
+    assert_eq!(
+        drv.map(|b| (b["inserted"]["drv"].clone(), b["inserted"]["image"]["virtual-size"].clone())),
+        Some((json!("qcow2"), json!(1 << 20)))
+    );
+    d.virsh_ok(&format!("attach-disk hot {} sdb --targetbus scsi", extra2.display()));
+    assert!(d.virsh_ok("dumpxml hot").contains("<alias name='scsi0-0-1'/>"));
+    agent_until(&d, "hot", "guest-get-disks", |v| guest_disks(v).contains(&"/dev/sda".to_string()));
+    for t in ["vdb", "sdb"] {
+        d.virsh_ok(&format!("detach-disk hot {t}"));
+    }
+    let files = block_files(&d, "hot");
+    assert!(!files.contains(&qcow.display().to_string()) && !files.contains(&extra2.display().to_string()), "{files:?}");
+    agent_until(&d, "hot", "guest-get-disks", |v| !guest_disks(v).iter().any(|n| n == "/dev/sda" || n == "/dev/vdb"));
 
     // A device the guest released while the daemon was down (its DEVICE_DELETED lost):
     // the restarted daemon finds it gone from QEMU and removes it (backend too).
