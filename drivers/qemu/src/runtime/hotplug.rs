@@ -166,6 +166,34 @@ fn next_net(def: &DomainDef) -> usize {
         .unwrap_or(0)
 }
 
+/// Every alias the devices of `def` that hotplug knows carry.
+fn aliases(def: &DomainDef) -> impl Iterator<Item = &str> {
+    let d = &def.devices;
+    d.disks
+        .iter()
+        .map(|x| &x.info)
+        .chain(d.interfaces.iter().map(|x| &x.info))
+        .chain(d.controllers.iter().map(|x| &x.info))
+        .chain(d.chardevs.iter().map(|x| &x.info))
+        .filter_map(|i| i.alias.as_deref())
+}
+
+/// libvirt's `virDomainDeviceValidateAliasForHotplug`: a user alias (`ua-...`) must be
+/// new to the definition.
+fn check_alias_unique(def: &DomainDef, alias: Option<&str>) -> Result<()> {
+    match alias {
+        Some(a) if aliases(def).any(|x| x == a) => {
+            Err(Error::new(ErrorCode::ConfigUnsupported, ErrorDomain::Domain, format!("non unique alias detected: {a}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A device's user alias (the only kind an inactive parse keeps).
+fn user_alias(info: &oxvirt_conf::domain::DeviceInfo) -> Option<String> {
+    info.alias.clone().filter(|a| a.starts_with("ua-"))
+}
+
 /// libvirt's `virDomainDiskInsert`: after the disks of the same bus that sort before it.
 fn insert_disk(def: &mut DomainDef, disk: Disk) {
     let idx = |d: &Disk| crate::postparse::disk_index(&d.target_dev);
@@ -268,6 +296,7 @@ const PERSISTENT_ATTACH: &[&str] = &[
 fn attach_config(drv: &Driver, def: &DomainDef, dev: Dev) -> Result<DomainDef> {
     match dev {
         Dev::Disk(disk) => {
+            check_alias_unique(def, user_alias(&disk.info).as_deref())?;
             if def.devices.disks.iter().any(|d| d.target_dev == disk.target_dev) {
                 return Err(err(ErrorCode::OperationInvalid, format!("target {} already exists", disk.target_dev)));
             }
@@ -276,6 +305,7 @@ fn attach_config(drv: &Driver, def: &DomainDef, dev: Dev) -> Result<DomainDef> {
             reparse(drv, &new, None)
         }
         Dev::Net(net, _) => {
+            check_alias_unique(def, user_alias(&net.info).as_deref())?;
             let mut new = def.clone();
             new.devices.interfaces.push(*net);
             reparse(drv, &new, None)
@@ -450,6 +480,8 @@ fn blockdev_add(qmp: &Qmp, disk: &Disk, node: usize) -> Result<()> {
 
 fn attach_disk_live(drv: &Driver, d: &DomainRef, disk: Disk) -> Result<String> {
     let (qmp, def) = live(drv, d)?;
+    let ua = user_alias(&disk.info);
+    check_alias_unique(&def, ua.as_deref())?;
     if matches!(disk.device.as_str(), "cdrom" | "floppy") {
         if let Some(orig) = def.devices.disks.iter().find(|x| x.target_dev == disk.target_dev) {
             let orig = orig.clone();
@@ -507,12 +539,17 @@ fn attach_disk_live(drv: &Driver, d: &DomainRef, disk: Disk) -> Result<String> {
             }
         }
     }
-    let alias = disk_alias(&disk).ok_or_else(|| err(ErrorCode::InternalError, format!("no alias for disk {}", disk.target_dev)))?;
+    let alias = match ua {
+        Some(a) => a,
+        None => disk_alias(&disk).ok_or_else(|| err(ErrorCode::InternalError, format!("no alias for disk {}", disk.target_dev)))?,
+    };
     disk.info.alias = Some(alias.clone());
     let node = next_node(&def);
     set_node_index(&mut disk, node);
     new.devices.disks[pos] = disk.clone();
-    let device = crate::command::hotplug::disk_device(&new, &disk, Some(node))?;
+    let mut device = crate::command::hotplug::disk_device(&new, &disk, Some(node))?;
+    // The device's QEMU id is its alias (a user alias too).
+    device["id"] = json!(alias);
     label_disk(drv, &def, &disk)?;
     if let Err(e) = blockdev_add(&qmp, &disk, node) {
         unlabel_disk(drv, &def, &disk);
@@ -537,8 +574,10 @@ fn attach_net_live(drv: &Driver, d: &DomainRef, net: Interface) -> Result<String
             format!("hotplug of interface type of {} is not implemented yet", net.iface_type),
         ));
     }
+    let ua = user_alias(&net.info);
+    check_alias_unique(&def, ua.as_deref())?;
     let idx = next_net(&def);
-    let alias = format!("net{idx}");
+    let alias = ua.unwrap_or_else(|| format!("net{idx}"));
     let mut new = def.clone();
     new.devices.interfaces.push(net);
     assign_addresses(drv, &mut new)?;
@@ -555,13 +594,18 @@ fn attach_net_live(drv: &Driver, d: &DomainRef, net: Interface) -> Result<String
     }
     let net = tap_def.devices.interfaces[0].clone();
     let undo_tap = || super::net::teardown(&tap_def);
-    let (netdev, device) = match crate::command::hotplug::net(&new, &net, idx) {
+    let (mut netdev, mut device) = match crate::command::hotplug::net(&new, &net, idx) {
         Ok(v) => v,
         Err(e) => {
             undo_tap();
             return Err(e.into());
         }
     };
+    // QEMU ids from the alias (a user alias too): the device's, and `host` + it for
+    // the backend, as libvirt names them.
+    netdev["id"] = json!(format!("host{alias}"));
+    device["netdev"] = json!(format!("host{alias}"));
+    device["id"] = json!(alias);
     if let Err(e) = qmp.execute("netdev_add", Some(netdev)) {
         undo_tap();
         return Err(e.into());

@@ -76,6 +76,14 @@ call('config vdc', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vdc'), CON
 out('config vdc', disk_info(dom, libvirt.VIR_DOMAIN_XML_INACTIVE, 'vdc'), 'live vdc', disk_info(dom, 0, 'vdc'))
 call('config vdc again', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vdc'), CONFIG))
 call('detach config vdc', lambda: dom.detachDeviceFlags(disk.replace('vdb', 'vdc'), CONFIG))
+# A user alias names the device (and its events); it must be unique.
+ua = disk.replace('vdb', 'vdd').replace('</disk>', "<alias name='ua-extra'/></disk>")
+call('attach ua', lambda: dom.attachDeviceFlags(ua, LIVE))
+wait(('added', 'ua-extra'))
+out('live vdd', disk_info(dom, 0, 'vdd'))
+call('dup ua', lambda: dom.attachDeviceFlags(ua.replace('vdd', 'vde'), LIVE))
+call('detach ua', lambda: dom.detachDeviceAlias('ua-extra', LIVE))
+wait(('removed', 'ua-extra'))
 # Live and config at once: one MAC for both (a generated one too).
 both = "<interface type='user'><model type='virtio'/></interface>"
 call('attach nic both', lambda: dom.attachDeviceFlags(both, LIVE | CONFIG))
