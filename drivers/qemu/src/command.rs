@@ -395,6 +395,58 @@ pub mod hotplug {
         disk_device_props(def, disk, node, None).map(|p| value(&p))
     }
 
+    /// The `chardev-add` backend of a character device's host side (libvirt's
+    /// `qemuChardevGetBackendProps`), for the types this driver runs.
+    pub fn chardev_backend(s: &oxvirt_conf::domain::ChrSource) -> Result<Value> {
+        let path = s.path.clone().unwrap_or_default();
+        Ok(match s.chr_type.as_str() {
+            "null" | "pty" | "vc" | "stdio" => serde_json::json!({ "type": s.chr_type, "data": {} }),
+            "file" => {
+                let mut data = serde_json::json!({ "out": path });
+                if let Some(a) = &s.append {
+                    data["append"] = Value::Bool(a == "on");
+                }
+                serde_json::json!({ "type": "file", "data": data })
+            }
+            "pipe" => serde_json::json!({ "type": "pipe", "data": { "device": path } }),
+            "dev" => serde_json::json!({ "type": "serial", "data": { "device": path } }),
+            "unix" | "tcp" => {
+                if s.tls.is_some() || s.reconnect.is_some() {
+                    return Err(unsupported("chardev TLS/reconnect is not supported by this driver yet"));
+                }
+                let addr = if s.chr_type == "unix" {
+                    serde_json::json!({ "type": "unix", "data": { "path": path } })
+                } else {
+                    serde_json::json!({ "type": "inet", "data": {
+                        "host": s.host.clone().unwrap_or_default(), "port": s.service.clone().unwrap_or_default() } })
+                };
+                let mut data = serde_json::json!({ "addr": addr, "server": s.listen });
+                if s.listen {
+                    data["wait"] = Value::Bool(false);
+                }
+                if s.protocol.as_deref() == Some("telnet") {
+                    data["telnet"] = Value::Bool(true);
+                }
+                serde_json::json!({ "type": "socket", "data": data })
+            }
+            other => return Err(unsupported(format!("chardev type '{other}' is not supported by this driver yet"))),
+        })
+    }
+
+    /// The `device_add` arguments of virtio channel `c` (address assigned) with alias
+    /// `alias` on chardev `char{alias}`, as the command line's `virtserialport`.
+    pub fn channel_device(c: &oxvirt_conf::domain::Chardev, alias: &str) -> Result<Value> {
+        let mut p = Props::default().s("driver", "virtserialport");
+        if let Some(Address::VirtioSerial { controller, bus, port }) = c.info.address {
+            p = p.s("bus", format!("virtio-serial{controller}.{bus}")).n("nr", port as i64);
+        }
+        p = p.s("chardev", format!("char{alias}")).s("id", alias);
+        if let Some(n) = c.target.as_ref().and_then(|t| attr(t, "name")) {
+            p = p.s("name", n);
+        }
+        Ok(value(&p))
+    }
+
     /// The `netdev_add` and `device_add` arguments of NIC `n` of `def` with alias
     /// `net{idx}` (backend `hostnet{idx}`); a tap NIC's tap is `n.target_dev`.
     pub fn net(def: &DomainDef, n: &oxvirt_conf::domain::Interface, idx: usize) -> Result<(Value, Value)> {

@@ -352,11 +352,12 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool) -> Resul
 }
 
 /// Addresses for devices added to a running guest's definition (those without one):
-/// drive addresses, then PCI addresses by the same rules as a definition's (libvirt's
+/// drive addresses, virtio-serial ports, then PCI addresses by the same rules as a definition's (libvirt's
 /// `qemuDomainEnsurePCIAddress` for hotplug). The hotplug code refuses the result when
 /// a PCI controller had to be added for it.
 pub fn assign_hotplug_addresses(def: &mut DomainDef, caps: &QemuCaps) -> Result<()> {
     assign_drive_addresses(def);
+    assign_virtio_serial_ports(def);
     pci::assign_pci_addresses(def, caps)
 }
 

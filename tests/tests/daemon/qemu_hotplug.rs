@@ -447,3 +447,49 @@ fn hotplug_matches_libvirtd() {
     eprintln!("oxvirtd:\n{ours}\nlibvirtd 9.0:\n{theirs}");
     assert_eq!(ours, theirs, "hotplug through oxvirtd differs from libvirtd's");
 }
+
+/// The guest-agent channel hot-plugged into a test guest defined without it (but with a
+/// virtio-serial controller): the guest's port appears, qemu-ga opens it and answers;
+/// detached, the agent is "not configured" again.
+#[test]
+fn the_agent_channel_is_hot_plugged() {
+    let g = build_guest();
+    let mut d = QemuDaemon::start("qemu-hotplug-chan", &[]);
+    let channel = "    <channel type='unix'>\n      <source mode='bind'/>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>\n";
+    let xml = guest_xml(&g, &d.dir.0, "chan");
+    assert!(xml.contains(channel), "unexpected guest XML: {xml}");
+    define(&d, "chan", &xml.replace(channel, "    <controller type='virtio-serial'/>\n"));
+    let since = Instant::now();
+    d.virsh_ok("start chan");
+    wait_marker(&d, "chan", since);
+    let ping = r#"qemu-agent-command chan '{"execute":"guest-ping"}'"#;
+    assert!(virsh_err(&d, ping).contains("QEMU guest agent is not configured"));
+    let file = d.dir.0.join("channel.xml");
+    std::fs::write(&file, channel).expect("write XML");
+    let out = d.python(&format!(
+        "{PY_EVENTS}
+ADDED = []
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, lambda conn, dom, alias, op: ADDED.append(alias), None)
+c.lookupByName('chan').attachDeviceFlags(open('{}').read(), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+end = time.time() + 30
+while not ADDED and time.time() < end:
+    time.sleep(0.02)
+print(ADDED)
+",
+        file.display()
+    ));
+    assert_eq!(out.trim(), "['channel0']");
+    let live = d.virsh_ok("dumpxml chan");
+    assert!(live.contains("/org.qemu.guest_agent.0'/>") && live.contains("<alias name='channel0'/>"), "{live}");
+    agent_until(&d, "chan", "guest-ping", |_| true);
+    // A restarted daemon still knows the channel and its socket.
+    d.kill9();
+    d.spawn();
+    agent_until(&d, "chan", "guest-ping", |_| true);
+    assert_eq!(d.virsh_ok(&format!("detach-device chan {}", file.display())).trim(), "Device detached successfully");
+    assert!(virsh_err(&d, ping).contains("QEMU guest agent is not configured"));
+    assert!(!d.virsh_ok("dumpxml chan").contains("org.qemu.guest_agent.0"));
+    d.virsh_ok("destroy chan");
+    d.virsh_ok("undefine chan");
+    d.assert_clean();
+}

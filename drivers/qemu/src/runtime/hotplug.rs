@@ -37,7 +37,7 @@ use super::Driver;
 use crate::qmp::{Qmp, QmpEvent};
 use oxvirt::driver::check_flags;
 use oxvirt::*;
-use oxvirt_conf::domain::{parse_device, Address, Devices, Disk, DomainDef, FormatOptions, Interface};
+use oxvirt_conf::domain::{parse_device, Address, Chardev, Devices, Disk, DomainDef, FormatOptions, Interface};
 use oxvirt_conf::xml::El;
 use oxvirt_util::uuid::Uuid;
 use serde_json::{json, Value};
@@ -85,13 +85,16 @@ enum Dev {
     Disk(Box<Disk>),
     /// The NIC and whether its XML named a MAC (a generated one is not matched).
     Net(Box<Interface>, bool),
+    /// A serial port, console or channel, and its XML (the element alone).
+    Chr(Box<Chardev>, String),
     /// Any other device: its element name and its XML (the element alone).
     Other(String, String),
 }
 
 fn parse(xml: &str, inactive: bool) -> Result<Dev> {
     let (name, devs) = parse_device(xml, inactive).map_err(conf_err)?;
-    let Devices { mut disks, mut interfaces, .. } = devs;
+    let Devices { mut disks, mut interfaces, mut chardevs, .. } = devs;
+    let elem = || roxmltree::Document::parse(xml).map(|doc| xml[doc.root_element().range()].to_string()).unwrap_or_default();
     Ok(match name.as_str() {
         "disk" if !disks.is_empty() => Dev::Disk(Box::new(disks.remove(0))),
         "interface" if !interfaces.is_empty() => {
@@ -100,10 +103,8 @@ fn parse(xml: &str, inactive: bool) -> Result<Dev> {
             });
             Dev::Net(Box::new(interfaces.remove(0)), mac_given)
         }
-        _ => {
-            let elem = roxmltree::Document::parse(xml).map(|doc| xml[doc.root_element().range()].to_string()).unwrap_or_default();
-            Dev::Other(name, elem)
-        }
+        "serial" | "parallel" | "console" | "channel" if !chardevs.is_empty() => Dev::Chr(Box::new(chardevs.remove(0)), elem()),
+        _ => Dev::Other(name, elem()),
     })
 }
 
@@ -148,6 +149,42 @@ fn ensure_aliases(def: &mut DomainDef) {
             n.info.alias = Some(format!("net{i}"));
         }
     }
+    // Channels as the command line names them (channelN, chardev charchannelN).
+    for (i, c) in def.devices.chardevs.iter_mut().filter(|c| c.device == "channel").enumerate() {
+        if c.info.alias.is_none() {
+            c.info.alias = Some(format!("channel{i}"));
+        }
+    }
+}
+
+/// The next `channelN` alias number of `def`.
+fn next_channel(def: &DomainDef) -> usize {
+    def.devices
+        .chardevs
+        .iter()
+        .filter_map(|c| c.info.alias.as_deref()?.strip_prefix("channel")?.parse::<usize>().ok())
+        .map(|i| i + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// libvirt's `virDomainChrFind`: the character device of the same kind, target and
+/// host side as `m`.
+fn find_chr(def: &DomainDef, m: &Chardev) -> Result<usize> {
+    let name = |c: &Chardev| c.target.as_ref().and_then(|t| t.attrs.iter().find(|(k, _)| k == "name")).map(|(_, v)| v.clone());
+    def.devices
+        .chardevs
+        .iter()
+        .position(|c| {
+            c.device == m.device
+                && c.target_type() == m.target_type()
+                && name(c) == name(m)
+                && c.source.chr_type == m.source.chr_type
+                && (m.source.path.is_none() || c.source.path == m.source.path)
+        })
+        .ok_or_else(|| {
+            Error::new(ErrorCode::DeviceMissing, D, format!("chr type '{}' device not present in domain configuration", m.device))
+        })
 }
 
 /// The next free block-node index of `def`.
@@ -310,6 +347,7 @@ fn attach_config(drv: &Driver, def: &DomainDef, dev: Dev) -> Result<DomainDef> {
             new.devices.interfaces.push(*net);
             reparse(drv, &new, None)
         }
+        Dev::Chr(_, elem) => reparse(drv, def, Some(&elem)),
         Dev::Other(name, elem) if PERSISTENT_ATTACH.contains(&name.as_str()) => reparse(drv, def, Some(&elem)),
         Dev::Other(name, _) => Err(err(ErrorCode::OperationUnsupported, format!("persistent attach of device '{name}' is not supported"))),
     }
@@ -330,6 +368,10 @@ fn detach_config(def: &DomainDef, dev: &Dev) -> Result<DomainDef> {
         Dev::Net(net, mac_given) => {
             let i = find_net(&new, net, *mac_given)?;
             new.devices.interfaces.remove(i);
+        }
+        Dev::Chr(c, _) => {
+            let i = find_chr(&new, c)?;
+            new.devices.chardevs.remove(i);
         }
         Dev::Other(name, _) => {
             return Err(err(ErrorCode::OperationUnsupported, format!("persistent detach of device '{name}' is not supported")))
@@ -359,6 +401,9 @@ fn update_config(drv: &Driver, def: &DomainDef, dev: Dev) -> Result<DomainDef> {
                 net.info.address = new.devices.interfaces[i].info.address.clone();
             }
             new.devices.interfaces[i] = *net;
+        }
+        Dev::Chr(c, _) => {
+            return Err(err(ErrorCode::OperationUnsupported, format!("persistent update of device '{}' is not supported", c.device)))
         }
         Dev::Other(name, _) => {
             return Err(err(ErrorCode::OperationUnsupported, format!("persistent update of device '{name}' is not supported")))
@@ -621,6 +666,58 @@ fn attach_net_live(drv: &Driver, d: &DomainRef, net: Interface) -> Result<String
     Ok(alias)
 }
 
+/// A virtio channel (libvirt's `qemuDomainAttachChrDevice`): `chardev-add` of its host
+/// side (a listening unix socket without a path gets one in the run's private
+/// directory, named after the target, as at start-up; a pty's path comes back from
+/// QEMU), then `device_add` of the `virtserialport` on a free port.
+fn attach_chr_live(drv: &Driver, d: &DomainRef, mut c: Chardev) -> Result<String> {
+    if c.device != "channel" || c.target_type() != Some("virtio") {
+        return Err(err(
+            ErrorCode::OperationUnsupported,
+            format!("live attach of device '{}' is not supported by this driver yet", c.device),
+        ));
+    }
+    let (qmp, def) = live(drv, d)?;
+    let ua = user_alias(&c.info);
+    check_alias_unique(&def, ua.as_deref())?;
+    if !def.devices.controllers.iter().any(|x| x.controller_type == "virtio-serial") {
+        return Err(err(ErrorCode::OperationUnsupported, "no virtio-serial controller to attach the channel to"));
+    }
+    let lib_dir = drv
+        .doms()
+        .by_ref(d)?
+        .run
+        .as_ref()
+        .map(|r| r.lib_dir.clone())
+        .ok_or_else(|| err(ErrorCode::OperationInvalid, "domain is not running"))?;
+    if c.source.chr_type == "unix" && c.source.path.is_none() {
+        let name = c.target.as_ref().and_then(|t| t.attrs.iter().find(|(k, _)| k == "name")).map(|(_, v)| v.clone());
+        let alias_n = next_channel(&def);
+        c.source.path = Some(lib_dir.join(name.unwrap_or_else(|| format!("channel{alias_n}"))).display().to_string());
+        c.source.listen = true;
+    }
+    let alias = ua.unwrap_or_else(|| format!("channel{}", next_channel(&def)));
+    let mut new = def.clone();
+    new.devices.chardevs.push(c);
+    assign_addresses(drv, &mut new)?;
+    let mut c = new.devices.chardevs.pop().ok_or_else(|| err(ErrorCode::InternalError, "channel lost"))?;
+    c.info.alias = Some(alias.clone());
+    let backend = crate::command::hotplug::chardev_backend(&c.source)?;
+    let device = crate::command::hotplug::channel_device(&c, &alias)?;
+    let reply = qmp.execute("chardev-add", Some(json!({ "id": format!("char{alias}"), "backend": backend })))?;
+    if let Some(pty) = reply.get("pty").and_then(Value::as_str) {
+        c.source.path = Some(pty.to_string());
+    }
+    if let Err(e) = qmp.execute("device_add", Some(device)) {
+        let _ = qmp.execute("chardev-remove", Some(json!({ "id": format!("char{alias}") })));
+        return Err(e.into());
+    }
+    let mut live_def = def;
+    live_def.devices.chardevs.push(c);
+    store_live(drv, d, live_def);
+    Ok(alias)
+}
+
 /// libvirt's `qemuDomainChangeMediaBlockdev`: `orig` (in live `def`) gets `new`'s source
 /// (none: ejected).
 fn change_media(drv: &Driver, d: &DomainRef, qmp: &Qmp, def: DomainDef, orig: &Disk, new: &Disk, force: bool) -> Result<()> {
@@ -747,6 +844,7 @@ pub(super) fn reconcile(drv: &Driver, u: &Uuid) {
         .filter(|x| x.target_bus == "virtio" || x.target_bus == "scsi")
         .filter_map(|x| x.info.alias.clone())
         .chain(def.devices.interfaces.iter().filter_map(|x| x.info.alias.clone()))
+        .chain(def.devices.chardevs.iter().filter(|c| c.device == "channel").filter_map(|x| x.info.alias.clone()))
         .collect();
     if aliases.is_empty() {
         return;
@@ -778,6 +876,12 @@ fn find_live(def: &DomainDef, dev: &Dev) -> Result<String> {
                 .alias
                 .clone()
                 .ok_or_else(|| err(ErrorCode::InternalError, "Cannot detach net device with no alias"))
+        }
+        Dev::Chr(c, _) => {
+            let i = find_chr(def, c)?;
+            def.devices.chardevs[i].info.alias.clone().ok_or_else(|| {
+                err(ErrorCode::OperationUnsupported, format!("live detach of device '{}' is not supported by this driver yet", c.device))
+            })
         }
         Dev::Other(name, _) => Err(err(ErrorCode::OperationUnsupported, format!("live detach of device '{name}' is not supported"))),
     }
@@ -849,6 +953,9 @@ fn remove_device(drv: &Driver, d: &DomainRef, alias: &str) -> Result<()> {
         let mut t = def.clone();
         t.devices = Devices { interfaces: vec![net], ..Devices::default() };
         super::net::teardown(&t);
+    } else if let Some(i) = def.devices.chardevs.iter().position(|x| x.info.alias.as_deref() == Some(alias)) {
+        def.devices.chardevs.remove(i);
+        let _ = qmp.execute("chardev-remove", Some(json!({ "id": format!("char{alias}") })));
     } else {
         return Ok(());
     }
@@ -911,6 +1018,7 @@ fn attach_live(drv: &Driver, d: &DomainRef, dev: Dev) -> Result<()> {
     let alias = match dev {
         Dev::Disk(disk) => attach_disk_live(drv, d, *disk)?,
         Dev::Net(net, _) => attach_net_live(drv, d, *net)?,
+        Dev::Chr(c, _) => attach_chr_live(drv, d, *c)?,
         Dev::Other(name, _) => {
             return Err(err(ErrorCode::OperationUnsupported, format!("live attach of device '{name}' is not supported")))
         }
@@ -960,6 +1068,8 @@ pub(super) fn detach_alias(drv: &Driver, d: &DomainRef, alias: &str, flags: u32)
                 new.devices.disks.remove(i);
             } else if let Some(i) = new.devices.interfaces.iter().position(|x| x.info.alias.as_deref() == Some(alias)) {
                 new.devices.interfaces.remove(i);
+            } else if let Some(i) = new.devices.chardevs.iter().position(|x| x.info.alias.as_deref() == Some(alias)) {
+                new.devices.chardevs.remove(i);
             } else {
                 return Err(missing());
             }
@@ -971,7 +1081,9 @@ pub(super) fn detach_alias(drv: &Driver, d: &DomainRef, alias: &str, flags: u32)
             let (qmp, def) = live(drv, d)?;
             if let Some(disk) = def.devices.disks.iter().find(|x| x.info.alias.as_deref() == Some(alias)) {
                 check_detachable(disk)?;
-            } else if !def.devices.interfaces.iter().any(|x| x.info.alias.as_deref() == Some(alias)) {
+            } else if !def.devices.interfaces.iter().any(|x| x.info.alias.as_deref() == Some(alias))
+                && !def.devices.chardevs.iter().any(|x| x.device == "channel" && x.info.alias.as_deref() == Some(alias))
+            {
                 return Err(missing());
             }
             unplug(drv, d, &qmp, alias, false)?;
@@ -1017,6 +1129,9 @@ pub(super) fn update(drv: &Driver, d: &DomainRef, xml: &str, flags: u32) -> Resu
                 }
                 Dev::Net(..) => {
                     return Err(err(ErrorCode::OperationUnsupported, "live update of interfaces is not supported by this driver yet"))
+                }
+                Dev::Chr(c, _) => {
+                    return Err(err(ErrorCode::OperationUnsupported, format!("live update of device '{}' is not supported", c.device)))
                 }
                 Dev::Other(name, _) => {
                     return Err(err(ErrorCode::OperationUnsupported, format!("live update of device '{name}' is not supported")))
