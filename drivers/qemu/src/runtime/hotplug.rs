@@ -6,12 +6,13 @@
 //! on virtio or an existing SCSI controller) are `blockdev-add`ed (storage node, then
 //! format node `libvirt-N-format`, N one above the highest in use) and `device_add`ed;
 //! NICs (user, and the tap-backed ethernet and bridge types, whose tap
-//! `runtime/net.rs` makes) get `netdev_add` + `device_add`; the QMP arguments come from
+//! `runtime/net.rs` makes) get `netdev_add` + `device_add`, virtio channels
+//! `chardev-add` + `device_add`; the QMP arguments come from
 //! the command line's own property builders (`command::hotplug`). A new device's PCI
 //! address is chosen by the definition's address rules over the live definition with
 //! the device added (a free hotplug-capable slot, e.g. the spare `pcie-root-port` of a
 //! q35 guest; none left: "No more available PCI slots"), its alias is libvirt's
-//! (`virtio-diskN`, `scsiC-B-U`, `netN`). DEVICE_ADDED follows a successful attach.
+//! (`virtio-diskN`, `scsiC-B-U`, `netN`, `channelN`) or the user's `ua-...` one. DEVICE_ADDED follows a successful attach.
 //!
 //! Detach sends `device_del` and waits up to 5 s (libvirt's `QEMU_UNPLUG_TIMEOUT`) for
 //! QEMU's DEVICE_DELETED; then the backend goes (`blockdev-del`, `netdev_del`, the tap)
@@ -23,7 +24,7 @@
 //! `blockdev-insert-medium`, `blockdev-close-tray` (libvirt's
 //! `qemuDomainChangeMediaBlockdev`).
 //!
-//! The live definition records what later calls need: every disk and NIC gets its
+//! The live definition records what later calls need: every disk, NIC and channel gets its
 //! `<alias>` and every disk source its block-node `index` the first time a device
 //! changes (the values the command line gave them), so positions may shift afterwards;
 //! the status file keeps them across a daemon restart.
