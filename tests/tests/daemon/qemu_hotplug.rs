@@ -274,6 +274,10 @@ print(\"<alias name='net0'/>\" in dom.XMLDesc(0), '{NIC_MAC}' in dom.XMLDesc(lib
     assert!(list.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["-", "user", "-", "virtio", NIC_MAC]), "{list}");
     assert!(pci_ids(&d, "hot").contains(&"net0".to_string()));
     agent_until(&d, "hot", "guest-network-get-interfaces", |v| guest_macs(v).contains(&NIC_MAC.to_string()));
+    // virsh domif-setlink: update-device with the interface's live XML and <link state>.
+    assert_eq!(d.virsh_ok(&format!("domif-setlink hot {NIC_MAC} down")).trim(), "Device updated successfully");
+    assert_eq!(d.virsh_ok(&format!("domif-getlink hot {NIC_MAC}")).trim(), format!("{NIC_MAC} down"));
+    d.virsh_ok(&format!("domif-setlink hot {NIC_MAC} up"));
     let out = d.python(&format!(
         "{py_head}
 dom.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_LIVE)

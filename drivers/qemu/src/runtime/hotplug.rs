@@ -719,6 +719,49 @@ fn attach_chr_live(drv: &Driver, d: &DomainRef, mut c: Chardev) -> Result<String
     Ok(alias)
 }
 
+/// `<link state>` of a NIC (`None`: not given, QEMU's default up).
+fn link_state(n: &Interface) -> Option<String> {
+    n.other.iter().find(|e| e.name == "link").and_then(|e| e.attrs.iter().find(|(k, _)| k == "state")).map(|(_, v)| v.clone())
+}
+
+/// Live update of a NIC (libvirt's `qemuDomainChangeNet`): the MAC and model cannot
+/// change; a new `<link state>` goes to QEMU with `set_link`. Other changes are not
+/// applied by this driver.
+fn change_net_live(drv: &Driver, d: &DomainRef, net: &Interface, mac_given: bool) -> Result<()> {
+    let (qmp, mut def) = live(drv, d)?;
+    let i = find_net(&def, net, mac_given)?;
+    let old = &def.devices.interfaces[i];
+    if old.mac != net.mac {
+        return Err(err(
+            ErrorCode::OperationUnsupported,
+            format!("cannot change network interface mac address from {} to {}", old.mac, net.mac),
+        ));
+    }
+    if old.model != net.model {
+        return Err(err(
+            ErrorCode::OperationUnsupported,
+            format!(
+                "cannot modify network device model from {} to {}",
+                old.model.as_deref().unwrap_or("(null)"),
+                net.model.as_deref().unwrap_or("(null)")
+            ),
+        ));
+    }
+    let state = link_state(net);
+    if link_state(old) == state {
+        return Ok(());
+    }
+    let alias = old.info.alias.clone().ok_or_else(|| err(ErrorCode::OperationFailed, "can't change link state: device alias not found"))?;
+    qmp.execute("set_link", Some(json!({ "name": alias, "up": state.as_deref() != Some("down") })))?;
+    let old = &mut def.devices.interfaces[i];
+    old.other.retain(|e| e.name != "link");
+    if let Some(st) = state {
+        old.other.push(El::new("link").attr("state", st));
+    }
+    store_live(drv, d, def);
+    Ok(())
+}
+
 /// libvirt's `qemuDomainChangeMediaBlockdev`: `orig` (in live `def`) gets `new`'s source
 /// (none: ejected).
 fn change_media(drv: &Driver, d: &DomainRef, qmp: &Qmp, def: DomainDef, orig: &Disk, new: &Disk, force: bool) -> Result<()> {
@@ -1128,9 +1171,7 @@ pub(super) fn update(drv: &Driver, d: &DomainRef, xml: &str, flags: u32) -> Resu
                         change_media(drv, d, &qmp, def, &orig, &disk, flags & FORCE != 0)?;
                     }
                 }
-                Dev::Net(..) => {
-                    return Err(err(ErrorCode::OperationUnsupported, "live update of interfaces is not supported by this driver yet"))
-                }
+                Dev::Net(net, mac_given) => change_net_live(drv, d, &net, mac_given)?,
                 Dev::Chr(c, _) => {
                     return Err(err(ErrorCode::OperationUnsupported, format!("live update of device '{}' is not supported", c.device)))
                 }

@@ -70,6 +70,17 @@ wait(('removed', 'virtio-disk1'))
 out('live vdb after', disk_info(dom, 0, 'vdb'))
 call('attach nic', lambda: dom.attachDeviceFlags(nic, LIVE))
 wait(('added', 'net0'))
+# Link state (virsh domif-setlink's way: the interface XML with <link state>).
+import libvirt_qemu
+def links():
+    hmp = libvirt_qemu.qemuMonitorCommand(dom, 'info network', 1)
+    return [l.get('state') for l in ET.fromstring(dom.XMLDesc(0)).findall('./devices/interface/link')], \
+        [l.strip() for l in hmp.splitlines() if 'net0' in l]
+call('link down', lambda: dom.updateDeviceFlags(nic.replace('</interface>', "<link state='down'/></interface>"), LIVE))
+out('links', links())
+call('link up', lambda: dom.updateDeviceFlags(nic.replace('</interface>', "<link state='up'/></interface>"), LIVE))
+out('links', links())
+call('model change', lambda: dom.updateDeviceFlags(nic.replace('virtio', 'e1000'), LIVE))
 call('detach nic', lambda: dom.detachDeviceFlags(nic, LIVE))
 wait(('removed', 'net0'))
 call('config vdc', lambda: dom.attachDeviceFlags(disk.replace('vdb', 'vdc'), CONFIG))
