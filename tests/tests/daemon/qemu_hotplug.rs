@@ -1,12 +1,14 @@
-//! Device hotplug on `qemu:///system` served by oxvirtd, driven by Debian's `virsh` and
-//! libvirt-python against the real test guest: disks and NICs attached and detached
-//! live (seen by QEMU through `query-block`/`query-pci` and by the guest through the
-//! agent's `guest-get-disks` and `guest-network-get-interfaces`; the guest's pciehp
-//! releases them, so DEVICE_DELETED arrives), DEVICE_ADDED/DEVICE_REMOVED events, cdrom
-//! media changes, `--config` changes in the persistent definition, libvirt's errors,
-//! and a daemon killed with SIGKILL that still knows the hot-plugged disk. A
-//! firmware-only guest (no OS to release a device) shows libvirt's behaviour when the
-//! guest never acknowledges an unplug.
+//! Device hotplug on `qemu:///system` served by oxvirtd, driven by Debian's `virsh`,
+//! libvirt-python and oxvirsh against the real test guest: disks (raw, qcow2, virtio and
+//! SCSI) and NICs attached and detached live (seen by QEMU through
+//! `query-block`/`query-pci` and by the guest through the agent's `guest-get-disks` and
+//! `guest-network-get-interfaces`; the guest's pciehp releases them, so DEVICE_DELETED
+//! arrives), DEVICE_ADDED/DEVICE_REMOVED events, cdrom media changes, NIC link state,
+//! `--config` changes in the persistent definition, libvirt's errors, and a daemon
+//! killed with SIGKILL that still knows the hot-plugged devices (and drops one QEMU
+//! deleted meanwhile). Also: a bridge NIC's tap in a private network namespace, the
+//! guest-agent channel hot-plugged, a firmware-only guest that never acknowledges an
+//! unplug, and the same scenario against libvirtd 9.0 with identical transcripts.
 
 use super::harness::client_cmd;
 use super::qemu::PYTHON;
