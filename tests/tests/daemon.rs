@@ -27,6 +27,8 @@ mod qemu_caps;
 mod qemu_host;
 #[path = "daemon/qemu_hostcaps.rs"]
 mod qemu_hostcaps;
+#[path = "daemon/qemu_hotplug.rs"]
+mod qemu_hotplug;
 #[path = "daemon/qemu_info.rs"]
 mod qemu_info;
 #[path = "daemon/qemu_meta.rs"]

@@ -49,6 +49,17 @@ fn domain_callback_msg(callback_id: i32, ev: &Event) -> Option<Vec<u8>> {
             RemoteProcedure::DomainEventCallbackMetadataChange,
             &RemoteDomainEventCallbackMetadataChangeMsg { callback_id, dom, r#type: *typ, nsuri: nsuri.clone() },
         ),
+        DomainEventData::DeviceAdded { alias } => event_packet(
+            RemoteProcedure::DomainEventCallbackDeviceAdded,
+            &RemoteDomainEventCallbackDeviceAddedMsg { callback_id, dom, dev_alias: alias.clone() },
+        ),
+        DomainEventData::DeviceRemoved { alias } => event_packet(
+            RemoteProcedure::DomainEventCallbackDeviceRemoved,
+            &RemoteDomainEventCallbackDeviceRemovedMsg {
+                callback_id,
+                msg: RemoteDomainEventDeviceRemovedMsg { dom, dev_alias: alias.clone() },
+            },
+        ),
     })
 }
 
@@ -63,6 +74,7 @@ fn domain_legacy_msg(ev: &Event) -> Option<Vec<u8>> {
         DomainEventData::Reboot => event_packet(RemoteProcedure::DomainEventReboot, &RemoteDomainEventRebootMsg { dom }),
         // Events newer than the callback protocol have no legacy message.
         DomainEventData::MetadataChange { .. } => return None,
+        DomainEventData::DeviceAdded { .. } | DomainEventData::DeviceRemoved { .. } => return None,
     })
 }
 

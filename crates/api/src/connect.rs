@@ -949,6 +949,38 @@ impl Domain {
         }
         self.hv().domain_set_metadata(&self.r(), typ, metadata, key, uri, flags)
     }
+    // ---- device hotplug ----
+    /// `virDomainAttachDevice` (the live domain).
+    pub fn attach_device(&self, xml: &str) -> Result<()> {
+        self.conn.check_rw("virDomainAttachDevice")?;
+        self.hv().domain_attach_device(&self.r(), xml)
+    }
+    /// `virDomainAttachDeviceFlags` (`virDomainDeviceModifyFlags` bits).
+    pub fn attach_device_flags(&self, xml: &str, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainAttachDeviceFlags")?;
+        self.hv().domain_attach_device_flags(&self.r(), xml, flags)
+    }
+    /// `virDomainDetachDevice` (the live domain).
+    pub fn detach_device(&self, xml: &str) -> Result<()> {
+        self.conn.check_rw("virDomainDetachDevice")?;
+        self.hv().domain_detach_device(&self.r(), xml)
+    }
+    /// `virDomainDetachDeviceFlags`.
+    pub fn detach_device_flags(&self, xml: &str, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainDetachDeviceFlags")?;
+        self.hv().domain_detach_device_flags(&self.r(), xml, flags)
+    }
+    /// `virDomainDetachDeviceAlias`.
+    pub fn detach_device_alias(&self, alias: &str, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainDetachDeviceAlias")?;
+        self.hv().domain_detach_device_alias(&self.r(), alias, flags)
+    }
+    /// `virDomainUpdateDeviceFlags`.
+    pub fn update_device_flags(&self, xml: &str, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainUpdateDeviceFlags")?;
+        self.hv().domain_update_device_flags(&self.r(), xml, flags)
+    }
+    // ---- end of device hotplug ----
     /// `virDomainGetMetadata`.
     pub fn metadata(&self, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
         crate::typedparam::live_config_exclusive(flags)?;

@@ -350,6 +350,32 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_get_metadata(&self, d: &DomainRef, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
         nosup!("virDomainGetMetadata")
     }
+    // ---- device hotplug (virDomainAttachDevice* / DetachDevice* / UpdateDeviceFlags) ----
+    /// `virDomainAttachDevice`.
+    fn domain_attach_device(&self, d: &DomainRef, xml: &str) -> Result<()> {
+        nosup!("virDomainAttachDevice")
+    }
+    /// `virDomainAttachDeviceFlags`.
+    fn domain_attach_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        nosup!("virDomainAttachDeviceFlags")
+    }
+    /// `virDomainDetachDevice`.
+    fn domain_detach_device(&self, d: &DomainRef, xml: &str) -> Result<()> {
+        nosup!("virDomainDetachDevice")
+    }
+    /// `virDomainDetachDeviceFlags`.
+    fn domain_detach_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        nosup!("virDomainDetachDeviceFlags")
+    }
+    /// `virDomainDetachDeviceAlias`.
+    fn domain_detach_device_alias(&self, d: &DomainRef, alias: &str, flags: u32) -> Result<()> {
+        nosup!("virDomainDetachDeviceAlias")
+    }
+    /// `virDomainUpdateDeviceFlags`.
+    fn domain_update_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        nosup!("virDomainUpdateDeviceFlags")
+    }
+    // ---- end of device hotplug ----
 
     // information and statistics (qinfo)
     /// `virDomainBlockStats` for disk `path` (target or source; "" sums all disks).

@@ -190,6 +190,16 @@ pub enum DomainEventData {
         /// The element's namespace URI (element changes only).
         nsuri: Option<String>,
     },
+    /// VIR_DOMAIN_EVENT_ID_DEVICE_ADDED: a device (by alias) was hot-plugged.
+    DeviceAdded {
+        /// The device's alias (`virtio-disk1`, `net1`, ...).
+        alias: String,
+    },
+    /// VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED: the guest released a device (by alias).
+    DeviceRemoved {
+        /// The device's alias.
+        alias: String,
+    },
 }
 
 impl DomainEventData {
@@ -199,6 +209,8 @@ impl DomainEventData {
             DomainEventData::Lifecycle { .. } => domain_event_id::LIFECYCLE,
             DomainEventData::Reboot => domain_event_id::REBOOT,
             DomainEventData::MetadataChange { .. } => domain_event_id::METADATA_CHANGE,
+            DomainEventData::DeviceAdded { .. } => domain_event_id::DEVICE_ADDED,
+            DomainEventData::DeviceRemoved { .. } => domain_event_id::DEVICE_REMOVED,
         }
     }
 }

@@ -227,6 +227,242 @@ fn tap_netdev_props(n: &oxvirt_conf::domain::Interface, i: usize, tap_fds: bool)
     p
 }
 
+/// `<driver cache>` as (direct, no-flush, write-cache).
+fn disk_cache(disk: &Disk) -> Option<(bool, bool, bool)> {
+    let c = disk.driver.as_ref().and_then(|d| attr(d, "cache"))?;
+    Some(match c {
+        "writeback" => (false, false, true),
+        "none" => (true, false, true),
+        "writethrough" => (false, false, false),
+        "directsync" => (true, false, false),
+        "unsafe" => (false, true, true),
+        _ => return None,
+    })
+}
+
+/// The `-blockdev` nodes of `disk` (storage `libvirt-NODE-storage`, then format
+/// `libvirt-NODE-format`), libvirt's `qemuBlockStorageSourceGetBackendProps` and
+/// `qemuBlockStorageSourceGetFormatProps` for the file and block sources this driver
+/// supports; shared by the command line and hotplug (`blockdev-add`).
+fn blockdev_props(disk: &Disk, node: usize) -> Result<[Props; 2]> {
+    let path = disk.source.path.clone().unwrap_or_default();
+    if !disk.other.iter().all(|o| matches!(o.name.as_str(), "backingStore")) || disk.serial.is_some() {
+        return Err(unsupported("disk options are not supported by this driver yet"));
+    }
+    if let Some(drv) = &disk.driver {
+        if drv.attrs.iter().any(|(k, _)| !matches!(k.as_str(), "name" | "type" | "cache")) {
+            return Err(unsupported("disk driver options are not supported by this driver yet"));
+        }
+    }
+    let driver = match (disk.disk_type.as_str(), disk.device.as_str()) {
+        ("block", "cdrom") => "host_cdrom",
+        ("block", _) => "host_device",
+        ("file", _) => "file",
+        (t, _) => return Err(unsupported(format!("disk type '{t}' is not supported yet"))),
+    };
+    let cache = disk_cache(disk);
+    let cache_props = |(direct, noflush, _): (bool, bool, bool)| Props::default().b("direct", direct).b("no-flush", noflush);
+    let mut p = Props::default().s("driver", driver).s("filename", path).s("node-name", format!("libvirt-{node}-storage"));
+    if let Some(c) = cache {
+        p = p.o("cache", cache_props(c));
+    }
+    p = p.b("auto-read-only", true).s("discard", "unmap");
+    let ro = disk.readonly || disk.device == "cdrom";
+    let mut f = Props::default().s("node-name", format!("libvirt-{node}-format")).b("read-only", ro);
+    if let Some(c) = cache {
+        f = f.o("cache", cache_props(c));
+    }
+    let fmt = disk.driver_type().unwrap_or("raw").to_string();
+    f = f.s("driver", fmt).s("file", format!("libvirt-{node}-storage"));
+    Ok([p, f])
+}
+
+/// The `-device` of `disk` (libvirt's `qemuBuildDiskDeviceProps`), its id the alias
+/// libvirt gives it; shared by the command line and hotplug (`device_add`).
+fn disk_device_props(def: &DomainDef, disk: &Disk, node: Option<usize>, boot: Option<u32>) -> Result<Props> {
+    let cd = disk.device == "cdrom";
+    let mut p = Props::default();
+    let drive = |p: &mut Props| {
+        if let Some(n) = node {
+            p.push_s("drive", format!("libvirt-{n}-format"));
+        }
+    };
+    match (disk.target_bus.as_str(), &disk.info.address) {
+        ("ide", Some(Address::Drive { controller, bus, unit, .. })) => {
+            p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
+            p.push_s("bus", format!("ide.{bus}"));
+            p.push_n("unit", *unit as i64);
+            drive(&mut p);
+            p.push_s("id", format!("ide{controller}-{bus}-{unit}"));
+        }
+        ("sata", Some(Address::Drive { controller, bus, unit, .. })) => {
+            p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
+            if *controller == 0 && crate::postparse::is_q35(def) {
+                p.push_s("bus", format!("ide.{unit}"));
+            } else {
+                p.push_s("bus", format!("sata{controller}.{unit}"));
+            }
+            drive(&mut p);
+            p.push_s("id", format!("sata{controller}-{bus}-{unit}"));
+        }
+        ("scsi", Some(Address::Drive { controller, bus, target, unit })) => {
+            let lsi = def
+                .devices
+                .controllers
+                .iter()
+                .any(|c| c.controller_type == "scsi" && c.index == Some(*controller) && c.model.as_deref() == Some("lsilogic"));
+            p.push_s("driver", if cd { "scsi-cd" } else { "scsi-hd" });
+            if lsi {
+                p.push_s("bus", format!("scsi{controller}.{bus}"));
+                p.push_n("scsi-id", *unit as i64);
+            } else {
+                p.push_s("bus", format!("scsi{controller}.0"));
+                p.push_n("channel", *bus as i64);
+                p.push_n("scsi-id", *target as i64);
+                p.push_n("lun", *unit as i64);
+            }
+            p.push_s("device_id", format!("drive-scsi{controller}-{bus}-{unit}"));
+            drive(&mut p);
+            p.push_s("id", format!("scsi{controller}-{bus}-{unit}"));
+        }
+        ("virtio", a) => {
+            p.push_s("driver", virtio_driver("virtio-blk", a));
+            dev_addr(def, a, &mut p);
+            drive(&mut p);
+            let idx = crate::postparse::disk_index(&disk.target_dev).unwrap_or(0);
+            p.push_s("id", format!("virtio-disk{idx}"));
+        }
+        (bus, _) => return Err(unsupported(format!("disk bus '{bus}' is not supported by this driver yet"))),
+    }
+    if let Some(b) = boot {
+        p.push_n("bootindex", b as i64);
+    }
+    if let Some((_, _, wc)) = disk_cache(disk) {
+        p.push_s("write-cache", if wc { "on" } else { "off" });
+    }
+    Ok(p)
+}
+
+/// The `-netdev` of user-mode NIC `i`.
+fn user_netdev_props(i: usize) -> Props {
+    Props::default().s("type", "user").s("id", format!("hostnet{i}"))
+}
+
+/// The `-device` of NIC `n` named `net{i}` on backend `hostnet{i}` (libvirt's
+/// `qemuBuildNicDevProps`); shared by the command line and hotplug (`device_add`).
+fn net_device_props(def: &DomainDef, n: &oxvirt_conf::domain::Interface, i: usize, boot: Option<u32>) -> Result<Props> {
+    let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
+    let virtio = virtio_driver("virtio-net", &n.info.address);
+    let driver = match model.as_str() {
+        "virtio" => virtio.as_str(),
+        "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
+        other => return Err(unsupported(format!("interface model '{other}'"))),
+    };
+    let mut p = Props::default().s("driver", driver);
+    if let Some(mtu) = crate::runtime::net::mtu(n).filter(|_| model == "virtio") {
+        p.push_n("host_mtu", i64::from(mtu));
+    }
+    p.push_s("netdev", format!("hostnet{i}"));
+    p.push_s("id", format!("net{i}"));
+    p.push_s("mac", &n.mac);
+    if let Some(b) = boot {
+        p.push_n("bootindex", b as i64);
+    }
+    dev_addr(def, &n.info.address, &mut p);
+    rom_props(&n.info.extra, &mut p);
+    Ok(p)
+}
+
+/// QMP arguments for hotplug (`qemu_hotplug.c`), built by the same property builders
+/// as the command line.
+pub mod hotplug {
+    use super::*;
+    use serde_json::Value;
+
+    fn value(p: &Props) -> Value {
+        serde_json::from_str(&p.json()).unwrap_or(Value::Null)
+    }
+
+    /// The `blockdev-add` arguments (storage node, then format node) of `disk` with
+    /// node names `libvirt-NODE-storage`/`-format`.
+    pub fn disk_blockdevs(disk: &Disk, node: usize) -> Result<Vec<Value>> {
+        Ok(blockdev_props(disk, node)?.iter().map(value).collect())
+    }
+
+    /// The `device_add` arguments of `disk` (address assigned) in `def`, on format
+    /// node `libvirt-NODE-format` (none for an empty drive).
+    pub fn disk_device(def: &DomainDef, disk: &Disk, node: Option<usize>) -> Result<Value> {
+        disk_device_props(def, disk, node, None).map(|p| value(&p))
+    }
+
+    /// The `chardev-add` backend of a character device's host side (libvirt's
+    /// `qemuChardevGetBackendProps`), for the types this driver runs.
+    pub fn chardev_backend(s: &oxvirt_conf::domain::ChrSource) -> Result<Value> {
+        let path = s.path.clone().unwrap_or_default();
+        Ok(match s.chr_type.as_str() {
+            "null" | "pty" | "vc" | "stdio" => serde_json::json!({ "type": s.chr_type, "data": {} }),
+            "file" => {
+                let mut data = serde_json::json!({ "out": path });
+                if let Some(a) = &s.append {
+                    data["append"] = Value::Bool(a == "on");
+                }
+                serde_json::json!({ "type": "file", "data": data })
+            }
+            "pipe" => serde_json::json!({ "type": "pipe", "data": { "device": path } }),
+            "dev" => serde_json::json!({ "type": "serial", "data": { "device": path } }),
+            "unix" | "tcp" => {
+                if s.tls.is_some() || s.reconnect.is_some() {
+                    return Err(unsupported("chardev TLS/reconnect is not supported by this driver yet"));
+                }
+                let addr = if s.chr_type == "unix" {
+                    serde_json::json!({ "type": "unix", "data": { "path": path } })
+                } else {
+                    serde_json::json!({ "type": "inet", "data": {
+                        "host": s.host.clone().unwrap_or_default(), "port": s.service.clone().unwrap_or_default() } })
+                };
+                let mut data = serde_json::json!({ "addr": addr, "server": s.listen });
+                if s.listen {
+                    data["wait"] = Value::Bool(false);
+                }
+                if s.protocol.as_deref() == Some("telnet") {
+                    data["telnet"] = Value::Bool(true);
+                }
+                serde_json::json!({ "type": "socket", "data": data })
+            }
+            other => return Err(unsupported(format!("chardev type '{other}' is not supported by this driver yet"))),
+        })
+    }
+
+    /// The `device_add` arguments of virtio channel `c` (address assigned) with alias
+    /// `alias` on chardev `char{alias}`, as the command line's `virtserialport`.
+    pub fn channel_device(c: &oxvirt_conf::domain::Chardev, alias: &str) -> Result<Value> {
+        let mut p = Props::default().s("driver", "virtserialport");
+        if let Some(Address::VirtioSerial { controller, bus, port }) = c.info.address {
+            p = p.s("bus", format!("virtio-serial{controller}.{bus}")).n("nr", port as i64);
+        }
+        p = p.s("chardev", format!("char{alias}")).s("id", alias);
+        if let Some(n) = c.target.as_ref().and_then(|t| attr(t, "name")) {
+            p = p.s("name", n);
+        }
+        Ok(value(&p))
+    }
+
+    /// The `netdev_add` and `device_add` arguments of NIC `n` of `def` with alias
+    /// `net{idx}` (backend `hostnet{idx}`); a tap NIC's tap is `n.target_dev`.
+    pub fn net(def: &DomainDef, n: &oxvirt_conf::domain::Interface, idx: usize) -> Result<(Value, Value)> {
+        let netdev = match n.iface_type.as_str() {
+            "user" if n.other.is_empty() => user_netdev_props(idx),
+            "ethernet" | "bridge" => {
+                crate::runtime::net::check(n)?;
+                tap_netdev_props(n, idx, false)
+            }
+            _ => return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type))),
+        };
+        let dev = net_device_props(def, n, idx, None)?;
+        Ok((value(&netdev), value(&dev)))
+    }
+}
+
 struct Builder<'a> {
     def: &'a DomainDef,
     setup: &'a Setup,
@@ -1189,115 +1425,15 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn cache(disk: &Disk) -> Option<(bool, bool, bool)> {
-        let c = disk.driver.as_ref().and_then(|d| attr(d, "cache"))?;
-        Some(match c {
-            "writeback" => (false, false, true),
-            "none" => (true, false, true),
-            "writethrough" => (false, false, false),
-            "directsync" => (true, false, false),
-            "unsafe" => (false, true, true),
-            _ => return None,
-        })
-    }
-
     fn blockdev(&mut self, disk: &Disk, node: usize) -> Result<()> {
-        let path = disk.source.path.clone().unwrap_or_default();
-        if !disk.other.iter().all(|o| matches!(o.name.as_str(), "backingStore")) || disk.serial.is_some() {
-            return Err(unsupported("disk options are not supported by this driver yet"));
+        for p in blockdev_props(disk, node)? {
+            self.cmd.opt("-blockdev", p.json());
         }
-        if let Some(drv) = &disk.driver {
-            if drv.attrs.iter().any(|(k, _)| !matches!(k.as_str(), "name" | "type" | "cache")) {
-                return Err(unsupported("disk driver options are not supported by this driver yet"));
-            }
-        }
-        let driver = match (disk.disk_type.as_str(), disk.device.as_str()) {
-            ("block", "cdrom") => "host_cdrom",
-            ("block", _) => "host_device",
-            ("file", _) => "file",
-            (t, _) => return Err(unsupported(format!("disk type '{t}' is not supported yet"))),
-        };
-        let cache = Self::cache(disk);
-        let cache_props = |(direct, noflush, _): (bool, bool, bool)| Props::default().b("direct", direct).b("no-flush", noflush);
-        let mut p = Props::default().s("driver", driver).s("filename", path).s("node-name", format!("libvirt-{node}-storage"));
-        if let Some(c) = cache {
-            p = p.o("cache", cache_props(c));
-        }
-        p = p.b("auto-read-only", true).s("discard", "unmap");
-        self.cmd.opt("-blockdev", p.json());
-        let ro = disk.readonly || disk.device == "cdrom";
-        let mut f = Props::default().s("node-name", format!("libvirt-{node}-format")).b("read-only", ro);
-        if let Some(c) = cache {
-            f = f.o("cache", cache_props(c));
-        }
-        let fmt = disk.driver_type().unwrap_or("raw").to_string();
-        f = f.s("driver", fmt).s("file", format!("libvirt-{node}-storage"));
-        self.cmd.opt("-blockdev", f.json());
         Ok(())
     }
 
     fn disk_device(&mut self, disk: &Disk, node: Option<usize>, boot: Option<u32>) -> Result<()> {
-        let cd = disk.device == "cdrom";
-        let mut p = Props::default();
-        let drive = |p: &mut Props| {
-            if let Some(n) = node {
-                p.push_s("drive", format!("libvirt-{n}-format"));
-            }
-        };
-        match (disk.target_bus.as_str(), &disk.info.address) {
-            ("ide", Some(Address::Drive { controller, bus, unit, .. })) => {
-                p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
-                p.push_s("bus", format!("ide.{bus}"));
-                p.push_n("unit", *unit as i64);
-                drive(&mut p);
-                p.push_s("id", format!("ide{controller}-{bus}-{unit}"));
-            }
-            ("sata", Some(Address::Drive { controller, bus, unit, .. })) => {
-                p.push_s("driver", if cd { "ide-cd" } else { "ide-hd" });
-                if *controller == 0 && crate::postparse::is_q35(self.def) {
-                    p.push_s("bus", format!("ide.{unit}"));
-                } else {
-                    p.push_s("bus", format!("sata{controller}.{unit}"));
-                }
-                drive(&mut p);
-                p.push_s("id", format!("sata{controller}-{bus}-{unit}"));
-            }
-            ("scsi", Some(Address::Drive { controller, bus, target, unit })) => {
-                let lsi = self
-                    .def
-                    .devices
-                    .controllers
-                    .iter()
-                    .any(|c| c.controller_type == "scsi" && c.index == Some(*controller) && c.model.as_deref() == Some("lsilogic"));
-                p.push_s("driver", if cd { "scsi-cd" } else { "scsi-hd" });
-                if lsi {
-                    p.push_s("bus", format!("scsi{controller}.{bus}"));
-                    p.push_n("scsi-id", *unit as i64);
-                } else {
-                    p.push_s("bus", format!("scsi{controller}.0"));
-                    p.push_n("channel", *bus as i64);
-                    p.push_n("scsi-id", *target as i64);
-                    p.push_n("lun", *unit as i64);
-                }
-                p.push_s("device_id", format!("drive-scsi{controller}-{bus}-{unit}"));
-                drive(&mut p);
-                p.push_s("id", format!("scsi{controller}-{bus}-{unit}"));
-            }
-            ("virtio", a) => {
-                p.push_s("driver", virtio_driver("virtio-blk", a));
-                dev_addr(self.def, a, &mut p);
-                drive(&mut p);
-                let idx = crate::postparse::disk_index(&disk.target_dev).unwrap_or(0);
-                p.push_s("id", format!("virtio-disk{idx}"));
-            }
-            (bus, _) => return Err(unsupported(format!("disk bus '{bus}' is not supported by this driver yet"))),
-        }
-        if let Some(b) = boot {
-            p.push_n("bootindex", b as i64);
-        }
-        if let Some((_, _, wc)) = Self::cache(disk) {
-            p.push_s("write-cache", if wc { "on" } else { "off" });
-        }
+        let p = disk_device_props(self.def, disk, node, boot)?;
         self.device(p);
         Ok(())
     }
@@ -1306,29 +1442,11 @@ impl Builder<'_> {
         let (_, boot) = self.boot_indexes();
         for (i, n) in self.def.devices.interfaces.iter().enumerate() {
             match n.iface_type.as_str() {
-                "user" if n.other.is_empty() => self.netdev(Props::default().s("type", "user").s("id", format!("hostnet{i}"))),
+                "user" if n.other.is_empty() => self.netdev(user_netdev_props(i)),
                 "ethernet" | "bridge" => self.tap_netdev(n, i)?,
                 _ => return Err(unsupported(format!("interface type '{}' is not supported by this driver yet", n.iface_type))),
             }
-            let model = n.model.clone().unwrap_or_else(|| "rtl8139".into());
-            let virtio = virtio_driver("virtio-net", &n.info.address);
-            let driver = match model.as_str() {
-                "virtio" => virtio.as_str(),
-                "e1000" | "rtl8139" | "e1000e" | "vmxnet3" => model.as_str(),
-                other => return Err(unsupported(format!("interface model '{other}'"))),
-            };
-            let mut p = Props::default().s("driver", driver);
-            if let Some(mtu) = crate::runtime::net::mtu(n).filter(|_| model == "virtio") {
-                p.push_n("host_mtu", i64::from(mtu));
-            }
-            p.push_s("netdev", format!("hostnet{i}"));
-            p.push_s("id", format!("net{i}"));
-            p.push_s("mac", &n.mac);
-            if let Some(b) = boot[i] {
-                p.push_n("bootindex", b as i64);
-            }
-            dev_addr(self.def, &n.info.address, &mut p);
-            rom_props(&n.info.extra, &mut p);
+            let p = net_device_props(self.def, n, i, boot[i])?;
             self.device(p);
         }
         Ok(())
@@ -1856,6 +1974,46 @@ mod tests {
         let eth = iface("<interface type='ethernet'><model type='e1000'/></interface>");
         assert_eq!(tap_netdev_props(&eth, 2, true).keyval("type"), "tap,fd=3,id=hostnet2");
         assert_eq!(tap_netdev_props(&eth, 2, false).json(), r#"{"type":"tap","script":"no","downscript":"no","id":"hostnet2"}"#);
+    }
+
+    #[test]
+    fn hotplug_arguments_are_the_command_lines_properties() {
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>\
+            <disk type='file'><driver name='qemu' type='qcow2' cache='none'/><source file='/a,b.qcow2'/><target dev='vdc' bus='virtio'/>\
+            <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/></disk>\
+            <controller type='pci' index='0' model='pcie-root'/><controller type='pci' index='5' model='pcie-root-port'/>\
+            <interface type='user'><mac address='52:54:00:00:00:07'/><model type='virtio'/>\
+            <address type='pci' domain='0x0000' bus='0x05' slot='0x00' function='0x0'/></interface>\
+            </devices></domain>";
+        let def = match DomainDef::parse(xml, &oxvirt_conf::domain::ParseOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("bad test XML: {e}"),
+        };
+        let disk = &def.devices.disks[0];
+        let nodes = hotplug::disk_blockdevs(disk, 4).map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            nodes.ok(),
+            Some(vec![
+                r#"{"auto-read-only":true,"cache":{"direct":true,"no-flush":false},"discard":"unmap","driver":"file","filename":"/a,b.qcow2","node-name":"libvirt-4-storage"}"#.to_string(),
+                r#"{"cache":{"direct":true,"no-flush":false},"driver":"qcow2","file":"libvirt-4-storage","node-name":"libvirt-4-format","read-only":false}"#.to_string(),
+            ])
+        );
+        let dev = hotplug::disk_device(&def, disk, Some(4)).map(|v| v.to_string());
+        assert_eq!(
+            dev.ok().as_deref(),
+            Some(
+                r#"{"addr":"0x0","bus":"pci.5","drive":"libvirt-4-format","driver":"virtio-blk-pci","id":"virtio-disk2","write-cache":"on"}"#
+            )
+        );
+        let net = hotplug::net(&def, &def.devices.interfaces[0], 3).map(|(a, b)| (a.to_string(), b.to_string()));
+        assert_eq!(
+            net.ok(),
+            Some((
+                r#"{"id":"hostnet3","type":"user"}"#.to_string(),
+                r#"{"addr":"0x0","bus":"pci.5","driver":"virtio-net-pci","id":"net3","mac":"52:54:00:00:00:07","netdev":"hostnet3"}"#
+                    .to_string()
+            ))
+        );
     }
 
     #[test]

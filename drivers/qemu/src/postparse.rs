@@ -351,6 +351,16 @@ pub fn post_parse(def: &mut DomainDef, caps: &mut QemuCaps, fake: bool) -> Resul
     Ok(())
 }
 
+/// Addresses for devices added to a running guest's definition (those without one):
+/// drive addresses, virtio-serial ports, then PCI addresses by the same rules as a definition's (libvirt's
+/// `qemuDomainEnsurePCIAddress` for hotplug). The hotplug code refuses the result when
+/// a PCI controller had to be added for it.
+pub fn assign_hotplug_addresses(def: &mut DomainDef, caps: &QemuCaps) -> Result<()> {
+    assign_drive_addresses(def);
+    assign_virtio_serial_ports(def);
+    pci::assign_pci_addresses(def, caps)
+}
+
 fn add_default_devices(def: &mut DomainDef, caps: &QemuCaps, arch: &str) {
     let machine = def.os.machine.clone().unwrap_or_default();
     let q35 = is_q35(def);

@@ -68,6 +68,10 @@ impl EventState {
                 dom: conv::dom_ref(m.dom),
                 data: DomainEventData::MetadataChange { typ: m.r#type, nsuri: m.nsuri },
             }),
+            P::DomainEventCallbackDeviceAdded => decode::<RemoteDomainEventCallbackDeviceAddedMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.dom), data: DomainEventData::DeviceAdded { alias: m.dev_alias } }),
+            P::DomainEventCallbackDeviceRemoved => decode::<RemoteDomainEventCallbackDeviceRemovedMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::DeviceRemoved { alias: m.msg.dev_alias } }),
             P::DomainEventLifecycle => decode::<RemoteDomainEventLifecycleMsg>(p).map(|m| Event::Domain {
                 dom: conv::dom_ref(m.dom),
                 data: DomainEventData::Lifecycle { event: m.event, detail: m.detail },

@@ -602,6 +602,26 @@ impl HypervisorDriver for RemoteConn {
         let args = RemoteDomainSetMetadataArgs { dom: dom(d), r#type: typ, metadata: opt(metadata), key: opt(key), uri: opt(uri), flags };
         self.call0(P::DomainSetMetadata, &args)
     }
+    // ---- device hotplug ----
+    fn domain_attach_device(&self, d: &DomainRef, xml: &str) -> Result<()> {
+        self.call0(P::DomainAttachDevice, &RemoteDomainAttachDeviceArgs { dom: dom(d), xml: xml.to_string() })
+    }
+    fn domain_attach_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        self.call0(P::DomainAttachDeviceFlags, &RemoteDomainAttachDeviceFlagsArgs { dom: dom(d), xml: xml.to_string(), flags })
+    }
+    fn domain_detach_device(&self, d: &DomainRef, xml: &str) -> Result<()> {
+        self.call0(P::DomainDetachDevice, &RemoteDomainDetachDeviceArgs { dom: dom(d), xml: xml.to_string() })
+    }
+    fn domain_detach_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        self.call0(P::DomainDetachDeviceFlags, &RemoteDomainDetachDeviceFlagsArgs { dom: dom(d), xml: xml.to_string(), flags })
+    }
+    fn domain_detach_device_alias(&self, d: &DomainRef, alias: &str, flags: u32) -> Result<()> {
+        self.call0(P::DomainDetachDeviceAlias, &RemoteDomainDetachDeviceAliasArgs { dom: dom(d), alias: alias.to_string(), flags })
+    }
+    fn domain_update_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        self.call0(P::DomainUpdateDeviceFlags, &RemoteDomainUpdateDeviceFlagsArgs { dom: dom(d), xml: xml.to_string(), flags })
+    }
+    // ---- end of device hotplug ----
     fn domain_get_metadata(&self, d: &DomainRef, typ: i32, uri: Option<&str>, flags: u32) -> Result<String> {
         let args = RemoteDomainGetMetadataArgs { dom: dom(d), r#type: typ, uri: opt(uri), flags };
         Ok(self.call::<_, RemoteDomainGetMetadataRet>(P::DomainGetMetadata, &args)?.metadata)

@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 const MAC: &str = "52:54:00:4f:58:42";
 
 /// A network namespace of the test's own (`ip netns add`), deleted on drop.
-struct NetNs {
+pub(super) struct NetNs {
     name: String,
 }
 
 impl NetNs {
-    fn new(tag: &str) -> NetNs {
+    pub(super) fn new(tag: &str) -> NetNs {
         let name = format!("oxvt-{}-{tag}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).output();
         let out = Command::new("ip").args(["netns", "add", &name]).output().expect("run ip (Debian package iproute2)");
@@ -46,7 +46,7 @@ impl NetNs {
         Command::new("ip").args(["netns", "exec", &self.name]).args(args).output().expect("run ip netns exec")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(super) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(out.status.success(), "{args:?} in {} failed: {}", self.name, String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -57,7 +57,7 @@ impl NetNs {
         self.ok(&["cat", "/proc/net/dev"]).lines().skip(2).filter_map(|l| l.split_once(':')).map(|(n, _)| n.trim().to_string()).collect()
     }
 
-    fn taps(&self) -> Vec<String> {
+    pub(super) fn taps(&self) -> Vec<String> {
         self.devices().into_iter().filter(|d| d != "lo" && !d.starts_with("br")).collect()
     }
 
@@ -67,7 +67,7 @@ impl NetNs {
     }
 
     /// A bridge `name` with `addr`, up.
-    fn bridge(&self, name: &str, addr: &str) {
+    pub(super) fn bridge(&self, name: &str, addr: &str) {
         self.ok(&["ip", "link", "add", name, "type", "bridge"]);
         self.ok(&["ip", "addr", "add", addr, "dev", name]);
         self.ok(&["ip", "link", "set", name, "up"]);
@@ -80,7 +80,7 @@ impl Drop for NetNs {
     }
 }
 
-fn daemon_in(ns: &NetNs, tag: &str) -> QemuDaemon {
+pub(super) fn daemon_in(ns: &NetNs, tag: &str) -> QemuDaemon {
     let wrap = ns.wrap();
     QemuDaemon::start_wrapped(tag, &[], &wrap.iter().map(String::as_str).collect::<Vec<_>>())
 }

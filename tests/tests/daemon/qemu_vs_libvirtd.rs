@@ -95,6 +95,11 @@ impl Libvirtd {
         }
     }
 
+    /// Its scratch directory (guests' files go there too).
+    pub(super) fn dir_path(&self) -> std::path::PathBuf {
+        self.dir.0.clone()
+    }
+
     pub(super) fn uri(&self) -> String {
         format!("qemu+unix:///system?socket={}", self.dir.0.join("sock/libvirt-sock").display())
     }

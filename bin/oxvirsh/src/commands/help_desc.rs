@@ -4,6 +4,17 @@
 /// (command, description); continuation lines carry their own indentation.
 pub static DESCRIPTIONS: &[(&str, &str)] = &[
     ("dumpxml", "Output the domain information as an XML dump to stdout."),
+    // device hotplug (commands/hotplug.rs)
+    ("attach-device", "Attach device from an XML <file>."),
+    ("attach-disk", "Attach new disk device."),
+    ("attach-interface", "Attach new network interface."),
+    ("detach-device", "Detach device from an XML <file>"),
+    ("detach-device-alias", "Detach device identified by the given alias from a domain"),
+    ("update-device", "Update device from an XML <file>."),
+    ("detach-disk", "Detach disk device."),
+    ("detach-interface", "Detach network interface."),
+    ("change-media", "Change media of CD or floppy drive."),
+
     ("define", "Define a domain."),
     ("undefine", "Undefine an inactive domain, or convert persistent to transient."),
     ("create", "Create a domain."),

@@ -282,6 +282,8 @@ fn cmd_event(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
                     let t = ["description", "title", "element"].get(*typ as usize).copied().unwrap_or("unknown");
                     format!("event 'metadata-change' for domain '{}': type {t}, uri {}\n", d.name(), nsuri.as_deref().unwrap_or("(null)"))
                 }
+                DomainEventData::DeviceAdded { alias } => format!("event 'device-added' for domain '{}': {alias}\n", d.name()),
+                DomainEventData::DeviceRemoved { alias } => format!("event 'device-removed' for domain '{}': {alias}\n", d.name()),
             };
             let _ = tx.send(line);
         });

@@ -5,6 +5,7 @@
 pub mod domain;
 pub mod help_desc;
 pub mod host;
+pub mod hotplug;
 pub mod iface;
 pub mod info;
 pub mod metadata;
@@ -24,8 +25,9 @@ use oxvirt::{Connect, Domain, Interface, NWFilter, Network, NodeDevice, Secret, 
 pub static TABLE: &[CmdDef] = &concat_tables();
 
 const fn concat_tables() -> [CmdDef; N_CMDS] {
-    let groups: [&[CmdDef]; 12] = [
+    let groups: [&[CmdDef]; 13] = [
         domain::CMDS,
+        hotplug::CMDS,
         info::CMDS,
         metadata::CMDS,
         tune::CMDS,
@@ -54,6 +56,7 @@ const fn concat_tables() -> [CmdDef; N_CMDS] {
 }
 
 const N_CMDS: usize = domain::CMDS.len()
+    + hotplug::CMDS.len()
     + info::CMDS.len()
     + metadata::CMDS.len()
     + tune::CMDS.len()

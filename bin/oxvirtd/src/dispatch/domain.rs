@@ -297,6 +297,32 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
                 .set_metadata(a.r#type, a.metadata.as_deref(), a.key.as_deref(), a.uri.as_deref(), a.flags)
                 .and_then(|_| void())
         }
+        // ---- device hotplug ----
+        P::DomainAttachDevice => {
+            let a = a!(RemoteDomainAttachDeviceArgs);
+            handle(conn, &a.dom).attach_device(&a.xml).and_then(|_| void())
+        }
+        P::DomainAttachDeviceFlags => {
+            let a = a!(RemoteDomainAttachDeviceFlagsArgs);
+            handle(conn, &a.dom).attach_device_flags(&a.xml, a.flags).and_then(|_| void())
+        }
+        P::DomainDetachDevice => {
+            let a = a!(RemoteDomainDetachDeviceArgs);
+            handle(conn, &a.dom).detach_device(&a.xml).and_then(|_| void())
+        }
+        P::DomainDetachDeviceFlags => {
+            let a = a!(RemoteDomainDetachDeviceFlagsArgs);
+            handle(conn, &a.dom).detach_device_flags(&a.xml, a.flags).and_then(|_| void())
+        }
+        P::DomainDetachDeviceAlias => {
+            let a = a!(RemoteDomainDetachDeviceAliasArgs);
+            handle(conn, &a.dom).detach_device_alias(&a.alias, a.flags).and_then(|_| void())
+        }
+        P::DomainUpdateDeviceFlags => {
+            let a = a!(RemoteDomainUpdateDeviceFlagsArgs);
+            handle(conn, &a.dom).update_device_flags(&a.xml, a.flags).and_then(|_| void())
+        }
+        // ---- end of device hotplug ----
         P::DomainRename => {
             let a = a!(RemoteDomainRenameArgs);
             let mut d = handle(conn, &a.dom);

@@ -1274,6 +1274,21 @@ impl Memballoon {
 
 // ---------------------------------------------------------------- the whole section
 
+/// One device element as the hotplug calls take it (libvirt's
+/// `virDomainDeviceDefParse`): the element's name and a [`Devices`] holding just it
+/// (device kinds without a typed model land in [`Devices::other`]).
+pub fn parse_device(text: &str, inactive: bool) -> Result<(String, Devices)> {
+    let doc = xml::parse_doc(text)?;
+    let root = doc.root_element();
+    let name = root.tag_name().name().to_string();
+    if !DEVICE_ORDER.contains(&name.as_str()) || name == "emulator" {
+        return Err(ConfError::xml(format!("unknown device type '{name}'")));
+    }
+    let wrapped = format!("<devices>{}</devices>", &text[root.range()]);
+    let doc = xml::parse_doc(&wrapped)?;
+    Ok((name, Devices::parse(doc.root_element(), inactive, true)?))
+}
+
 impl Devices {
     /// Parse `<devices>`.
     pub fn parse(node: Node<'_, '_>, inactive: bool, hvm: bool) -> Result<Devices> {

@@ -11,6 +11,7 @@ pub mod common;
 pub mod devices;
 
 pub use common::{Address, DeviceInfo};
+pub use devices::parse_device;
 pub use devices::{
     Chardev, ChrSource, Controller, Devices, Disk, DiskSource, Graphics, GraphicsListen, Input, Interface, Memballoon, Redirdev, Rng,
     Smartcard, Video,

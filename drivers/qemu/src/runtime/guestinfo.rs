@@ -64,8 +64,15 @@ fn internal(msg: impl AsRef<str>) -> Error {
     Error::new(ErrorCode::InternalError, D, msg)
 }
 
-/// The chardev label QEMU gives the agent channel (`charchannelN`, N counting channels).
+/// The chardev label QEMU gives the agent channel (`charchannelN`, N counting channels;
+/// `char` + its alias once hotplug recorded one).
 fn agent_chardev(def: &DomainDef) -> Option<String> {
+    let is_agent = |c: &&oxvirt_conf::domain::Chardev| {
+        c.device == "channel" && c.target.as_ref().is_some_and(|t| t.attrs.iter().any(|(k, v)| k == "name" && v == agent::AGENT_CHANNEL))
+    };
+    if let Some(alias) = def.devices.chardevs.iter().find(is_agent).and_then(|c| c.info.alias.as_deref()) {
+        return Some(format!("char{alias}"));
+    }
     let n = def
         .devices
         .chardevs

@@ -873,6 +873,26 @@ impl HypervisorDriver for QemuConn {
     }
     // end of size and tuning (qtune)
 
+    // ---- device hotplug (runtime/hotplug.rs) ----
+    fn domain_attach_device(&self, d: &DomainRef, xml: &str) -> Result<()> {
+        super::hotplug::attach(&self.drv, d, xml, 1, "qemuDomainAttachDeviceFlags")
+    }
+    fn domain_attach_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        super::hotplug::attach(&self.drv, d, xml, flags, "qemuDomainAttachDeviceFlags")
+    }
+    fn domain_detach_device(&self, d: &DomainRef, xml: &str) -> Result<()> {
+        super::hotplug::detach(&self.drv, d, xml, 1, "qemuDomainDetachDeviceFlags")
+    }
+    fn domain_detach_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        super::hotplug::detach(&self.drv, d, xml, flags, "qemuDomainDetachDeviceFlags")
+    }
+    fn domain_detach_device_alias(&self, d: &DomainRef, alias: &str, flags: u32) -> Result<()> {
+        super::hotplug::detach_alias(&self.drv, d, alias, flags)
+    }
+    fn domain_update_device_flags(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<()> {
+        super::hotplug::update(&self.drv, d, xml, flags)
+    }
+    // ---- end of device hotplug ----
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {
             return Err(Error::new(ErrorCode::NoSupport, D, "only domain events are served by the QEMU driver"));

@@ -21,10 +21,11 @@
 //! descriptors), `hypervisor` (the API implementation), and the
 //! host integration of the privileged driver: [`qemuconf`] (`qemu.conf`), [`dac`]
 //! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
-//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); [`save`]
-//! (save images, save/restore and managed save).
-//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); `tune`
-//! (memory, vCPU and tuning changes of running and defined guests).
+//! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); and the
+//! guest-changing calls: [`save`] (save images, save/restore and managed save), `tune`
+//! (memory, vCPU and tuning changes of running and defined guests), `hotplug` (device
+//! attach, detach and update on live guests and persistent definitions) and
+//! `metadata` (title, description and application XML).
 
 pub mod capscache;
 pub mod cgroups;
@@ -33,6 +34,7 @@ pub mod dac;
 pub mod domobj;
 mod graphics;
 mod guestinfo;
+mod hotplug;
 mod hypervisor;
 mod lifecycle;
 mod metadata;
@@ -337,6 +339,11 @@ impl Driver {
         for file in files {
             self.reconnect(&file);
         }
+        // Devices QEMU released while the daemon was down (hotplug).
+        let running: Vec<Uuid> = self.doms().iter().filter(|o| o.run.is_some()).map(|o| o.def.uuid).collect();
+        for u in running {
+            hotplug::reconcile(self, &u);
+        }
     }
 
     fn reconnect(self: &Arc<Self>, file: &Path) {
@@ -508,8 +515,16 @@ impl Driver {
 
     /// Apply one QMP event (or monitor EOF) to the domain it belongs to.
     fn handle_event(self: &Arc<Self>, msg: WorkerMsg) {
+        // A detach waiting for this DEVICE_DELETED holds the job lock: hand it over.
+        if msg.ev.name == "DEVICE_DELETED" && hotplug::claim_deleted(&msg.uuid, &msg.ev) {
+            return;
+        }
         let Some(job) = self.job_of(&msg.uuid) else { return };
         let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
+        if msg.ev.name == "DEVICE_DELETED" {
+            hotplug::device_deleted(self, &msg.uuid, msg.id, &msg.ev);
+            return;
+        }
         lifecycle::apply_event(self, &msg.uuid, msg.id, &msg.ev);
     }
 

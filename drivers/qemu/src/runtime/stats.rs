@@ -250,7 +250,8 @@ pub fn parse_net_dev(text: &str, ifname: &str, swapped: bool) -> Option<Interfac
 }
 
 /// The format node name the command line gives each disk (`libvirt-N-format`;
-/// disks with a source are numbered from the last one down), as `command.rs` does.
+/// disks with a source are numbered from the last one down), as `command.rs` does, or
+/// the one recorded in the live definition (hotplug).
 pub fn disk_nodes(def: &DomainDef) -> Vec<Option<String>> {
     let total = def.devices.disks.iter().filter(|d| d.source.path.is_some() || d.disk_type == "network").count();
     let mut n = total;
@@ -259,7 +260,10 @@ pub fn disk_nodes(def: &DomainDef) -> Vec<Option<String>> {
         .iter()
         .map(|d| {
             d.source.path.is_some().then(|| {
-                let name = format!("libvirt-{n}-format");
+                // A hot-plugged disk (and every disk once hotplug touched the live
+                // definition) records its node in `<source index='N'>`.
+                let recorded = d.source.raw.as_ref().and_then(|r| r.attrs.iter().find(|(k, _)| k == "index")).map(|(_, v)| v.as_str());
+                let name = format!("libvirt-{}-format", recorded.map(str::to_string).unwrap_or_else(|| n.to_string()));
                 n = n.saturating_sub(1);
                 name
             })
