@@ -418,7 +418,11 @@ impl Devices {
             }
             let idx = idx.unwrap_or_else(|| {
                 let ty = &self.controllers[i].controller_type;
-                let mut n = 0;
+                // PCI index 0 is the root bus (pci-root/pcie-root), which the driver
+                // adds after parsing: other PCI controllers number from 1, as in
+                // libvirt, where the root exists before indexes are assigned.
+                let root = matches!(self.controllers[i].model.as_deref(), Some("pci-root" | "pcie-root"));
+                let mut n = u32::from(ty == "pci" && !root);
                 while self.controllers.iter().any(|c| &c.controller_type == ty && c.index == Some(n)) {
                     n += 1;
                 }

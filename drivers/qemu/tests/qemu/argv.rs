@@ -98,3 +98,18 @@ fn i440fx_full_bus_gets_a_pci_bridge() {
     assert!(out.contains("<controller type='pci' index='1' model='pci-bridge'>"), "{out}");
     assert!(out.contains("<target chassisNr='1'/>"));
 }
+
+/// Regression: PCI controllers without an index (as virt-install writes root ports)
+/// took index 0, the root bus's, and the definition failed with "Invalid PCI address
+/// 0000:00:1f.0. slot must be <= 0".
+#[test]
+fn unindexed_root_ports_number_after_the_root_bus() {
+    let q35 = DOMAIN
+        .replace("machine='pc'", "machine='q35'")
+        .replace("</devices>", "<controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/></devices>");
+    let f = write("rootports.xml", &q35);
+    let out = tool::xml_format(&["--driver".into(), "qemu".into(), "--fake-caps-flags".into(), "none".into(), f]).unwrap();
+    assert!(out.contains("<controller type='pci' index='0' model='pcie-root'/>"), "{out}");
+    assert!(out.contains("<controller type='pci' index='1' model='pcie-root-port'>"), "{out}");
+    assert!(out.contains("<controller type='pci' index='2' model='pcie-root-port'>"), "{out}");
+}
