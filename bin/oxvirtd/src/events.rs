@@ -49,6 +49,28 @@ fn domain_callback_msg(callback_id: i32, ev: &Event) -> Option<Vec<u8>> {
             RemoteProcedure::DomainEventCallbackMetadataChange,
             &RemoteDomainEventCallbackMetadataChangeMsg { callback_id, dom, r#type: *typ, nsuri: nsuri.clone() },
         ),
+        // qmisc: PM, balloon and tunable events.
+        DomainEventData::PmWakeup { reason } => event_packet(
+            RemoteProcedure::DomainEventCallbackPmwakeup,
+            &RemoteDomainEventCallbackPmwakeupMsg { callback_id, reason: *reason, msg: RemoteDomainEventPmwakeupMsg { dom } },
+        ),
+        DomainEventData::PmSuspend { reason } => event_packet(
+            RemoteProcedure::DomainEventCallbackPmsuspend,
+            &RemoteDomainEventCallbackPmsuspendMsg { callback_id, reason: *reason, msg: RemoteDomainEventPmsuspendMsg { dom } },
+        ),
+        DomainEventData::PmSuspendDisk { reason } => event_packet(
+            RemoteProcedure::DomainEventCallbackPmsuspendDisk,
+            &RemoteDomainEventCallbackPmsuspendDiskMsg { callback_id, reason: *reason, msg: RemoteDomainEventPmsuspendDiskMsg { dom } },
+        ),
+        DomainEventData::BalloonChange { actual } => event_packet(
+            RemoteProcedure::DomainEventCallbackBalloonChange,
+            &RemoteDomainEventCallbackBalloonChangeMsg { callback_id, msg: RemoteDomainEventBalloonChangeMsg { dom, actual: *actual } },
+        ),
+        DomainEventData::Tunable { params } => event_packet(
+            RemoteProcedure::DomainEventCallbackTunable,
+            &RemoteDomainEventCallbackTunableMsg { callback_id, dom, params: params.iter().cloned().map(conv::wire_param).collect() },
+        ),
+        // end of qmisc
     })
 }
 
@@ -63,6 +85,17 @@ fn domain_legacy_msg(ev: &Event) -> Option<Vec<u8>> {
         DomainEventData::Reboot => event_packet(RemoteProcedure::DomainEventReboot, &RemoteDomainEventRebootMsg { dom }),
         // Events newer than the callback protocol have no legacy message.
         DomainEventData::MetadataChange { .. } => return None,
+        // qmisc: the legacy messages of the PM and balloon events (no tunable one).
+        DomainEventData::PmWakeup { .. } => event_packet(RemoteProcedure::DomainEventPmwakeup, &RemoteDomainEventPmwakeupMsg { dom }),
+        DomainEventData::PmSuspend { .. } => event_packet(RemoteProcedure::DomainEventPmsuspend, &RemoteDomainEventPmsuspendMsg { dom }),
+        DomainEventData::PmSuspendDisk { .. } => {
+            event_packet(RemoteProcedure::DomainEventPmsuspendDisk, &RemoteDomainEventPmsuspendDiskMsg { dom })
+        }
+        DomainEventData::BalloonChange { actual } => {
+            event_packet(RemoteProcedure::DomainEventBalloonChange, &RemoteDomainEventBalloonChangeMsg { dom, actual: *actual })
+        }
+        DomainEventData::Tunable { .. } => return None,
+        // end of qmisc
     })
 }
 

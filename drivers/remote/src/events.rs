@@ -68,6 +68,20 @@ impl EventState {
                 dom: conv::dom_ref(m.dom),
                 data: DomainEventData::MetadataChange { typ: m.r#type, nsuri: m.nsuri },
             }),
+            // qmisc: PM, balloon and tunable events.
+            P::DomainEventCallbackPmwakeup => decode::<RemoteDomainEventCallbackPmwakeupMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::PmWakeup { reason: m.reason } }),
+            P::DomainEventCallbackPmsuspend => decode::<RemoteDomainEventCallbackPmsuspendMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::PmSuspend { reason: m.reason } }),
+            P::DomainEventCallbackPmsuspendDisk => decode::<RemoteDomainEventCallbackPmsuspendDiskMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::PmSuspendDisk { reason: m.reason } }),
+            P::DomainEventCallbackBalloonChange => decode::<RemoteDomainEventCallbackBalloonChangeMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::BalloonChange { actual: m.msg.actual } }),
+            P::DomainEventCallbackTunable => decode::<RemoteDomainEventCallbackTunableMsg>(p).map(|m| Event::Domain {
+                dom: conv::dom_ref(m.dom),
+                data: DomainEventData::Tunable { params: crate::tune::from_wire(m.params) },
+            }),
+            // end of qmisc
             P::DomainEventLifecycle => decode::<RemoteDomainEventLifecycleMsg>(p).map(|m| Event::Domain {
                 dom: conv::dom_ref(m.dom),
                 data: DomainEventData::Lifecycle { event: m.event, detail: m.detail },
