@@ -872,6 +872,23 @@ impl HypervisorDriver for QemuConn {
         super::tune::get_emulator_pin_info(&self.drv, d, maplen, flags)
     }
     // end of size and tuning (qtune)
+    // send-key, screenshot, PM suspend/wakeup (qmisc): thin wiring.
+    fn domain_send_key(&self, d: &DomainRef, codeset: u32, holdtime: u32, keycodes: &[u32], flags: u32) -> Result<()> {
+        super::keys::send_key(&self.drv, d, codeset, holdtime, keycodes, flags)
+    }
+
+    fn domain_screenshot(&self, d: &DomainRef, screen: u32, flags: u32) -> Result<(String, Box<dyn StreamDriver>)> {
+        super::screenshot::screenshot(&self.drv, d, screen, flags)
+    }
+
+    fn domain_pm_suspend_for_duration(&self, d: &DomainRef, target: u32, duration: u64, flags: u32) -> Result<()> {
+        super::pm::suspend(&self.drv, d, target, duration, flags)
+    }
+
+    fn domain_pm_wakeup(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        super::pm::wakeup(&self.drv, d, flags)
+    }
+    // end of qmisc
 
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {

@@ -565,7 +565,15 @@ pub(super) fn apply_event(drv: &Arc<Driver>, u: &Uuid, id: i32, ev: &QmpEvent) {
             drv.bus.emit(Event::Domain { dom: obj.dref(), data: DomainEventData::Reboot });
         }
         // qtune: the live <currentMemory> follows the balloon.
-        "BALLOON_CHANGE" => super::tune::balloon_changed(drv, obj, &ev.data),
+        "BALLOON_CHANGE" => {
+            super::tune::balloon_changed(drv, obj, &ev.data);
+            // qmisc: and the event to clients.
+            super::pm::balloon_event(drv, obj, &ev.data);
+        }
+        // qmisc: guest power management.
+        "SUSPEND" => super::pm::suspended(drv, obj, false),
+        "SUSPEND_DISK" => super::pm::suspended(drv, obj, true),
+        "WAKEUP" => super::pm::woke_up(drv, obj),
         _ => {}
     }
 }

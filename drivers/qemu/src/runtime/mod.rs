@@ -24,7 +24,9 @@
 //! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); [`save`]
 //! (save images, save/restore and managed save).
 //! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); `tune`
-//! (memory, vCPU and tuning changes of running and defined guests).
+//! (memory, vCPU and tuning changes of running and defined guests); `keys`
+//! (`virDomainSendKey`), `screenshot` (`virDomainScreenshot`), `pm` (guest power
+//! management and its events).
 
 pub mod capscache;
 pub mod cgroups;
@@ -34,13 +36,16 @@ pub mod domobj;
 mod graphics;
 mod guestinfo;
 mod hypervisor;
+mod keys;
 mod lifecycle;
 mod metadata;
 pub mod net;
 pub mod paths;
+mod pm;
 pub mod process;
 pub mod qemuconf;
 pub mod save;
+mod screenshot;
 pub mod stats;
 pub mod status;
 pub(crate) mod tune;
