@@ -77,7 +77,8 @@ pub fn screenshot(drv: &Driver, d: &DomainRef, screen: u32, flags: u32) -> Resul
         let doms = drv.doms();
         let o = doms.by_ref(d)?;
         let run = o.run.as_ref().filter(|_| o.is_active());
-        let Some(run) = run else { return Err(Error::new(ErrorCode::OperationInvalid, D, "domain is not running")) };
+        // virDomainObjCheckActive: VIR_FROM_DOMAIN.
+        let Some(run) = run else { return Err(Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running")) };
         (run.lib_dir.clone(), o.def.clone())
     };
     if def.devices.videos.is_empty() {
