@@ -10,6 +10,7 @@
 
 use super::harness::client_cmd;
 use super::qemu::{build_guest, define, guest_xml, idle_xml, wait_marker, QemuDaemon, MARKER, PY_EVENTS};
+use super::tls::oxvirsh;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -185,6 +186,23 @@ fn keys_screenshots_and_power_management_of_the_test_guest() {
     let leftovers: Vec<String> = walk(&lib).into_iter().filter(|n| n.contains("screendump")).collect();
     assert_eq!(leftovers, Vec::<String>::new(), "temporary screendump files left");
 
+    // oxvirsh: the same commands, the same output.
+    let file2 = d.dir.0.join("shot2.png");
+    let out = oxvirsh(&d.uri(), &["screenshot", "misc", &file2.display().to_string()], &d.dir.0);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("Screenshot saved to {}, with type of image/png", file2.display()));
+    assert!(std::fs::read(&file2).expect("oxvirsh screenshot").starts_with(b"\x89PNG"));
+    let out = oxvirsh(&d.uri(), &["send-key", "misc", "KEY_LEFTSHIFT", "0x30"], &d.dir.0);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for line in [
+        "send-key misc --codeset usb 9999",
+        "send-key misc KEY_NOPE",
+        "send-key misc --codeset nope 1",
+        "dompmsuspend misc --target mem --duration 5",
+    ] {
+        let ours = oxvirsh(&d.uri(), &line.split(' ').collect::<Vec<_>>(), &d.dir.0);
+        assert_eq!(String::from_utf8_lossy(&ours.stderr), virsh_err(&d, line), "{line}");
+    }
+
     // virsh event prints the balloon and tunable events as virsh does.
     let out = virsh_event(&d, "misc", "balloon-change", |i| {
         d.virsh_ok(&format!("setmem misc {} --live", if i % 2 == 0 { 229376 } else { 212992 }));
@@ -208,6 +226,10 @@ fn keys_screenshots_and_power_management_of_the_test_guest() {
     d.virsh_ok("start idle");
     assert!(virsh_err(&d, "dompmsuspend idle --target mem").contains("argument unsupported: QEMU guest agent is not configured"));
     assert!(virsh_err(&d, "screenshot idle").contains("Requested operation is not valid: no screens to take screenshot from"));
+    for line in ["dompmsuspend idle --target mem", "screenshot idle", "dompmsuspend idle --target nope"] {
+        let ours = oxvirsh(&d.uri(), &line.split(' ').collect::<Vec<_>>(), &d.dir.0);
+        assert_eq!(String::from_utf8_lossy(&ours.stderr), virsh_err(&d, line), "{line}");
+    }
     d.virsh_ok("send-key idle KEY_A");
 
     d.virsh_ok("destroy idle");
