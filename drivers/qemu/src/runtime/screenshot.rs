@@ -1,8 +1,9 @@
 //! `virDomainScreenshot` (libvirt's `qemuDomainScreenshot`): QMP `screendump` into a
 //! fresh file of the run's private directory (`qemu.screendump.XXXXXX`, mode 0600,
 //! owned by QEMU's user on the privileged driver), PNG when the binary's `screendump`
-//! takes `format` (`screenshot-format-png`), else PPM. The file is opened, removed,
-//! and its contents go to the client as a download stream.
+//! takes `format` (`screenshot-format-png`), else PPM. The file is read through the
+//! descriptor that created it, removed, and its contents go to the client as a
+//! download stream.
 
 use super::domobj::Expect;
 use super::{dac, Driver};
@@ -36,8 +37,10 @@ impl StreamDriver for ImageStream {
     }
 }
 
-/// A new empty file `dir/qemu.screendump.XXXXXX` (as `g_mkstemp_full`).
-fn temp_file(dir: &Path) -> Result<PathBuf> {
+/// A new empty file `dir/qemu.screendump.XXXXXX` (as `g_mkstemp_full`), open for
+/// reading: the image is read through this descriptor, so a path replaced meanwhile
+/// in the directory (which QEMU's user owns) is never followed.
+fn temp_file(dir: &Path) -> Result<(PathBuf, File)> {
     let mut last = None;
     for _ in 0..100 {
         let mut rnd = [0u8; 6];
@@ -45,8 +48,8 @@ fn temp_file(dir: &Path) -> Result<PathBuf> {
         const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let suffix: String = rnd.iter().map(|b| CHARS[usize::from(*b) % CHARS.len()] as char).collect();
         let path = dir.join(format!("qemu.screendump.{suffix}"));
-        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
-            Ok(_) => return Ok(path),
+        match std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path) {
+            Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
             Err(e) => last = Some(e),
         }
@@ -104,11 +107,18 @@ pub fn screenshot(drv: &Driver, d: &DomainRef, screen: u32, flags: u32) -> Resul
         }
     }
     let png = caps.has("screenshot-format-png");
-    let path = temp_file(&lib_dir)?;
+    let (path, file) = temp_file(&lib_dir)?;
     let _unlink = Unlink(path.clone());
     if drv.paths.privileged {
         let label = dac::domain_label(&def, drv.qemu_conf.user, drv.qemu_conf.group)?;
-        dac::set_path_owner(&path, label.uid, label.gid)?;
+        // Through the descriptor: the directory belongs to QEMU's user.
+        std::os::unix::fs::fchown(&file, Some(label.uid), Some(label.gid)).map_err(|e| {
+            Error::new(
+                ErrorCode::SystemError,
+                D,
+                format!("unable to set ownership of '{}' to {}:{}: {e}", path.display(), label.uid, label.gid),
+            )
+        })?;
     }
     let mut args = json!({ "filename": path.to_string_lossy() });
     if let Some(dev) = device {
@@ -121,7 +131,6 @@ pub fn screenshot(drv: &Driver, d: &DomainRef, screen: u32, flags: u32) -> Resul
         args["format"] = json!("png");
     }
     drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("screendump", Some(args)), |_, _| {})?;
-    let file = File::open(&path).map_err(|_| Error::new(ErrorCode::OperationFailed, D, "unable to open stream"))?;
     let mime = if png { "image/png" } else { "image/x-portable-pixmap" };
     Ok((mime.to_string(), Box::new(ImageStream { file })))
 }
