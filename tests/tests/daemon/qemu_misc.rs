@@ -10,7 +10,7 @@
 
 use super::harness::client_cmd;
 use super::qemu::{build_guest, define, guest_xml, idle_xml, wait_marker, QemuDaemon, MARKER, PY_EVENTS};
-use super::tls::oxvirsh;
+use super::tls::{oxvirsh, oxvirsh_bin};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -38,9 +38,16 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 /// Run `virsh event DOM --event EVENT` (it exits after the first event) while
 /// `trigger` runs again and again until it does (virsh registers at its own pace);
 /// returns what it printed.
-fn virsh_event(d: &QemuDaemon, dom: &str, event: &str, mut trigger: impl FnMut(usize)) -> String {
+fn virsh_event(d: &QemuDaemon, dom: &str, event: &str, trigger: impl FnMut(usize)) -> String {
+    client_event(d, std::path::Path::new("virsh"), dom, event, trigger)
+}
+
+/// [`virsh_event`] with `program` (virsh or oxvirsh).
+fn client_event(d: &QemuDaemon, program: &std::path::Path, dom: &str, event: &str, mut trigger: impl FnMut(usize)) -> String {
     let mut child = client_cmd("timeout", &d.dir.0)
-        .args(["60", "virsh", "-c", &d.uri(), "event", dom, "--event", event])
+        .arg("60")
+        .arg(program)
+        .args(["-c", &d.uri(), "event", dom, "--event", event])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -212,6 +219,15 @@ fn keys_screenshots_and_power_management_of_the_test_guest() {
         d.virsh_ok(&format!("schedinfo misc --live cpu_shares={}", 600 + i));
     });
     assert!(out.starts_with("event 'tunable' for domain 'misc':\n\tcputune.cpu_shares: 6"), "{out}");
+    // oxvirsh's event command, through the remote driver's event decoding.
+    let out = client_event(&d, &oxvirsh_bin(), "misc", "tunable", |i| {
+        d.virsh_ok(&format!("vcpupin misc 0 {} --live", i % 2));
+    });
+    assert!(out.starts_with("event 'tunable' for domain 'misc':\n\tcputune.vcpupin0: "), "{out}");
+    let out = client_event(&d, &oxvirsh_bin(), "misc", "balloon-change", |i| {
+        d.virsh_ok(&format!("setmem misc {} --live", if i % 2 == 0 { 245760 } else { 229376 }));
+    });
+    assert!(out.starts_with("event 'balloon-change' for domain 'misc': ") && out.contains("KiB\n"), "{out}");
 
     // Suspend to RAM through the agent, then wake up: states, events.
     let out = d.python(&format!("{PY_EVENTS}{PY_PM}"));
