@@ -33,6 +33,8 @@ mod qemu_hotplug;
 mod qemu_info;
 #[path = "daemon/qemu_meta.rs"]
 mod qemu_meta;
+#[path = "daemon/qemu_misc.rs"]
+mod qemu_misc;
 #[path = "daemon/qemu_net.rs"]
 mod qemu_net;
 #[path = "daemon/qemu_save.rs"]

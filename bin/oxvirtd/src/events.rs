@@ -60,6 +60,27 @@ fn domain_callback_msg(callback_id: i32, ev: &Event) -> Option<Vec<u8>> {
                 msg: RemoteDomainEventDeviceRemovedMsg { dom, dev_alias: alias.clone() },
             },
         ),
+        // PM, balloon and tunable events.
+        DomainEventData::PmWakeup { reason } => event_packet(
+            RemoteProcedure::DomainEventCallbackPmwakeup,
+            &RemoteDomainEventCallbackPmwakeupMsg { callback_id, reason: *reason, msg: RemoteDomainEventPmwakeupMsg { dom } },
+        ),
+        DomainEventData::PmSuspend { reason } => event_packet(
+            RemoteProcedure::DomainEventCallbackPmsuspend,
+            &RemoteDomainEventCallbackPmsuspendMsg { callback_id, reason: *reason, msg: RemoteDomainEventPmsuspendMsg { dom } },
+        ),
+        DomainEventData::PmSuspendDisk { reason } => event_packet(
+            RemoteProcedure::DomainEventCallbackPmsuspendDisk,
+            &RemoteDomainEventCallbackPmsuspendDiskMsg { callback_id, reason: *reason, msg: RemoteDomainEventPmsuspendDiskMsg { dom } },
+        ),
+        DomainEventData::BalloonChange { actual } => event_packet(
+            RemoteProcedure::DomainEventCallbackBalloonChange,
+            &RemoteDomainEventCallbackBalloonChangeMsg { callback_id, msg: RemoteDomainEventBalloonChangeMsg { dom, actual: *actual } },
+        ),
+        DomainEventData::Tunable { params } => event_packet(
+            RemoteProcedure::DomainEventCallbackTunable,
+            &RemoteDomainEventCallbackTunableMsg { callback_id, dom, params: params.iter().cloned().map(conv::wire_param).collect() },
+        ),
     })
 }
 
@@ -75,6 +96,16 @@ fn domain_legacy_msg(ev: &Event) -> Option<Vec<u8>> {
         // Events newer than the callback protocol have no legacy message.
         DomainEventData::MetadataChange { .. } => return None,
         DomainEventData::DeviceAdded { .. } | DomainEventData::DeviceRemoved { .. } => return None,
+        // the legacy messages of the PM and balloon events (no tunable one).
+        DomainEventData::PmWakeup { .. } => event_packet(RemoteProcedure::DomainEventPmwakeup, &RemoteDomainEventPmwakeupMsg { dom }),
+        DomainEventData::PmSuspend { .. } => event_packet(RemoteProcedure::DomainEventPmsuspend, &RemoteDomainEventPmsuspendMsg { dom }),
+        DomainEventData::PmSuspendDisk { .. } => {
+            event_packet(RemoteProcedure::DomainEventPmsuspendDisk, &RemoteDomainEventPmsuspendDiskMsg { dom })
+        }
+        DomainEventData::BalloonChange { actual } => {
+            event_packet(RemoteProcedure::DomainEventBalloonChange, &RemoteDomainEventBalloonChangeMsg { dom, actual: *actual })
+        }
+        DomainEventData::Tunable { .. } => return None,
     })
 }
 

@@ -349,7 +349,9 @@ fn remote_call(server: &Arc<Server>, client: &Arc<Client>, n: i32, p: &Packet) -
         | P::ConnectNodeDeviceEventDeregisterAny
         | P::ConnectSecretEventRegisterAny
         | P::ConnectSecretEventDeregisterAny => return events::call(server, client, rp, p),
-        P::StorageVolUpload | P::StorageVolDownload | P::DomainOpenConsole => return crate::stream::open(client, rp, p),
+        P::StorageVolUpload | P::StorageVolDownload | P::DomainOpenConsole | P::DomainScreenshot => {
+            return crate::stream::open(client, rp, p)
+        }
         _ => match client.conn() {
             Err(e) => Err(e),
             Ok(conn) => dispatch::dispatch_call(rp, payload, &conn).unwrap_or_else(|| Err(unknown_procedure(n))),

@@ -1,6 +1,6 @@
 //! Data streams (libvirtd's `remote_daemon_stream.c`): the packets of type STREAM and
 //! STREAM_HOLE that follow a stream-opening call (`STORAGE_VOL_UPLOAD`,
-//! `STORAGE_VOL_DOWNLOAD`, `DOMAIN_OPEN_CONSOLE`).
+//! `STORAGE_VOL_DOWNLOAD`, `DOMAIN_OPEN_CONSOLE`, `DOMAIN_SCREENSHOT`).
 //!
 //! Each open stream has a worker thread that owns the [`oxvirt::Stream`] and a bounded
 //! queue of the client's packets for it, filled by the client's reader task. A full
@@ -77,15 +77,17 @@ pub async fn incoming(client: &Client, p: Packet) {
 /// and start the worker. Returns `None`: the reply is already queued.
 pub fn open(client: &Arc<Client>, proc: RemoteProcedure, call: &Packet) -> Option<dispatch::Reply> {
     let mode = match proc {
-        RemoteProcedure::StorageVolDownload => Mode::Download,
+        RemoteProcedure::StorageVolDownload | RemoteProcedure::DomainScreenshot => Mode::Download,
         RemoteProcedure::DomainOpenConsole => Mode::Interactive,
         _ => Mode::Upload,
     };
-    let opened = client.conn().and_then(|conn| match mode {
-        Mode::Interactive => dispatch::domain::open_console(&call.payload, &conn),
-        _ => dispatch::storage::open_vol_stream(proc, &call.payload, &conn),
+    let opened = client.conn().and_then(|conn| match proc {
+        RemoteProcedure::DomainOpenConsole => dispatch::domain::open_console(&call.payload, &conn).map(|s| (s, void())),
+        // the screenshot's reply carries the image's MIME type.
+        RemoteProcedure::DomainScreenshot => dispatch::domain::screenshot(&call.payload, &conn),
+        _ => dispatch::storage::open_vol_stream(proc, &call.payload, &conn).map(|s| (s, void())),
     });
-    let stream = match opened {
+    let (stream, reply) = match opened {
         Ok(s) => s,
         Err(e) => return Some(Err(e)),
     };
@@ -93,7 +95,7 @@ pub fn open(client: &Arc<Client>, proc: RemoteProcedure, call: &Packet) -> Optio
     let k = key(&call.header);
     // Registered before the reply leaves, so data sent right after it finds the stream.
     client.streams.lock().insert(k, tx);
-    client.send(reply_packet(call, void()));
+    client.send(reply_packet(call, reply));
     let w = Worker { client: client.clone(), header: call.header, key: k, rx, stream };
     let spawned = std::thread::Builder::new().name("oxvirtd-stream".into()).spawn(move || w.run(mode));
     if let Err(e) = spawned {

@@ -1082,6 +1082,40 @@ impl Domain {
         self.conn.check_rw("virDomainInjectNMI")?;
         self.hv().domain_inject_nmi(&self.r(), flags)
     }
+    // send-key, screenshot, PM suspend/wakeup.
+    /// `virDomainSendKey`: press `keycodes` of `codeset` (`virKeycodeSet`: 0 linux,
+    /// ..., 9 qnum) together for `holdtime` ms; at most
+    /// [`crate::types::SEND_KEY_MAX_KEYS`] keys, as libvirt checks them.
+    pub fn send_key(&self, codeset: u32, holdtime: u32, keycodes: &[u32], flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainSendKey")?;
+        if keycodes.is_empty() {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, "nkeycodes in virDomainSendKey must be greater than zero"));
+        }
+        if codeset >= KEYCODE_SET_LAST {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, format!("Unsupported codeset '{codeset}'")));
+        }
+        if keycodes.len() > SEND_KEY_MAX_KEYS {
+            return Err(Error::invalid_arg(ErrorDomain::Domain, format!("nkeycodes must be <= {SEND_KEY_MAX_KEYS}")));
+        }
+        self.hv().domain_send_key(&self.r(), codeset, holdtime, keycodes, flags)
+    }
+    /// `virDomainScreenshot`: the image's MIME type and a stream carrying it (read it
+    /// to the end, then finish).
+    pub fn screenshot(&self, screen: u32, flags: u32) -> Result<(String, Stream)> {
+        self.conn.check_rw("virDomainScreenshot")?;
+        let (mime, drv) = self.hv().domain_screenshot(&self.r(), screen, flags)?;
+        Ok((mime, Stream::new(drv, false)))
+    }
+    /// `virDomainPMSuspendForDuration`: `target` 0 mem, 1 disk, 2 hybrid.
+    pub fn pm_suspend_for_duration(&self, target: u32, duration: u64, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainPMSuspendForDuration")?;
+        self.hv().domain_pm_suspend_for_duration(&self.r(), target, duration, flags)
+    }
+    /// `virDomainPMWakeup`.
+    pub fn pm_wakeup(&self, flags: u32) -> Result<()> {
+        self.conn.check_rw("virDomainPMWakeup")?;
+        self.hv().domain_pm_wakeup(&self.r(), flags)
+    }
     /// `virDomainFSFreeze`: the number of file systems frozen.
     pub fn fs_freeze(&self, mountpoints: &[String], flags: u32) -> Result<i32> {
         self.conn.check_rw("virDomainFSFreeze")?;

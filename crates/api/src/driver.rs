@@ -451,6 +451,26 @@ pub trait HypervisorDriver: Send + Sync {
     fn domain_inject_nmi(&self, d: &DomainRef, flags: u32) -> Result<()> {
         nosup!("virDomainInjectNMI")
     }
+    // send-key, screenshot, PM suspend/wakeup.
+    /// `virDomainSendKey`: press `keycodes` (of `codeset`, `virKeycodeSet`) together,
+    /// for `holdtime` ms (0: the hypervisor's default).
+    fn domain_send_key(&self, d: &DomainRef, codeset: u32, holdtime: u32, keycodes: &[u32], flags: u32) -> Result<()> {
+        nosup!("virDomainSendKey")
+    }
+    /// `virDomainScreenshot`: the MIME type of the image of `screen` and a download
+    /// stream carrying it.
+    fn domain_screenshot(&self, d: &DomainRef, screen: u32, flags: u32) -> Result<(String, Box<dyn StreamDriver>)> {
+        nosup!("virDomainScreenshot")
+    }
+    /// `virDomainPMSuspendForDuration`: `target` is `virNodeSuspendTarget` (0 mem,
+    /// 1 disk, 2 hybrid), `duration` seconds (0: until woken up).
+    fn domain_pm_suspend_for_duration(&self, d: &DomainRef, target: u32, duration: u64, flags: u32) -> Result<()> {
+        nosup!("virDomainPMSuspendForDuration")
+    }
+    /// `virDomainPMWakeup`.
+    fn domain_pm_wakeup(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        nosup!("virDomainPMWakeup")
+    }
     /// `virDomainFSFreeze` (all file systems when `mountpoints` is empty): the number frozen.
     fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
         nosup!("virDomainFSFreeze")

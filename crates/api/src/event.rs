@@ -171,7 +171,7 @@ pub mod object_lifecycle {
 }
 
 /// What happened to a domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DomainEventData {
     /// VIR_DOMAIN_EVENT_ID_LIFECYCLE: (type, detail) from [`lifecycle`].
     Lifecycle {
@@ -200,6 +200,32 @@ pub enum DomainEventData {
         /// The device's alias.
         alias: String,
     },
+    // PM, balloon and tunable events.
+    /// VIR_DOMAIN_EVENT_ID_PMWAKEUP: the guest woke up (`reason` is always 0 in 9.0).
+    PmWakeup {
+        /// Reason (unused by libvirt 9.0: 0).
+        reason: i32,
+    },
+    /// VIR_DOMAIN_EVENT_ID_PMSUSPEND: the guest suspended to memory.
+    PmSuspend {
+        /// Reason (unused by libvirt 9.0: 0).
+        reason: i32,
+    },
+    /// VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK: the guest suspended to disk.
+    PmSuspendDisk {
+        /// Reason (unused by libvirt 9.0: 0).
+        reason: i32,
+    },
+    /// VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE: the balloon's current size changed.
+    BalloonChange {
+        /// The guest's memory, KiB.
+        actual: u64,
+    },
+    /// VIR_DOMAIN_EVENT_ID_TUNABLE: tunables changed (`cputune.*`, `blkdeviotune.*`).
+    Tunable {
+        /// The changed tunables with their new values.
+        params: Vec<crate::typedparam::TypedParam>,
+    },
 }
 
 impl DomainEventData {
@@ -211,12 +237,17 @@ impl DomainEventData {
             DomainEventData::MetadataChange { .. } => domain_event_id::METADATA_CHANGE,
             DomainEventData::DeviceAdded { .. } => domain_event_id::DEVICE_ADDED,
             DomainEventData::DeviceRemoved { .. } => domain_event_id::DEVICE_REMOVED,
+            DomainEventData::PmWakeup { .. } => domain_event_id::PMWAKEUP,
+            DomainEventData::PmSuspend { .. } => domain_event_id::PMSUSPEND,
+            DomainEventData::PmSuspendDisk { .. } => domain_event_id::PMSUSPEND_DISK,
+            DomainEventData::BalloonChange { .. } => domain_event_id::BALLOON_CHANGE,
+            DomainEventData::Tunable { .. } => domain_event_id::TUNABLE,
         }
     }
 }
 
 /// An event raised by a driver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A domain event.
     Domain {

@@ -354,3 +354,9 @@ impl std::fmt::Display for Version {
 
 /// The libvirt version oxvirt implements and reports as its library version.
 pub const LIB_VERSION: u64 = 9_000_000;
+
+// send-key limits.
+/// `VIR_DOMAIN_SEND_KEY_MAX_KEYS`: the most keys one `virDomainSendKey` presses.
+pub const SEND_KEY_MAX_KEYS: usize = 16;
+/// `VIR_KEYCODE_SET_LAST`: codesets are 0 (linux) to 9 (qnum).
+pub const KEYCODE_SET_LAST: u32 = 10;

@@ -788,7 +788,7 @@ impl Builder<'_> {
         if self.def.os.loader.is_some() || self.def.os.nvram.is_some() || self.def.os.firmware.is_some() {
             return Err(unsupported("<loader> is not supported by this driver yet"));
         }
-        // `vcpus` (qtune): hotpluggable vCPUs, see smp().
+        // `vcpus`: hotpluggable vCPUs, see smp().
         if let Some(e) =
             self.def.other.iter().find(|e| !matches!(e.name.as_str(), "pm" | "seclabel" | "keywrap" | "memtune" | "blkiotune" | "vcpus"))
         {

@@ -209,6 +209,16 @@ impl Client {
     /// stream's packets are routed to it from before the call is sent, so none is
     /// lost; `sparse` says whether holes may be exchanged.
     pub fn open_stream<A: Encode>(&self, procedure: i32, args: &A, sparse: bool) -> Result<crate::stream::RemoteStream> {
+        self.open_stream_ret::<A, Void>(procedure, args, sparse).map(|(s, _)| s)
+    }
+
+    /// [`Self::open_stream`] for a call whose reply carries a value (`DOMAIN_SCREENSHOT`).
+    pub fn open_stream_ret<A: Encode, R: Decode>(
+        &self,
+        procedure: i32,
+        args: &A,
+        sparse: bool,
+    ) -> Result<(crate::stream::RemoteStream, R)> {
         let serial = self.serial.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         {
@@ -218,12 +228,15 @@ impl Client {
             }
             p.streams.insert(serial, tx);
         }
-        if let Err(e) = self.call_serial::<A, Void>(oxvirt_rpc::REMOTE_PROGRAM, procedure, serial, args) {
-            lock(&self.shared.pending).streams.remove(&serial);
-            return Err(e);
-        }
+        let r = match self.call_serial::<A, R>(oxvirt_rpc::REMOTE_PROGRAM, procedure, serial, args) {
+            Ok(r) => r,
+            Err(e) => {
+                lock(&self.shared.pending).streams.remove(&serial);
+                return Err(e);
+            }
+        };
         let header = Header::call(oxvirt_rpc::REMOTE_PROGRAM, procedure, serial);
-        Ok(crate::stream::RemoteStream::new(self.shared.clone(), header, rx, sparse))
+        Ok((crate::stream::RemoteStream::new(self.shared.clone(), header, rx, sparse), r))
     }
 
     fn call_serial<A: Encode, R: Decode>(&self, prog: u32, procedure: i32, serial: u32, args: &A) -> Result<R> {

@@ -72,6 +72,19 @@ impl EventState {
                 .map(|m| Event::Domain { dom: conv::dom_ref(m.dom), data: DomainEventData::DeviceAdded { alias: m.dev_alias } }),
             P::DomainEventCallbackDeviceRemoved => decode::<RemoteDomainEventCallbackDeviceRemovedMsg>(p)
                 .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::DeviceRemoved { alias: m.msg.dev_alias } }),
+            // PM, balloon and tunable events.
+            P::DomainEventCallbackPmwakeup => decode::<RemoteDomainEventCallbackPmwakeupMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::PmWakeup { reason: m.reason } }),
+            P::DomainEventCallbackPmsuspend => decode::<RemoteDomainEventCallbackPmsuspendMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::PmSuspend { reason: m.reason } }),
+            P::DomainEventCallbackPmsuspendDisk => decode::<RemoteDomainEventCallbackPmsuspendDiskMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::PmSuspendDisk { reason: m.reason } }),
+            P::DomainEventCallbackBalloonChange => decode::<RemoteDomainEventCallbackBalloonChangeMsg>(p)
+                .map(|m| Event::Domain { dom: conv::dom_ref(m.msg.dom), data: DomainEventData::BalloonChange { actual: m.msg.actual } }),
+            P::DomainEventCallbackTunable => decode::<RemoteDomainEventCallbackTunableMsg>(p).map(|m| Event::Domain {
+                dom: conv::dom_ref(m.dom),
+                data: DomainEventData::Tunable { params: crate::tune::from_wire(m.params) },
+            }),
             P::DomainEventLifecycle => decode::<RemoteDomainEventLifecycleMsg>(p).map(|m| Event::Domain {
                 dom: conv::dom_ref(m.dom),
                 data: DomainEventData::Lifecycle { event: m.event, detail: m.detail },

@@ -450,6 +450,26 @@ impl HypervisorDriver for RemoteConn {
         self.call::<_, Void>(P::DomainInjectNmi, &RemoteDomainInjectNmiArgs { dom: dom(d), flags })?;
         Ok(())
     }
+    // send-key, screenshot, PM suspend/wakeup.
+    fn domain_send_key(&self, d: &DomainRef, codeset: u32, holdtime: u32, keycodes: &[u32], flags: u32) -> Result<()> {
+        let args = RemoteDomainSendKeyArgs { dom: dom(d), codeset, holdtime, keycodes: keycodes.to_vec(), flags };
+        self.call::<_, Void>(P::DomainSendKey, &args)?;
+        Ok(())
+    }
+    fn domain_screenshot(&self, d: &DomainRef, screen: u32, flags: u32) -> Result<(String, Box<dyn oxvirt::StreamDriver>)> {
+        let args = RemoteDomainScreenshotArgs { dom: dom(d), screen, flags };
+        let (s, r): (_, RemoteDomainScreenshotRet) = self.client.open_stream_ret(P::DomainScreenshot as i32, &args, false)?;
+        Ok((r.mime.unwrap_or_default(), Box::new(s)))
+    }
+    fn domain_pm_suspend_for_duration(&self, d: &DomainRef, target: u32, duration: u64, flags: u32) -> Result<()> {
+        let args = RemoteDomainPmSuspendForDurationArgs { dom: dom(d), target, duration, flags };
+        self.call::<_, Void>(P::DomainPmSuspendForDuration, &args)?;
+        Ok(())
+    }
+    fn domain_pm_wakeup(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        self.call::<_, Void>(P::DomainPmWakeup, &RemoteDomainPmWakeupArgs { dom: dom(d), flags })?;
+        Ok(())
+    }
     fn domain_fs_freeze(&self, d: &DomainRef, mountpoints: &[String], flags: u32) -> Result<i32> {
         let args = RemoteDomainFsfreezeArgs { dom: dom(d), mountpoints: mountpoints.to_vec(), flags };
         Ok(self.call::<_, RemoteDomainFsfreezeRet>(P::DomainFsfreeze, &args)?.filesystems)

@@ -36,6 +36,13 @@ pub static DESCRIPTIONS: &[(&str, &str)] = &[
     ("dominfo", "Returns basic information about the domain."),
     ("domstate", "Returns state about a domain."),
     ("event", "List event types, or wait for domain events to occur"),
+    ("send-key", "Send keycodes (integers or symbolic names) to the guest"),
+    ("screenshot", "screenshot of a current domain console"),
+    (
+        "dompmsuspend",
+        "Suspends a running domain using guest OS's power management. (Note: This requires a guest agent configured and running in the guest OS).",
+    ),
+    ("dompmwakeup", "Wakeup a domain that was previously suspended by power management."),
     ("snapshot-create", "Create a snapshot (disk and RAM) from XML"),
     ("snapshot-create-as", "Create a snapshot (disk and RAM) from arguments"),
     ("snapshot-list", "Snapshot List"),

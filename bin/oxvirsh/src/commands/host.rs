@@ -284,6 +284,18 @@ fn cmd_event(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
                 }
                 DomainEventData::DeviceAdded { alias } => format!("event 'device-added' for domain '{}': {alias}\n", d.name()),
                 DomainEventData::DeviceRemoved { alias } => format!("event 'device-removed' for domain '{}': {alias}\n", d.name()),
+                // PM, balloon and tunable events, as virsh prints them.
+                DomainEventData::PmWakeup { .. } => format!("event 'pm-wakeup' for domain '{}'\n", d.name()),
+                DomainEventData::PmSuspend { .. } => format!("event 'pm-suspend' for domain '{}'\n", d.name()),
+                DomainEventData::PmSuspendDisk { .. } => format!("event 'pm-suspend-disk' for domain '{}'\n", d.name()),
+                DomainEventData::BalloonChange { actual } => format!("event 'balloon-change' for domain '{}': {actual}KiB\n", d.name()),
+                DomainEventData::Tunable { params } => {
+                    let mut o = format!("event 'tunable' for domain '{}':\n", d.name());
+                    for p in params {
+                        o += &format!("\t{}: {}\n", p.field, super::info::param_value(p));
+                    }
+                    o
+                }
             };
             let _ = tx.send(line);
         });

@@ -1,6 +1,7 @@
 //! Domain monitoring commands backed by the information and statistics calls:
 //! `domblkstat`, `domifstat`, `dommemstat`, `domblkinfo`, `domstats`, `vcpuinfo`,
-//! `domcontrol`, `domjobinfo`, `domblkerror`, `inject-nmi`, and the guest-agent ones
+//! `domcontrol`, `domjobinfo`, `domblkerror`, `inject-nmi`, `send-key`, `screenshot`,
+//! `dompmsuspend`, `dompmwakeup`, and the guest-agent ones
 //! `domtime`, `domhostname`, `domifaddr`, `guestinfo`, `domfsinfo`, `domfsfreeze`,
 //! `domfsthaw`, `set-user-password`, `guest-agent-timeout`, with virsh's output
 //! layout and error lines.
@@ -150,6 +151,44 @@ pub const CMDS: &[CmdDef] = &[
     ),
     cmd!("domblkerror", "monitor", "Show errors on block devices", &[DOMAIN], cmd_domblkerror),
     cmd!("inject-nmi", "domain", "Inject NMI to the guest", &[DOMAIN], cmd_inject_nmi),
+    // keys, screenshots, guest power management.
+    cmd!(
+        "send-key",
+        "domain",
+        "Send keycodes to the guest",
+        &[
+            DOMAIN,
+            s("codeset", REQ_OPT, "the codeset of keycodes, default:linux"),
+            n("holdtime", REQ_OPT, "the time (in milliseconds) how long the keys will be held"),
+            crate::parse::OptDef {
+                name: "keycode",
+                kind: crate::parse::OptKind::Argv,
+                flags: crate::parse::REQ,
+                help: "the key code",
+                complete: crate::parse::Complete::None,
+            },
+        ],
+        cmd_send_key
+    ),
+    cmd!(
+        "screenshot",
+        "domain",
+        "take a screenshot of a current domain console and store it into a file",
+        &[DOMAIN, s("file", 0, "where to store the screenshot"), n("screen", 0, "ID of a screen to take screenshot of")],
+        cmd_screenshot
+    ),
+    cmd!(
+        "dompmsuspend",
+        "domain",
+        "suspend a domain gracefully using power management functions",
+        &[
+            DOMAIN,
+            d("target", "mem(Suspend-to-RAM), disk(Suspend-to-Disk), hybrid(Hybrid-Suspend)"),
+            n("duration", REQ_OPT, "duration in seconds"),
+        ],
+        cmd_dompmsuspend
+    ),
+    cmd!("dompmwakeup", "domain", "wakeup a domain from pmsuspended state", &[DOMAIN], cmd_dompmwakeup),
     cmd!(
         "domfsfreeze",
         "domain",
@@ -712,6 +751,122 @@ fn cmd_inject_nmi(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let conn = ctl.conn()?;
     let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
     dom.inject_nmi(0)?;
+    Ok(())
+}
+
+// send-key, screenshot, dompmsuspend, dompmwakeup.
+/// virsh's `virshKeyCodeGetInt`: a number (C's base 0) up to 0xffff.
+fn keycode_number(s: &str) -> Option<u32> {
+    let v = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()
+    } else if s.len() > 1 && s.starts_with('0') {
+        u32::from_str_radix(&s[1..], 8).ok()
+    } else {
+        s.parse().ok()
+    };
+    v.filter(|v| *v <= 0xffff)
+}
+
+fn cmd_send_key(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let mut codeset_name = cmd.get("codeset").unwrap_or("linux");
+    let holdtime = match cmd.uint("holdtime").map_err(|m| ctl.fail_msg(m))? {
+        Some(h) => u32::try_from(h).map_err(|_| ctl.fail_msg("Numeric value for <holdtime> option is malformed or out of range"))?,
+        None => 0,
+    };
+    // The qnum codeset was called rfb once.
+    if codeset_name == "rfb" {
+        codeset_name = "qnum";
+    }
+    let Some(codeset) = oxvirt_util::keycode::codeset_from_name(codeset_name) else {
+        return Err(ctl.fail_msg(format!("unknown codeset: '{codeset_name}'")));
+    };
+    let mut keys = Vec::new();
+    for k in cmd.all("keycode") {
+        if keys.len() == oxvirt::types::SEND_KEY_MAX_KEYS {
+            return Err(ctl.fail_msg("too many keycodes"));
+        }
+        match keycode_number(k).or_else(|| oxvirt_util::keycode::from_name(codeset, k)) {
+            Some(v) => keys.push(v),
+            None => return Err(ctl.fail_msg(format!("invalid keycode: '{k}'"))),
+        }
+    }
+    dom.send_key(codeset, holdtime, &keys, 0)?;
+    Ok(())
+}
+
+fn cmd_screenshot(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let screen = match cmd.uint("screen").map_err(|m| ctl.fail_msg(m))? {
+        Some(v) => u32::try_from(v).map_err(|_| ctl.fail_msg("Numeric value for <screen> option is malformed or out of range"))?,
+        None => 0,
+    };
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let (mime, stream) = dom.screenshot(screen, 0).map_err(|e| ctl.fail(format!("could not take a screenshot of {}", dom.name()), e))?;
+    let file = match cmd.get("file") {
+        Some(f) => f.to_string(),
+        None => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let stamp = super::snapshot::format_time(i64::try_from(now).unwrap_or(0));
+            let stamp = stamp.trim_end_matches(" +0000").replacen(' ', "-", 1);
+            let ext = match mime.as_str() {
+                "image/x-portable-pixmap" => ".ppm",
+                "image/png" => ".png",
+                _ => "",
+            };
+            format!("{}-{stamp}{ext}", dom.name())
+        }
+    };
+    use std::io::Write;
+    let (mut out, created) = match std::fs::OpenOptions::new().write(true).create_new(true).open(&file) {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match std::fs::OpenOptions::new().write(true).truncate(true).open(&file) {
+                Ok(f) => (f, false),
+                Err(_) => return Err(ctl.fail_msg(format!("cannot create file {file}"))),
+            }
+        }
+        Err(_) => return Err(ctl.fail_msg(format!("cannot create file {file}"))),
+    };
+    let res = stream.recv_all(|chunk| {
+        if let oxvirt::StreamChunk::Data(d) = chunk {
+            out.write_all(&d).map_err(|e| {
+                oxvirt::Error::new(oxvirt::ErrorCode::SystemError, oxvirt::ErrorDomain::None, format!("cannot write data: {e}"))
+            })?;
+        }
+        Ok(())
+    });
+    if let Err(e) = res {
+        if created {
+            let _ = std::fs::remove_file(&file);
+        }
+        return Err(ctl.fail(format!("could not receive data from domain '{}'", dom.name()), e));
+    }
+    ctl.extra(&format!("Screenshot saved to {file}, with type of {mime}\n"));
+    Ok(())
+}
+
+fn cmd_dompmsuspend(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    let duration = cmd.uint("duration").map_err(|m| ctl.fail_msg(m))?.unwrap_or(0);
+    let target = match cmd.get("target").unwrap_or("") {
+        "mem" => 0,
+        "disk" => 1,
+        "hybrid" => 2,
+        _ => return Err(ctl.fail_msg("Invalid target")),
+    };
+    dom.pm_suspend_for_duration(target, duration, 0).map_err(|e| ctl.fail(format!("Domain '{}' could not be suspended", dom.name()), e))?;
+    ctl.extra(&format!("Domain '{}' successfully suspended\n", dom.name()));
+    Ok(())
+}
+
+fn cmd_dompmwakeup(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
+    let conn = ctl.conn()?;
+    let dom = lookup_domain(ctl, &conn, cmd, "domain")?;
+    dom.pm_wakeup(0).map_err(|e| ctl.fail(format!("Domain '{}' could not be woken up", dom.name()), e))?;
+    ctl.extra(&format!("Domain '{}' successfully woken up\n", dom.name()));
     Ok(())
 }
 

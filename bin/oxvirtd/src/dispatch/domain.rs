@@ -341,6 +341,15 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
     })
 }
 
+// screenshots.
+/// `DOMAIN_SCREENSHOT`: open the image's download stream; the reply (the MIME type)
+/// is sent by the caller once the stream is registered.
+pub fn screenshot(payload: &[u8], conn: &Connect) -> Result<(Stream, Reply)> {
+    let a: RemoteDomainScreenshotArgs = args(payload)?;
+    let (mime, stream) = handle(conn, &a.dom).screenshot(a.screen, a.flags)?;
+    Ok((stream, ret(&RemoteDomainScreenshotRet { mime: Some(mime) })))
+}
+
 /// `DOMAIN_OPEN_CONSOLE`: open the console stream. The reply is void; the caller
 /// registers the stream before sending it.
 pub fn open_console(payload: &[u8], conn: &Connect) -> Result<Stream> {

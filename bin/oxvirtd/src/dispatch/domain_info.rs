@@ -222,6 +222,19 @@ pub fn dispatch(proc: RemoteProcedure, payload: &[u8], conn: &Connect) -> Option
             let a = a!(RemoteDomainInjectNmiArgs);
             handle(conn, &a.dom).inject_nmi(a.flags).and_then(|_| void())
         }
+        // send-key and PM suspend/wakeup (the screenshot is a stream: crate::stream).
+        P::DomainSendKey => {
+            let a = a!(RemoteDomainSendKeyArgs);
+            handle(conn, &a.dom).send_key(a.codeset, a.holdtime, &a.keycodes, a.flags).and_then(|_| void())
+        }
+        P::DomainPmSuspendForDuration => {
+            let a = a!(RemoteDomainPmSuspendForDurationArgs);
+            handle(conn, &a.dom).pm_suspend_for_duration(a.target, a.duration, a.flags).and_then(|_| void())
+        }
+        P::DomainPmWakeup => {
+            let a = a!(RemoteDomainPmWakeupArgs);
+            handle(conn, &a.dom).pm_wakeup(a.flags).and_then(|_| void())
+        }
         P::DomainFsfreeze => {
             let a = a!(RemoteDomainFsfreezeArgs);
             handle(conn, &a.dom).fs_freeze(&a.mountpoints, a.flags).and_then(|filesystems| ret(&RemoteDomainFsfreezeRet { filesystems }))

@@ -556,6 +556,43 @@ pub fn agent_shutdown(drv: &Driver, d: &DomainRef, reboot: bool) -> Result<()> {
     })
 }
 
+// the agent side of virDomainPMSuspendForDuration.
+/// `qemuDomainAgentAvailable(vm, true)`: running, configured and connected, or
+/// libvirt's errors.
+pub(super) fn agent_ready(drv: &Driver, d: &DomainRef) -> Result<()> {
+    drv.refresh(&d.uuid);
+    let t = {
+        let doms = drv.doms();
+        available(doms.by_ref(d)?, true)?
+    };
+    if !connected(&t) {
+        return Err(Error::new(ErrorCode::AgentUnresponsive, D, "QEMU guest agent is not connected"));
+    }
+    Ok(())
+}
+
+/// `qemuAgentSuspend`: `guest-suspend-ram`, `-disk` or `-hybrid`. The agent answers
+/// only when it fails; success is the guest leaving the running state (QEMU's
+/// SUSPEND event, or the end of the run after suspend-to-disk), which is what
+/// libvirt's agent awaits (`QEMU_AGENT_EVENT_SUSPEND`), within the agent's timeout.
+pub(super) fn agent_suspend(drv: &Driver, d: &DomainRef, command: &str) -> Result<()> {
+    with_agent(drv, d, true, |s, t| {
+        let cmd = json!({ "execute": command });
+        let gone = || {
+            let doms = drv.doms();
+            doms.by_ref(d).map(|o| !(o.is_active() && o.id == t.id && o.state == DomainState::Running)).unwrap_or(true)
+        };
+        let wait = reply_timeout(&t.uuid).unwrap_or(Duration::from_secs(86_400));
+        match s.exec_until_gone(&cmd, wait, gone).map_err(agent_err)? {
+            Some(reply) => match agent::reply_error(&reply) {
+                Some((_, desc)) => Err(internal(format!("unable to execute QEMU agent command '{command}': {desc}"))),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    })
+}
+
 /// `virDomainFSFreeze` (`freeze`) / `virDomainFSThaw`: `guest-fsfreeze-freeze`,
 /// `-freeze-list` with mount points, `-thaw`; the number of file systems.
 pub fn fs_freeze(drv: &Driver, d: &DomainRef, mountpoints: &[String], flags: u32, freeze: bool) -> Result<i32> {

@@ -234,7 +234,7 @@ impl HypervisorDriver for QemuConn {
             self.drv.refresh(&u);
         }
         let doms = self.drv.doms();
-        // The managed save image is looked for only when the flags ask (qsave).
+        // The managed save image is looked for only when the flags ask.
         let ms = |o: &DomObj| {
             f.intersects(ListDomainsFlags::MANAGEDSAVE | ListDomainsFlags::NO_MANAGEDSAVE)
                 && self.drv.managed_save_path(&o.def.name).exists()
@@ -322,7 +322,7 @@ impl HypervisorDriver for QemuConn {
             return Err(Error::new(ErrorCode::OperationInvalid, D, "cannot undefine transient domain"));
         }
         let name = obj.def.name.clone();
-        // A managed save image refuses the undefine or goes with it (qsave).
+        // A managed save image refuses the undefine or goes with it.
         self.drv.undefine_managed_save(&name, flags)?;
         let _ = std::fs::remove_file(self.drv.paths.autostart_link(&name));
         let file = self.drv.paths.config_file(&name);
@@ -367,7 +367,7 @@ impl HypervisorDriver for QemuConn {
     }
 
     fn domain_create(&self, d: &DomainRef, flags: u32) -> Result<DomainRef> {
-        // FORCE_BOOT: boot instead of restoring a managed save image (qsave).
+        // FORCE_BOOT: boot instead of restoring a managed save image.
         check_flags(flags, (DomainCreateFlags::START_PAUSED | DomainCreateFlags::FORCE_BOOT).bits(), "qemuDomainCreateWithFlags", D)?;
         self.drv.doms().by_ref(d)?;
         if flags & DomainCreateFlags::FORCE_BOOT.bits() != 0 {
@@ -509,7 +509,7 @@ impl HypervisorDriver for QemuConn {
             return Err(Error::new(ErrorCode::InvalidArg, D, "flags 'affect live' and 'affect config' are mutually exclusive"));
         }
         if flags & 8 != 0 {
-            // VIR_DOMAIN_VCPU_GUEST (qtune): the agent's count.
+            // VIR_DOMAIN_VCPU_GUEST: the agent's count.
             return super::tune::guest_vcpu_count(&self.drv, d, flags);
         }
         self.read(d, |o| {
@@ -765,7 +765,7 @@ impl HypervisorDriver for QemuConn {
     }
     // end of information and statistics (qinfo)
 
-    // save, restore and managed save (qsave): runtime/save.rs.
+    // save, restore and managed save: runtime/save.rs.
     fn domain_save(&self, d: &DomainRef, path: &str, dxml: Option<&str>, flags: u32) -> Result<()> {
         // BYPASS_CACHE 1 (accepted, the page cache is used), RUNNING 2, PAUSED 4.
         check_flags(flags, 0x7, "qemuDomainSaveFlags", D)?;
@@ -813,8 +813,7 @@ impl HypervisorDriver for QemuConn {
         check_flags(flags, 0x6, "qemuDomainSaveImageDefineXML", D)?;
         self.drv.managed_save_define(d, dxml, flags)
     }
-    // end of save, restore and managed save (qsave)
-    // size and tuning (qtune): thin wiring to runtime/tune.rs.
+    // size and tuning: thin wiring to runtime/tune.rs.
     fn domain_set_memory(&self, d: &DomainRef, kib: u64, flags: u32) -> Result<()> {
         super::tune::set_memory(&self.drv, d, kib, flags)
     }
@@ -871,7 +870,22 @@ impl HypervisorDriver for QemuConn {
     fn domain_get_emulator_pin_info(&self, d: &DomainRef, maplen: i32, flags: u32) -> Result<(Vec<u8>, i32)> {
         super::tune::get_emulator_pin_info(&self.drv, d, maplen, flags)
     }
-    // end of size and tuning (qtune)
+    // send-key, screenshot, PM suspend/wakeup: thin wiring.
+    fn domain_send_key(&self, d: &DomainRef, codeset: u32, holdtime: u32, keycodes: &[u32], flags: u32) -> Result<()> {
+        super::keys::send_key(&self.drv, d, codeset, holdtime, keycodes, flags)
+    }
+
+    fn domain_screenshot(&self, d: &DomainRef, screen: u32, flags: u32) -> Result<(String, Box<dyn StreamDriver>)> {
+        super::screenshot::screenshot(&self.drv, d, screen, flags)
+    }
+
+    fn domain_pm_suspend_for_duration(&self, d: &DomainRef, target: u32, duration: u64, flags: u32) -> Result<()> {
+        super::pm::suspend(&self.drv, d, target, duration, flags)
+    }
+
+    fn domain_pm_wakeup(&self, d: &DomainRef, flags: u32) -> Result<()> {
+        super::pm::wakeup(&self.drv, d, flags)
+    }
 
     // ---- device hotplug (runtime/hotplug.rs) ----
     fn domain_attach_device(&self, d: &DomainRef, xml: &str) -> Result<()> {

@@ -286,7 +286,7 @@ impl Driver {
         let qmp = process::connect_monitor(spawned.pid, &monitor, &log, spawned.log_offset, START_TIMEOUT, self.monitor_timeout, cb)
             .map_err(|e| err(ErrorCode::InternalError, format!("QEMU failed to start: {e}")))?;
         let qmp = Arc::new(qmp);
-        // qtune: enabled hotpluggable vCPUs of <vcpus> are added now, as libvirt does.
+        // enabled hotpluggable vCPUs of <vcpus> are added now, as libvirt does.
         super::tune::setup_hotpluggable_vcpus(&def, &qmp)?;
         if let Some(g) = group.as_ref().filter(|g| g.exists()) {
             if let Err(e) = cgroups::place_vcpus(g, &self.cgroup_layout, &tunes, &qmp) {
@@ -295,7 +295,7 @@ impl Driver {
                 }
             }
         }
-        // qtune: the balloon starts at <currentMemory> (libvirt's qemuProcessSetupBalloon);
+        // the balloon starts at <currentMemory> (libvirt's qemuProcessSetupBalloon);
         // <vcpupin>/<emulatorpin> become the threads' affinity.
         super::tune::setup_balloon(&def, &qmp)?;
         super::tune::apply_pins(&def, spawned.pid, &qmp)?;
@@ -564,8 +564,16 @@ pub(super) fn apply_event(drv: &Arc<Driver>, u: &Uuid, id: i32, ev: &QmpEvent) {
         "RESET" => {
             drv.bus.emit(Event::Domain { dom: obj.dref(), data: DomainEventData::Reboot });
         }
-        // qtune: the live <currentMemory> follows the balloon.
-        "BALLOON_CHANGE" => super::tune::balloon_changed(drv, obj, &ev.data),
+        // the live <currentMemory> follows the balloon.
+        "BALLOON_CHANGE" => {
+            super::tune::balloon_changed(drv, obj, &ev.data);
+            // and the event to clients.
+            super::pm::balloon_event(drv, obj, &ev.data);
+        }
+        // guest power management.
+        "SUSPEND" => super::pm::suspended(drv, obj, false),
+        "SUSPEND_DISK" => super::pm::suspended(drv, obj, true),
+        "WAKEUP" => super::pm::woke_up(drv, obj),
         _ => {}
     }
 }

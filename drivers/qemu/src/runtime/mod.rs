@@ -24,8 +24,10 @@
 //! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); and the
 //! guest-changing calls: [`save`] (save images, save/restore and managed save), `tune`
 //! (memory, vCPU and tuning changes of running and defined guests), `hotplug` (device
-//! attach, detach and update on live guests and persistent definitions) and
-//! `metadata` (title, description and application XML).
+//! attach, detach and update on live guests and persistent definitions),
+//! `metadata` (title, description and application XML), `keys`
+//! (`virDomainSendKey`), `screenshot` (`virDomainScreenshot`) and `pm` (guest power
+//! management and its events).
 
 pub mod capscache;
 pub mod cgroups;
@@ -36,13 +38,16 @@ mod graphics;
 mod guestinfo;
 mod hotplug;
 mod hypervisor;
+mod keys;
 mod lifecycle;
 mod metadata;
 pub mod net;
 pub mod paths;
+mod pm;
 pub mod process;
 pub mod qemuconf;
 pub mod save;
+mod screenshot;
 pub mod stats;
 pub mod status;
 pub(crate) mod tune;

@@ -1062,6 +1062,22 @@ pub fn set_scheduler_parameters(drv: &Driver, d: &DomainRef, params: &[TypedPara
             })?;
         }
         r?;
+        // the TUNABLE event of what changed live (`cputune.<parameter>`).
+        if live && !live_done.is_empty() {
+            let params = live_done
+                .iter()
+                .filter_map(|(el, v)| SCHED.iter().find(|(_, e, _)| e == el).map(|(name, _, signed)| (*name, *signed, *v)))
+                .map(|(name, signed, v)| {
+                    let value = if signed {
+                        TypedValue::LLong(i64::try_from(v).unwrap_or(0))
+                    } else {
+                        TypedValue::ULLong(u64::try_from(v).unwrap_or(0))
+                    };
+                    TypedParam { field: format!("cputune.{name}"), value }
+                })
+                .collect();
+            super::pm::tunable_event(drv, d, params);
+        }
         if config {
             drv.tune_update(d, false, true, |def| {
                 for (el, v) in &config_set {
@@ -1419,6 +1435,13 @@ pub fn pin_vcpu(drv: &Driver, d: &DomainRef, vcpu: u32, cpumap: &[u8], flags: u3
                 set_affinity(tid, &bits)?;
             }
             drv.tune_update(d, true, false, |def| set_pin(def, Some(vcpu), &bits))?;
+            // the TUNABLE event.
+            let cpuset = oxvirt_conf::domain::format_bitmap(&bits);
+            super::pm::tunable_event(
+                drv,
+                d,
+                vec![TypedParam { field: format!("cputune.vcpupin{vcpu}"), value: TypedValue::String(cpuset) }],
+            );
         }
         if config {
             drv.tune_update(d, false, true, |def| set_pin(def, Some(vcpu), &bits))?;
@@ -1469,6 +1492,9 @@ pub fn pin_emulator(drv: &Driver, d: &DomainRef, cpumap: &[u8], flags: u32) -> R
             let (_, pid) = monitor_of(drv, d)?;
             set_affinity(pid, &bits)?;
             drv.tune_update(d, true, false, |def| set_pin(def, None, &bits))?;
+            // the TUNABLE event.
+            let cpuset = oxvirt_conf::domain::format_bitmap(&bits);
+            super::pm::tunable_event(drv, d, vec![TypedParam { field: "cputune.emulatorpin".into(), value: TypedValue::String(cpuset) }]);
         }
         if config {
             drv.tune_update(d, false, true, |def| set_pin(def, None, &bits))?;
