@@ -22,7 +22,8 @@
 //! host integration of the privileged driver: [`qemuconf`] (`qemu.conf`), [`dac`]
 //! (QEMU's user and group, file ownership), [`cgroups`] (the guest's cgroup and
 //! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); [`save`]
-//! (save images, save/restore and managed save).
+//! (save images, save/restore and managed save); `snapshot` (internal snapshots
+//! and their metadata).
 //! tunables), [`net`] (the persistent taps of ethernet and bridge NICs); `tune`
 //! (memory, vCPU and tuning changes of running and defined guests).
 
@@ -41,6 +42,7 @@ pub mod paths;
 pub mod process;
 pub mod qemuconf;
 pub mod save;
+mod snapshot;
 pub mod stats;
 pub mod status;
 pub(crate) mod tune;

@@ -1,0 +1,269 @@
+//! Internal snapshots of the real test guest through oxvirtd (`qemu:///system` below
+//! a private root), driven by Debian's `virsh` and libvirt-python: an offline
+//! snapshot (`qemu-img snapshot` on the qcow2 disk), a running checkpoint with
+//! memory (`savevm`), reverts to both (the guest goes on with the same boot: the
+//! agent answers, no new ready marker; the disk counter is rolled back), the tree
+//! calls, metadata that survives a daemon killed with SIGKILL, deletion, the
+//! undefine rule and libvirt's errors. The guest bumps a counter on its disk at
+//! each boot and prints it (`OXVIRT-COUNTER N`) on its serial log, which is opened
+//! in append mode, so the log tells every boot apart.
+
+use super::qemu::{build_guest, define, guest_xml, wait_marker, Guest, QemuDaemon, MARKER, PY_EVENTS};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The test guest on a qcow2 disk that counts its boots, with its serial log
+/// appended to rather than truncated by each QEMU.
+fn snap_guest_xml(g: &Guest, dir: &Path, name: &str) -> String {
+    let xml = guest_xml(g, dir, name);
+    let disk = dir.join(format!("{name}.img"));
+    let out =
+        std::process::Command::new("qemu-img").args(["create", "-q", "-f", "qcow2"]).arg(&disk).arg("4M").output().expect("qemu-img runs");
+    assert!(out.status.success(), "qemu-img create: {}", String::from_utf8_lossy(&out.stderr));
+    let serial = dir.join(format!("{name}.serial")).display().to_string();
+    xml.replace("type='raw'", "type='qcow2'")
+        .replace(&format!("<source path='{serial}'/>"), &format!("<source path='{serial}' append='on'/>"))
+        .replace("</cmdline>", " guest.counter=/dev/vda</cmdline>")
+}
+
+/// The counter values the guest printed, one per boot, in order.
+fn counters(dir: &Path, name: &str) -> Vec<u32> {
+    std::fs::read_to_string(dir.join(format!("{name}.serial")))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split("OXVIRT-COUNTER ").nth(1))
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+fn wait_counters(dir: &Path, name: &str, want: &[u32]) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while counters(dir, name) != want {
+        assert!(Instant::now() < deadline, "counters of {name}: {:?}, want {want:?}", counters(dir, name));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn boots(dir: &Path, name: &str) -> usize {
+    std::fs::read_to_string(dir.join(format!("{name}.serial"))).unwrap_or_default().matches(MARKER).count()
+}
+
+/// `qemu-img snapshot -l` of `disk` (shared lock: QEMU may hold the image).
+fn qemu_img_list(disk: &Path) -> String {
+    let out = std::process::Command::new("qemu-img").args(["snapshot", "-U", "-l"]).arg(disk).output().expect("qemu-img runs");
+    assert!(out.status.success(), "qemu-img snapshot -l: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The stderr of a `virsh` call that must fail.
+fn virsh_err(d: &QemuDaemon, line: &str) -> String {
+    let out = d.virsh(line);
+    assert!(!out.status.success(), "virsh {line} succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn agent_answers(d: &QemuDaemon, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = d.virsh(&format!(r#"qemu-agent-command {name} '{{"execute":"guest-ping"}}'"#));
+        if out.status.success() {
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"{"return":{}}"#);
+            return;
+        }
+        assert!(Instant::now() < deadline, "the agent of {name} never answered: {}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn names(out: &str) -> Vec<String> {
+    out.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
+// covers: DOMAIN_SNAPSHOT_CREATE_XML, DOMAIN_LIST_ALL_SNAPSHOTS, DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN
+// covers: DOMAIN_SNAPSHOT_LOOKUP_BY_NAME, DOMAIN_HAS_CURRENT_SNAPSHOT, DOMAIN_SNAPSHOT_CURRENT
+// covers: DOMAIN_SNAPSHOT_GET_PARENT, DOMAIN_SNAPSHOT_GET_XML_DESC, DOMAIN_SNAPSHOT_IS_CURRENT
+// covers: DOMAIN_SNAPSHOT_HAS_METADATA, DOMAIN_REVERT_TO_SNAPSHOT, DOMAIN_SNAPSHOT_DELETE
+// covers: DOMAIN_SNAPSHOT_NUM, DOMAIN_SNAPSHOT_LIST_NAMES
+#[test]
+fn internal_snapshots_checkpoint_and_revert_the_real_guest() {
+    let g = build_guest();
+    let mut d = QemuDaemon::start("qemu-snap", &[]);
+    let dir = d.dir.0.clone();
+    define(&d, "sn", &snap_guest_xml(&g, &dir, "sn"));
+    let disk = dir.join("sn.img");
+
+    // An offline snapshot: qemu-img's, on the disk; libvirt's XML.
+    d.virsh_ok("snapshot-create-as sn off0 --description 'before boot'");
+    assert!(qemu_img_list(&disk).contains("off0"), "{}", qemu_img_list(&disk));
+    let xml = d.virsh_ok("snapshot-dumpxml sn off0");
+    for want in [
+        "<name>off0</name>",
+        "<description>before boot</description>",
+        "<state>shutoff</state>",
+        "<creationTime>",
+        "<memory snapshot='no'/>",
+        "<disk name='vda' snapshot='internal'/>",
+        "<domain type=",
+        "<name>sn</name>",
+    ] {
+        assert!(xml.contains(want), "no {want} in {xml}");
+    }
+    assert!(!xml.contains("<active>") && !xml.contains("<parent>"), "{xml}");
+    let stored = d.root().join("lib/qemu/snapshot/sn/off0.xml");
+    assert!(std::fs::read_to_string(&stored).expect("metadata file").contains("<active>1</active>"));
+
+    // A running checkpoint with memory.
+    let t = Instant::now();
+    d.virsh_ok("start sn");
+    wait_marker(&d, "sn", t);
+    wait_counters(&dir, "sn", &[1]);
+    agent_answers(&d, "sn");
+    d.virsh_ok("snapshot-create-as sn run1");
+    assert_eq!(d.virsh_ok("domstate sn --reason").trim(), "running (unpaused)");
+    let xml = d.virsh_ok("snapshot-dumpxml sn run1");
+    for want in [
+        "<state>running</state>",
+        "<parent>\n    <name>off0</name>",
+        "<memory snapshot='internal'/>",
+        "<disk name='vda' snapshot='internal'/>",
+    ] {
+        assert!(xml.contains(want), "no {want} in {xml}");
+    }
+    assert!(!xml.contains("domain-1-sn"), "the run's private paths leaked into the snapshot: {xml}");
+    assert!(qemu_img_list(&disk).contains("run1"));
+    agent_answers(&d, "sn");
+
+    // The guest moves on: a reset boots it again and bumps the counter.
+    d.virsh_ok("reset sn");
+    wait_counters(&dir, "sn", &[1, 2]);
+    agent_answers(&d, "sn");
+    assert_eq!(boots(&dir, "sn"), 2);
+
+    // Revert to the checkpoint: libvirt's events, the same boot goes on.
+    let out = d.python(&format!(
+        "{PY_EVENTS}
+dom = c.lookupByName('sn')
+snap = dom.snapshotLookupByName('run1')
+dom.revertToSnapshot(snap)
+wait_event('sn', libvirt.VIR_DOMAIN_EVENT_DEFINED, libvirt.VIR_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT)
+print([(e, d) for n, e, d in EVENTS if n == 'sn'])
+print(dom.state())
+print(snap.isCurrent(), snap.hasMetadata(), dom.hasCurrentSnapshot(), dom.snapshotNum(), sorted(dom.snapshotListNames()))
+print([s.getName() for s in dom.snapshotLookupByName('off0').listAllChildren()])
+"
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    // STOPPED/FROM_SNAPSHOT, STARTED/FROM_SNAPSHOT, RESUMED/FROM_SNAPSHOT, DEFINED/FROM_SNAPSHOT.
+    assert_eq!(lines.first().copied(), Some("[(5, 6), (2, 3), (4, 2), (0, 3)]"), "{out}");
+    assert_eq!(lines.get(1).copied(), Some("[1, 4]"), "running (from snapshot): {out}");
+    assert_eq!(lines.get(2).copied(), Some("1 1 1 2 ['off0', 'run1']"), "{out}");
+    assert_eq!(lines.get(3).copied(), Some("['run1']"), "{out}");
+    agent_answers(&d, "sn");
+    assert_eq!(boots(&dir, "sn"), 2, "the reverted guest booted again");
+    // The disk went back with it: the next boot counts 2 again.
+    d.virsh_ok("reset sn");
+    wait_counters(&dir, "sn", &[1, 2, 2]);
+    agent_answers(&d, "sn");
+
+    // The tree calls, through virsh.
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --name")), ["off0", "run1"]);
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --roots --name")), ["off0"]);
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --leaves --name")), ["run1"]);
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --inactive --name")), ["off0"]);
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --active --name")), ["run1"]);
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --internal --name")), ["off0", "run1"]);
+    assert!(names(&d.virsh_ok("snapshot-list sn --external --name")).is_empty());
+    // --current lists the current snapshot's children (none).
+    assert!(names(&d.virsh_ok("snapshot-list sn --current --name")).is_empty());
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --from off0 --name")), ["run1"]);
+    let tree = d.virsh_ok("snapshot-list sn --tree");
+    assert!(tree.contains("off0") && tree.contains("  +- run1"), "{tree}");
+    let parents = d.virsh_ok("snapshot-list sn --parent");
+    assert!(parents.lines().any(|l| l.contains("run1") && l.trim_end().ends_with("off0")), "{parents}");
+    assert_eq!(d.virsh_ok("snapshot-current sn --name").trim(), "run1");
+    assert_eq!(d.virsh_ok("snapshot-parent sn run1").trim(), "off0");
+    let info = d.virsh_ok("snapshot-info sn run1");
+    for want in [
+        "Name:           run1",
+        "Domain:         sn",
+        "Current:        yes",
+        "State:          running",
+        "Location:       internal",
+        "Parent:         off0",
+        "Children:       0",
+        "Metadata:       yes",
+    ] {
+        assert!(info.contains(want), "no {want} in {info}");
+    }
+
+    // Revert to the offline snapshot from the running guest: shut off, the disk
+    // rolled back by qemu-img (the next boot counts 1 again).
+    d.virsh_ok("snapshot-revert sn off0");
+    assert_eq!(d.virsh_ok("domstate sn --reason").trim(), "shut off (from snapshot)");
+    assert_eq!(d.virsh_ok("snapshot-current sn --name").trim(), "off0");
+    d.virsh_ok("start sn");
+    wait_counters(&dir, "sn", &[1, 2, 2, 1]);
+    agent_answers(&d, "sn");
+    d.virsh_ok("destroy sn");
+
+    // A daemon killed with SIGKILL finds the metadata again.
+    d.kill9();
+    d.spawn();
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --name")), ["off0", "run1"]);
+    assert_eq!(d.virsh_ok("snapshot-current sn --name").trim(), "off0");
+    assert_eq!(d.virsh_ok("snapshot-parent sn run1").trim(), "off0");
+    assert!(d.virsh_ok("list --all --with-snapshot --name").contains("sn"));
+
+    // Revert a shut-off guest to the checkpoint, paused: QEMU loads it (-loadvm).
+    d.virsh_ok("snapshot-revert sn run1 --paused");
+    assert_eq!(d.virsh_ok("domstate sn --reason").trim(), "paused (from snapshot)");
+    d.virsh_ok("resume sn");
+    agent_answers(&d, "sn");
+    assert_eq!(counters(&dir, "sn"), [1, 2, 2, 1], "the guest booted instead of loading its checkpoint");
+
+    // Errors, as libvirt words them.
+    let e = virsh_err(&d, "snapshot-create-as sn run1");
+    assert!(e.contains("domain moment run1 already exists"), "{e}");
+    let e = virsh_err(&d, "snapshot-info sn nosuch");
+    assert!(e.contains("Domain snapshot not found: no domain snapshot with matching name 'nosuch'"), "{e}");
+    // virsh reads the parent from the XML and words this one itself.
+    let e = virsh_err(&d, "snapshot-parent sn off0");
+    assert!(e.contains("snapshot 'off0' has no parent"), "{e}");
+    let e = virsh_err(&d, &format!("snapshot-create-as sn ext --memspec file={}/sn.mem,snapshot=external", dir.display()));
+    assert!(e.contains("unsupported configuration") && e.contains("<memory snapshot='external'/>"), "{e}");
+    let e = virsh_err(&d, "snapshot-create-as sn ext --disk-only");
+    assert!(e.contains("unsupported configuration"), "{e}");
+    let e = virsh_err(&d, "snapshot-create-as sn 'a/b'");
+    assert!(e.contains("invalid snapshot name 'a/b': name can't contain '/'"), "{e}");
+    define(&d, "rawg", &guest_xml(&g, &dir, "rawg"));
+    let e = virsh_err(&d, "snapshot-create-as rawg x");
+    assert!(e.contains("unsupported configuration: internal snapshot for disk vda unsupported for storage type raw"), "{e}");
+    d.virsh_ok("undefine rawg");
+
+    // Delete: a snapshot of the running guest (delvm), metadata only, children.
+    d.virsh_ok("snapshot-create-as sn run2");
+    assert_eq!(d.virsh_ok("snapshot-parent sn run2").trim(), "run1");
+    d.virsh_ok("snapshot-delete sn run2");
+    assert!(!qemu_img_list(&disk).contains("run2"), "{}", qemu_img_list(&disk));
+    assert_eq!(d.virsh_ok("snapshot-current sn --name").trim(), "run1", "the parent of the deleted current became current");
+    d.virsh_ok("destroy sn");
+    d.virsh_ok("snapshot-create-as sn off3");
+    d.virsh_ok("snapshot-delete sn off3 --metadata");
+    assert!(qemu_img_list(&disk).contains("off3"), "--metadata touched the disk");
+    assert_eq!(names(&d.virsh_ok("snapshot-list sn --name")), ["off0", "run1"]);
+    let e = virsh_err(&d, "undefine sn");
+    assert!(e.contains("cannot delete inactive domain with 2 snapshots"), "{e}");
+    d.virsh_ok("snapshot-delete sn off0 --children");
+    assert!(names(&d.virsh_ok("snapshot-list sn --name")).is_empty());
+    let list = qemu_img_list(&disk);
+    assert!(!list.contains("off0") && !list.contains("run1"), "{list}");
+    // virsh asks virDomainHasCurrentSnapshot first and words this one itself.
+    let e = virsh_err(&d, "snapshot-current sn");
+    assert!(e.contains("domain 'sn' has no current snapshot"), "{e}");
+
+    // undefine --snapshots-metadata drops what is left.
+    d.virsh_ok("snapshot-create-as sn off4");
+    d.virsh_ok("undefine sn --snapshots-metadata");
+    assert!(!d.root().join("lib/qemu/snapshot/sn").exists());
+    d.assert_clean();
+}
