@@ -944,3 +944,117 @@ pub(super) fn no_current() -> Error {
 pub(super) fn no_parent(name: &str) -> Error {
     Error::new(ErrorCode::NoDomainSnapshot, Q, format!("snapshot '{name}' does not have a parent"))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn dom(disks: &str) -> DomainDef {
+        let xml = format!(
+            "<domain type='qemu'><name>t</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><memory>65536</memory>\
+             <os><type arch='x86_64'>hvm</type></os><devices>{disks}</devices></domain>"
+        );
+        DomainDef::parse(&xml, &ParseOptions { driver: None, inactive: true }).expect("domain parses")
+    }
+
+    fn disk(dev: &str, format: &str, extra: &str) -> String {
+        format!(
+            "<disk type='file' device='disk'{extra}><driver name='qemu' type='{format}'/><source file='/i/{dev}.img'/>\
+             <target dev='{dev}' bus='virtio'/></disk>"
+        )
+    }
+
+    fn snap(xml: &str) -> SnapshotDef {
+        SnapshotDef::parse(xml, SnapshotParseFlags { redefine: false, internal: false, offline: true }).expect("snapshot parses")
+    }
+
+    #[test]
+    fn internal_disks_are_aligned_and_checked_as_libvirt() {
+        let two = dom(&(disk("vda", "qcow2", "") + &disk("vdb", "qcow2", "")));
+        let mut s = snap("<domainsnapshot/>");
+        s.memory = Some("no".into());
+        align_internal_disks(&mut s, &two, false).unwrap();
+        let got: Vec<(&str, Option<&str>)> = s.disks.iter().map(|d| (d.name.as_str(), d.snapshot.as_deref())).collect();
+        assert_eq!(got, [("vda", Some("internal")), ("vdb", Some("internal"))]);
+
+        let raw = dom(&disk("vda", "raw", ""));
+        let mut s = snap("<domainsnapshot/>");
+        let e = align_internal_disks(&mut s, &raw, false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::ConfigUnsupported);
+        assert!(e.message.contains("internal snapshot for disk vda unsupported for storage type raw"), "{}", e.message);
+
+        let mut s = snap("<domainsnapshot><disks><disk name='vdz'/></disks></domainsnapshot>");
+        let e = align_internal_disks(&mut s, &two, false).unwrap_err();
+        assert!(e.message.contains("no disk named 'vdz'"), "{}", e.message);
+
+        let mut s = snap("<domainsnapshot><disks><disk name='vdb' snapshot='no'/></disks></domainsnapshot>");
+        let e = align_internal_disks(&mut s, &two, false).unwrap_err();
+        assert!(e.message.contains("must use snapshot mode 'internal'"), "{}", e.message);
+
+        // A disk the domain excludes (snapshot='no') makes the internal snapshot partial.
+        let excl = dom(&(disk("vda", "qcow2", "") + &disk("vdb", "qcow2", " snapshot='no'")));
+        let mut s = snap("<domainsnapshot/>");
+        let e = align_internal_disks(&mut s, &excl, false).unwrap_err();
+        assert!(e.message.contains("require all disks to be selected"), "{}", e.message);
+
+        let mut s = snap("<domainsnapshot><disks><disk name='vda' snapshot='external'/></disks></domainsnapshot>");
+        let e = align_internal_disks(&mut s, &two, false).unwrap_err();
+        assert!(e.message.contains("snapshot='external'"), "{}", e.message);
+
+        let none = dom("");
+        let mut s = snap("<domainsnapshot/>");
+        s.memory = Some("no".into());
+        let e = align_internal_disks(&mut s, &none, false).unwrap_err();
+        assert!(e.message.contains("nothing selected for snapshot"), "{}", e.message);
+    }
+
+    fn stored(name: &str, parent: Option<&str>, state: &str, time: i64, active: bool) -> String {
+        let parent = parent.map(|p| format!("<parent><name>{p}</name></parent>")).unwrap_or_default();
+        format!(
+            "<domainsnapshot><name>{name}</name><state>{state}</state>{parent}<creationTime>{time}</creationTime>\
+             <memory snapshot='{}'/><domain><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid></domain><active>{}</active></domainsnapshot>",
+            if state == "shutoff" { "no" } else { "internal" },
+            i32::from(active)
+        )
+    }
+
+    #[test]
+    fn the_stored_tree_loads_and_filters() {
+        let dir = std::env::temp_dir().join(format!("oxvirt-qsnap-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (n, p, st, t, cur) in [
+            ("a", None, "shutoff", 1, false),
+            ("b", Some("a"), "running", 2, true),
+            ("c", Some("b"), "running", 3, false),
+            ("d", Some("gone"), "shutoff", 4, false),
+        ] {
+            std::fs::write(dir.join(format!("{n}.xml")), stored(n, p, st, t, cur)).unwrap();
+        }
+        std::fs::write(dir.join("junk.xml"), "<domainsnapshot").unwrap();
+        std::fs::write(dir.join("note.txt"), "x").unwrap();
+        let l = SnapList::load(&dir);
+        let names = |v: Vec<&SnapshotDef>| v.into_iter().filter_map(|s| s.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(l.snaps.iter().collect()), ["a", "b", "c", "d"]);
+        assert_eq!(l.current.as_deref(), Some("b"));
+        // A missing parent makes a root.
+        assert_eq!(names(l.children(None)), ["a", "d"]);
+        assert_eq!(names(l.descendants("a")), ["b", "c"]);
+        let all = || l.snaps.iter().collect::<Vec<_>>();
+        assert_eq!(names(l.filter(all(), SnapshotListFlags::LEAVES.bits())), ["c", "d"]);
+        assert_eq!(names(l.filter(all(), SnapshotListFlags::NO_LEAVES.bits())), ["a", "b"]);
+        assert_eq!(names(l.filter(all(), SnapshotListFlags::INACTIVE.bits())), ["a", "d"]);
+        assert_eq!(names(l.filter(all(), SnapshotListFlags::ACTIVE.bits())), ["b", "c"]);
+        assert_eq!(names(l.filter(all(), SnapshotListFlags::INTERNAL.bits())), ["a", "b", "c", "d"]);
+        assert!(l.filter(all(), SnapshotListFlags::EXTERNAL.bits()).is_empty());
+        assert!(l.filter(all(), SnapshotListFlags::NO_METADATA.bits()).is_empty());
+        assert_eq!(l.find("zz").unwrap_err().code, ErrorCode::NoDomainSnapshot);
+
+        // Two claiming to be current: none is.
+        std::fs::write(dir.join("c.xml"), stored("c", Some("b"), "running", 3, true)).unwrap();
+        assert_eq!(SnapList::load(&dir).current, None);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(SnapList::load(&dir).snaps.is_empty());
+    }
+}
