@@ -267,3 +267,98 @@ print([s.getName() for s in dom.snapshotLookupByName('off0').listAllChildren()])
     assert!(!d.root().join("lib/qemu/snapshot/sn").exists());
     d.assert_clean();
 }
+
+/// The differential scenario: the same snapshot calls on the same guest (a qcow2
+/// disk) against oxvirtd and libvirtd 9.0, printing states, reasons, events, the
+/// snapshot XML's libvirt-defined parts and errors.
+const SCENARIO: &str = r#"
+import sys, threading, time, libvirt
+import xml.etree.ElementTree as ET
+libvirt.virEventRegisterDefaultImpl()
+def _loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+threading.Thread(target=_loop, daemon=True).start()
+libvirt.registerErrorHandler(lambda *a: None, None)
+c = libvirt.open(sys.argv[1])
+EVENTS = []
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                         lambda conn, dom, e, d, o: EVENTS.append((e, d)), None)
+dom = c.defineXML(open(sys.argv[2]).read())
+def settle(n):
+    end = time.time() + 60
+    while len(EVENTS) < n and time.time() < end:
+        time.sleep(0.05)
+    time.sleep(0.3)
+def step(what, f):
+    before = len(EVENTS)
+    try:
+        r = f()
+    except libvirt.libvirtError as e:
+        print(what, 'error', e.get_error_code(), e.get_error_domain(), e.get_error_message())
+        return None
+    time.sleep(0.5)
+    plain = r if isinstance(r, (int, str)) else ''
+    print(what, plain, 'state', dom.state(), 'events', EVENTS[before:])
+    return r
+def xml(s):
+    x = ET.fromstring(s.getXMLDesc())
+    parent = x.findtext('parent/name')
+    mem = x.find('memory').get('snapshot')
+    disks = [(d.get('name'), d.get('snapshot')) for d in x.findall('disks/disk')]
+    return (x.findtext('name'), x.findtext('state'), parent, mem, disks, x.find('domain/name').text)
+off0 = step('create off0', lambda: dom.snapshotCreateXML('<domainsnapshot><name>off0</name></domainsnapshot>'))
+print('off0', xml(off0))
+step('start', dom.create)
+run1 = step('create run1', lambda: dom.snapshotCreateXML('<domainsnapshot><name>run1</name></domainsnapshot>'))
+print('run1', xml(run1))
+step('dup', lambda: dom.snapshotCreateXML('<domainsnapshot><name>run1</name></domainsnapshot>'))
+step('slash', lambda: dom.snapshotCreateXML('<domainsnapshot><name>a/b</name></domainsnapshot>'))
+step('nomem', lambda: dom.snapshotCreateXML("<domainsnapshot><name>x</name><memory snapshot='no'/></domainsnapshot>"))
+step('parent of off0', lambda: off0.getParent())
+step('lookup', lambda: dom.snapshotLookupByName('nosuch'))
+print('current', dom.snapshotCurrent().getName(), run1.isCurrent(), off0.isCurrent(), dom.snapshotNum(),
+      [s.getName() for s in dom.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_ROOTS)],
+      [s.getName() for s in off0.listAllChildren()])
+step('revert run1', lambda: dom.revertToSnapshot(run1))
+step('revert run1 paused', lambda: dom.revertToSnapshot(run1, libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED))
+step('revert off0', lambda: dom.revertToSnapshot(off0))
+print('current', dom.snapshotCurrent().getName())
+step('revert off0 running', lambda: dom.revertToSnapshot(off0, libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING))
+step('destroy', dom.destroy)
+step('undefine', dom.undefine)
+step('delete run1', lambda: run1.delete())
+print('current', dom.snapshotCurrent().getName(), [s.getName() for s in dom.listAllSnapshots()])
+step('delete off0', lambda: off0.delete())
+step('has current', dom.hasCurrentSnapshot)
+step('current', dom.snapshotCurrent)
+dom.undefine()
+print('undefined')
+"#;
+
+#[test]
+fn snapshots_match_libvirtd() {
+    let g = build_guest();
+    let run = |uri: &str, dir: &Path| -> String {
+        let xml = snap_guest_xml(&g, dir, "dsn");
+        let file = dir.join("dsn.xml");
+        std::fs::write(&file, xml).expect("write XML");
+        let out =
+            super::harness::client_cmd(super::qemu::PYTHON, dir).arg("-c").arg(SCENARIO).arg(uri).arg(&file).output().expect("python runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "scenario failed against {uri}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let ours = {
+        let d = QemuDaemon::start("qemu-snap-diff", &[]);
+        let out = run(&d.uri(), &d.dir.0);
+        d.assert_clean();
+        out
+    };
+    let theirs = {
+        let l = super::qemu_vs_libvirtd::Libvirtd::start();
+        let dir = super::harness::TempDir::new("libvirtd-snap");
+        run(&l.uri(), &dir.0)
+    };
+    assert_eq!(ours, theirs, "oxvirtd:\n{ours}\nlibvirtd 9.0:\n{theirs}");
+}
