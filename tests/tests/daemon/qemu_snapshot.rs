@@ -231,8 +231,6 @@ print([s.getName() for s in dom.snapshotLookupByName('off0').listAllChildren()])
     assert!(e.contains("snapshot 'off0' has no parent"), "{e}");
     let e = virsh_err(&d, &format!("snapshot-create-as sn ext --memspec file={}/sn.mem,snapshot=external", dir.display()));
     assert!(e.contains("unsupported configuration") && e.contains("<memory snapshot='external'/>"), "{e}");
-    let e = virsh_err(&d, "snapshot-create-as sn ext --disk-only");
-    assert!(e.contains("unsupported configuration"), "{e}");
     let e = virsh_err(&d, "snapshot-create-as sn 'a/b'");
     assert!(e.contains("invalid snapshot name 'a/b': name can't contain '/'"), "{e}");
     define(&d, "rawg", &guest_xml(&g, &dir, "rawg"));
@@ -307,6 +305,8 @@ def xml(s):
     mem = x.find('memory').get('snapshot')
     disks = [(d.get('name'), d.get('snapshot')) for d in x.findall('disks/disk')]
     return (x.findtext('name'), x.findtext('state'), parent, mem, disks, x.find('domain/name').text)
+# The definition's own event is delivered asynchronously: let it pass first.
+settle(1)
 off0 = step('create off0', lambda: dom.snapshotCreateXML('<domainsnapshot><name>off0</name></domainsnapshot>'))
 print('off0', xml(off0))
 step('start', dom.create)
@@ -376,4 +376,87 @@ fn snapshots_match_libvirtd() {
         run(&l.uri(), &dir.0)
     };
     assert_eq!(ours, theirs, "oxvirtd:\n{ours}\nlibvirtd 9.0:\n{theirs}");
+}
+
+/// `qemu-img info --backing-chain` of `disk`: the files of its chain, top first.
+fn chain(disk: &Path) -> Vec<String> {
+    let out = std::process::Command::new("qemu-img")
+        .args(["info", "-U", "--backing-chain", "--output=json"])
+        .arg(disk)
+        .output()
+        .expect("qemu-img runs");
+    assert!(out.status.success(), "qemu-img info: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("qemu-img JSON");
+    v.as_array().into_iter().flatten().filter_map(|i| i.get("filename").and_then(|f| f.as_str()).map(str::to_string)).collect()
+}
+
+#[test]
+fn external_disk_only_snapshots_add_overlays() {
+    let g = build_guest();
+    let mut d = QemuDaemon::start("qemu-snap-ext", &[]);
+    let dir = d.dir.0.clone();
+    define(&d, "ex", &snap_guest_xml(&g, &dir, "ex"));
+    let base = dir.join("ex.img");
+    let off = dir.join("ex.off");
+    let live = dir.join("ex-live.qcow2");
+
+    // Offline: a qcow2 overlay named after the snapshot; the definition follows it.
+    d.virsh_ok("snapshot-create-as ex off --disk-only");
+    assert_eq!(chain(&off), [off.display().to_string(), base.display().to_string()]);
+    let dom = d.virsh_ok("dumpxml ex");
+    assert!(dom.contains(&format!("<source file='{}'/>", off.display())) && dom.contains("type='qcow2'"), "{dom}");
+    let xml = d.virsh_ok("snapshot-dumpxml ex off");
+    for want in [
+        "<state>shutoff</state>",
+        "<memory snapshot='no'/>",
+        "<disk name='vda' snapshot='external' type='file'>",
+        &format!("<source file='{}'/>", off.display()),
+    ] {
+        assert!(xml.contains(want), "no {want} in {xml}");
+    }
+    assert!(xml.contains(&format!("<source file='{}'/>", base.display())), "the snapshot's <domain> keeps the old image: {xml}");
+
+    // The guest boots from the overlay; a running disk-only snapshot adds another.
+    let t = Instant::now();
+    d.virsh_ok("start ex");
+    wait_marker(&d, "ex", t);
+    wait_counters(&dir, "ex", &[1]);
+    d.virsh_ok(&format!("snapshot-create-as ex live --disk-only --diskspec vda,file={}", live.display()));
+    assert_eq!(d.virsh_ok("domstate ex --reason").trim(), "running (booted)");
+    assert_eq!(chain(&live), [live.display().to_string(), off.display().to_string(), base.display().to_string()]);
+    assert!(d.virsh_ok("dumpxml ex").contains(&format!("<source file='{}'/>", live.display())));
+    assert!(d.virsh_ok("dumpxml ex --inactive").contains(&format!("<source file='{}'/>", live.display())));
+    let xml = d.virsh_ok("snapshot-dumpxml ex live");
+    assert!(xml.contains("<state>disk-snapshot</state>") && xml.contains("<parent>\n    <name>off</name>"), "{xml}");
+    // The guest writes to the new top: a reset counts on.
+    d.virsh_ok("reset ex");
+    wait_counters(&dir, "ex", &[1, 2]);
+    agent_answers(&d, "ex");
+    // virsh sorts by name.
+    assert_eq!(names(&d.virsh_ok("snapshot-list ex --external --name")), ["live", "off"]);
+    assert!(names(&d.virsh_ok("snapshot-list ex --internal --name")).is_empty());
+    assert_eq!(names(&d.virsh_ok("snapshot-list ex --disk-only --name")), ["live"]);
+
+    // libvirt 9.0's refusals.
+    let e = virsh_err(&d, "snapshot-revert ex off");
+    assert!(e.contains("unsupported configuration: revert to external snapshot not supported yet"), "{e}");
+    let e = virsh_err(&d, &format!("snapshot-create-as ex again --disk-only --diskspec vda,file={}", live.display()));
+    assert!(e.contains("already exists and is not a block device"), "{e}");
+    let e = virsh_err(&d, "snapshot-create-as ex mix --diskspec vda,snapshot=internal --disk-only");
+    assert!(e.contains("active qemu domains require external disk snapshots; disk vda requested internal"), "{e}");
+    let e = virsh_err(&d, "snapshot-delete ex live");
+    assert!(e.contains("unsupported configuration"), "{e}");
+
+    // A restarted daemon and a fresh QEMU run on the overlays.
+    d.kill9();
+    d.spawn();
+    d.virsh_ok("destroy ex");
+    let t = Instant::now();
+    d.virsh_ok("start ex");
+    wait_marker(&d, "ex", t);
+    wait_counters(&dir, "ex", &[1, 2, 3]);
+    d.virsh_ok("destroy ex");
+    d.virsh_ok("snapshot-delete ex off --children --metadata");
+    d.virsh_ok("undefine ex");
+    d.assert_clean();
 }

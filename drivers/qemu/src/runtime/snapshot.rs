@@ -1,12 +1,15 @@
 //! Domain snapshots (libvirt's `qemu_snapshot.c` and the snapshot calls of
-//! `qemu_driver.c`): internal snapshots of guests whose disks are qcow2.
+//! `qemu_driver.c`): internal snapshots of guests whose disks are qcow2, and
+//! external disk-only snapshots (new qcow2 overlays).
 //!
 //! As libvirt 9.0 does with QEMU 7.2: a shut-off guest is snapshotted, reverted and
 //! cleaned with `qemu-img snapshot -c/-a/-d` on each disk; a running or paused one
 //! gets a full system checkpoint (disks and memory) with the monitor's `savevm`
 //! (HMP through `human-monitor-command`; the guest is paused around it), loses one
 //! with `delvm`, and is reverted by starting a new QEMU with `-loadvm NAME`.
-//! External snapshots (disk-only overlays, external memory) are refused with
+//! A disk-only snapshot puts a new overlay on each disk: `qemu-img create` for a
+//! shut-off guest, `blockdev-add` + a `transaction` of `blockdev-snapshot` for a
+//! running one. External memory snapshots are refused with
 //! `VIR_ERR_CONFIG_UNSUPPORTED` naming the element.
 //!
 //! Metadata is libvirt's: one `<domainsnapshot>` document per snapshot in
@@ -123,6 +126,20 @@ impl SnapList {
         if currents.len() == 1 {
             list.current = currents.pop();
         }
+        // Parents before children (snapshots of one second sort by name otherwise).
+        let mut ordered: Vec<SnapshotDef> = Vec::with_capacity(list.snaps.len());
+        let mut rest = std::mem::take(&mut list.snaps);
+        while !rest.is_empty() {
+            let ready = rest.iter().position(|s| {
+                s.parent
+                    .as_ref()
+                    .is_none_or(|p| ordered.iter().any(|o| o.name.as_ref() == Some(p)) || !rest.iter().any(|r| r.name.as_ref() == Some(p)))
+            });
+            // A parent cycle (hand-edited files) keeps the remaining order.
+            let i = ready.unwrap_or(0);
+            ordered.push(rest.remove(i));
+        }
+        list.snaps = ordered;
         // A parent that is gone makes a root (libvirt's virDomainSnapshotUpdateRelations).
         let names: Vec<String> = list.snaps.iter().filter_map(|s| s.name.clone()).collect();
         for s in &mut list.snaps {
@@ -362,6 +379,211 @@ fn align_internal_disks(snap: &mut SnapshotDef, dom: &DomainDef, active: bool) -
     Ok(())
 }
 
+/// The `<disks>` of a new external disk-only snapshot (libvirt's
+/// `virDomainSnapshotAlignDisks` with external defaults, its default file names —
+/// the disk's path without its suffix, then `.SNAPNAME` — and the checks of
+/// `qemuSnapshotPrepare`/`qemuSnapshotPrepareDiskExternal` for local files).
+fn align_external_disks(snap: &mut SnapshotDef, dom: &DomainDef, active: bool, reuse: bool) -> Result<()> {
+    let asked = std::mem::take(&mut snap.disks);
+    let mut out: Vec<Option<SnapshotDisk>> = vec![None; dom.devices.disks.len()];
+    for a in asked {
+        let Some(i) = dom.devices.disks.iter().position(|d| d.target_dev == a.name) else {
+            return Err(unsupported(format!("no disk named '{}'", a.name)));
+        };
+        if out[i].is_some() {
+            return Err(unsupported(format!("disk '{}' specified twice", a.name)));
+        }
+        let domdisk = &dom.devices.disks[i];
+        let mut a = a;
+        if a.snapshot.is_none() {
+            a.snapshot = Some(disk_snapshot_attr(domdisk).unwrap_or_else(|| "external".into()));
+        }
+        if a.path().is_some() && a.snapshot.as_deref() != Some("external") {
+            return Err(unsupported(format!(
+                "file '{}' for disk '{}' requires use of external snapshot mode",
+                a.path().unwrap_or_default(),
+                a.name
+            )));
+        }
+        a.name = domdisk.target_dev.clone();
+        out[i] = Some(a);
+    }
+    let snap_name = snap.name.clone().unwrap_or_default();
+    let mut external = 0;
+    for (i, d) in dom.devices.disks.iter().enumerate() {
+        let empty = d.source.path.as_deref().is_none_or(str::is_empty) && d.source.name.is_none();
+        let mut disk = out[i].take().unwrap_or_else(|| SnapshotDisk {
+            name: d.target_dev.clone(),
+            snapshot: Some(if empty { "no".into() } else { disk_snapshot_attr(d).unwrap_or_else(|| "external".into()) }),
+            disk_type: "file".into(),
+            format: None,
+            metadata_cache_max_size: 0,
+            source: None,
+            delete_in_progress: false,
+        });
+        match disk.snapshot.as_deref() {
+            Some("external") => {}
+            Some("internal") if active => {
+                return Err(unsupported(format!(
+                    "active qemu domains require external disk snapshots; disk {} requested internal",
+                    d.target_dev
+                )))
+            }
+            Some("internal") => return Err(unsupported("mixing internal and external targets for a snapshot is not yet supported")),
+            Some("manual") => {
+                return Err(unsupported(format!(
+                    "manual disk snapshots (<disk name='{}' snapshot='manual'/>) are not supported by this driver",
+                    d.target_dev
+                )))
+            }
+            _ => {
+                snap.disks.push(disk);
+                continue;
+            }
+        }
+        match disk.format.as_deref() {
+            None => disk.format = Some("qcow2".into()),
+            Some("qcow2") | Some("qed") => {}
+            Some(other) => return Err(unsupported(format!("external snapshot format for disk {} is unsupported: {other}", d.target_dev))),
+        }
+        if disk.disk_type != "file" {
+            return Err(unsupported(format!(
+                "external {} snapshots (<disk name='{}' type='{}'/>) are not supported by this driver",
+                disk.disk_type, d.target_dev, disk.disk_type
+            )));
+        }
+        if disk.path().is_none() {
+            let Some(orig) = d.source.path.as_deref().filter(|p| !p.is_empty()) else {
+                return Err(unsupported(format!("cannot generate external snapshot name for disk '{}' without source", d.target_dev)));
+            };
+            if !std::fs::metadata(orig).is_ok_and(|m| m.is_file()) {
+                return Err(unsupported(format!(
+                    "source for disk '{}' is not a regular file; refusing to generate external snapshot name",
+                    d.target_dev
+                )));
+            }
+            let base = match orig.rfind('.') {
+                Some(dot) if !orig[dot..].contains('/') => &orig[..dot],
+                _ => orig,
+            };
+            let path = format!("{base}.{snap_name}");
+            disk.source = Some(oxvirt_conf::domain::devices::DiskSource { path: Some(path), ..Default::default() });
+        }
+        let path = disk.path().unwrap_or_default().to_string();
+        match std::fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if reuse {
+                    return Err(Error::new(
+                        ErrorCode::SystemError,
+                        Q,
+                        format!("missing existing file for disk {}: {path}: {e}", d.target_dev),
+                    ));
+                }
+            }
+            Err(e) => return Err(Error::new(ErrorCode::SystemError, Q, format!("unable to stat for disk {}: {path}: {e}", d.target_dev))),
+            Ok(m) if !m.is_file() => {
+                return Err(unsupported(format!(
+                    "mismatch between configured type for snapshot disk '{}' and the type of existing file '{path}'",
+                    d.target_dev
+                )))
+            }
+            Ok(m) if !reuse && m.len() > 0 => {
+                return Err(unsupported(format!(
+                    "external snapshot file for disk {} already exists and is not a block device: {path}",
+                    d.target_dev
+                )))
+            }
+            Ok(_) => {}
+        }
+        if snap.disks.iter().any(|x| x.path() == Some(path.as_str())) {
+            return Err(unsupported(format!(
+                "cannot generate external snapshot name for disk '{}': collision with disk '{}'",
+                d.target_dev, d.target_dev
+            )));
+        }
+        external += 1;
+        snap.disks.push(disk);
+    }
+    if external == 0 {
+        return Err(unsupported("disk-only snapshots require at least one disk to be selected for snapshot"));
+    }
+    Ok(())
+}
+
+/// Point domain disk `disk` at the new overlay `snap` (qcow2/qed over what it had).
+fn switch_disk_to_overlay(def: &mut DomainDef, snap: &SnapshotDisk) {
+    let Some(disk) = def.devices.disks.iter_mut().find(|x| x.target_dev == snap.name) else { return };
+    disk.source.path = snap.path().map(str::to_string);
+    if let Some(drv) = disk.driver.as_mut() {
+        match drv.attrs.iter_mut().find(|(k, _)| k == "type") {
+            Some(t) => t.1 = snap.format.clone().unwrap_or_else(|| "qcow2".into()),
+            None => drv.push_attr("type", snap.format.as_deref().unwrap_or("qcow2")),
+        }
+    } else {
+        disk.driver =
+            Some(oxvirt_conf::xml::El::new("driver").attr("name", "qemu").attr("type", snap.format.as_deref().unwrap_or("qcow2")));
+    }
+    // The chain below is in the overlay's header now.
+    disk.other.retain(|e| e.name != "backingStore");
+}
+
+/// `qemu-img create -f FMT -o backing_fmt=...,backing_file=... OVERLAY`, as libvirt
+/// runs it for an offline external snapshot (commas in paths doubled).
+fn qemu_img_overlay(snap: &SnapshotDisk, base: &str, base_fmt: &str, size: Option<u64>) -> Result<()> {
+    let fmt = snap.format.as_deref().unwrap_or("qcow2");
+    let path = snap.path().unwrap_or_default();
+    let mut args = vec![
+        "create".to_string(),
+        "-f".into(),
+        fmt.into(),
+        "-o".into(),
+        format!("backing_fmt={base_fmt},backing_file={}", base.replace(',', ",,")),
+    ];
+    if size.is_some() {
+        // QEMU holds the backing image: do not open it, the size is given.
+        args.push("-u".into());
+    }
+    args.push(path.replace(',', ",,"));
+    if let Some(sz) = size {
+        args.push(sz.to_string());
+    }
+    let out = std::process::Command::new("qemu-img")
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::new(ErrorCode::SystemError, Q, format!("Cannot run qemu-img: {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::InternalError,
+        Q,
+        format!(
+            "Child process (qemu-img {}) unexpected exit status {}: {}",
+            args.join(" "),
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        ),
+    ))
+}
+
+/// The virtual size of image `path` (`qemu-img info -U`).
+fn image_size(path: &str) -> Result<u64> {
+    let out = std::process::Command::new("qemu-img")
+        .args(["info", "-U", "--output=json", path])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::new(ErrorCode::SystemError, Q, format!("Cannot run qemu-img: {e}")))?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.get("virtual-size").and_then(serde_json::Value::as_u64).ok_or_else(|| {
+        Error::new(
+            ErrorCode::InternalError,
+            Q,
+            format!("cannot read the size of '{path}': {}", String::from_utf8_lossy(&out.stderr).trim_end()),
+        )
+    })
+}
+
 impl Driver {
     /// The snapshot metadata directory of domain `name`.
     fn snap_dir(&self, name: &str) -> PathBuf {
@@ -525,9 +747,7 @@ impl Driver {
         if def.memory.as_deref() == Some("external") {
             return Err(unsupported("external memory snapshots (<memory snapshot='external'/>) are not supported by this driver"));
         }
-        if f.contains(F::DISK_ONLY) {
-            return Err(unsupported("disk-only snapshots (external <disk snapshot='external'/>) are not supported by this driver"));
-        }
+        let asks_external = def.disks.iter().any(|x| x.snapshot.as_deref() == Some("external") || x.path().is_some());
         let (dom_def, inactive_def, lib_dir) = {
             let doms = self.doms();
             let o = doms.by_ref(d)?;
@@ -548,6 +768,31 @@ impl Driver {
                 x
             }
         };
+        // External disk-only snapshots (an offline one is disk-only by nature).
+        if f.contains(F::DISK_ONLY) || (asks_external && !active) {
+            def.state = Some(if active { "disk-snapshot" } else { "shutoff" }.into());
+            def.memory = Some("no".into());
+            align_external_disks(&mut def, &dom_def, active, f.contains(F::REUSE_EXT))?;
+            def.domain = Some(snap_dom);
+            def.inactive_domain = inactive_def;
+            def.parent = if f.contains(F::NO_METADATA) { None } else { list.current.clone() };
+            if active {
+                self.external_live(d, &def, f.contains(F::REUSE_EXT))?;
+            } else {
+                self.external_offline(d, &def, f.contains(F::REUSE_EXT))?;
+            }
+            if !f.contains(F::NO_METADATA) {
+                self.set_current(&dom_name, &uuid, &list, None)?;
+                self.write_snap(&dom_name, &uuid, &def, true)?;
+            }
+            if f.contains(F::HALT) && active {
+                self.stop_for_snapshot(d)?;
+            }
+            return Ok(SnapshotRef { domain: self.current_ref(d), name });
+        }
+        if asks_external {
+            return Err(unsupported("mixing internal and external targets for a snapshot is not yet supported"));
+        }
         def.state = Some(st.clone());
         if active && def.memory.as_deref() == Some("no") {
             return Err(Error::new(ErrorCode::OperationUnsupported, Q, "internal snapshot of a running VM must include the memory state"));
@@ -568,6 +813,156 @@ impl Driver {
             self.write_snap(&dom_name, &uuid, &def, true)?;
         }
         Ok(SnapshotRef { domain: self.current_ref(d), name })
+    }
+
+    /// An offline external snapshot (libvirt's `qemuSnapshotCreateInactiveExternal`):
+    /// `qemu-img create` of each overlay over the current image, then the
+    /// persistent definition points at the overlays.
+    fn external_offline(&self, d: &DomainRef, snap: &SnapshotDef, reuse: bool) -> Result<()> {
+        let mut def = self.doms().by_ref(d)?.def.clone();
+        let mut created: Vec<String> = Vec::new();
+        for sd in snap.disks.iter().filter(|x| x.snapshot.as_deref() == Some("external")) {
+            let Some(disk) = def.devices.disks.iter().find(|x| x.target_dev == sd.name) else { continue };
+            if !reuse {
+                let base = disk.source.path.clone().unwrap_or_default();
+                let path = sd.path().unwrap_or_default().to_string();
+                let fresh = !Path::new(&path).exists();
+                if let Err(e) = qemu_img_overlay(sd, &base, disk.driver_type().unwrap_or("raw"), None) {
+                    for c in &created {
+                        let _ = std::fs::remove_file(c);
+                    }
+                    return Err(e);
+                }
+                if fresh {
+                    created.push(path);
+                }
+            }
+        }
+        for sd in snap.disks.iter().filter(|x| x.snapshot.as_deref() == Some("external")) {
+            switch_disk_to_overlay(&mut def, sd);
+        }
+        let persistent = {
+            let mut doms = self.doms();
+            let o = doms.by_ref_mut(d)?;
+            o.def = def.clone();
+            o.persistent
+        };
+        if persistent {
+            self.save_config(&def)?;
+        }
+        Ok(())
+    }
+
+    /// A disk-only snapshot of a running guest (libvirt's
+    /// `qemuSnapshotCreateActiveExternal` without memory): each overlay is created
+    /// with `qemu-img` (the size given, the busy base not opened), added with
+    /// `blockdev-add` (storage and format nodes, no backing yet), and all of them
+    /// become the disks' tops in one `transaction` of `blockdev-snapshot`. The live
+    /// definition and, when it names the same image, the persistent one follow.
+    fn external_live(&self, d: &DomainRef, snap: &SnapshotDef, reuse: bool) -> Result<()> {
+        let live = self.doms().by_ref(d)?.def.clone();
+        let qmp_of = || -> Result<Arc<crate::qmp::Qmp>> {
+            self.doms()
+                .by_ref(d)?
+                .run
+                .as_ref()
+                .and_then(|r| r.qmp.clone())
+                .ok_or_else(|| Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"))
+        };
+        let blocks = self.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-block", None), |_, _| {})?;
+        // The privileged driver gives QEMU's user the new tops (as at start) and the
+        // old tops their owners back once they left the definition.
+        let label = if self.paths.privileged && self.qemu_conf.dynamic_ownership {
+            super::dac::domain_label(&live, self.qemu_conf.user, self.qemu_conf.group).ok().filter(|l| l.relabel)
+        } else {
+            None
+        };
+        let store = self.paths.dac_store();
+        let remember = self.qemu_conf.remember_owner;
+        let mut labelled: Vec<super::dac::LabelledFile> = Vec::new();
+        let mut old_tops: Vec<super::dac::LabelledFile> = Vec::new();
+        let stamp = now_secs();
+        let mut added: Vec<String> = Vec::new();
+        let mut created: Vec<String> = Vec::new();
+        let mut actions = Vec::new();
+        let result = (|| -> Result<()> {
+            for (i, sd) in snap.disks.iter().enumerate().filter(|(_, x)| x.snapshot.as_deref() == Some("external")) {
+                let Some(disk) = live.devices.disks.iter().find(|x| x.target_dev == sd.name) else { continue };
+                let base = disk.source.path.clone().unwrap_or_default();
+                let top = blocks
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.get("inserted"))
+                    .find(|ins| ins.get("file").and_then(serde_json::Value::as_str) == Some(base.as_str()))
+                    .and_then(|ins| ins.get("node-name").and_then(serde_json::Value::as_str))
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::new(ErrorCode::InternalError, Q, format!("cannot find the block node of disk '{}'", sd.name)))?;
+                let path = sd.path().unwrap_or_default().to_string();
+                if !reuse {
+                    let fresh = !Path::new(&path).exists();
+                    qemu_img_overlay(sd, &base, disk.driver_type().unwrap_or("raw"), Some(image_size(&base)?))?;
+                    if fresh {
+                        created.push(path.clone());
+                    }
+                }
+                // QEMU node names have at most 31 characters.
+                if let Some(l) = &label {
+                    let f = super::dac::LabelledFile { path: PathBuf::from(&path), restore: true };
+                    super::dac::set_labels(&store, std::slice::from_ref(&f), l.uid, l.gid, remember)?;
+                    labelled.push(f);
+                    old_tops.push(super::dac::LabelledFile { path: PathBuf::from(&base), restore: !disk.readonly && !disk.shareable });
+                }
+                let node = format!("snap{:x}-{i}", stamp & 0xff_ffff);
+                let qmp = qmp_of()?;
+                qmp.execute(
+                    "blockdev-add",
+                    Some(serde_json::json!({"driver": "file", "filename": path, "node-name": format!("{node}-storage"), "auto-read-only": true, "discard": "unmap"})),
+                )?;
+                added.push(format!("{node}-storage"));
+                qmp.execute(
+                    "blockdev-add",
+                    Some(serde_json::json!({"driver": sd.format.as_deref().unwrap_or("qcow2"), "node-name": format!("{node}-format"), "read-only": false, "file": format!("{node}-storage"), "backing": null})),
+                )?;
+                added.push(format!("{node}-format"));
+                actions.push(serde_json::json!({"type": "blockdev-snapshot", "data": {"node": top, "overlay": format!("{node}-format")}}));
+            }
+            qmp_of()?.execute("transaction", Some(serde_json::json!({ "actions": actions })))?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            if let Ok(qmp) = qmp_of() {
+                for n in added.iter().rev() {
+                    let _ = qmp.execute("blockdev-del", Some(serde_json::json!({ "node-name": n })));
+                }
+            }
+            super::dac::restore_labels(&store, &labelled, remember);
+            for c in &created {
+                let _ = std::fs::remove_file(c);
+            }
+            return Err(e);
+        }
+        super::dac::restore_labels(&store, &old_tops, remember);
+        let persistent_def = {
+            let mut doms = self.doms();
+            let o = doms.by_ref_mut(d)?;
+            for sd in snap.disks.iter().filter(|x| x.snapshot.as_deref() == Some("external")) {
+                let live_path = o.def.devices.disks.iter().find(|x| x.target_dev == sd.name).and_then(|x| x.source.path.clone());
+                switch_disk_to_overlay(&mut o.def, sd);
+                if let Some(nd) = o.new_def.as_mut() {
+                    let same = nd.devices.disks.iter().find(|x| x.target_dev == sd.name).and_then(|x| x.source.path.clone()) == live_path;
+                    if same {
+                        switch_disk_to_overlay(nd, sd);
+                    }
+                }
+            }
+            self.save_status(o);
+            o.persistent.then(|| o.persistent_def().clone())
+        };
+        if let Some(def) = persistent_def {
+            self.save_config(&def)?;
+        }
+        Ok(())
     }
 
     /// The reference of `d` now (its id changes with start and stop).
