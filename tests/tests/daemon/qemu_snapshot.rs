@@ -337,6 +337,16 @@ print('current', dom.snapshotCurrent().getName())
 step('revert off0', lambda: dom.revertToSnapshot(off0))
 print('current', dom.snapshotCurrent().getName())
 step('revert off0 running', lambda: dom.revertToSnapshot(off0, libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING))
+dsk = step('disk-only', lambda: dom.snapshotCreateXML('<domainsnapshot><name>dsk</name></domainsnapshot>',
+                                                      libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY))
+top = lambda x: x.find('devices/disk/source').get('file').rsplit('/', 1)[-1]
+print('dsk', xml(dsk), ET.fromstring(dsk.getXMLDesc()).find('disks/disk/source').get('file').rsplit('/', 1)[-1],
+      top(ET.fromstring(dom.XMLDesc())), top(ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))),
+      [s.getName() for s in dom.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL)])
+step('revert dsk', lambda: dom.revertToSnapshot(dsk))
+step('delete dsk', lambda: dsk.delete())
+step('delete dsk metadata', lambda: dsk.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY))
+print('current', dom.snapshotCurrent().getName())
 step('halt', lambda: dom.snapshotCreateXML('<domainsnapshot><name>h</name></domainsnapshot>', libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_HALT).getName())
 step('delete h metadata', lambda: dom.snapshotLookupByName('h').delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY))
 print('current', dom.snapshotCurrent().getName())

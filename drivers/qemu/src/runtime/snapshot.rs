@@ -214,6 +214,24 @@ impl SnapList {
     }
 }
 
+/// The nearest ancestor of `snap` that snapshotted disk `disk` (libvirt's
+/// `qemuSnapshotFindParentSnapForDisk`).
+fn parent_snap_for_disk<'a>(list: &'a SnapList, snap: &SnapshotDef, disk: &str) -> Option<&'a SnapshotDef> {
+    let mut cur = snap.parent.as_deref().and_then(|p| list.get(p));
+    let mut hops = 0;
+    while let Some(p) = cur {
+        if p.disks.iter().any(|d| d.name == disk && d.snapshot.as_deref() != Some("no")) {
+            return Some(p);
+        }
+        hops += 1;
+        if hops > list.snaps.len() {
+            return None;
+        }
+        cur = p.parent.as_deref().and_then(|n| list.get(n));
+    }
+    None
+}
+
 /// A `qemu-img snapshot OP NAME PATH` run, failing as libvirt's `virCommandRun`.
 fn qemu_img_snapshot(op: &str, name: &str, path: &str) -> Result<()> {
     let out = std::process::Command::new("qemu-img")
@@ -1238,6 +1256,31 @@ impl Driver {
                 let ext = list.descendants(&s.name).into_iter().filter(|c| is_external(c)).count();
                 if ext > 0 {
                     return Err(unsupported("deletion of external children disk snapshots not supported"));
+                }
+            }
+            if is_external(&snap) && f.contains(F::CHILDREN) {
+                return Err(unsupported("deletion of external disk snapshots with children not supported"));
+            }
+            if is_external(&snap) && !with_children {
+                // libvirt's qemuSnapshotDeleteExternalPrepare checks what it can
+                // before its block commit; the commit itself is not done here.
+                for sd in snap.disks.iter().filter(|x| x.snapshot.as_deref() != Some("no")) {
+                    if sd.delete_in_progress {
+                        return Err(Error::new(
+                            ErrorCode::OperationInvalid,
+                            Q,
+                            format!("snapshot disk '{}' was target of not completed snapshot delete", sd.name),
+                        ));
+                    }
+                    if let Some(p) = parent_snap_for_disk(&list, &snap, &sd.name) {
+                        if !is_external(p) {
+                            return Err(Error::new(
+                                ErrorCode::OperationUnsupported,
+                                Q,
+                                "deleting external snapshot that has internal snapshot as parent not supported",
+                            ));
+                        }
+                    }
                 }
             }
             if victims.iter().any(is_external) {
