@@ -259,6 +259,19 @@ print([s.getName() for s in dom.snapshotLookupByName('off0').listAllChildren()])
     let e = virsh_err(&d, "snapshot-current sn");
     assert!(e.contains("domain 'sn' has no current snapshot"), "{e}");
 
+    // A transient guest keeps its snapshots through a revert, and they go with it.
+    let tr = dir.join("tr.xml");
+    std::fs::write(&tr, snap_guest_xml(&g, &dir, "tr")).expect("write XML");
+    let t = Instant::now();
+    d.virsh_ok(&format!("create {}", tr.display()));
+    wait_marker(&d, "tr", t);
+    d.virsh_ok("snapshot-create-as tr t1");
+    d.virsh_ok("snapshot-revert tr t1");
+    assert_eq!(d.virsh_ok("domstate tr --reason").trim(), "running (from snapshot)");
+    assert_eq!(names(&d.virsh_ok("snapshot-list tr --name")), ["t1"]);
+    d.virsh_ok("destroy tr");
+    assert!(!d.root().join("lib/qemu/snapshot/tr").exists(), "the transient domain's snapshots outlived it");
+
     // undefine --snapshots-metadata drops what is left.
     d.virsh_ok("snapshot-create-as sn off4");
     d.virsh_ok("undefine sn --snapshots-metadata");

@@ -498,6 +498,8 @@ impl Driver {
         if let Some(obj) = doms.get(u) {
             self.emit(obj, lc::STOPPED, detail);
             if !obj.persistent {
+                // qsnap: a transient domain's snapshot metadata goes with it.
+                self.drop_snapshot_metadata(&obj.def.name);
                 doms.remove(u);
             }
         }

@@ -658,25 +658,27 @@ impl Driver {
     fn stop_for_snapshot(&self, d: &DomainRef) -> Result<()> {
         let job = self.job_of(&d.uuid).ok_or_else(|| super::domobj::no_domain_ref(d))?;
         let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
-        let (pid, transient_def) = {
+        let (pid, transient) = {
             let mut doms = self.doms();
             let obj = doms.by_ref_mut(d)?;
-            let persistent = obj.persistent;
-            let def = obj.def.clone();
+            let transient = !obj.persistent;
             let Some(run) = obj.run.as_mut() else { return Ok(()) };
             run.being_destroyed = true;
-            (run.pid, (!persistent).then_some(def))
+            (run.pid, transient)
         };
         let _ = super::process::terminate(pid, false, TERM_WAIT);
         let mut doms = self.doms();
+        // A transient domain stays (with its snapshots) for the revert to start it:
+        // it counts as persistent while it stops.
+        if transient {
+            if let Some(o) = doms.get_mut(&d.uuid) {
+                o.persistent = true;
+            }
+        }
         self.stop_locked(&mut doms, &d.uuid, reason::SHUTOFF_FROM_SNAPSHOT, lc::STOPPED_FROM_SNAPSHOT);
-        if let Some(def) = transient_def {
-            if doms.get(&d.uuid).is_none() {
-                let mut def = def;
-                def.id = None;
-                let mut o = DomObj::new(def);
-                o.reason = reason::SHUTOFF_FROM_SNAPSHOT;
-                doms.insert(o);
+        if transient {
+            if let Some(o) = doms.get_mut(&d.uuid) {
+                o.persistent = false;
             }
         }
         Ok(())
@@ -1359,6 +1361,13 @@ impl Driver {
         let _ = std::fs::remove_dir_all(self.snap_dir(name));
         self.prune_snap_dirs(name);
         Ok(())
+    }
+
+    /// Forget every snapshot of domain `name` (libvirt's
+    /// `qemuSnapshotDiscardAllMetadata` when a transient domain goes away).
+    pub(super) fn drop_snapshot_metadata(&self, name: &str) {
+        let _ = std::fs::remove_dir_all(self.snap_dir(name));
+        self.prune_snap_dirs(name);
     }
 
     /// Remove the snapshot directories of `name` and of the driver once empty.
