@@ -451,6 +451,12 @@ fn external_disk_only_snapshots_add_overlays() {
     assert!(d.virsh_ok("dumpxml ex --inactive").contains(&format!("<source file='{}'/>", live.display())));
     let xml = d.virsh_ok("snapshot-dumpxml ex live");
     assert!(xml.contains("<state>disk-snapshot</state>") && xml.contains("<parent>\n    <name>off</name>"), "{xml}");
+    // --quiesce asks the guest agent to freeze the file systems around it.
+    agent_answers(&d, "ex");
+    let quiet = dir.join("ex-quiet.qcow2");
+    d.virsh_ok(&format!("snapshot-create-as ex quiet --disk-only --quiesce --diskspec vda,file={}", quiet.display()));
+    assert_eq!(chain(&quiet).len(), 4);
+    d.virsh_ok("snapshot-delete ex quiet --metadata");
     // The guest writes to the new top: a reset counts on.
     d.virsh_ok("reset ex");
     wait_counters(&dir, "ex", &[1, 2]);

@@ -40,6 +40,9 @@ const SAVEVM_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a QEMU stopped for a revert gets after SIGTERM.
 const TERM_WAIT: Duration = Duration::from_secs(3);
 
+/// Makes the node names of overlays unique within a daemon's life.
+static NODE_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// Serializes snapshot metadata changes in this process.
 static META: Mutex<()> = Mutex::new(());
 
@@ -797,7 +800,17 @@ impl Driver {
             def.inactive_domain = inactive_def;
             def.parent = if f.contains(F::NO_METADATA) { None } else { list.current.clone() };
             if active {
-                self.external_live(d, &def, f.contains(F::REUSE_EXT))?;
+                // --quiesce: the guest agent freezes the file systems around it
+                // (thawed only when it froze any, as libvirt).
+                let frozen = if f.contains(F::QUIESCE) { super::guestinfo::fs_freeze(self, d, &[], 0, true)? } else { 0 };
+                let made = self.external_live(d, &def, f.contains(F::REUSE_EXT));
+                if frozen > 0 {
+                    let thawed = super::guestinfo::fs_freeze(self, d, &[], 0, false);
+                    if made.is_ok() {
+                        thawed?;
+                    }
+                }
+                made?;
             } else {
                 self.external_offline(d, &def, f.contains(F::REUSE_EXT))?;
             }
@@ -933,7 +946,8 @@ impl Driver {
                     labelled.push(f);
                     old_tops.push(super::dac::LabelledFile { path: PathBuf::from(&base), restore: !disk.readonly && !disk.shareable });
                 }
-                let node = format!("snap{:x}-{i}", stamp & 0xff_ffff);
+                let seq = NODE_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10_000;
+                let node = format!("snap{:x}{seq}-{i}", stamp & 0xff_ffff);
                 let qmp = qmp_of()?;
                 qmp.execute(
                     "blockdev-add",
