@@ -328,6 +328,12 @@ print('run1', xml(run1))
 step('dup', lambda: dom.snapshotCreateXML('<domainsnapshot><name>run1</name></domainsnapshot>'))
 step('slash', lambda: dom.snapshotCreateXML('<domainsnapshot><name>a/b</name></domainsnapshot>'))
 step('nomem', lambda: dom.snapshotCreateXML("<domainsnapshot><name>x</name><memory snapshot='no'/></domainsnapshot>"))
+step('bad root', lambda: dom.snapshotCreateXML('<snapshot/>'))
+step('bad state', lambda: dom.snapshotCreateXML('<domainsnapshot><name>r</name><state>bogus</state><creationTime>1</creationTime></domainsnapshot>',
+                                                 libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+step('quiesce alone', lambda: dom.snapshotCreateXML('<domainsnapshot/>', libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE))
+step('live', lambda: dom.snapshotCreateXML('<domainsnapshot/>', libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE))
+step('no disk', lambda: dom.snapshotCreateXML("<domainsnapshot><disks><disk name='vdz'/></disks></domainsnapshot>"))
 step('parent of off0', lambda: off0.getParent())
 step('lookup', lambda: dom.snapshotLookupByName('nosuch'))
 print('current', dom.snapshotCurrent().getName(), run1.isCurrent(), off0.isCurrent(), dom.snapshotNum(),

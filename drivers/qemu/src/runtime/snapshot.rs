@@ -61,6 +61,12 @@ fn unsupported(msg: impl AsRef<str>) -> Error {
     Error::new(ErrorCode::ConfigUnsupported, Q, msg)
 }
 
+/// `VIR_ERR_CONFIG_UNSUPPORTED` raised by libvirt's `snapshot_conf.c`
+/// (`VIR_FROM_DOMAIN_SNAPSHOT`): the disk alignment rules.
+fn conf_unsupported(msg: impl AsRef<str>) -> Error {
+    Error::new(ErrorCode::ConfigUnsupported, ErrorDomain::DomainSnapshot, msg)
+}
+
 /// libvirt's `virDomainSnapshotState` word of a domain state.
 fn state_word(s: DomainState) -> &'static str {
     match s {
@@ -320,9 +326,9 @@ fn align_internal_disks(snap: &mut SnapshotDef, dom: &DomainDef, active: bool) -
     let mut out: Vec<Option<SnapshotDisk>> = vec![None; dom.devices.disks.len()];
     for a in asked {
         let idx = dom.devices.disks.iter().position(|d| d.target_dev == a.name);
-        let Some(i) = idx else { return Err(unsupported(format!("no disk named '{}'", a.name))) };
+        let Some(i) = idx else { return Err(conf_unsupported(format!("no disk named '{}'", a.name))) };
         if out[i].is_some() {
-            return Err(unsupported(format!("disk '{}' specified twice", a.name)));
+            return Err(conf_unsupported(format!("disk '{}' specified twice", a.name)));
         }
         let domdisk = &dom.devices.disks[i];
         let dom_no = disk_snapshot_attr(domdisk).as_deref() == Some("no");
@@ -338,10 +344,10 @@ fn align_internal_disks(snap: &mut SnapshotDef, dom: &DomainDef, active: bool) -
             }
             Some("internal") => {}
             Some("no") if dom_no => {}
-            Some(_) => return Err(unsupported(format!("disk '{}' must use snapshot mode 'internal'", a.name))),
+            Some(_) => return Err(conf_unsupported(format!("disk '{}' must use snapshot mode 'internal'", a.name))),
         }
         if let Some(p) = a.path() {
-            return Err(unsupported(format!("file '{p}' for disk '{}' requires use of external snapshot mode", a.name)));
+            return Err(conf_unsupported(format!("file '{p}' for disk '{}' requires use of external snapshot mode", a.name)));
         }
         a.name = domdisk.target_dev.clone();
         out[i] = Some(a);
@@ -409,10 +415,10 @@ fn align_external_disks(snap: &mut SnapshotDef, dom: &DomainDef, active: bool, r
     let mut out: Vec<Option<SnapshotDisk>> = vec![None; dom.devices.disks.len()];
     for a in asked {
         let Some(i) = dom.devices.disks.iter().position(|d| d.target_dev == a.name) else {
-            return Err(unsupported(format!("no disk named '{}'", a.name)));
+            return Err(conf_unsupported(format!("no disk named '{}'", a.name)));
         };
         if out[i].is_some() {
-            return Err(unsupported(format!("disk '{}' specified twice", a.name)));
+            return Err(conf_unsupported(format!("disk '{}' specified twice", a.name)));
         }
         let domdisk = &dom.devices.disks[i];
         let mut a = a;
@@ -420,7 +426,7 @@ fn align_external_disks(snap: &mut SnapshotDef, dom: &DomainDef, active: bool, r
             a.snapshot = Some(disk_snapshot_attr(domdisk).unwrap_or_else(|| "external".into()));
         }
         if a.path().is_some() && a.snapshot.as_deref() != Some("external") {
-            return Err(unsupported(format!(
+            return Err(conf_unsupported(format!(
                 "file '{}' for disk '{}' requires use of external snapshot mode",
                 a.path().unwrap_or_default(),
                 a.name
@@ -475,10 +481,10 @@ fn align_external_disks(snap: &mut SnapshotDef, dom: &DomainDef, active: bool, r
         }
         if disk.path().is_none() {
             let Some(orig) = d.source.path.as_deref().filter(|p| !p.is_empty()) else {
-                return Err(unsupported(format!("cannot generate external snapshot name for disk '{}' without source", d.target_dev)));
+                return Err(conf_unsupported(format!("cannot generate external snapshot name for disk '{}' without source", d.target_dev)));
             };
             if !std::fs::metadata(orig).is_ok_and(|m| m.is_file()) {
-                return Err(unsupported(format!(
+                return Err(conf_unsupported(format!(
                     "source for disk '{}' is not a regular file; refusing to generate external snapshot name",
                     d.target_dev
                 )));
@@ -516,10 +522,10 @@ fn align_external_disks(snap: &mut SnapshotDef, dom: &DomainDef, active: bool, r
             }
             Ok(_) => {}
         }
-        if snap.disks.iter().any(|x| x.path() == Some(path.as_str())) {
-            return Err(unsupported(format!(
+        if let Some(other) = snap.disks.iter().find(|x| x.path() == Some(path.as_str())) {
+            return Err(conf_unsupported(format!(
                 "cannot generate external snapshot name for disk '{}': collision with disk '{}'",
-                d.target_dev, d.target_dev
+                d.target_dev, other.name
             )));
         }
         external += 1;
@@ -692,14 +698,14 @@ impl Driver {
         use SnapshotCreateFlags as F;
         let f = F::from_bits_truncate(flags);
         if f.contains(F::QUIESCE) && !f.contains(F::DISK_ONLY) {
-            return Err(Error::new(
+            return Err(Error::raw(
                 ErrorCode::InvalidArg,
                 Q,
                 "Flag 'VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY' is required by flag 'VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE'",
             ));
         }
         if f.contains(F::LIVE) && f.contains(F::REDEFINE) {
-            return Err(Error::new(
+            return Err(Error::raw(
                 ErrorCode::InvalidArg,
                 Q,
                 "Flags 'VIR_DOMAIN_SNAPSHOT_CREATE_LIVE' and 'VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE' are mutually exclusive",
@@ -716,11 +722,18 @@ impl Driver {
         }
         let redefine = f.contains(F::REDEFINE);
         let offline = f.contains(F::DISK_ONLY) || !active;
-        let doc = roxmltree::Document::parse(xml)
-            .map_err(|e| Error::new(ErrorCode::XmlError, ErrorDomain::DomainSnapshot, format!("(domain_snapshot):{}: {e}", e.pos().row)))?;
-        if doc.root_element().tag_name().name() != "domainsnapshot" {
-            return Err(Error::new(ErrorCode::XmlError, ErrorDomain::DomainSnapshot, "missing root element"));
+        // libvirt's virXMLParse wording for a wrong root element.
+        if let Ok(d0) = roxmltree::Document::parse(xml) {
+            let root = d0.root_element().tag_name().name();
+            if root != "domainsnapshot" {
+                return Err(Error::new(
+                    ErrorCode::XmlError,
+                    ErrorDomain::Xml,
+                    format!("expecting root element of 'domainsnapshot', not '{root}'"),
+                ));
+            }
         }
+        let doc = oxvirt_conf::xml::parse_root(xml, "domainsnapshot").map_err(|e| e.into_vir(ErrorDomain::DomainSnapshot))?;
         let mut def =
             SnapshotDef::from_node_with(doc.root_element(), SnapshotParseFlags { redefine, internal: false, offline }, Some("qemu"))
                 .map_err(|e| e.into_vir(ErrorDomain::DomainSnapshot))?;
