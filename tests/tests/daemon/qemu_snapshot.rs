@@ -350,6 +350,13 @@ step('redefine off0', redefine)
 step('redefine orphan', lambda: dom.snapshotCreateXML(
     '<domainsnapshot><name>o</name><state>shutoff</state><parent><name>nope</name></parent><creationTime>1</creationTime></domainsnapshot>',
     libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE))
+def redefine_with(snap, old, new):
+    return lambda: dom.snapshotCreateXML(snap.getXMLDesc(libvirt.VIR_DOMAIN_SNAPSHOT_XML_SECURE).replace(old, new, 1),
+                                         libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE)
+step('redefine cycle', redefine_with(off0, '<name>off0</name>', '<name>off0</name><parent><name>run1</name></parent>'))
+step('redefine offline', redefine_with(run1, '<state>running</state>', '<state>shutoff</state>'))
+step('redefine disk-only', lambda: dom.snapshotCreateXML(off0.getXMLDesc(libvirt.VIR_DOMAIN_SNAPSHOT_XML_SECURE),
+     libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY))
 run2 = step('create run2', lambda: dom.snapshotCreateXML('<domainsnapshot><name>run2</name></domainsnapshot>'))
 step('delete run2', lambda: run2.delete())
 print('current', dom.snapshotCurrent().getName())

@@ -773,7 +773,7 @@ impl Driver {
         let (dom_name, uuid) = self.snap_domain(d)?;
         let list = self.snapshots_of(&dom_name);
         if redefine {
-            return self.snapshot_redefine(d, &dom_name, &uuid, &list, def, f.contains(F::CURRENT));
+            return self.snapshot_redefine(d, &dom_name, &uuid, &list, def, f);
         }
         if list.get(&name).is_some() {
             return Err(Error::new(ErrorCode::OperationFailed, ErrorDomain::Domain, format!("domain moment {name} already exists")));
@@ -1025,28 +1025,54 @@ impl Driver {
         uuid: &oxvirt_util::uuid::Uuid,
         list: &SnapList,
         def: SnapshotDef,
-        current: bool,
+        flags: SnapshotCreateFlags,
     ) -> Result<SnapshotRef> {
+        let current = flags.contains(SnapshotCreateFlags::CURRENT);
+        let disk_only = flags.contains(SnapshotCreateFlags::DISK_ONLY);
         let name = def.name.clone().unwrap_or_default();
+        let arg = |m: String| Error::new(ErrorCode::InvalidArg, ErrorDomain::DomainSnapshot, m);
+        // libvirt's virDomainSnapshotCheckCycles (virdomainmomentobjlist.c).
         if let Some(p) = def.parent.as_deref() {
             if p == name {
-                return Err(Error::new(
-                    ErrorCode::InvalidArg,
-                    ErrorDomain::Domain,
-                    format!("cannot set snapshot {name} as its own parent"),
-                ));
+                return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("cannot set moment {name} as its own parent")));
             }
-            if list.get(p).is_none() {
+            let Some(mut other) = list.get(p) else {
                 return Err(Error::new(ErrorCode::InvalidArg, ErrorDomain::Domain, format!("parent {p} for moment {name} not found")));
+            };
+            let mut hops = 0;
+            while let Some(pp) = other.parent.as_deref() {
+                if pp == name {
+                    return Err(Error::new(
+                        ErrorCode::InvalidArg,
+                        ErrorDomain::Domain,
+                        format!("parent {} would create cycle to {name}", other.name.as_deref().unwrap_or_default()),
+                    ));
+                }
+                hops += 1;
+                match list.get(pp) {
+                    Some(o) if hops <= list.snaps.len() => other = o,
+                    _ => break,
+                }
             }
+        }
+        // virDomainSnapshotRedefineValidate.
+        let st = def.state.as_deref().unwrap_or_default();
+        if disk_only && st != "disk-snapshot" {
+            return Err(arg(format!("disk-only flag for snapshot {name} requires disk-snapshot state")));
         }
         if let Some(dom) = &def.domain {
             if dom.uuid != *uuid {
-                return Err(Error::new(
-                    ErrorCode::InvalidArg,
-                    ErrorDomain::DomainSnapshot,
-                    format!("definition for snapshot {name} must use uuid {}", oxvirt_util::uuid::format(uuid)),
-                ));
+                return Err(arg(format!("definition for snapshot {name} must use uuid {}", oxvirt_util::uuid::format(uuid))));
+            }
+        }
+        if let Some(other) = list.get(&name) {
+            let ost = other.state.as_deref().unwrap_or_default();
+            let online = |s: &str| s == "running" || s == "paused";
+            if online(ost) != online(st) {
+                return Err(arg(format!("cannot change between online and offline snapshot state in snapshot {name}")));
+            }
+            if (ost == "disk-snapshot") != (st == "disk-snapshot") {
+                return Err(arg(format!("cannot change between disk only and full system in snapshot {name}")));
             }
         }
         let was_current = list.current.as_deref() == Some(name.as_str());
