@@ -370,6 +370,7 @@ print('dsk', xml(dsk), ET.fromstring(dsk.getXMLDesc()).find('disks/disk/source')
       top(ET.fromstring(dom.XMLDesc())), top(ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))),
       [s.getName() for s in dom.listAllSnapshots(libvirt.VIR_DOMAIN_SNAPSHOT_LIST_EXTERNAL)])
 step('revert dsk', lambda: dom.revertToSnapshot(dsk))
+step('delete off0 under overlay', lambda: off0.delete())
 step('delete dsk', lambda: dsk.delete())
 step('delete dsk metadata', lambda: dsk.delete(libvirt.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY))
 print('current', dom.snapshotCurrent().getName())

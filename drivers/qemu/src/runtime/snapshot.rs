@@ -1347,6 +1347,28 @@ impl Driver {
             let o = doms.by_ref(&s.domain)?;
             (o.is_active(), o.def.clone())
         };
+        // libvirt's qemuSnapshotDeleteValidate: `delvm` works on the images the
+        // guest runs on, which must be the snapshot's.
+        if !metadata_only && active && !is_external(&snap) {
+            for sd in &snap.disks {
+                let now = cur_def.devices.disks.iter().find(|x| x.target_dev == sd.name).and_then(|x| x.source.path.as_deref());
+                let then = snap
+                    .domain
+                    .as_ref()
+                    .and_then(|dd| dd.devices.disks.iter().find(|x| x.target_dev == sd.name))
+                    .and_then(|x| x.source.path.as_deref());
+                if now != then {
+                    return Err(Error::new(
+                        ErrorCode::OperationUnsupported,
+                        Q,
+                        format!(
+                            "disk image '{}' for internal snapshot '{}' is not the same as disk image currently used by VM",
+                            sd.name, s.name
+                        ),
+                    ));
+                }
+            }
+        }
         let dir = self.snap_dir(&dom_name);
         let mut current = list.current.clone();
         let doomed = |n: &Option<String>| victims.iter().any(|x| &x.name == n);
