@@ -308,7 +308,11 @@ def step(what, f):
     except libvirt.libvirtError as e:
         print(what, 'error', e.get_error_code(), e.get_error_domain(), e.get_error_message())
         return None
-    time.sleep(0.5)
+    # Events arrive asynchronously: wait until none came for a while.
+    seen, end = -1, time.time() + 10
+    while len(EVENTS) != seen and time.time() < end:
+        seen = len(EVENTS)
+        time.sleep(0.3)
     plain = r if isinstance(r, (int, str)) else ''
     print(what, plain, 'state', dom.state(), 'events', EVENTS[before:])
     return r
