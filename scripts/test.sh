@@ -30,6 +30,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     # polkitd, dbus-daemon: a private system bus and a real polkitd for the polkit authentication tests
     # iproute2: `ip tuntap`/`ip link`, how the QEMU driver makes and wires guests' taps; `ip netns` in the NIC tests
     # iputils-ping: the NIC tests ping a bridged test guest from their network namespace
+    # qemu-utils: qemu-img, which the QEMU driver runs for internal snapshots of shut-off guests
     # Keep package scripts from starting services (a system libvirtd) while installing.
     policy=/usr/sbin/policy-rc.d
     made_policy=0
@@ -39,7 +40,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     apt-get install -y -qq --no-install-recommends \
         libvirt-clients libvirt-daemon python3-libvirt netcat-openbsd libxml2-utils python3 qemu-system-x86 openssl \
         passwd procps util-linux libsasl2-modules sasl2-bin polkitd dbus-daemon \
-        iproute2 iputils-ping >/dev/null
+        iproute2 iputils-ping qemu-utils >/dev/null
     if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
 fi
 

@@ -39,6 +39,8 @@ mod qemu_misc;
 mod qemu_net;
 #[path = "daemon/qemu_save.rs"]
 mod qemu_save;
+#[path = "daemon/qemu_snapshot.rs"]
+mod qemu_snapshot;
 #[path = "daemon/qemu_tune.rs"]
 mod qemu_tune;
 #[path = "daemon/qemu_vs_libvirtd.rs"]

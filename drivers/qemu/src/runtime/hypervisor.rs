@@ -76,7 +76,7 @@ fn cpu_time_ns(pid: i32) -> u64 {
     (ticks(11) + ticks(12)).saturating_mul(10_000_000)
 }
 
-fn list_filter(o: &DomObj, flags: ListDomainsFlags, managed_save: bool) -> bool {
+fn list_filter(o: &DomObj, flags: ListDomainsFlags, managed_save: bool, has_snapshot: bool) -> bool {
     use ListDomainsFlags as F;
     let pair = |a: F, b: F, x: bool| {
         let (ha, hb) = (flags.contains(a), flags.contains(b));
@@ -88,7 +88,7 @@ fn list_filter(o: &DomObj, flags: ListDomainsFlags, managed_save: bool) -> bool 
     if !pair(F::AUTOSTART, F::NO_AUTOSTART, o.autostart) || !pair(F::MANAGEDSAVE, F::NO_MANAGEDSAVE, managed_save) {
         return false;
     }
-    if !pair(F::HAS_SNAPSHOT, F::NO_SNAPSHOT, false) {
+    if !pair(F::HAS_SNAPSHOT, F::NO_SNAPSHOT, has_snapshot) {
         return false;
     }
     let st = flags & (F::RUNNING | F::PAUSED | F::SHUTOFF | F::OTHER);
@@ -239,7 +239,11 @@ impl HypervisorDriver for QemuConn {
             f.intersects(ListDomainsFlags::MANAGEDSAVE | ListDomainsFlags::NO_MANAGEDSAVE)
                 && self.drv.managed_save_path(&o.def.name).exists()
         };
-        let mut out: Vec<DomainRef> = doms.iter().filter(|o| list_filter(o, f, ms(o))).map(DomObj::dref).collect();
+        // Snapshot metadata is read only when the flags ask.
+        let snaps = |o: &DomObj| {
+            f.intersects(ListDomainsFlags::HAS_SNAPSHOT | ListDomainsFlags::NO_SNAPSHOT) && self.drv.snapshot_count(&o.def.name) > 0
+        };
+        let mut out: Vec<DomainRef> = doms.iter().filter(|o| list_filter(o, f, ms(o), snaps(o))).map(DomObj::dref).collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
@@ -322,6 +326,8 @@ impl HypervisorDriver for QemuConn {
             return Err(Error::new(ErrorCode::OperationInvalid, D, "cannot undefine transient domain"));
         }
         let name = obj.def.name.clone();
+        // Snapshot metadata refuses the undefine of an inactive domain or goes with it.
+        self.drv.undefine_snapshots(&name, obj.is_active(), flags)?;
         // A managed save image refuses the undefine or goes with it.
         self.drv.undefine_managed_save(&name, flags)?;
         let _ = std::fs::remove_file(self.drv.paths.autostart_link(&name));
@@ -907,6 +913,79 @@ impl HypervisorDriver for QemuConn {
         super::hotplug::update(&self.drv, d, xml, flags)
     }
     // ---- end of device hotplug ----
+    // domain snapshots: runtime/snapshot.rs.
+    fn snapshot_create_xml(&self, d: &DomainRef, xml: &str, flags: u32) -> Result<SnapshotRef> {
+        check_flags(flags, 0x3ff, "qemuDomainSnapshotCreateXML", D)?;
+        self.drv.snapshot_create(d, xml, flags)
+    }
+
+    fn snapshot_list_all(&self, d: &DomainRef, flags: u32) -> Result<Vec<SnapshotRef>> {
+        check_flags(flags, 0x7ff, "qemuDomainListAllSnapshots", D)?;
+        self.drv.snapshot_list(d, flags)
+    }
+
+    fn snapshot_list_children(&self, s: &SnapshotRef, flags: u32) -> Result<Vec<SnapshotRef>> {
+        check_flags(flags, 0x7ff, "qemuDomainSnapshotListAllChildren", D)?;
+        self.drv.snapshot_children(s, flags)
+    }
+
+    fn snapshot_lookup_by_name(&self, d: &DomainRef, name: &str, flags: u32) -> Result<SnapshotRef> {
+        check_flags(flags, 0, "qemuDomainSnapshotLookupByName", D)?;
+        let s = SnapshotRef { domain: d.clone(), name: name.to_string() };
+        self.drv.snapshot_get(&s)?;
+        Ok(s)
+    }
+
+    fn snapshot_has_current(&self, d: &DomainRef, flags: u32) -> Result<bool> {
+        check_flags(flags, 0, "qemuDomainHasCurrentSnapshot", D)?;
+        Ok(self.drv.snapshot_current_name(d)?.is_some())
+    }
+
+    fn snapshot_current(&self, d: &DomainRef, flags: u32) -> Result<SnapshotRef> {
+        check_flags(flags, 0, "qemuDomainSnapshotCurrent", D)?;
+        let name = self.drv.snapshot_current_name(d)?.ok_or_else(super::snapshot::no_current)?;
+        Ok(SnapshotRef { domain: d.clone(), name })
+    }
+
+    fn snapshot_get_parent(&self, s: &SnapshotRef, flags: u32) -> Result<SnapshotRef> {
+        check_flags(flags, 0, "qemuDomainSnapshotGetParent", D)?;
+        let (def, _, _) = self.drv.snapshot_get(s)?;
+        let name = def.parent.ok_or_else(|| super::snapshot::no_parent(&s.name))?;
+        Ok(SnapshotRef { domain: s.domain.clone(), name })
+    }
+
+    fn snapshot_get_xml_desc(&self, s: &SnapshotRef, flags: u32) -> Result<String> {
+        check_flags(flags, DomainXmlFlags::SECURE.bits(), "qemuDomainSnapshotGetXMLDesc", D)?;
+        let (def, _, uuid) = self.drv.snapshot_get(s)?;
+        let opts = oxvirt_conf::snapshot::SnapshotFormatOptions {
+            domain_uuid: Some(uuid),
+            internal: false,
+            secure: flags & DomainXmlFlags::SECURE.bits() != 0,
+        };
+        Ok(def.format(&opts))
+    }
+
+    fn snapshot_is_current(&self, s: &SnapshotRef, flags: u32) -> Result<bool> {
+        check_flags(flags, 0, "qemuDomainSnapshotIsCurrent", D)?;
+        Ok(self.drv.snapshot_get(s)?.1)
+    }
+
+    fn snapshot_has_metadata(&self, s: &SnapshotRef, flags: u32) -> Result<bool> {
+        check_flags(flags, 0, "qemuDomainSnapshotHasMetadata", D)?;
+        self.drv.snapshot_get(s)?;
+        Ok(true)
+    }
+
+    fn snapshot_revert(&self, s: &SnapshotRef, flags: u32) -> Result<()> {
+        check_flags(flags, 0xf, "qemuDomainRevertToSnapshot", D)?;
+        self.drv.snapshot_revert(s, flags)
+    }
+
+    fn snapshot_delete(&self, s: &SnapshotRef, flags: u32) -> Result<()> {
+        check_flags(flags, 0x7, "qemuDomainSnapshotDelete", D)?;
+        self.drv.snapshot_delete(s, flags)
+    }
+
     fn event_register(&self, class: EventClass, event_id: i32, filter: Option<Vec<u8>>, cb: EventCallback) -> Result<i32> {
         if class != EventClass::Domain {
             return Err(Error::new(ErrorCode::NoSupport, D, "only domain events are served by the QEMU driver"));

@@ -206,6 +206,20 @@ impl Driver {
         live: Option<DomainDef>,
         incoming: Option<super::save::Incoming>,
     ) -> Result<DomainRef> {
+        self.start_full(u, paused, live, incoming, None)
+    }
+
+    /// [`Driver::start_restoring`]; with `revert` the start is a snapshot
+    /// revert's: QEMU loads the snapshot's state with `-loadvm NAME` when it has one,
+    /// and the states and events are libvirt's for a revert (snapshot.rs).
+    pub(super) fn start_full(
+        self: &Arc<Self>,
+        u: &Uuid,
+        paused: bool,
+        live: Option<DomainDef>,
+        incoming: Option<super::save::Incoming>,
+        revert: Option<super::snapshot::RevertStart<'_>>,
+    ) -> Result<DomainRef> {
         let job = self.job_of(u).ok_or_else(|| err(ErrorCode::NoDomain, "no domain with matching uuid"))?;
         let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
         let (mut def, persistent) = {
@@ -253,7 +267,11 @@ impl Driver {
         crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
         super::net::prepare(&mut def, creds, &mut guard.taps)?;
         let cmd = crate::command::build(&def, &setup, &crate::command::RunPaths::real(&lib_dir, &monitor))?;
-        let args = with_direct_boot(cmd.args, &def);
+        let mut args = with_direct_boot(cmd.args, &def);
+        if let Some(snap) = revert.and_then(|r| r.loadvm) {
+            // libvirt's qemuBuildCommandLine adds `-loadvm` for a revert.
+            args.extend(["-loadvm".to_string(), snap.to_string()]);
+        }
         write_master_key(&lib_dir)?;
         prepare_chardev_files(&def)?;
         if let Some(l) = &label {
@@ -354,6 +372,27 @@ impl Driver {
             return Err(e.into());
         }
         let obj = doms.get_mut(u).ok_or_else(|| err(ErrorCode::NoDomain, "domain disappeared while starting"))?;
+        if let Some(r) = revert {
+            // libvirt's qemuSnapshotRevertActive / qemuSnapshotRevertInactive.
+            (obj.state, obj.reason) = match (resume, r.loadvm.is_some()) {
+                (true, true) => (DomainState::Running, reason::RUNNING_FROM_SNAPSHOT),
+                (true, false) => (DomainState::Running, reason::RUNNING_BOOTED),
+                (false, true) => (DomainState::Paused, reason::PAUSED_FROM_SNAPSHOT),
+                (false, false) => (DomainState::Paused, reason::PAUSED_USER),
+            };
+            let obj = &*obj;
+            self.save_status(obj);
+            if resume && r.loadvm.is_none() {
+                self.emit(obj, lc::RESUMED, lc::RESUMED_UNPAUSED);
+            }
+            self.emit(obj, lc::STARTED, lc::STARTED_FROM_SNAPSHOT);
+            if !resume {
+                self.emit(obj, lc::SUSPENDED, lc::SUSPENDED_FROM_SNAPSHOT);
+            } else if r.loadvm.is_some() {
+                self.emit(obj, lc::RESUMED, lc::RESUMED_FROM_SNAPSHOT);
+            }
+            return Ok(obj.dref());
+        }
         if incoming.is_some() {
             // libvirt: STARTED/RESTORED, then RESUMED (detail from-snapshot, its
             // mapping of the `restored` reason) or SUSPENDED/RESTORED (PAUSED when

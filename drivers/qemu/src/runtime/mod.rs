@@ -26,8 +26,8 @@
 //! (memory, vCPU and tuning changes of running and defined guests), `hotplug` (device
 //! attach, detach and update on live guests and persistent definitions),
 //! `metadata` (title, description and application XML), `keys`
-//! (`virDomainSendKey`), `screenshot` (`virDomainScreenshot`) and `pm` (guest power
-//! management and its events).
+//! (`virDomainSendKey`), `screenshot` (`virDomainScreenshot`), `pm` (guest power
+//! management and its events) and `snapshot` (snapshots and their metadata).
 
 pub mod capscache;
 pub mod cgroups;
@@ -48,6 +48,7 @@ pub mod process;
 pub mod qemuconf;
 pub mod save;
 mod screenshot;
+mod snapshot;
 pub mod stats;
 pub mod status;
 pub(crate) mod tune;
@@ -508,6 +509,8 @@ impl Driver {
         if let Some(obj) = doms.get(u) {
             self.emit(obj, lc::STOPPED, detail);
             if !obj.persistent {
+                // a transient domain's snapshot metadata goes with it.
+                self.drop_snapshot_metadata(&obj.def.name);
                 doms.remove(u);
             }
         }

@@ -138,6 +138,17 @@ impl Paths {
         }
     }
 
+    /// Snapshot metadata, `DOMNAME/SNAPNAME.xml` (libvirt's `snapshotDir`:
+    /// `LIB_DIR/snapshot`, for the session `CONFIG_DIR/snapshot`); created when the
+    /// first snapshot is written.
+    pub fn snapshot_dir(&self) -> PathBuf {
+        if self.uri == "qemu:///session" {
+            self.config_dir.join("snapshot")
+        } else {
+            self.lib_dir.join("snapshot")
+        }
+    }
+
     /// Where the original owners of files chowned for running guests are kept
     /// (see `dac.rs`).
     pub fn dac_store(&self) -> PathBuf {
@@ -169,6 +180,8 @@ mod tests {
         assert_eq!(p.qemu_conf, PathBuf::from("/r/etc/qemu.conf"));
         assert_eq!(p.save_dir(), PathBuf::from("/r/lib/qemu/save"));
         assert_eq!(Paths::system().save_dir(), PathBuf::from("/var/lib/libvirt/qemu/save"));
+        assert_eq!(Paths::system().snapshot_dir(), PathBuf::from("/var/lib/libvirt/qemu/snapshot"));
+        assert_eq!(p.snapshot_dir(), PathBuf::from("/r/lib/qemu/snapshot"));
         assert_eq!(Paths::system().qemu_conf, PathBuf::from("/etc/libvirt/qemu.conf"));
     }
 }

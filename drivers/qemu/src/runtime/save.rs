@@ -251,7 +251,7 @@ fn open_image(path: &Path, write: bool, unlink_corrupt: bool) -> Result<Option<O
 /// The XML stored in an image for running `def`: the inactive form, without what
 /// this run gave it (the agent channel's socket in the run's private directory, the
 /// ptys), as libvirt's migratable XML.
-fn image_xml(def: &DomainDef, lib_dir: &Path) -> String {
+pub(super) fn image_xml(def: &DomainDef, lib_dir: &Path) -> String {
     let mut def = def.clone();
     for c in def.devices.chardevs.iter_mut() {
         let generated = c.source.path.as_deref().is_some_and(|p| Path::new(p).starts_with(lib_dir));
