@@ -249,13 +249,19 @@ def wait_event(event, timeout=60):
     raise SystemExit("no event %s; got %r" % (event, EVENTS))
 dom = c.lookupByName('scen')
 img = sys.argv[2]
+def quiet():
+    # Events arrive asynchronously (libvirtd sends RESUMED before STARTED): wait until
+    # none came for a while, so that no event of a step lands in the next one's.
+    seen, end = -1, time.time() + 10
+    while len(EVENTS) != seen and time.time() < end:
+        seen = len(EVENTS)
+        time.sleep(0.3)
 def step(label, f, last):
     global dom
     del EVENTS[:]
     f()
     wait_event(last)
-    # Let any further event of the step arrive.
-    time.sleep(0.5)
+    quiet()
     dom = c.lookupByName('scen')
     print(label, EVENTS, dom.state(), dom.hasManagedSaveImage(0))
 def error(label, f):
@@ -288,6 +294,7 @@ error('save-inactive', lambda: dom.save(img))
 error('managedsave-inactive', lambda: dom.managedSave(0))
 dom.create()
 wait_event(R)
+quiet()
 step('managedsave-for-undefine', lambda: dom.managedSave(0), S)
 error('undefine', lambda: dom.undefine())
 print('lists', [d.name() for d in c.listAllDomains(E.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE)],
