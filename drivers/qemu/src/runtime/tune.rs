@@ -68,6 +68,16 @@ impl Driver {
         self.domain_cgroup(def).filter(Cgroup::exists)
     }
 
+    /// For a `live` change: the running `def`'s cgroup with `controller`, or
+    /// OPERATION_INVALID `missing` (libvirt's wording per controller); `None` otherwise.
+    fn live_group(&self, def: &DomainDef, live: bool, controller: &str, missing: &str) -> Result<Option<Cgroup>> {
+        if !live {
+            return Ok(None);
+        }
+        let g = self.tune_cgroup(def).filter(|g| g.version_of(controller).is_some());
+        g.map(Some).ok_or_else(|| e(ErrorCode::OperationInvalid, missing))
+    }
+
     /// Run `f` under `d`'s job lock (after noticing a dead QEMU).
     fn tune_job<R>(&self, d: &DomainRef, f: impl FnOnce() -> Result<R>) -> Result<R> {
         let job = self.job_of(&d.uuid).ok_or_else(|| super::domobj::no_domain_ref(d))?;
@@ -800,15 +810,7 @@ pub fn set_memory_parameters(drv: &Driver, d: &DomainRef, params: &[TypedParam],
             let doms = drv.doms();
             let o = doms.by_ref(d)?;
             let (live, config) = o.impact(flags)?;
-            let group = if live {
-                Some(
-                    drv.tune_cgroup(&o.def)
-                        .filter(|g| g.version_of("memory").is_some())
-                        .ok_or_else(|| e(ErrorCode::OperationInvalid, "cgroup memory controller is not mounted"))?,
-                )
-            } else {
-                None
-            };
+            let group = drv.live_group(&o.def, live, "memory", "cgroup memory controller is not mounted")?;
             (live, config, Tunes::from_def(&o.def)?, group)
         };
         let unl = MEMORY_PARAM_UNLIMITED;
@@ -986,15 +988,7 @@ pub fn set_scheduler_parameters(drv: &Driver, d: &DomainRef, params: &[TypedPara
             let doms = drv.doms();
             let o = doms.by_ref(d)?;
             let (live, config) = o.impact(flags)?;
-            let group = if live {
-                Some(
-                    drv.tune_cgroup(&o.def)
-                        .filter(|g| g.version_of("cpu").is_some())
-                        .ok_or_else(|| e(ErrorCode::OperationInvalid, "cgroup CPU controller is not mounted"))?,
-                )
-            } else {
-                None
-            };
+            let group = drv.live_group(&o.def, live, "cpu", "cgroup CPU controller is not mounted")?;
             let online: Vec<u32> =
                 vcpus_of(&o.def).0.iter().enumerate().filter(|(_, v)| v.online).filter_map(|(i, _)| u32::try_from(i).ok()).collect();
             (live, config, group, online)
@@ -1222,15 +1216,7 @@ pub fn set_blkio_parameters(drv: &Driver, d: &DomainRef, params: &[TypedParam], 
             let doms = drv.doms();
             let o = doms.by_ref(d)?;
             let (live, config) = o.impact(flags)?;
-            let group = if live {
-                Some(
-                    drv.tune_cgroup(&o.def)
-                        .filter(|g| g.version_of("blkio").is_some())
-                        .ok_or_else(|| e(ErrorCode::OperationInvalid, "blkio cgroup isn't mounted"))?,
-                )
-            } else {
-                None
-            };
+            let group = drv.live_group(&o.def, live, "blkio", "blkio cgroup isn't mounted")?;
             (live, config, group, blkio_of(&o.def))
         };
         let mut first_err: Option<Error> = None;
