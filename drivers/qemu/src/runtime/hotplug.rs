@@ -158,15 +158,14 @@ fn ensure_aliases(def: &mut DomainDef) {
     }
 }
 
+/// One past the highest `<prefix>N` among `aliases` (0 when there is none).
+fn next_alias_number<'a>(aliases: impl Iterator<Item = Option<&'a str>>, prefix: &str) -> usize {
+    aliases.filter_map(|a| a?.strip_prefix(prefix)?.parse::<usize>().ok()).map(|i| i + 1).max().unwrap_or(0)
+}
+
 /// The next `channelN` alias number of `def`.
 fn next_channel(def: &DomainDef) -> usize {
-    def.devices
-        .chardevs
-        .iter()
-        .filter_map(|c| c.info.alias.as_deref()?.strip_prefix("channel")?.parse::<usize>().ok())
-        .map(|i| i + 1)
-        .max()
-        .unwrap_or(0)
+    next_alias_number(def.devices.chardevs.iter().map(|c| c.info.alias.as_deref()), "channel")
 }
 
 /// libvirt's `virDomainChrFind`: the character device of the same kind, target and
@@ -195,13 +194,7 @@ fn next_node(def: &DomainDef) -> usize {
 
 /// The next `netN` alias number of `def` (`qemuAssignDeviceNetAlias` with idx -1).
 fn next_net(def: &DomainDef) -> usize {
-    def.devices
-        .interfaces
-        .iter()
-        .filter_map(|n| n.info.alias.as_deref()?.strip_prefix("net")?.parse::<usize>().ok())
-        .map(|i| i + 1)
-        .max()
-        .unwrap_or(0)
+    next_alias_number(def.devices.interfaces.iter().map(|n| n.info.alias.as_deref()), "net")
 }
 
 /// Every alias the devices of `def` that hotplug knows carry.
