@@ -39,7 +39,7 @@ fn protocol(def: &DomainDef, idx: u32) -> Result<&'static str> {
 pub(super) fn open(drv: &Driver, d: &DomainRef, idx: u32, fd: OwnedFd, skipauth: bool) -> Result<()> {
     // Set by the check (under the domain list lock), read by the monitor step.
     let proto = std::cell::Cell::new("vnc");
-    drv.monitor_job(
+    drv.monitor_query(
         d,
         Expect::Nothing,
         |o| {
@@ -54,7 +54,6 @@ pub(super) fn open(drv: &Driver, d: &DomainRef, idx: u32, fd: OwnedFd, skipauth:
             }
             added.map(|_| ())
         },
-        |_, _| {},
     )
     // Our copy of the descriptor is closed here; QEMU keeps its own.
 }

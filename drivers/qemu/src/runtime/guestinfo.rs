@@ -196,7 +196,7 @@ pub fn set_time(drv: &Driver, d: &DomainRef, seconds: i64, nseconds: u32, flags:
     })?;
     // Reset the RTC's interrupt reinjection, as libvirt does after setting the time
     // on x86; an older QEMU without the command is not an error here.
-    let _ = drv.monitor_job(d, super::domobj::Expect::Nothing, |_| Ok(()), |q| q.execute("rtc-reset-reinjection", None), |_, _| {});
+    let _ = drv.monitor_query(d, super::domobj::Expect::Nothing, |_| Ok(()), |q| q.execute("rtc-reset-reinjection", None));
     Ok(())
 }
 

@@ -395,7 +395,7 @@ impl HypervisorDriver for QemuConn {
         if super::guestinfo::shutdown_by_agent(&self.drv, d, flags, false)? {
             return Ok(());
         }
-        self.drv.monitor_job(
+        self.drv.monitor_query(
             d,
             Expect::Nothing,
             |o| {
@@ -406,7 +406,6 @@ impl HypervisorDriver for QemuConn {
                 }
             },
             |q| q.execute("system_powerdown", None),
-            |_, _| {},
         )?;
         Ok(())
     }
@@ -420,13 +419,13 @@ impl HypervisorDriver for QemuConn {
         if flags & !3 != 0 {
             return Err(Error::new(ErrorCode::NoSupport, D, "this reboot mode is not supported yet"));
         }
-        self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
+        self.drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None))?;
         Ok(())
     }
 
     fn domain_reset(&self, d: &DomainRef, flags: u32) -> Result<()> {
         check_flags(flags, 0, "qemuDomainReset", D)?;
-        self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None), |_, _| {})?;
+        self.drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_reset", None))?;
         Ok(())
     }
 
@@ -1016,7 +1015,7 @@ impl QemuConn {
             (name, v.get("arguments").cloned())
         };
         let timeout = self.drv.monitor_timeout;
-        let raw = self.drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute_raw_with_fd(&name, args, timeout, fd), |_, _| {})?;
+        let raw = self.drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute_raw_with_fd(&name, args, timeout, fd))?;
         if !hmp {
             return Ok(raw);
         }

@@ -41,7 +41,7 @@ pub(crate) fn send_key_args(codeset: u32, holdtime: u32, keycodes: &[u32]) -> Re
 pub fn send_key(drv: &Driver, d: &DomainRef, codeset: u32, holdtime: u32, keycodes: &[u32], flags: u32) -> Result<()> {
     check_flags(flags, 0, "qemuDomainSendKey", D)?;
     let args = send_key_args(codeset, holdtime, keycodes)?;
-    drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("send-key", Some(args)), |_, _| {})?;
+    drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("send-key", Some(args)))?;
     Ok(())
 }
 

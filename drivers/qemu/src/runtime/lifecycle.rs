@@ -470,7 +470,7 @@ impl Driver {
     }
 
     /// Run `f` with the monitor of active `d` under its job lock, then update the
-    /// object with `after` (under the list lock).
+    /// object with `after` (under the list lock) and save its status file.
     pub(super) fn monitor_job<T>(
         &self,
         d: &DomainRef,
@@ -478,6 +478,29 @@ impl Driver {
         check: impl FnOnce(&DomObj) -> Result<()>,
         f: impl FnOnce(&Qmp) -> crate::error::Result<T>,
         after: impl FnOnce(&Driver, &mut DomObj),
+    ) -> Result<T> {
+        self.monitor_run(d, expect, check, f, Some(after))
+    }
+
+    /// [`Driver::monitor_job`] for a command that changes nothing the daemon records
+    /// (queries, resets, key presses): no update, no status file write.
+    pub(super) fn monitor_query<T>(
+        &self,
+        d: &DomainRef,
+        expect: Expect,
+        check: impl FnOnce(&DomObj) -> Result<()>,
+        f: impl FnOnce(&Qmp) -> crate::error::Result<T>,
+    ) -> Result<T> {
+        self.monitor_run(d, expect, check, f, None::<fn(&Driver, &mut DomObj)>)
+    }
+
+    fn monitor_run<T>(
+        &self,
+        d: &DomainRef,
+        expect: Expect,
+        check: impl FnOnce(&DomObj) -> Result<()>,
+        f: impl FnOnce(&Qmp) -> crate::error::Result<T>,
+        after: Option<impl FnOnce(&Driver, &mut DomObj)>,
     ) -> Result<T> {
         let job = self.job_of(&d.uuid).ok_or_else(|| super::domobj::no_domain_ref(d))?;
         let _job = job.lock().unwrap_or_else(PoisonError::into_inner);
@@ -503,7 +526,7 @@ impl Driver {
                 return Err(e.into());
             }
         };
-        if let Ok(obj) = doms.by_ref_mut(d) {
+        if let (Ok(obj), Some(after)) = (doms.by_ref_mut(d), after) {
             if obj.is_active() {
                 after(self, obj);
                 self.save_status(obj);

@@ -46,7 +46,7 @@ pub fn suspend(drv: &Driver, d: &DomainRef, target: u32, duration: u64, flags: u
         return Err(Error::new(ErrorCode::InvalidArg, D, format!("Unknown suspend target: {target}")));
     };
     super::guestinfo::agent_ready(drv, d)?;
-    let info = drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-current-machine", None), |_, _| {})?;
+    let info = drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-current-machine", None))?;
     let Some(wakeup) = info.get("wakeup-suspend-support").and_then(Value::as_bool) else {
         return Err(Error::new(ErrorCode::InternalError, D, "malformed qemu-current-machine reply"));
     };
@@ -69,7 +69,7 @@ pub fn suspend(drv: &Driver, d: &DomainRef, target: u32, duration: u64, flags: u
 /// `virDomainPMWakeup`: `system_wakeup`.
 pub fn wakeup(drv: &Driver, d: &DomainRef, flags: u32) -> Result<()> {
     check_flags(flags, 0, "qemuDomainPMWakeup", D)?;
-    drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_wakeup", None), |_, _| {})?;
+    drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("system_wakeup", None))?;
     Ok(())
 }
 

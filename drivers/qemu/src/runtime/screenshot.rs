@@ -130,7 +130,7 @@ pub fn screenshot(drv: &Driver, d: &DomainRef, screen: u32, flags: u32) -> Resul
     if png {
         args["format"] = json!("png");
     }
-    drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("screendump", Some(args)), |_, _| {})?;
+    drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("screendump", Some(args)))?;
     let mime = if png { "image/png" } else { "image/x-portable-pixmap" };
     Ok((mime.to_string(), Box::new(ImageStream { file })))
 }

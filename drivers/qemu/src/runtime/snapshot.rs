@@ -915,7 +915,7 @@ impl Driver {
                 .and_then(|r| r.qmp.clone())
                 .ok_or_else(|| Error::new(ErrorCode::OperationInvalid, ErrorDomain::Domain, "domain is not running"))
         };
-        let blocks = self.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-block", None), |_, _| {})?;
+        let blocks = self.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-block", None))?;
         // The privileged driver gives QEMU's user the new tops (as at start) and the
         // old tops their owners back once they left the definition.
         let label = if self.paths.privileged && self.qemu_conf.dynamic_ownership {
@@ -1101,12 +1101,11 @@ impl Driver {
             )?;
         }
         let cmd = format!("savevm \"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""));
-        let reply = self.monitor_job(
+        let reply = self.monitor_query(
             d,
             Expect::Nothing,
             |_| Ok(()),
             |q| q.execute_timeout("human-monitor-command", Some(serde_json::json!({ "command-line": cmd })), SAVEVM_TIMEOUT),
-            |_, _| {},
         );
         let result = match reply {
             Ok(v) => {
@@ -1378,12 +1377,11 @@ impl Driver {
                 if active {
                     // libvirt goes on whatever delvm answers.
                     let cmd = format!("delvm \"{}\"", vname.replace('\\', "\\\\").replace('"', "\\\""));
-                    let _ = self.monitor_job(
+                    let _ = self.monitor_query(
                         &s.domain,
                         Expect::Nothing,
                         |_| Ok(()),
                         |q| q.execute_timeout("human-monitor-command", Some(serde_json::json!({ "command-line": cmd })), SAVEVM_TIMEOUT),
-                        |_, _| {},
                     );
                 } else {
                     let def = v.domain.as_ref().unwrap_or(&cur_def);

@@ -301,7 +301,7 @@ fn gather_block(drv: &Driver, d: &DomainRef, path: &str) -> Result<(BlockEntry, 
         })?;
         Some(node)
     };
-    let reply = drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-blockstats", None), |_, _| {})?;
+    let reply = drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-blockstats", None))?;
     let stats = parse_blockstats(&reply);
     let nstats = stats.values().map(|e| e.nstats).max().unwrap_or(0);
     match wanted {
@@ -396,12 +396,11 @@ pub fn block_info(drv: &Driver, d: &DomainRef, path: &str, flags: u32) -> Result
         return Ok(BlockInfo { capacity, allocation: m.blocks() * 512, physical: m.len() });
     }
     let node = disk_nodes(&def).get(i).cloned().flatten().unwrap_or_default();
-    let (stats, caps) = drv.monitor_job(
+    let (stats, caps) = drv.monitor_query(
         d,
         Expect::Nothing,
         |_| Ok(()),
         |q| Ok((q.execute("query-blockstats", None)?, q.execute("query-named-block-nodes", Some(json!({"flat": true})))?)),
-        |_, _| {},
     )?;
     let entry = parse_blockstats(&stats)
         .get(&node)
@@ -457,7 +456,7 @@ fn find_net<'a>(def: &'a DomainDef, device: &str) -> Result<&'a oxvirt_conf::dom
 fn memory_stats_internal(drv: &Driver, d: &DomainRef, def: &DomainDef, pid: i32, nr: u32) -> Result<Vec<MemoryStat>> {
     let mut out = Vec::new();
     if has_balloon(def) {
-        let (balloon, guest) = drv.monitor_job(
+        let (balloon, guest) = drv.monitor_query(
             d,
             Expect::Nothing,
             |_| Ok(()),
@@ -466,7 +465,6 @@ fn memory_stats_internal(drv: &Driver, d: &DomainRef, def: &DomainDef, pid: i32,
                 let g = q.execute("qom-get", Some(json!({"path": BALLOON_PATH, "property": "guest-stats"}))).ok();
                 Ok((b, g))
             },
-            |_, _| {},
         )?;
         out = parse_balloon_stats(balloon.as_ref(), guest.as_ref());
         out.truncate(nr as usize);
@@ -562,7 +560,7 @@ pub fn configured_period(def: &DomainDef) -> Option<i64> {
 
 /// vCPU info of an active domain: (info, wait, delay) per online vCPU.
 fn vcpu_details(drv: &Driver, d: &DomainRef, pid: i32) -> Result<Vec<(VcpuInfo, i32, u64, u64)>> {
-    let reply = drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-cpus-fast", None), |_, _| {})?;
+    let reply = drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-cpus-fast", None))?;
     let mut out = Vec::new();
     for (idx, tid) in parse_vcpu_threads(&reply) {
         let st = proc_stat(pid, Some(tid)).ok_or_else(|| Error::new(ErrorCode::SystemError, D, "cannot get vCPU placement & pCPU time"))?;
@@ -656,7 +654,7 @@ pub fn disk_errors(drv: &Driver, d: &DomainRef, maxerrors: u32, flags: u32) -> R
     if maxerrors == 0 {
         return Ok((def.devices.disks.len() as i32, Vec::new()));
     }
-    let reply = drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-block", None), |_, _| {})?;
+    let reply = drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("query-block", None))?;
     let status = parse_io_status(&reply);
     let mut out = Vec::new();
     for (disk, node) in def.devices.disks.iter().zip(disk_nodes(&def)) {
@@ -676,7 +674,7 @@ pub fn disk_errors(drv: &Driver, d: &DomainRef, maxerrors: u32, flags: u32) -> R
 /// `virDomainInjectNMI`: `inject-nmi`.
 pub fn inject_nmi(drv: &Driver, d: &DomainRef, flags: u32) -> Result<()> {
     oxvirt::driver::check_flags(flags, 0, "qemuDomainInjectNMI", D)?;
-    drv.monitor_job(d, Expect::Nothing, |_| Ok(()), |q| q.execute("inject-nmi", None), |_, _| {})?;
+    drv.monitor_query(d, Expect::Nothing, |_| Ok(()), |q| q.execute("inject-nmi", None))?;
     Ok(())
 }
 
@@ -915,7 +913,7 @@ fn domain_stats(drv: &Driver, s: &Snap, wanted: u32) -> Vec<TypedParam> {
         block_group(drv, s, &mut p);
     }
     if wanted & T::DIRTYRATE != 0 && active {
-        if let Ok(v) = drv.monitor_job(&s.dref, Expect::Nothing, |_| Ok(()), |q| q.execute("query-dirty-rate", None), |_, _| {}) {
+        if let Ok(v) = drv.monitor_query(&s.dref, Expect::Nothing, |_| Ok(()), |q| q.execute("query-dirty-rate", None)) {
             dirtyrate_group(&v, &mut p);
         }
     }
@@ -949,12 +947,11 @@ pub fn dirtyrate_group(v: &Value, p: &mut TypedParamList) {
 
 fn block_group(drv: &Driver, s: &Snap, p: &mut TypedParamList) {
     let queried = s.pid.and_then(|_| {
-        drv.monitor_job(
+        drv.monitor_query(
             &s.dref,
             Expect::Nothing,
             |_| Ok(()),
             |q| Ok((q.execute("query-blockstats", None)?, q.execute("query-named-block-nodes", Some(json!({"flat": true})))?)),
-            |_, _| {},
         )
         .ok()
     });

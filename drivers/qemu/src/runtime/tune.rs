@@ -148,7 +148,7 @@ pub fn set_memory(drv: &Driver, d: &DomainRef, kib: u64, flags: u32) -> Result<(
         return Err(e(ErrorCode::InvalidArg, "cannot set memory higher than max memory"));
     }
     if live {
-        let soft_failed = drv.monitor_job(
+        let soft_failed = drv.monitor_query(
             d,
             Expect::Nothing,
             |_| Ok(()),
@@ -157,7 +157,6 @@ pub fn set_memory(drv: &Driver, d: &DomainRef, kib: u64, flags: u32) -> Result<(
                 Err(crate::error::QemuError::Qmp { class, .. }) if class == "DeviceNotActive" || class == "KVMMissingCap" => Ok(true),
                 Err(x) => Err(x),
             },
-            |_, _| {},
         )?;
         if soft_failed {
             return Err(e(
