@@ -300,30 +300,6 @@ fn memtune_el(m: &Memtune) -> Option<El> {
     }
 }
 
-/// Canonical position of a `<cputune>` child (libvirt's `virDomainCputuneDefFormat`).
-fn cputune_rank(e: &El) -> (u32, u32) {
-    let rank = match e.name.as_str() {
-        "shares" => 0,
-        "global_period" => 1,
-        "global_quota" => 2,
-        "period" => 3,
-        "quota" => 4,
-        "emulator_period" => 5,
-        "emulator_quota" => 6,
-        "iothread_period" => 7,
-        "iothread_quota" => 8,
-        "vcpupin" => 9,
-        "emulatorpin" => 10,
-        "iothreadpin" => 11,
-        "vcpusched" => 12,
-        "iothreadsched" => 13,
-        "emulatorsched" => 14,
-        _ => 15,
-    };
-    let sub = if e.name == "vcpupin" { attr(e, "vcpu").and_then(|v| v.parse().ok()).unwrap_or(u32::MAX) } else { 0 };
-    (rank, sub)
-}
-
 /// The host CPUs the test driver reports (`VIR_NODEINFO_MAXCPUS`): all set.
 fn host_cpus(conn: &TestConn) -> Result<BTreeSet<u32>> {
     conn.with(|st| {
@@ -445,7 +421,7 @@ impl TestConn {
             let def = &mut obj.def;
             def.cputune.retain(|e| !(e.name == "vcpupin" && attr(e, "vcpu") == Some(vcpu.to_string().as_str())));
             def.cputune.push(El::new("vcpupin").attr("vcpu", vcpu).attr("cpuset", cpuset));
-            def.cputune.sort_by_key(cputune_rank);
+            def.sort_cputune();
             Ok(())
         })
     }
@@ -484,7 +460,7 @@ impl TestConn {
             }
             def.cputune.retain(|e| e.name != "emulatorpin");
             def.cputune.push(El::new("emulatorpin").attr("cpuset", format_cpuset(&set)));
-            def.cputune.sort_by_key(cputune_rank);
+            def.sort_cputune();
             Ok(())
         })
     }
@@ -1145,7 +1121,7 @@ impl TestConn {
             let key = id.to_string();
             def.cputune.retain(|e| !(e.name == "iothreadpin" && attr(e, "iothread") == Some(key.as_str())));
             def.cputune.push(El::new("iothreadpin").attr("iothread", id).attr("cpuset", format_cpuset(&set)));
-            def.cputune.sort_by_key(cputune_rank);
+            def.sort_cputune();
             Ok(())
         })
     }

@@ -353,6 +353,35 @@ fn lifecycle(node: Node<'_, '_>, name: &str, default: &str, allowed: &[&str]) ->
 }
 
 impl DomainDef {
+    /// Put the `<cputune>` children in libvirt's canonical order
+    /// (`virDomainCputuneDefFormat`: shares, periods and quotas, pins by vCPU, then the
+    /// schedulers), after a driver added or changed one.
+    pub fn sort_cputune(&mut self) {
+        fn rank(e: &El) -> (u32, u32) {
+            const ORDER: [&str; 15] = [
+                "shares",
+                "global_period",
+                "global_quota",
+                "period",
+                "quota",
+                "emulator_period",
+                "emulator_quota",
+                "iothread_period",
+                "iothread_quota",
+                "vcpupin",
+                "emulatorpin",
+                "iothreadpin",
+                "vcpusched",
+                "iothreadsched",
+                "emulatorsched",
+            ];
+            let rank = ORDER.iter().position(|n| *n == e.name).map_or(ORDER.len() as u32, |p| p as u32);
+            let vcpu = || e.attrs.iter().find(|(k, _)| k == "vcpu").and_then(|(_, v)| v.parse().ok()).unwrap_or(u32::MAX);
+            (rank, if e.name == "vcpupin" { vcpu() } else { 0 })
+        }
+        self.cputune.sort_by_key(rank);
+    }
+
     /// Parse a `<domain>` document.
     pub fn parse(text: &str, opts: &ParseOptions) -> Result<DomainDef> {
         let doc = xml::parse_root(text, "domain")?;

@@ -894,36 +894,12 @@ pub fn get_scheduler_type(drv: &Driver, d: &DomainRef) -> Result<(String, i32)> 
     Ok(("posix".into(), 9))
 }
 
-/// Canonical position of a `<cputune>` child (libvirt's `virDomainCputuneDefFormat`).
-fn cputune_rank(e: &El) -> (u32, u32) {
-    let rank = match e.name.as_str() {
-        "shares" => 0,
-        "global_period" => 1,
-        "global_quota" => 2,
-        "period" => 3,
-        "quota" => 4,
-        "emulator_period" => 5,
-        "emulator_quota" => 6,
-        "iothread_period" => 7,
-        "iothread_quota" => 8,
-        "vcpupin" => 9,
-        "emulatorpin" => 10,
-        "iothreadpin" => 11,
-        "vcpusched" => 12,
-        "iothreadsched" => 13,
-        "emulatorsched" => 14,
-        _ => 15,
-    };
-    let sub = if e.name == "vcpupin" { attr(e, "vcpu").and_then(|v| v.parse().ok()).unwrap_or(u32::MAX) } else { 0 };
-    (rank, sub)
-}
-
 /// Set `<cputune><el>` to `v` (a zero period or quota is not written, as libvirt).
 fn set_cputune(def: &mut DomainDef, el: &str, v: i128) {
     def.cputune.retain(|e| e.name != el);
     if v != 0 || el == "shares" {
         def.cputune.push(El::new(el).text(v));
-        def.cputune.sort_by_key(cputune_rank);
+        def.sort_cputune();
     }
 }
 
@@ -1334,7 +1310,7 @@ fn set_pin(def: &mut DomainDef, vcpu: Option<u32>, bits: &[u32]) {
             def.cputune.push(El::new("emulatorpin").attr("cpuset", cpuset));
         }
     }
-    def.cputune.sort_by_key(cputune_rank);
+    def.sort_cputune();
 }
 
 /// libvirt's `virProcessSetAffinity` for one thread (`sched_setaffinity`).
