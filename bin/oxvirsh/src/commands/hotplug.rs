@@ -456,24 +456,7 @@ fn cmd_attach_interface(ctl: &mut Ctl, cmd: &Cmd) -> CmdResult {
     let opt = |n: &str| opt_str(ctl, cmd, n);
     let (target, mac, script, model, alias) = (opt("target")?, opt("mac")?, opt("script")?, opt("model")?, opt("alias")?);
     let (inbound, outbound, source_mode) = (opt("inbound")?, opt("outbound")?, opt("source-mode")?);
-    const TYPES: &[&str] = &[
-        "user",
-        "ethernet",
-        "vhostuser",
-        "server",
-        "client",
-        "mcast",
-        "network",
-        "bridge",
-        "internal",
-        "direct",
-        "hostdev",
-        "udp",
-        "vdpa",
-        "null",
-        "vds",
-    ];
-    if !TYPES.contains(&typ) {
+    if !oxvirt_conf::domain::devices::IFACE_TYPES.contains(&typ) {
         return Err(ctl.fail_msg(format!("No support for {typ} in command 'attach-interface'")));
     }
     if let Some(m) = source_mode.filter(|m| *m != "server" && *m != "client") {

@@ -508,7 +508,8 @@ const IFACE_ORDER: &[&str] = &[
     "address",
 ];
 
-const IFACE_TYPES: &[&str] = &[
+/// Every `<interface type=...>` libvirt knows (`virDomainNetType`).
+pub const IFACE_TYPES: &[&str] = &[
     "user",
     "ethernet",
     "vhostuser",

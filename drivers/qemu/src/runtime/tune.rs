@@ -745,6 +745,16 @@ fn get_live(o: &DomObj, flags: u32) -> Result<bool> {
     Ok(live && !config)
 }
 
+/// For a get call: whether `flags` select the live definition of `d`, and a copy of
+/// the selected one (after noticing a dead QEMU).
+fn selected_def(drv: &Driver, d: &DomainRef, flags: u32) -> Result<(bool, DomainDef)> {
+    drv.refresh(&d.uuid);
+    let doms = drv.doms();
+    let o = doms.by_ref(d)?;
+    let live = get_live(o, flags)?;
+    Ok((live, if live { o.def.clone() } else { o.persistent_def().clone() }))
+}
+
 /// `<memtune>` with `hard`/`soft`/`swap` (KiB, [`MEMORY_PARAM_UNLIMITED`] for none)
 /// replacing the given limits; other children (`min_guarantee`) stay.
 fn set_memtune(def: &mut DomainDef, limits: &[(&str, u64)]) {
@@ -768,13 +778,7 @@ fn set_memtune(def: &mut DomainDef, limits: &[(&str, u64)]) {
 pub fn get_memory_parameters(drv: &Driver, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
     check_flags(flags, LIVE | CONFIG | TYPED_PARAM_STRING_OKAY, "qemuDomainGetMemoryParameters", D)?;
     session_check(drv, ErrorCode::OperationUnsupported, "Memory")?;
-    drv.refresh(&d.uuid);
-    let (live, def) = {
-        let doms = drv.doms();
-        let o = doms.by_ref(d)?;
-        let live = get_live(o, flags)?;
-        (live, if live { o.def.clone() } else { o.persistent_def().clone() })
-    };
+    let (live, def) = selected_def(drv, d, flags)?;
     let (hard, soft, swap) = if live {
         let g = drv
             .tune_cgroup(&def)
@@ -907,15 +911,8 @@ fn set_cputune(def: &mut DomainDef, el: &str, v: i128) {
 pub fn get_scheduler_parameters(drv: &Driver, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
     check_flags(flags, LIVE | CONFIG | TYPED_PARAM_STRING_OKAY, "qemuDomainGetSchedulerParametersFlags", D)?;
     session_check(drv, ErrorCode::ConfigUnsupported, "CPU")?;
-    drv.refresh(&d.uuid);
-    let (live, def, online) = {
-        let doms = drv.doms();
-        let o = doms.by_ref(d)?;
-        let live = get_live(o, flags)?;
-        let def = if live { o.def.clone() } else { o.persistent_def().clone() };
-        let online = vcpus_of(&def).0.iter().position(|v| v.online).unwrap_or(0);
-        (live, def, online)
-    };
+    let (live, def) = selected_def(drv, d, flags)?;
+    let online = vcpus_of(&def).0.iter().position(|v| v.online).unwrap_or(0);
     let mut vals: [i128; 9] = [0; 9];
     if live {
         let g = drv
@@ -1154,13 +1151,7 @@ fn merge_blkio(b: &mut Blkio, idx: usize, devs: &[(String, u64)]) {
 pub fn get_blkio_parameters(drv: &Driver, d: &DomainRef, flags: u32) -> Result<Vec<TypedParam>> {
     check_flags(flags, LIVE | CONFIG | TYPED_PARAM_STRING_OKAY, "qemuDomainGetBlkioParameters", D)?;
     session_check(drv, ErrorCode::ConfigUnsupported, "Block I/O")?;
-    drv.refresh(&d.uuid);
-    let (live, def) = {
-        let doms = drv.doms();
-        let o = doms.by_ref(d)?;
-        let live = get_live(o, flags)?;
-        (live, if live { o.def.clone() } else { o.persistent_def().clone() })
-    };
+    let (live, def) = selected_def(drv, d, flags)?;
     let b = blkio_of(&def);
     let weight = if live {
         let g = drv
